@@ -1,0 +1,323 @@
+#include "runtime/container/container.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/container/hooks.h"
+#include "runtime/container/plan.h"
+#include "runtime/kernel/cgroup.h"
+#include "runtime/kernel/terminal.h"
+
+namespace stack::rt {
+namespace {
+
+std::string read_all(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+Result<std::string> absolute_dir(const std::string& path, const char* what) {
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (!real) return fail_errno(std::string(what) + " " + path);
+  std::string out = real;
+  ::free(real);
+  struct stat st;
+  if (::stat(out.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return fail(std::string(what) + " " + path + " is not a directory", ENOTDIR);
+  return out;
+}
+
+Result<> write_id_map(pid_t pid, const char* file, const std::vector<IdMapping>& maps) {
+  std::string content;
+  for (auto& m : maps)
+    content += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " + std::to_string(m.size) + "\n";
+  std::string path = "/proc/" + std::to_string(pid) + "/" + file;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return fail_errno("open " + path);
+  ssize_t w = ::write(fd, content.data(), content.size());
+  int e = errno;
+  ::close(fd);
+  if (w < 0) return fail("write " + path, e);
+  return {};
+}
+
+// Waits until `pid` is gone (exited, zombie or reaped), up to `ms`.
+bool wait_gone(pid_t pid, uint64_t start, int ms) {
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return true;  // already reaped
+  UniqueFd pidfd(fd);
+  if (process_start_time(pid) != start) return true;
+  struct pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, ms) > 0;
+}
+
+// Everything create made, undone in reverse unless disarmed.
+struct CreateRollback {
+  const StateDir& dir;
+  std::string id;
+  std::unique_ptr<CgroupManager> cgroup;
+  pid_t pid = 0;
+  bool armed = true;
+  ~CreateRollback() {
+    if (!armed) return;
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    if (cgroup) (void)cgroup->destroy();
+    (void)dir.remove(id);
+  }
+};
+
+}  // namespace
+
+Result<int> parse_signal(const std::string& name) {
+  if (name.empty()) return fail("empty signal name", EINVAL);
+  if (std::isdigit(static_cast<unsigned char>(name[0]))) {
+    int n = std::atoi(name.c_str());
+    if (n <= 0 || n >= NSIG) return fail("invalid signal \"" + name + "\"", EINVAL);
+    return n;
+  }
+  std::string s = name;
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (s.rfind("SIG", 0) == 0) s = s.substr(3);
+  for (int i = 1; i < NSIG; i++) {
+    const char* abbrev = ::sigabbrev_np(i);
+    if (abbrev && s == abbrev) return i;
+  }
+  return fail("invalid signal \"" + name + "\"", EINVAL);
+}
+
+Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& o) {
+  auto valid = validate_id(o.id);
+  if (!valid) return tl::unexpected(valid.error());
+  auto bundle = absolute_dir(o.bundle.empty() ? "." : o.bundle, "bundle");
+  if (!bundle) return tl::unexpected(bundle.error());
+  std::string config_text;
+  Spec loaded;
+  const Spec* spec = o.spec;
+  if (!spec) {
+    config_text = read_all(*bundle + "/config.json");
+    if (config_text.empty()) return fail("bundle " + *bundle + ": no config.json", ENOENT);
+    auto parsed = parse_spec_text(config_text, *bundle + "/config.json");
+    if (!parsed) return tl::unexpected(parsed.error());
+    loaded = std::move(*parsed);
+    spec = &loaded;
+  } else {
+    config_text = spec_to_json(*spec).dump();
+  }
+  std::string rootfs_path = spec->root.path[0] == '/' ? spec->root.path : *bundle + "/" + spec->root.path;
+  auto rootfs = absolute_dir(rootfs_path, "root.path");
+  if (!rootfs) return tl::unexpected(rootfs.error());
+  if (spec->process.terminal && o.console_socket.empty() && o.console_fd < 0)
+    return fail("process.terminal is true: --console-socket is required", EINVAL);
+
+  auto reserved = dir.reserve(o.id);
+  if (!reserved) return tl::unexpected(reserved.error());
+  CreateRollback rollback{dir, o.id, nullptr};
+
+  CreateResult result;
+  PlanOwner owner;
+  auto flags = plan_container(*spec, {*rootfs, o.no_pivot}, dir.seccomp_cache(), owner);
+  if (!flags) return tl::unexpected(flags.error());
+  result.warnings = owner.warnings;
+  InitPlan& plan = owner.plan;
+  plan.preserve_fds = o.preserve_fds;
+
+  UniqueFd fifo;
+  if (o.wait_for_start) {
+    if (::mkfifo(dir.fifo(o.id).c_str(), 0622) != 0) return fail_errno("mkfifo " + dir.fifo(o.id));
+    ::chmod(dir.fifo(o.id).c_str(), 0622);  // not subject to umask: any container uid may write it
+    fifo.reset(::open(dir.fifo(o.id).c_str(), O_PATH | O_CLOEXEC));
+    if (!fifo) return fail_errno("open " + dir.fifo(o.id));
+    plan.fifo_fd = fifo.get();
+  }
+  UniqueFd console;
+  if (spec->process.terminal) {
+    if (o.console_fd >= 0) {
+      plan.console_socket = o.console_fd;
+    } else {
+      auto c = connect_console_socket(o.console_socket);
+      if (!c) return tl::unexpected(c.error());
+      console = std::move(*c);
+      plan.console_socket = console.get();
+    }
+  }
+  STACK_TRY(write_file_atomic(dir.config(o.id), config_text));
+
+  auto cg = make_cgroup_manager(spec->linux.cgroups_path, o.id);
+  if (!cg) return tl::unexpected(cg.error().wrap("linux.cgroupsPath"));
+  rollback.cgroup = std::move(*cg);
+  auto made = rollback.cgroup->create(spec->linux.resources.value_or(Resources{}));
+  if (!made) return tl::unexpected(made.error().wrap("linux.resources"));
+
+  // A pid namespace given by path is entered here: setns(CLONE_NEWPID) only
+  // affects children, so the clone below lands in it.
+  for (auto it = plan.join.begin(); it != plan.join.end(); ++it) {
+    if (it->flag == CLONE_NEWPID) {
+      if (::setns(it->fd, CLONE_NEWPID) != 0) return fail_errno("join pid namespace");
+      plan.join.erase(it);
+      break;
+    }
+  }
+
+  int sp[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) return fail_errno("socketpair");
+  UniqueFd parent_end(sp[0]), child_end(sp[1]);
+  pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, *flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+  if (pid < 0) return fail_errno("clone container init");
+  if (pid == 0) {
+    parent_end.release();
+    run_init(plan, child_end.get());
+  }
+  rollback.pid = pid;
+  child_end.reset();
+
+  if (plan.new_user_ns) {
+    STACK_TRY_CTX(write_id_map(pid, "uid_map", spec->linux.uid_mappings), "linux.uidMappings");
+    STACK_TRY_CTX(write_id_map(pid, "gid_map", spec->linux.gid_mappings), "linux.gidMappings");
+  }
+  STACK_TRY_CTX(rollback.cgroup->add_pid(pid), "join cgroup");
+  if (spec->process.oom_score_adj) {
+    std::string path = "/proc/" + std::to_string(pid) + "/oom_score_adj";
+    std::ofstream f(path);
+    f << *spec->process.oom_score_adj;
+    f.flush();
+    if (!f) result.warnings.push_back("process.oomScoreAdj: could not set " + std::to_string(*spec->process.oom_score_adj) +
+                                      " (lowering it needs CAP_SYS_RESOURCE)");
+  }
+  ContainerRecord rec;
+  rec.id = o.id;
+  rec.bundle = *bundle;
+  rec.rootfs = *rootfs;
+  rec.pid = pid;
+  rec.pid_start = process_start_time(pid);
+  rec.created = now_rfc3339();
+  rec.cgroups_path = spec->linux.cgroups_path;
+  rec.annotations = spec->annotations;
+  if (!spec->hooks.create_runtime.empty() || !spec->hooks.prestart.empty()) {
+    std::string state = oci_state(rec, Status::Creating).dump();
+    STACK_TRY(run_hooks(spec->hooks.prestart, state, "prestart"));
+    STACK_TRY(run_hooks(spec->hooks.create_runtime, state, "createRuntime"));
+  }
+
+  if (::write(parent_end.get(), &kGo, 1) != 1) return fail_errno("signal container init");
+  InitMessage msg;
+  ssize_t n = ::read(parent_end.get(), &msg, sizeof msg);
+  if (n != static_cast<ssize_t>(sizeof msg)) return fail("container init exited during setup", EIO);
+  if (msg.type != InitMessage::kReady) return fail(std::string("container init: ") + msg.error.what, msg.error.code);
+
+  STACK_TRY(dir.save(rec));
+  if (!o.pid_file.empty()) STACK_TRY(write_file_atomic(o.pid_file, std::to_string(pid)));
+  rollback.armed = false;
+  result.pid = pid;
+  return result;
+}
+
+Result<> start_container(const StateDir& dir, const std::string& id) {
+  auto rec = dir.load(id);
+  if (!rec) return tl::unexpected(rec.error());
+  Status st = status_of(dir, *rec);
+  if (st != Status::Created)
+    return fail("cannot start container \"" + id + "\": it is " + to_string(st), EINVAL);
+  UniqueFd fifo(::open(dir.fifo(id).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fifo) return fail_errno("open " + dir.fifo(id));
+  // The writer is the container's init, blocked in open(2) until we open the
+  // read end; then it writes one byte. Poll in slices so a container killed
+  // meanwhile does not hang us.
+  for (;;) {
+    struct pollfd p{fifo.get(), POLLIN, 0};
+    int r = ::poll(&p, 1, 100);
+    if (r > 0) {
+      char c;
+      if (::read(fifo.get(), &c, 1) == 1) break;
+    }
+    if (r < 0 && errno != EINTR) return fail_errno("wait on exec.fifo");
+    if (process_start_time(rec->pid) != rec->pid_start)
+      return fail("container \"" + id + "\" exited before it was started", ESRCH);
+  }
+  ::unlink(dir.fifo(id).c_str());
+  auto spec = load_spec(dir.config(id));
+  if (spec && !spec->hooks.poststart.empty())
+    (void)run_hooks(spec->hooks.poststart, oci_state(*rec, Status::Running).dump(), "poststart");
+  return {};
+}
+
+Result<> kill_container(const StateDir& dir, const std::string& id, int signal, bool all) {
+  auto rec = dir.load(id);
+  if (!rec) return tl::unexpected(rec.error());
+  if (all) {
+    auto cg = make_cgroup_manager(rec->cgroups_path, id);
+    if (cg) {
+      auto pids = (*cg)->pids();
+      if (pids)
+        for (pid_t p : *pids) ::kill(p, signal);
+    }
+  }
+  if (status_of(dir, *rec) == Status::Stopped) {
+    if (all) return {};
+    return fail("container \"" + id + "\" is not running", ESRCH);
+  }
+  // A pidfd pins the process: once the start time matches, the signal cannot
+  // reach a recycled pid.
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, rec->pid, 0)));
+  if (!pidfd || process_start_time(rec->pid) != rec->pid_start)
+    return fail("container \"" + id + "\" is not running", ESRCH);
+  if (::syscall(SYS_pidfd_send_signal, pidfd.get(), signal, nullptr, 0) != 0)
+    return fail_errno("signal container \"" + id + "\"");
+  return {};
+}
+
+Result<> delete_container(const StateDir& dir, const std::string& id, bool force) {
+  auto rec = dir.load(id);
+  if (!rec) return tl::unexpected(rec.error());
+  Status st = status_of(dir, *rec);
+  if ((st == Status::Running || st == Status::Paused) && !force)
+    return fail("cannot delete container \"" + id + "\" that is " + to_string(st) + " (use --force)", EBUSY);
+  if (st != Status::Stopped) {
+    // A created container is killed without --force, as runc does.
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, rec->pid, 0)));
+    if (pidfd && process_start_time(rec->pid) == rec->pid_start)
+      ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+    if (!wait_gone(rec->pid, rec->pid_start, 10000))
+      return fail("container \"" + id + "\" did not exit after SIGKILL", ETIMEDOUT);
+  }
+  auto cg = make_cgroup_manager(rec->cgroups_path, id);
+  if (!cg) return tl::unexpected(cg.error());
+  STACK_TRY_CTX((*cg)->destroy(), "remove cgroup of \"" + id + "\"");
+  auto spec = load_spec(dir.config(id));
+  if (spec && !spec->hooks.poststop.empty())
+    (void)run_hooks(spec->hooks.poststop, oci_state(*rec, Status::Stopped).dump(), "poststop");
+  return dir.remove(id);
+}
+
+Result<nlohmann::json> container_state(const StateDir& dir, const std::string& id) {
+  auto rec = dir.load(id);
+  if (!rec) return tl::unexpected(rec.error());
+  return oci_state(*rec, status_of(dir, *rec));
+}
+
+Result<std::vector<pid_t>> container_pids(const StateDir& dir, const std::string& id) {
+  auto rec = dir.load(id);
+  if (!rec) return tl::unexpected(rec.error());
+  auto cg = make_cgroup_manager(rec->cgroups_path, id);
+  if (!cg) return tl::unexpected(cg.error());
+  return (*cg)->pids();
+}
+
+}  // namespace stack::rt

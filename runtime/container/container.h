@@ -1,0 +1,52 @@
+// Container lifecycle over the runtime core, the verbs every caller uses:
+// stack-runtime (runc-compatible CLI), stack-shim and later stackd. Each verb
+// is a plain function over the state directory; nothing is kept in memory
+// between verbs, so separate processes can drive one container.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "runtime/container/spec.h"
+#include "runtime/container/state.h"
+#include "runtime/kernel/error.h"
+
+namespace stack::rt {
+
+struct CreateOptions {
+  std::string id;
+  std::string bundle;          // directory holding config.json
+  std::string pid_file;        // written once the container waits for start
+  std::string console_socket;  // path: runc's --console-socket
+  int console_fd = -1;         // or an already connected socket (run -t)
+  int preserve_fds = 0;
+  bool no_pivot = false;
+  bool wait_for_start = true;  // false: exec right away (`run`)
+  const Spec* spec = nullptr;  // use this instead of <bundle>/config.json
+};
+
+struct CreateResult {
+  pid_t pid = 0;
+  std::vector<std::string> warnings;
+};
+
+// create: namespaces, cgroup, rootfs and security set up; the process waits
+// on exec.fifo for `start`. Any failure rolls everything back: no state dir,
+// cgroup or process is left.
+Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& options);
+Result<> start_container(const StateDir& dir, const std::string& id);
+// `all`: every process in the container's cgroup, not only its init.
+Result<> kill_container(const StateDir& dir, const std::string& id, int signal, bool all = false);
+// Removes the cgroup and state. A running container needs `force` (SIGKILL).
+Result<> delete_container(const StateDir& dir, const std::string& id, bool force);
+Result<nlohmann::json> container_state(const StateDir& dir, const std::string& id);
+Result<std::vector<pid_t>> container_pids(const StateDir& dir, const std::string& id);
+
+// "KILL", "SIGKILL", "9" -> 9.
+Result<int> parse_signal(const std::string& name);
+
+}  // namespace stack::rt

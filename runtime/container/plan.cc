@@ -1,0 +1,98 @@
+#include "runtime/container/plan.h"
+
+#include <sched.h>
+
+#include "runtime/kernel/namespaces.h"
+
+namespace stack::rt {
+
+Result<> plan_process(const Process& process, const Spec& spec, const std::string& seccomp_cache,
+                      PlanOwner& out) {
+  InitPlan& p = out.plan;
+  auto caps = plan_capabilities(process.capabilities);
+  if (!caps) return tl::unexpected(caps.error());
+  p.caps = *caps;
+  auto rl = plan_rlimits(process.rlimits);
+  if (!rl) return tl::unexpected(rl.error());
+  p.rlimits = std::move(*rl);
+  for (auto& w : p.rlimits.warnings) out.warnings.push_back(w);
+  // Inside a user namespace whose gid map was written by us, setgroups stays
+  // allowed (we write gid_map as root on the host).
+  p.identity = plan_identity(process.user, true);
+  p.no_new_privileges = process.no_new_privileges;
+  if (spec.linux.seccomp) {
+    auto prog = compile_seccomp(*spec.linux.seccomp, seccomp_cache);
+    if (!prog) return tl::unexpected(prog.error().wrap("linux.seccomp"));
+    p.seccomp = std::move(*prog);
+  }
+  if (process.console_size) {
+    p.console_rows = process.console_size->height;
+    p.console_cols = process.console_size->width;
+  }
+  p.cwd = process.cwd;
+  p.args = process.args;
+  p.env = process.env;
+  p.exec_candidates = exec_candidates(process.args[0], process.env);
+  p.finalize();
+  return {};
+}
+
+Result<int> plan_container(const Spec& spec, const ContainerPlanOptions& options,
+                           const std::string& seccomp_cache, PlanOwner& out) {
+  InitPlan& p = out.plan;
+  int clone_flags = 0;
+  for (auto& kind : namespace_kinds()) {
+    const NamespaceSpec* ns = find_namespace(spec, kind.oci);
+    if (!ns) continue;
+    if (!kernel_has_namespace(kind)) {
+      // The time namespace is optional (older kernels); anything else missing
+      // is an error the user must see.
+      if (std::string(kind.oci) == "time") {
+        out.warnings.push_back("time namespace not supported by this kernel; ignored");
+        continue;
+      }
+      return fail(std::string("linux.namespaces: the kernel has no ") + kind.oci + " namespace", EINVAL);
+    }
+    if (!ns->path.empty()) {
+      auto fd = open_namespace(ns->path, kind);
+      if (!fd) return tl::unexpected(fd.error().wrap("linux.namespaces"));
+      p.join.push_back({fd->get(), kind.clone_flag});
+      out.fds.push_back(std::move(*fd));
+      continue;
+    }
+    if (kind.clone_flag == CLONE_NEWCGROUP) {
+      p.unshare_cgroup = true;  // after the parent has put us in the cgroup
+    } else {
+      clone_flags |= kind.clone_flag;
+    }
+  }
+  p.new_user_ns = clone_flags & CLONE_NEWUSER;
+  if (!has_namespace(spec, "mount"))
+    return fail("linux.namespaces: a mount namespace is required", EINVAL);
+  if ((spec.linux.uid_mappings.empty() || spec.linux.gid_mappings.empty()) && p.new_user_ns)
+    return fail("linux.uidMappings and linux.gidMappings are required with a new user namespace", EINVAL);
+
+  RootfsOptions ro;
+  ro.rootfs = options.rootfs;
+  ro.no_pivot = options.no_pivot;
+  ro.in_user_ns = p.new_user_ns;
+  auto rootfs = plan_rootfs(spec, ro);
+  if (!rootfs) return tl::unexpected(rootfs.error());
+  p.rootfs = std::move(*rootfs);
+
+  for (auto& [key, value] : spec.linux.sysctl) {
+    if (key.empty() || key.find("..") != std::string::npos || key.find('/') != std::string::npos)
+      return fail("linux.sysctl: invalid key \"" + key + "\"", EINVAL);
+    std::string path = "/proc/sys/" + key;
+    for (size_t i = 10; i < path.size(); i++)
+      if (path[i] == '.') path[i] = '/';
+    p.sysctls.push_back({path, value});
+  }
+  p.hostname = spec.hostname;
+  p.domainname = spec.domainname;
+  auto proc = plan_process(spec.process, spec, seccomp_cache, out);
+  if (!proc) return tl::unexpected(proc.error());
+  return clone_flags;
+}
+
+}  // namespace stack::rt

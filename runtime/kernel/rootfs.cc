@@ -1,0 +1,524 @@
+#include "runtime/kernel/rootfs.h"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <filesystem>
+
+#include "runtime/kernel/devices.h"
+#include "runtime/kernel/fd.h"
+#include "runtime/kernel/mount_options.h"
+#include "runtime/kernel/rootfs_cgroup.h"
+#include "runtime/kernel/safe_path.h"
+
+namespace stack::rt {
+
+enum class MountKind {
+  kGeneric,   // mount(source, target, type, flags, data)
+  kBind,      // MS_BIND (+MS_REC), then a remount for the per-mount flags
+  kSysfs,     // sysfs, or a read-only rbind of the host /sys when refused
+  kCgroupV1,  // tmpfs + one mount per v1 hierarchy (rootfs_cgroup.h)
+};
+
+// One spec mount, every string final. The child reads these, never writes.
+struct PlannedMount {
+  MountKind kind = MountKind::kGeneric;
+  std::string destination;  // clean container path
+  std::string source;       // binds: absolute host path; otherwise the spec's, or the type
+  std::string type;         // filesystem type, "" for binds
+  std::string data;         // filesystem options; empty -> nullptr
+  unsigned long flags = 0;  // for the first mount(2)
+  unsigned long remount_flags = 0;  // binds: MS_BIND|MS_REMOUNT|..., 0 = no second pass
+  std::vector<unsigned long> propagation;
+  uint64_t attr_set = 0, attr_clr = 0;  // mount_setattr(AT_RECURSIVE), both 0 = none
+  CreateMode target = CreateMode::kDirectory;
+};
+
+struct RootfsPlan {
+  std::string rootfs;                          // realpath of the rootfs on the host
+  std::vector<std::string> rootfs_and_parents; // rootfs, its parent, ..., "/"
+  unsigned long enter_propagation = MS_SLAVE | MS_REC;  // applied to the old "/" first
+  unsigned long root_propagation = 0;          // rootfsPropagation, on the new "/"; 0 = none
+  bool readonly_root = false;
+  bool no_pivot = false;
+  std::vector<PlannedMount> mounts;
+  bool setup_dev = false;  // /dev is ours to populate (not a bind of something else)
+  DevicePlan devices;
+  std::vector<CgroupV1Hierarchy> cgroup_v1;  // for kCgroupV1 mounts
+  std::vector<std::string> masked_paths;     // clean container paths
+  std::vector<std::string> readonly_paths;
+};
+
+void destroy_rootfs_plan(RootfsPlan* plan) { delete plan; }
+
+// ---------------------------------------------------------------- parent --
+
+namespace {
+
+namespace fs = std::filesystem;
+
+Result<std::string> resolve_rootfs(const RootfsOptions& options) {
+  if (options.rootfs.empty()) return fail("rootfs path is empty", EINVAL);
+  std::error_code ec;
+  fs::path p = options.rootfs;
+  if (p.is_relative()) p = (options.bundle.empty() ? fs::current_path(ec) : fs::path(options.bundle)) / p;
+  char real[PATH_MAX];
+  if (!::realpath(p.c_str(), real)) return fail_errno("rootfs " + p.string());
+  struct stat st {};
+  if (::stat(real, &st) != 0) return fail_errno("rootfs " + p.string());
+  if (!S_ISDIR(st.st_mode)) return fail("rootfs " + p.string() + " is not a directory", ENOTDIR);
+  return std::string(real);
+}
+
+Result<PlannedMount> plan_mount(const Mount& m, size_t index, const RootfsOptions& options,
+                                bool unified_cgroup, bool* needs_cgroup_v1) {
+  const std::string where = "mounts[" + std::to_string(index) + "] (" + m.destination + ")";
+  if (m.destination.empty()) return fail("mounts[" + std::to_string(index) + "].destination: empty", EINVAL);
+  auto opts = parse_mount_options(m.options);
+  if (!opts) return tl::unexpected(opts.error().wrap(where));
+
+  PlannedMount p;
+  p.destination = clean_container_path(m.destination);
+  if (p.destination.size() > kMaxInRootPath) return fail(where + ": destination too long", ENAMETOOLONG);
+  p.flags = opts->flags;
+  p.data = opts->data;
+  p.propagation = opts->propagation;
+  p.attr_set = opts->rec_attr_set;
+  p.attr_clr = opts->rec_attr_clr;
+
+  if (m.type == "bind" || opts->bind()) {
+    p.kind = MountKind::kBind;
+    p.flags |= MS_BIND;
+    if (m.source.empty()) return fail(where + ": bind mount without a source", EINVAL);
+    fs::path src = m.source;
+    if (src.is_relative()) {
+      std::error_code ec;
+      src = (options.bundle.empty() ? fs::current_path(ec) : fs::path(options.bundle)) / src;
+    }
+    p.source = src.lexically_normal().string();
+    // The mount point must be of the source's kind. A source that is not
+    // there yet (a hook may make it) is taken for a directory; the child's
+    // mount then reports it by name.
+    struct stat st {};
+    if (::stat(p.source.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) p.target = CreateMode::kFile;
+    // MS_BIND ignores every other flag; they need a remount of the new mount.
+    if (opts->bind_remount_flags() != 0) p.remount_flags = opts->bind_remount_flags() | MS_BIND | MS_REMOUNT;
+    p.flags &= MS_BIND | MS_REC;
+    return p;
+  }
+
+  if (m.type.empty()) return fail(where + ": no type and no bind option", EINVAL);
+  p.type = m.type;
+  p.source = m.source.empty() ? m.type : m.source;
+  if (m.type == "sysfs") {
+    p.kind = MountKind::kSysfs;
+  } else if (m.type == "cgroup") {
+    if (unified_cgroup) {
+      p.type = "cgroup2";
+      p.source = "cgroup2";
+    } else {
+      p.kind = MountKind::kCgroupV1;
+      *needs_cgroup_v1 = true;
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+Result<RootfsPlanPtr> plan_rootfs(const Spec& spec, const RootfsOptions& options) {
+  RootfsPlanPtr plan(new RootfsPlan);
+  auto root = resolve_rootfs(options);
+  if (!root) return tl::unexpected(root.error());
+  plan->rootfs = *root;
+  for (fs::path p = plan->rootfs;; p = p.parent_path()) {
+    plan->rootfs_and_parents.push_back(p.string());
+    if (p == p.parent_path()) break;
+  }
+  if (!spec.linux.rootfs_propagation.empty()) {
+    auto prop = parse_propagation(spec.linux.rootfs_propagation);
+    if (!prop) return tl::unexpected(prop.error().wrap("linux.rootfsPropagation"));
+    plan->enter_propagation = *prop;
+    plan->root_propagation = *prop;
+  }
+  plan->readonly_root = spec.root.readonly;
+  plan->no_pivot = options.no_pivot;
+
+  const bool unified = host_cgroup_is_unified();
+  bool needs_v1 = false;
+  bool dev_is_bind = false, devpts = false;
+  for (size_t i = 0; i < spec.mounts.size(); ++i) {
+    auto m = plan_mount(spec.mounts[i], i, options, unified, &needs_v1);
+    if (!m) return tl::unexpected(m.error());
+    if (m->destination == "/dev" && m->kind == MountKind::kBind) dev_is_bind = true;
+    if (m->destination == "/dev/pts" && m->type == "devpts") devpts = true;
+    plan->mounts.push_back(std::move(*m));
+  }
+  if (needs_v1) {
+    auto h = host_cgroup_v1_hierarchies();
+    if (!h) return tl::unexpected(h.error().wrap("cgroup mount"));
+    plan->cgroup_v1 = std::move(*h);
+  }
+  // As runc: a bind-mounted /dev is the user's; anything else (a tmpfs, or
+  // the image's own directory) gets the standard nodes.
+  plan->setup_dev = !dev_is_bind;
+  if (plan->setup_dev) {
+    auto d = plan_devices(spec.linux.devices, options.in_user_ns, devpts);
+    if (!d) return tl::unexpected(d.error());
+    plan->devices = std::move(*d);
+  }
+  for (const auto& p : spec.linux.masked_paths) plan->masked_paths.push_back(clean_container_path(p));
+  for (const auto& p : spec.linux.readonly_paths) plan->readonly_paths.push_back(clean_container_path(p));
+  for (const auto* list : {&plan->masked_paths, &plan->readonly_paths})
+    for (const auto& p : *list)
+      if (p.size() > kMaxInRootPath) return fail("masked/readonly path too long: " + p, ENAMETOOLONG);
+  return plan;
+}
+
+// ----------------------------------------------------------------- child --
+// Everything below runs after clone: raw syscalls over the plan's strings,
+// UniqueFd for closing (no allocation), errors into the caller's ChildError.
+
+namespace {
+
+constexpr unsigned long kLockableFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+constexpr unsigned long kAtimeFlags = MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME;
+
+const char* or_null(const std::string& s) { return s.empty() ? nullptr : s.c_str(); }
+
+// MS_BIND|MS_REMOUNT of the mount whose root `fd` is. In a user namespace
+// the kernel refuses to clear flags that were locked when the mount came
+// from a more privileged namespace (EPERM); retry keeping those, as runc
+// does: ro/nosuid/nodev/noexec of the source stay, and so does its atime.
+// `path` names the mount (default: fd's /proc/self/fd link); `fd` is for fstatfs.
+int remount_fd(int fd, unsigned long flags, const char* path = nullptr) noexcept {
+  FdPath fp = fd_path(fd);
+  if (path == nullptr) path = fp.c_str();
+  if (::mount(nullptr, path, nullptr, flags, nullptr) == 0) return 0;
+  if (errno != EPERM) return errno;
+  struct statfs s;
+  if (::fstatfs(fd, &s) != 0) return errno;
+  // ST_* and MS_* share their values for these bits.
+  unsigned long have = static_cast<unsigned long>(s.f_flags);
+  flags |= have & kLockableFlags;
+  flags &= ~kAtimeFlags;
+  flags |= have & (MS_NOATIME | MS_NODIRATIME | MS_RELATIME);
+  if ((have & (MS_NOATIME | MS_RELATIME)) == 0) flags |= MS_STRICTATIME;
+  if (::mount(nullptr, path, nullptr, flags, nullptr) == 0) return 0;
+  return errno;
+}
+
+// Re-resolves `dest` (now the root of the mount just made there).
+int reopen(int root_fd, const char* dest, ChildError* err, UniqueFd* out) noexcept {
+  int fd = open_in_root(root_fd, dest, CreateMode::kNone);
+  if (fd < 0) {
+    err->set(-fd, "reopen mount ", dest);
+    return -fd;
+  }
+  out->reset(fd);
+  return 0;
+}
+
+// The second half of every mount: bind remount flags, recursive attributes,
+// propagation, all on the new mount (not the directory under it).
+int finish_mount(int root_fd, const PlannedMount& m, ChildError* err) noexcept {
+  if (m.remount_flags == 0 && m.attr_set == 0 && m.attr_clr == 0 && m.propagation.empty()) return 0;
+  const char* dest = m.destination.c_str();
+  UniqueFd fd;
+  if (int rc = reopen(root_fd, dest, err, &fd)) return rc;
+  if (m.remount_flags != 0) {
+    if (int rc = remount_fd(fd.get(), m.remount_flags)) {
+      err->set(rc, "remount bind ", m.source.c_str(), " on ", dest);
+      return rc;
+    }
+  }
+  if (m.attr_set != 0 || m.attr_clr != 0) {
+    struct mount_attr attr {};
+    attr.attr_set = m.attr_set;
+    attr.attr_clr = m.attr_clr;
+    if (::mount_setattr(fd.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
+      int e = errno;
+      err->set(e, "set recursive mount attributes on ", dest);
+      return e;
+    }
+  }
+  for (unsigned long p : m.propagation) {
+    if (::mount(nullptr, fd_path(fd.get()).c_str(), nullptr, p, nullptr) != 0) {
+      int e = errno;
+      err->set(e, "set mount propagation on ", dest);
+      return e;
+    }
+  }
+  return 0;
+}
+
+int mount_one(int root_fd, const RootfsPlan& plan, const PlannedMount& m, ChildError* err) noexcept {
+  const char* dest = m.destination.c_str();
+  if (m.kind == MountKind::kCgroupV1) {
+    if (int rc = mount_cgroup_v1(root_fd, dest, m.flags, plan.cgroup_v1, err)) return rc;
+    return finish_mount(root_fd, m, err);
+  }
+  int tfd = open_in_root(root_fd, dest, m.target);
+  if (tfd < 0) {
+    err->set(-tfd, "create mount point ", dest, " in ", plan.rootfs.c_str());
+    return -tfd;
+  }
+  UniqueFd target(tfd);
+  FdPath tpath = fd_path(target.get());
+  if (m.kind == MountKind::kBind) {
+    if (::mount(m.source.c_str(), tpath.c_str(), nullptr, m.flags, nullptr) != 0) {
+      int e = errno;
+      err->set(e, "bind mount ", m.source.c_str(), " on ", dest);
+      return e;
+    }
+    return finish_mount(root_fd, m, err);
+  }
+  if (::mount(m.source.c_str(), tpath.c_str(), m.type.c_str(), m.flags, or_null(m.data)) == 0)
+    return finish_mount(root_fd, m, err);
+  int e = errno;
+  if (m.kind == MountKind::kSysfs && e == EPERM) {
+    // A user namespace that does not own the network namespace may not
+    // mount sysfs; give it the host's, read-only (runc does the same).
+    if (::mount("/sys", tpath.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+      e = errno;
+      err->set(e, "bind host /sys on ", dest);
+      return e;
+    }
+    UniqueFd top;
+    if (int rc = reopen(root_fd, dest, err, &top)) return rc;
+    if (int rc = remount_fd(top.get(), MS_BIND | MS_REMOUNT | MS_RDONLY | (m.flags & kLockableFlags))) {
+      err->set(rc, "remount read-only host /sys on ", dest);
+      return rc;
+    }
+    return finish_mount(root_fd, m, err);
+  }
+  err->set(e, "mount ", m.type.c_str(), " on ", dest);
+  return e;
+}
+
+// True when this process shares its mount namespace with the pid 1 that
+// /proc shows (the host's before pivot). Unknown counts as "not shared".
+bool in_pid1_mount_ns() noexcept {
+  struct stat self {}, init {};
+  if (::stat("/proc/self/ns/mnt", &self) != 0 || ::stat("/proc/1/ns/mnt", &init) != 0) return false;
+  return self.st_ino == init.st_ino && self.st_dev == init.st_dev;
+}
+
+int pivot(const RootfsPlan& plan, ChildError* err) noexcept {
+  const char* rootfs = plan.rootfs.c_str();
+  UniqueFd new_root(::open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  if (!new_root) {
+    int e = errno;
+    err->set(e, "open rootfs ", rootfs);
+    return e;
+  }
+  if (::fchdir(new_root.get()) != 0) {
+    int e = errno;
+    err->set(e, "chdir to rootfs ", rootfs);
+    return e;
+  }
+  if (plan.no_pivot) {
+    if (::mount(rootfs, "/", nullptr, MS_MOVE, nullptr) != 0) {
+      int e = errno;
+      err->set(e, "move rootfs ", rootfs, " to /");
+      return e;
+    }
+    if (::chroot(".") != 0 || ::chdir("/") != 0) {
+      int e = errno;
+      err->set(e, "chroot into ", rootfs);
+      return e;
+    }
+    return 0;
+  }
+  UniqueFd old_root(::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  if (!old_root) {
+    int e = errno;
+    err->set(e, "open old root /");
+    return e;
+  }
+  // pivot_root(".", ".") stacks the old root on top of the new one at the
+  // same place; no put_old directory is needed inside the image.
+  if (::syscall(SYS_pivot_root, ".", ".") != 0) {
+    int e = errno;
+    err->set(e, "pivot_root to ", rootfs);
+    return e;
+  }
+  if (::fchdir(old_root.get()) != 0) {
+    int e = errno;
+    err->set(e, "chdir to old root");
+    return e;
+  }
+  // Slave first, so the unmount below cannot propagate to the host's peers.
+  if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) {
+    int e = errno;
+    err->set(e, "make old root rslave");
+    return e;
+  }
+  if (::umount2(".", MNT_DETACH) != 0) {
+    int e = errno;
+    err->set(e, "detach old root");
+    return e;
+  }
+  if (::chdir("/") != 0) {
+    int e = errno;
+    err->set(e, "chdir to new root");
+    return e;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int rootfs_enter(const RootfsPlan& plan, ChildError* err) noexcept {
+  const char* rootfs = plan.rootfs.c_str();
+  {
+    UniqueFd probe(::open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!probe) {
+      int e = errno;
+      err->set(e, "open rootfs ", rootfs);
+      return e;
+    }
+  }
+  if (in_pid1_mount_ns()) {
+    err->set(EPERM, "rootfs setup refused: not in a new mount namespace");
+    return EPERM;
+  }
+  // 1. Nothing we mount from here on may reach the host.
+  if (::mount(nullptr, "/", nullptr, plan.enter_propagation, nullptr) != 0) {
+    int e = errno;
+    err->set(e, "set propagation of /");
+    return e;
+  }
+  // pivot_root and MS_MOVE refuse a rootfs whose parent mount is shared:
+  // make the nearest mount at or above it private (EINVAL = not a mount).
+  bool made_private = false;
+  for (const std::string& p : plan.rootfs_and_parents) {
+    if (::mount(nullptr, p.c_str(), nullptr, MS_PRIVATE, nullptr) == 0) {
+      made_private = true;
+      break;
+    }
+    if (errno != EINVAL) break;
+  }
+  if (!made_private) {
+    int e = errno;
+    err->set(e, "make the mount holding ", rootfs, " private");
+    return e;
+  }
+  // 2. The rootfs becomes a mount point of its own (pivot_root needs one).
+  if (::mount(rootfs, rootfs, nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+    int e = errno;
+    err->set(e, "bind rootfs ", rootfs, " on itself");
+    return e;
+  }
+  UniqueFd root(::open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) {
+    int e = errno;
+    err->set(e, "open rootfs ", rootfs);
+    return e;
+  }
+  // 3. The spec's mounts, in order: later ones land inside earlier ones.
+  for (const PlannedMount& m : plan.mounts)
+    if (int rc = mount_one(root.get(), plan, m, err)) return rc;
+  // 4. Device nodes and /dev symlinks, inside the new /dev only.
+  if (plan.setup_dev)
+    if (int rc = create_devices(root.get(), plan.devices, err)) return rc;
+  root.reset();
+  // 5. Switch roots.
+  return pivot(plan, err);
+}
+
+int rootfs_finalize(const RootfsPlan& plan, ChildError* err) noexcept {
+  UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) {
+    int e = errno;
+    err->set(e, "open /");
+    return e;
+  }
+  for (const std::string& p : plan.readonly_paths) {
+    int fd = open_in_root(root.get(), p.c_str(), CreateMode::kNone);
+    if (fd == -ENOENT) continue;
+    if (fd < 0) {
+      err->set(-fd, "resolve read-only path ", p.c_str());
+      return -fd;
+    }
+    UniqueFd target(fd);
+    FdPath tp = fd_path(target.get());
+    if (::mount(tp.c_str(), tp.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+      int e = errno;
+      err->set(e, "bind read-only path ", p.c_str());
+      return e;
+    }
+    UniqueFd top;
+    if (int rc = reopen(root.get(), p.c_str(), err, &top)) return rc;
+    if (int rc = remount_fd(top.get(), MS_BIND | MS_REMOUNT | MS_RDONLY)) {
+      err->set(rc, "remount read-only ", p.c_str());
+      return rc;
+    }
+  }
+  for (const std::string& p : plan.masked_paths) {
+    int fd = open_in_root(root.get(), p.c_str(), CreateMode::kNone);
+    if (fd == -ENOENT) continue;
+    if (fd < 0) {
+      err->set(-fd, "resolve masked path ", p.c_str());
+      return -fd;
+    }
+    UniqueFd target(fd);
+    struct stat st {};
+    if (::fstat(target.get(), &st) != 0) {
+      int e = errno;
+      err->set(e, "stat masked path ", p.c_str());
+      return e;
+    }
+    FdPath tp = fd_path(target.get());
+    if (S_ISDIR(st.st_mode)) {
+      // An empty read-only tmpfs hides the directory's content.
+      if (::mount("tmpfs", tp.c_str(), "tmpfs", MS_RDONLY, nullptr) != 0) {
+        int e = errno;
+        err->set(e, "mask directory ", p.c_str());
+        return e;
+      }
+      continue;
+    }
+    // The container's own /dev/null, checked to be the real node so an
+    // image cannot turn masking into exposing something else.
+    int nfd = open_in_root(root.get(), "/dev/null", CreateMode::kNone);
+    if (nfd < 0) {
+      err->set(-nfd, "open /dev/null to mask ", p.c_str());
+      return -nfd;
+    }
+    UniqueFd null_fd(nfd);
+    struct stat ns {};
+    if (::fstat(null_fd.get(), &ns) != 0 || !S_ISCHR(ns.st_mode) || ns.st_rdev != makedev(1, 3)) {
+      err->set(ENODEV, "/dev/null is not the null device; cannot mask ", p.c_str());
+      return ENODEV;
+    }
+    if (::mount(fd_path(null_fd.get()).c_str(), tp.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+      int e = errno;
+      err->set(e, "mask file ", p.c_str());
+      return e;
+    }
+  }
+  if (plan.root_propagation != 0 && ::mount(nullptr, "/", nullptr, plan.root_propagation, nullptr) != 0) {
+    int e = errno;
+    err->set(e, "set rootfs propagation of /");
+    return e;
+  }
+  if (plan.readonly_root) {
+    // By name: "/" needs no /proc inside the container.
+    if (int rc = remount_fd(root.get(), MS_BIND | MS_REMOUNT | MS_RDONLY, "/")) {
+      err->set(rc, "remount / read-only");
+      return rc;
+    }
+  }
+  return 0;
+}
+
+}  // namespace stack::rt

@@ -1,0 +1,2 @@
+// Replaced by the shim implementation.
+int main() { return 1; }
