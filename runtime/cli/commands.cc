@@ -270,6 +270,28 @@ int cmd_pause(const Globals& g, const std::string& id, bool pause) {
   return r ? 0 : report(r.error());
 }
 
+int cmd_events(const Globals& g, const std::string& id) {
+  StateDir dir(g.root);
+  auto rec = dir.load(id);
+  if (!rec) return report(rec.error());
+  auto cg = rt::make_cgroup_manager(rec->cgroups_path, id);
+  if (!cg) return report(cg.error());
+  auto st = (*cg)->stats();
+  if (!st) return report(st.error());
+  // runc's `events --stats` shape, plus the OOM counters.
+  json mem = {{"usage", {{"usage", st->memory_usage}, {"max", st->memory_max_usage}}},
+              {"oom_kills", st->oom_kills},
+              {"oom_events", st->oom_events}};
+  if (st->memory_limit) mem["usage"]["limit"] = *st->memory_limit;
+  json pids = {{"current", st->pids_current}};
+  if (st->pids_limit) pids["limit"] = *st->pids_limit;
+  json out = {{"type", "stats"},
+              {"id", id},
+              {"data", {{"cpu", {{"usage", {{"total", st->cpu_usage_ns}}}}}, {"memory", mem}, {"pids", pids}}}};
+  std::cout << out.dump() << std::endl;
+  return 0;
+}
+
 int cmd_features(const Globals&) {
   json f = {
       {"ociVersionMin", "1.0.0"},

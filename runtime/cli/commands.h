@@ -65,6 +65,7 @@ int cmd_exec(const Globals& g, const ExecArgs& a);
 int cmd_list(const Globals& g, const ListArgs& a);
 int cmd_ps(const Globals& g, const PsArgs& a);
 int cmd_pause(const Globals& g, const std::string& id, bool pause);
+int cmd_events(const Globals& g, const std::string& id);
 int cmd_features(const Globals& g);
 
 }  // namespace stack::cli

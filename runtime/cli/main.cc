@@ -105,6 +105,11 @@ int main(int argc, char** argv) {
   auto* c_resume = app.add_subcommand("resume", "thaw a paused container");
   c_resume->add_option("id", id, "container id")->required();
 
+  bool stats_once = false;
+  auto* c_events = app.add_subcommand("events", "print container resource statistics (JSON)");
+  c_events->add_option("id", id, "container id")->required();
+  c_events->add_flag("--stats", stats_once, "print one statistics record and exit");
+
   auto* c_features = app.add_subcommand("features", "print what this runtime supports (JSON)");
 
   try {
@@ -129,6 +134,7 @@ int main(int argc, char** argv) {
   if (*c_ps) return cmd_ps(g, ps);
   if (*c_pause) return cmd_pause(g, id, true);
   if (*c_resume) return cmd_pause(g, id, false);
+  if (*c_events) return cmd_events(g, id);
   if (*c_features) return cmd_features(g);
   return 2;
 }

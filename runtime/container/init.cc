@@ -1,6 +1,8 @@
 #include "runtime/container/init.h"
 
 #include <fcntl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
@@ -67,6 +69,25 @@ int write_file(const char* path, const char* value, ChildError* err) noexcept {
   return 0;
 }
 
+int loopback_up(ChildError* err) noexcept {
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) {
+    err->set(errno, "socket for loopback");
+    return err->code;
+  }
+  struct ifreq ifr{};
+  ifr.ifr_name[0] = 'l';
+  ifr.ifr_name[1] = 'o';
+  int rc = ::ioctl(s, SIOCGIFFLAGS, &ifr);
+  if (rc == 0) {
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    rc = ::ioctl(s, SIOCSIFFLAGS, &ifr);
+  }
+  if (rc != 0) err->set(errno, "bring up lo");
+  ::close(s);
+  return rc == 0 ? 0 : err->code;
+}
+
 size_t cstrlen(const char* s) noexcept {
   size_t n = 0;
   while (s[n]) n++;
@@ -105,6 +126,7 @@ void run_init(const InitPlan& p, int sync_fd) noexcept {
     err.set(errno, "unshare cgroup namespace");
     die(sync_fd, err);
   }
+  if (p.loopback_up && loopback_up(&err) != 0) die(sync_fd, err);
   if (p.rootfs && rootfs_enter(*p.rootfs, &err) != 0) die(sync_fd, err);
   for (auto& s : p.sysctls)
     if (write_file(s.path.c_str(), s.value.c_str(), &err) != 0) die(sync_fd, err);

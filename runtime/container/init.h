@@ -47,6 +47,7 @@ struct InitPlan {
   std::vector<JoinNamespace> join;
   bool unshare_cgroup = false;   // after the parent has placed us in our cgroup
   bool new_user_ns = false;      // become root in it once the maps are written
+  bool loopback_up = false;      // new network namespace: bring `lo` up, as runc does
   RootfsPlanPtr rootfs;          // null: the process joins an existing rootfs (exec)
   std::vector<SysctlWrite> sysctls;
   std::string hostname;          // empty: leave as is

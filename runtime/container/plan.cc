@@ -67,6 +67,7 @@ Result<int> plan_container(const Spec& spec, const ContainerPlanOptions& options
     }
   }
   p.new_user_ns = clone_flags & CLONE_NEWUSER;
+  p.loopback_up = clone_flags & CLONE_NEWNET;
   if (!has_namespace(spec, "mount"))
     return fail("linux.namespaces: a mount namespace is required", EINVAL);
   if ((spec.linux.uid_mappings.empty() || spec.linux.gid_mappings.empty()) && p.new_user_ns)

@@ -299,7 +299,14 @@ struct DirCloser {
 };
 using DirPtr = std::unique_ptr<DIR, DirCloser>;
 
-// Sub-directories of `dir` (sub-cgroups); ENOENT gives none.
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
+  size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+  return s.substr(i);
+}
+}  // namespace
+
 Result<std::vector<std::string>> subdirs(const std::string& dir) {
   DirPtr d(::opendir(dir.c_str()));
   if (!d) {
@@ -314,14 +321,6 @@ Result<std::vector<std::string>> subdirs(const std::string& dir) {
   }
   return out;
 }
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
-  size_t i = 0;
-  while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
-  return s.substr(i);
-}
-}  // namespace
 
 Result<std::string> read(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

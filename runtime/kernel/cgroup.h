@@ -63,7 +63,8 @@ class CgroupManager {
   virtual ~CgroupManager() = default;
 
   // mkdir the cgroup (and parents) in every hierarchy this backend uses and
-  // write the limits. Idempotent: an existing cgroup is reused.
+  // write the limits. Idempotent: an existing cgroup is reused, which is why
+  // a failure does not remove what was made: the caller calls destroy().
   virtual Result<> create(const Resources& resources) = 0;
   // Rewrite limits on a live cgroup (`update`). Only the fields that are set
   // are written.
@@ -157,6 +158,8 @@ std::optional<uint64_t> keyed_value(const std::string& text, const std::string& 
 // parents before children.
 Result<> make_dirs(const std::string& mount_point, const std::string& rel,
                    const std::function<Result<>(const std::string&)>& on_dir = {});
+// Full paths of the sub-cgroups directly below `dir`; none when it is gone.
+Result<std::vector<std::string>> subdirs(const std::string& dir);
 // Processes listed in <dir>/cgroup.procs and in every sub-cgroup below.
 // A vanished directory contributes nothing.
 Result<std::vector<pid_t>> procs_recursive(const std::string& dir);

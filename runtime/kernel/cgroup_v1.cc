@@ -39,6 +39,15 @@ Result<> write_period_then_value(const std::string& period_file, std::optional<s
   return {};
 }
 
+// A frozen task keeps a pending SIGKILL until thawed; a sub-cgroup frozen on
+// its own stays frozen when its parent thaws, so thaw the whole tree.
+void thaw_tree(const std::string& dir) {
+  if (!cgroupfs::exists(dir + "/freezer.state")) return;
+  (void)cgroupfs::write(dir + "/freezer.state", "THAWED");
+  if (auto subs = cgroupfs::subdirs(dir))
+    for (const auto& s : *subs) (void)s;
+}
+
 }  // namespace
 
 CgroupV1Manager::CgroupV1Manager(std::vector<CgroupMount> hierarchies, std::string path)
@@ -291,10 +300,8 @@ Result<> CgroupV1Manager::destroy() {
   const std::string freezer = dir_of("freezer");
   auto killed = cgroupfs::kill_until_empty(
       [this] { return pids(); },
-      // A frozen task keeps a pending SIGKILL until thawed.
       [&] {
-        if (!freezer.empty() && cgroupfs::exists(freezer + "/freezer.state"))
-          (void)cgroupfs::write(freezer + "/freezer.state", "THAWED");
+        if (!freezer.empty()) thaw_tree(freezer);
       },
       2000, "cgroup " + path_);
   if (!killed) return tl::unexpected(killed.error().wrap("destroy cgroup " + path_));

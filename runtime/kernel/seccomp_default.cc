@@ -7,7 +7,6 @@
 //
 // To update: compare with a newer moby default.json rule by rule (the order
 // here is Docker's order) and rerun the parity test.
-#include "runtime/kernel/seccomp.h"
 #include "runtime/kernel/seccomp_docker.h"
 
 namespace stack::rt::docker_seccomp {

@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cstdint>
 #include <limits>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 

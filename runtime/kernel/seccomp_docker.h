@@ -6,6 +6,7 @@
 // use the functions in seccomp.h.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>

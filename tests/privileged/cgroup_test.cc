@@ -324,6 +324,16 @@ void expect_destroy_cleans_up(CgroupManager& m, bool freeze_first) {
   nested.release();
   if (freeze_first) {
     ASSERT_TRUE(m.freeze(true).has_value());
+    // Also frozen on its own, so thawing the parent alone would not free it.
+    for (const auto& h : m.hierarchies()) {
+      const std::string sub = h.dir + "/inner";
+      if (cgroupfs::exists(sub + "/freezer.state")) {
+        ASSERT_TRUE(cgroupfs::write(sub + "/freezer.state", "FROZEN"));
+      }
+      if (cgroupfs::exists(sub + "/cgroup.freeze")) {
+        ASSERT_TRUE(cgroupfs::write(sub + "/cgroup.freeze", "1"));
+      }
+    }
   }
 
   auto d = m.destroy();

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -89,13 +90,14 @@ std::string try_mkdir(const std::string& path) {
   return ::mkdir(path.c_str(), 0755) == 0 ? "OK" : err_name(errno);
 }
 
-std::string read_all(const std::string& path) {
+// Up to `limit` bytes (/dev/zero never ends).
+std::string read_all(const std::string& path, size_t limit = 1 << 20) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return "ERR " + err_name(errno);
   std::string s;
   char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) s.append(buf, n);
+  ssize_t n = 0;
+  while (s.size() < limit && (n = ::read(fd, buf, std::min(sizeof buf, limit - s.size()))) > 0) s.append(buf, n);
   if (n < 0) s = "ERR " + err_name(errno);
   ::close(fd);
   return s;
@@ -122,7 +124,7 @@ std::string fs_magic(const std::string& path) {
     case PROC_SUPER_MAGIC: return "proc";
     case SYSFS_MAGIC: return "sysfs";
     case DEVPTS_SUPER_MAGIC: return "devpts";
-    case MQUEUE_MAGIC: return "mqueue";
+    case 0x19800202: return "mqueue";  // MQUEUE_MAGIC, not in linux/magic.h
     case CGROUP_SUPER_MAGIC: return "cgroup";
     case CGROUP2_SUPER_MAGIC: return "cgroup2";
     default: return "other";
@@ -166,16 +168,40 @@ std::string escape(const std::string& s) {
 }
 
 // Runs the two rootfs phases as pid 1 of fresh namespaces, then `probe`.
-Outcome run_contained(const RootfsPlan& plan, const Probe& probe) {
+// With `user_ns`, the namespaces belong to a new user namespace (root mapped
+// to root), so the kernel's rules for less privileged mounts apply: locked
+// mount flags, no mknod of devices.
+// `locked_tmpfs`: before the user namespace, mount (in a private mount
+// namespace of the child's) a read-only, nosuid, nodev, noexec tmpfs holding
+// "file" there; the user namespace then sees those flags locked.
+Outcome run_contained(const RootfsPlan& plan, const Probe& probe, bool user_ns = false,
+                      const std::string& locked_tmpfs = "") {
   Outcome out;
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) {
+  int p[2], go[2];
+  if (::pipe2(p, O_CLOEXEC) != 0 || ::pipe2(go, O_CLOEXEC) != 0) {
     out.failure = "pipe";
     return out;
   }
   pid_t outer = ::fork();
   if (outer == 0) {
     ::close(p[0]);
+    ::close(go[1]);
+    if (!locked_tmpfs.empty()) {
+      // Slave first: nothing mounted below may propagate to the host.
+      if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0 ||
+          ::mount("tmpfs", locked_tmpfs.c_str(), "tmpfs", 0, "size=1m") != 0)
+        _exit(104);
+      std::ofstream(locked_tmpfs + "/file") << "locked";
+      if (::mount(nullptr, locked_tmpfs.c_str(), nullptr,
+                  MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
+        _exit(105);
+    }
+    if (user_ns) {
+      if (::unshare(CLONE_NEWUSER) != 0) _exit(102);
+      char c;
+      if (::read(go[0], &c, 1) != 1) _exit(103);  // the parent wrote our maps
+    }
+    ::close(go[0]);
     if (::unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC |
                   CLONE_NEWCGROUP) != 0)
       _exit(100);
@@ -204,6 +230,29 @@ Outcome run_contained(const RootfsPlan& plan, const Probe& probe) {
     _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
   }
   ::close(p[1]);
+  ::close(go[0]);
+  if (user_ns) {
+    // Map root to root (the whole range) once the child is in its user ns.
+    std::string base = "/proc/" + std::to_string(outer);
+    bool ok = false;
+    for (int i = 0; i < 2000 && !ok; ++i) {
+      std::string self_ns, child_ns;
+      char a[64] = {}, b[64] = {};
+      (void)!::readlink("/proc/self/ns/user", a, sizeof a - 1);
+      (void)!::readlink((base + "/ns/user").c_str(), b, sizeof b - 1);
+      if (std::strcmp(a, b) != 0 && b[0] != '\0') {
+        ok = true;
+        break;
+      }
+      ::usleep(1000);
+    }
+    std::ofstream(base + "/setgroups") << "allow";
+    std::ofstream(base + "/uid_map") << "0 0 4294967295\n";
+    std::ofstream(base + "/gid_map") << "0 0 4294967295\n";
+    if (!ok) out.failure = "child never entered its user namespace";
+    (void)!::write(go[1], "g", 1);
+  }
+  ::close(go[1]);
   std::string data;
   char buf[8192];
   for (;;) {
@@ -309,7 +358,7 @@ TEST_F(RootfsTest, DefaultSpecGivesAPrivateRootProcDevAndSys) {
     f["dev_urandom"] = describe("/dev/urandom");
     f["dev_tty"] = describe("/dev/tty");
     f["write_dev_null"] = try_write("/dev/null");
-    f["read_dev_zero"] = read_all("/dev/zero").empty() ? "empty" : "data";
+    f["read_dev_zero"] = read_all("/dev/zero", 4) == std::string(4, '\0') ? "zeros" : "other";
     f["dev_ptmx"] = describe("/dev/ptmx");
     f["dev_pts_ptmx"] = describe("/dev/pts/ptmx");
     f["dev_pts_fs"] = fs_magic("/dev/pts");
@@ -356,6 +405,7 @@ TEST_F(RootfsTest, DefaultSpecGivesAPrivateRootProcDevAndSys) {
   EXPECT_EQ(f["dev_urandom"], "chr 0666 1:9 0:0");
   EXPECT_EQ(f["dev_tty"], "chr 0666 5:0 0:0");
   EXPECT_EQ(f["write_dev_null"], "OK");
+  EXPECT_EQ(f["read_dev_zero"], "zeros");
   EXPECT_EQ(f["dev_ptmx"], "lnk 0777 0:0 -> pts/ptmx");
   EXPECT_EQ(f["dev_pts_ptmx"].substr(0, 14), "chr 0666 5:2 0") << f["dev_pts_ptmx"];
   EXPECT_EQ(f["dev_pts_fs"], "devpts");
@@ -376,7 +426,7 @@ TEST_F(RootfsTest, DefaultSpecGivesAPrivateRootProcDevAndSys) {
   EXPECT_EQ(f["sys_firmware"], "");
   EXPECT_EQ(f["sys_firmware_write"], "EROFS");
   EXPECT_EQ(f["proc_sys_write"], "EROFS");
-  EXPECT_EQ(f["sysrq_write"], "EROFS");
+  EXPECT_EQ(f["sysrq_write"], fs::exists("/proc/sysrq-trigger") ? "EROFS" : "ENOENT");
   EXPECT_EQ(f["sys_fs"], "sysfs");
   EXPECT_EQ(f["sys_ro"], "ro");
   EXPECT_EQ(f["sys_net"], "lo");  // the new network namespace's sysfs
@@ -570,6 +620,55 @@ TEST_F(RootfsTest, UserNamespaceModeBindsTheHostNodes) {
   EXPECT_EQ(o.facts["null"], host_null_);
   EXPECT_EQ(o.facts["null_write"], "OK");
   EXPECT_EQ(o.facts["null_is_mount"], "yes");
+}
+
+TEST_F(RootfsTest, InsideAUserNamespaceLockedFlagsAndDevicesStillWork) {
+  test::Bundle b;
+  test::TempDir host("stack-rootfs-userns");
+  test::TempDir locked("stack-rootfs-locked");
+  std::ofstream(host.path() + "/hello") << "hi";
+  Spec spec = default_spec_of(b);
+  spec.root.readonly = true;
+  spec.mounts.push_back({"/mnt/ro", "bind", host.path(), {"rbind", "ro"}});
+  spec.mounts.push_back({"/mnt/tmp", "tmpfs", "tmpfs", {"size=1m"}});
+  // Asking for only nosuid on a mount whose ro/nodev/noexec are locked: the
+  // first remount is refused, the retry keeps the locked flags.
+  spec.mounts.push_back({"/mnt/locked", "bind", locked.path(), {"rbind", "nosuid"}});
+  auto p = plan(spec, b.rootfs(), false, /*in_user_ns=*/true);
+  ASSERT_TRUE(p);
+  Outcome o = run_contained(*p, [&](Facts& f) {
+    f["null"] = describe("/dev/null");
+    f["null_write"] = try_write("/dev/null");
+    f["proc_self"] = read_all("/proc/self/stat").substr(0, 2);
+    f["root_write"] = try_write("/etc/x");
+    f["ro_read"] = read_all("/mnt/ro/hello");
+    f["ro_write"] = try_write("/mnt/ro/x");
+    f["tmp_write"] = try_write("/mnt/tmp/x");
+    f["sys_ro"] = readonly_mount("/sys") ? "ro" : "rw";
+    f["proc_sys_write"] = try_write("/proc/sys/kernel/domainname");
+    f["keys"] = read_all("/proc/keys");
+    f["locked_read"] = read_all("/mnt/locked/file");
+    struct statvfs v {};
+    ::statvfs("/mnt/locked", &v);
+    f["locked_flags"] = std::string((v.f_flag & ST_RDONLY) ? "ro" : "rw") +
+                        ((v.f_flag & ST_NOSUID) ? ",nosuid" : "") + ((v.f_flag & ST_NODEV) ? ",nodev" : "") +
+                        ((v.f_flag & ST_NOEXEC) ? ",noexec" : "");
+  }, /*user_ns=*/true, locked.path());
+  ASSERT_EQ(o.failure, "");
+  ASSERT_EQ(o.rc, 0) << o.err.what << ": " << std::strerror(o.err.code);
+  auto& f = o.facts;
+  EXPECT_EQ(f["null"].substr(0, 12), "chr 0666 1:3");
+  EXPECT_EQ(f["null_write"], "OK");
+  EXPECT_EQ(f["proc_self"], "1 ");
+  EXPECT_EQ(f["root_write"], "EROFS");
+  EXPECT_EQ(f["ro_read"], "hi");
+  EXPECT_EQ(f["ro_write"], "EROFS");
+  EXPECT_EQ(f["tmp_write"], "OK");
+  EXPECT_EQ(f["sys_ro"], "ro");
+  EXPECT_EQ(f["proc_sys_write"], "EROFS");
+  EXPECT_EQ(f["keys"], "");
+  EXPECT_EQ(f["locked_read"], "locked");
+  EXPECT_EQ(f["locked_flags"], "ro,nosuid,nodev,noexec");
 }
 
 TEST_F(RootfsTest, NoPivotMovesTheRootfsAndChroots) {

@@ -93,16 +93,29 @@ TEST_F(InRoot, AbsoluteSymlinkToSlashStaysInside) {
 }
 
 TEST_F(InRoot, RelativeDotDotSymlinkStaysInside) {
-  // rootfs/link -> ../../../../<outside dir>: clamped at the root.
+  // rootfs/sub/link -> ../../../../../../../../tmp: ".." stops at the root,
+  // so this is rootfs/tmp, never the host's /tmp.
   fs::create_directory(root() + "/sub");
-  std::string target = "../../../../../../../.." + outside.path();
-  fs::create_directory_symlink(target, root() + "/sub/link");
-  auto r = open_in_root(root(), "/sub/link/escape2", CreateMode::kDirectory);
+  fs::create_directory(root() + "/tmp");
+  fs::create_directory_symlink("../../../../../../../../tmp", root() + "/sub/link");
+  std::string name = "stack-escape2-" + std::to_string(::getpid());
+  auto r = open_in_root(root(), "/sub/link/" + name, CreateMode::kDirectory);
   ASSERT_TRUE(r) << r.error().message();
-  EXPECT_FALSE(fs::exists(outside.path() + "/escape2"));
-  // The link resolved to <root><outside path>, inside the root.
-  EXPECT_TRUE(fs::is_directory(root() + outside.path() + "/escape2"));
-  EXPECT_TRUE(same_file(r->get(), root() + outside.path() + "/escape2"));
+  EXPECT_TRUE(fs::is_directory(root() + "/tmp/" + name));
+  EXPECT_TRUE(same_file(r->get(), root() + "/tmp/" + name));
+  EXPECT_FALSE(fs::exists("/tmp/" + name));
+  std::error_code ec;
+  fs::remove("/tmp/" + name, ec);  // only there if the code under test is broken
+}
+
+TEST_F(InRoot, SymlinkTargetMissingInsideTheRootIsNotCreatedOutside) {
+  // The link names a directory that exists on the host but not in the root:
+  // it dangles there, and we refuse rather than follow it out.
+  fs::create_directory_symlink(outside.path(), root() + "/link");
+  auto r = open_in_root(root(), "/link/escape3", CreateMode::kDirectory);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, EEXIST);
+  EXPECT_FALSE(fs::exists(outside.path() + "/escape3"));
 }
 
 TEST(InRootMagic, ProcMagicLinksAreRefused) {

@@ -172,8 +172,8 @@ TEST_P(DefaultParity, BuiltInDefaultResolvesLikeDockersJson) {
 INSTANTIATE_TEST_SUITE_P(CapSets, DefaultParity,
                          ::testing::Values(kDockerCaps, with(kDockerCaps, "CAP_SYS_ADMIN"),
                                            with(kDockerCaps, "CAP_SYS_PTRACE")),
-                         [](const auto& info) {
-                           const auto& caps = info.param;
+                         [](const auto& param_info) {
+                           const auto& caps = param_info.param;
                            if (caps.size() == kDockerCaps.size()) return std::string("DockerDefaults");
                            return "Plus_" + caps.back();
                          });

@@ -1,0 +1,109 @@
+#include "runtime/shim/control.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace stack::shim {
+
+ControlServer::~ControlServer() { close(); }
+
+rt::Result<> ControlServer::listen(const std::string& path, Handler handler) {
+  struct sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path)
+    return rt::fail("control socket path " + path + " is longer than " + std::to_string(sizeof addr.sun_path - 1) +
+                        " bytes",
+                    ENAMETOOLONG);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  rt::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return rt::fail_errno("socket");
+  ::unlink(path.c_str());
+  // The umask must not open it up; chmod after bind leaves a window, so set
+  // the mode through the umask for the bind itself.
+  mode_t old = ::umask(0177);
+  int b = ::bind(fd.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr);
+  int e = errno;
+  ::umask(old);
+  if (b != 0) return rt::fail("bind " + path, e);
+  if (::listen(fd.get(), 8) != 0) return rt::fail_errno("listen " + path);
+  listener_ = std::move(fd);
+  path_ = path;
+  handler_ = std::move(handler);
+  return {};
+}
+
+void ControlServer::add_poll_fds(std::vector<struct pollfd>& fds) const {
+  if (!listener_) return;
+  fds.push_back({listener_.get(), POLLIN, 0});
+  for (auto& c : clients_) fds.push_back({c.fd.get(), POLLIN, 0});
+}
+
+void ControlServer::handle(const std::vector<struct pollfd>& fds) {
+  if (!listener_) return;
+  bool accept_ready = false;
+  for (auto& p : fds) {
+    if (!p.revents) continue;
+    if (p.fd == listener_.get()) {
+      accept_ready = true;
+      continue;
+    }
+    for (auto& c : clients_)
+      if (c.fd.get() == p.fd && !serve(c)) c.fd.reset();
+  }
+  clients_.erase(std::remove_if(clients_.begin(), clients_.end(), [](const Client& c) { return !c.fd; }),
+                 clients_.end());
+  if (accept_ready) accept_clients();
+}
+
+void ControlServer::accept_clients() {
+  for (;;) {
+    int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;  // EAGAIN, or a client that went away
+    rt::UniqueFd client(fd);
+    if (clients_.size() >= kMaxClients) {
+      static const char busy[] = "error busy\n";
+      (void)::send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+      continue;  // closed on scope exit
+    }
+    clients_.push_back({std::move(client), {}});
+  }
+}
+
+bool ControlServer::serve(Client& c) {
+  char buf[kMaxRequest];
+  ssize_t n = ::recv(c.fd.get(), buf, sizeof buf, MSG_DONTWAIT);
+  if (n < 0) return errno == EAGAIN || errno == EINTR;
+  if (n == 0 && c.request.empty()) return false;
+  c.request.append(buf, static_cast<size_t>(n));
+  auto nl = c.request.find('\n');
+  // EOF also ends a request, so `echo -n state | socat` works.
+  if (nl == std::string::npos && n > 0) {
+    if (c.request.size() <= kMaxRequest) return true;
+    static const char too_long[] = "error request too long\n";
+    (void)::send(c.fd.get(), too_long, sizeof too_long - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    return false;
+  }
+  std::string_view line(c.request.data(), nl == std::string::npos ? c.request.size() : nl);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  std::string reply = handler_(line);
+  reply += '\n';
+  // Replies are a few hundred bytes: they fit the socket buffer of a fresh
+  // connection, so one non-blocking send suffices.
+  (void)::send(c.fd.get(), reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  return false;
+}
+
+void ControlServer::close() {
+  clients_.clear();
+  if (listener_) {
+    listener_.reset();
+    ::unlink(path_.c_str());
+  }
+}
+
+}  // namespace stack::shim

@@ -1,0 +1,48 @@
+// One of the container's output pipes (stdout or stderr), read by the shim
+// and cut into records for the LogWriter: one record per line, and a line
+// longer than kMaxLine is written in kMaxLine pieces without their '\n'
+// (Docker's 16 KiB partial messages). A partial line waits in the buffer
+// until its newline arrives, the buffer fills, or the pipe closes.
+//
+// The pipe's read end is owned here (non-blocking); the container holds the
+// write end. The buffer is fixed: reading never allocates, and when the log
+// is slow the kernel's pipe buffer holds the rest (the container then blocks
+// on write, as with Docker's blocking mode).
+#pragma once
+
+#include <cstddef>
+
+#include "runtime/kernel/error.h"
+#include "runtime/kernel/fd.h"
+#include "runtime/shim/log_writer.h"
+
+namespace stack::shim {
+
+class LogStream {
+ public:
+  static constexpr size_t kMaxLine = 16 * 1024;
+
+  LogStream(rt::UniqueFd fd, const char* name) : fd_(std::move(fd)), name_(name) {}
+  int fd() const { return fd_.get(); }
+  bool open() const { return fd_.valid(); }
+
+  enum class Read { Data, Empty, Closed };
+  // Reads what the pipe holds (a bounded number of reads, so the other
+  // stream gets its turn) and queues complete records. Closed: EOF or an
+  // error; the partial tail has been flushed and the fd closed.
+  Read pump(LogWriter& log, rt::Result<>& log_error);
+  // Queues the partial tail as a last record and closes the pipe (the
+  // container is gone, or we stop waiting for processes that outlived it).
+  void close(LogWriter& log, rt::Result<>& log_error);
+
+ private:
+  void emit(LogWriter& log, rt::Result<>& log_error, const char* data, size_t len, const char* time,
+            size_t time_len);
+
+  rt::UniqueFd fd_;
+  const char* name_;  // "stdout" / "stderr", a literal
+  char buf_[kMaxLine];
+  size_t len_ = 0;  // bytes of an unfinished line at the front of buf_
+};
+
+}  // namespace stack::shim

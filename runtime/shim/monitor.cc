@@ -1,0 +1,388 @@
+#include "runtime/shim/monitor.h"
+
+#include <fcntl.h>
+#include <malloc.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/container/container.h"
+#include "runtime/kernel/cgroup.h"
+#include "runtime/shim/control.h"
+#include "runtime/shim/exit_record.h"
+#include "runtime/shim/log_stream.h"
+#include "runtime/shim/log_writer.h"
+#include "runtime/shim/rfc3339.h"
+
+namespace stack::shim {
+namespace {
+
+// Signals a shim forwards to the container's init: `kill <shim>` stops the
+// container the way `kill <init>` would.
+constexpr int kForwarded[] = {SIGTERM, SIGINT, SIGQUIT};
+// After the init exits, how long the shim keeps reading pipes that are
+// still open (held by processes that outlived it).
+constexpr int kDrainMs = 2000;
+// Room in each pipe for output the log has not taken yet (slow disk). The
+// pages are charged to the writer, the container, and only when used.
+constexpr int kPipeSize = 256 * 1024;
+
+// Until the signalfd exists, a forwarded signal is recorded here by a plain
+// handler. A handler, not SIG_IGN or a blocked mask: the container's init is
+// cloned from this process meanwhile, and execve resets handlers to the
+// default but would keep ignored or blocked signals.
+volatile sig_atomic_t g_early_signal = 0;
+void record_signal(int sig) {
+  if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) g_early_signal = sig;
+}
+
+int64_t monotonic_ms() {
+  struct timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+void say(const std::string& line) {
+  std::string s = "stack-shim: " + line + "\n";
+  (void)!::write(2, s.data(), s.size());
+}
+
+// Points fds 0-2 at the container's stdio while the core clones its init
+// (the init inherits them), and puts the shim's own back afterwards.
+class StdioSwap {
+ public:
+  StdioSwap(int in, int out, int err) {
+    int targets[3] = {in, out, err};
+    for (int i = 0; i < 3; i++) {
+      saved_[i] = ::fcntl(i, F_DUPFD_CLOEXEC, 3);
+      ::dup2(targets[i], i);
+    }
+  }
+  ~StdioSwap() {
+    for (int i = 0; i < 3; i++) {
+      if (saved_[i] < 0) continue;
+      ::dup2(saved_[i], i);
+      ::close(saved_[i]);
+    }
+  }
+  StdioSwap(const StdioSwap&) = delete;
+  StdioSwap& operator=(const StdioSwap&) = delete;
+
+ private:
+  int saved_[3] = {-1, -1, -1};
+};
+
+rt::Result<rt::Pipe> output_pipe() {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return rt::fail_errno("pipe");
+  rt::Pipe pipe{rt::UniqueFd(p[0]), rt::UniqueFd(p[1])};
+  (void)::fcntl(p[0], F_SETPIPE_SZ, kPipeSize);  // best effort: the default 64 KiB works too
+  if (::fcntl(p[0], F_SETFL, O_NONBLOCK) != 0) return rt::fail_errno("fcntl O_NONBLOCK");
+  return pipe;
+}
+
+bool same_pid_namespace(pid_t pid) {
+  struct stat self, other;
+  std::string path = "/proc/" + std::to_string(pid) + "/ns/pid";
+  if (::stat("/proc/self/ns/pid", &self) != 0 || ::stat(path.c_str(), &other) != 0) return false;
+  return self.st_ino == other.st_ino && self.st_dev == other.st_dev;
+}
+
+class Monitor {
+ public:
+  Monitor(const ShimOptions& o, StartupReport& report)
+      : o_(o), report_(report), dir_(o.root), log_(o.log_file, o.log_max_size, o.log_max_files) {}
+  int run();
+
+ private:
+  rt::Result<> launch();
+  rt::Result<> prepare();  // between create and start
+  void abort_container();
+  void loop();
+  void on_signals();
+  void reap();
+  void forward(int sig);
+  int finish();
+  std::string control_request(std::string_view line);
+  void report_log_error(const rt::Result<>& r);
+
+  const ShimOptions& o_;
+  StartupReport& report_;
+  rt::StateDir dir_;
+  LogWriter log_;
+  std::unique_ptr<LogStream> out_, err_;  // heap: 16 KiB buffers each
+  std::unique_ptr<rt::CgroupManager> cgroup_;
+  ControlServer control_;
+  rt::UniqueFd signals_;
+  pid_t init_ = 0;
+  bool own_pid_ns_ = true;
+  bool exited_ = false;
+  int wait_status_ = 0;
+  int64_t drain_until_ms_ = 0;
+  std::string started_at_, finished_at_;
+  bool log_error_reported_ = false;
+};
+
+int Monitor::run() {
+  struct sigaction sa{};
+  sa.sa_handler = record_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  for (int s : kForwarded) ::sigaction(s, &sa, nullptr);
+  // HUP (terminal gone, parent's session ended) and PIPE (a control client
+  // went away) must not kill the shim; caught here, ignored once started.
+  ::sigaction(SIGHUP, &sa, nullptr);
+  ::sigaction(SIGPIPE, &sa, nullptr);
+
+  if (auto r = launch(); !r) {
+    report_.failed(r.error().message());
+    return kShimFailed;
+  }
+  // Parsing the spec and compiling seccomp left freed heap behind; give it
+  // back, this process lives as long as the container.
+  ::malloc_trim(0);
+  report_.started(init_);
+  if (report_.detached()) {
+    // The caller's stdio must not stay open in a process that outlives it.
+    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+      for (int i = 0; i < 3; i++) ::dup2(null, i);
+      ::close(null);
+    }
+  }
+  if (int sig = g_early_signal) forward(sig);
+  loop();
+  return finish();
+}
+
+rt::Result<> Monitor::launch() {
+  auto out = output_pipe();
+  if (!out) return tl::unexpected(out.error());
+  auto err = output_pipe();
+  if (!err) return tl::unexpected(err.error());
+  rt::UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!null) return rt::fail_errno("open /dev/null");
+
+  rt::CreateOptions co;
+  co.id = o_.id;
+  co.bundle = o_.bundle;
+  rt::Result<rt::CreateResult> created;
+  {
+    StdioSwap swap(null.get(), out->write.get(), err->write.get());
+    created = rt::create_container(dir_, co);
+  }
+  // Only the container holds the write ends now: its exit closes them.
+  out->write.reset();
+  err->write.reset();
+  if (!created) return tl::unexpected(created.error().wrap("create container \"" + o_.id + "\""));
+  init_ = created->pid;
+  for (auto& w : created->warnings) report_.warn(w);
+  out_ = std::make_unique<LogStream>(std::move(out->read), "stdout");
+  err_ = std::make_unique<LogStream>(std::move(err->read), "stderr");
+
+  if (auto r = prepare(); !r) {
+    abort_container();
+    return r;
+  }
+  if (auto r = rt::start_container(dir_, o_.id); !r) {
+    abort_container();
+    return tl::unexpected(r.error().wrap("start container \"" + o_.id + "\""));
+  }
+  started_at_ = rfc3339_now();
+  return {};
+}
+
+rt::Result<> Monitor::prepare() {
+  STACK_TRY(log_.open());
+  STACK_TRY(rt::write_file_atomic(o_.pid_file(), std::to_string(::getpid()) + "\n"));
+  // The cgroup is read once the init exited, for OOM kills: hold its manager
+  // from now on, so a later failure to build it cannot lose the verdict.
+  auto rec = dir_.load(o_.id);
+  if (!rec) return tl::unexpected(rec.error());
+  auto cg = rt::make_cgroup_manager(rec->cgroups_path, o_.id);
+  if (cg)
+    cgroup_ = std::move(*cg);
+  else
+    report_.warn("no OOM detection: " + cg.error().message());
+  own_pid_ns_ = !same_pid_namespace(init_);
+  if (o_.control_socket) {
+    auto l = control_.listen(o_.socket_path(), [this](std::string_view line) { return control_request(line); });
+    if (!l) report_.warn("no control socket: " + l.error().message());
+  }
+  // From here signals arrive through the signalfd only.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  for (int s : kForwarded) sigaddset(&set, s);
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return rt::fail_errno("sigprocmask");
+  signals_.reset(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!signals_) return rt::fail_errno("signalfd");
+  ::signal(SIGHUP, SIG_IGN);
+  ::signal(SIGPIPE, SIG_IGN);
+  return {};
+}
+
+void Monitor::abort_container() {
+  // delete --force kills the init and removes cgroup and state (our log and
+  // shim.pid with it); then the zombie is ours to reap.
+  auto d = rt::delete_container(dir_, o_.id, true);
+  if (!d) say("cleanup after failed start: " + d.error().message());
+  ::kill(init_, SIGKILL);
+  while (::waitpid(init_, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  control_.close();
+}
+
+void Monitor::forward(int sig) {
+  // Until we reap it the init's pid cannot be reused: kill(2) is safe.
+  if (!exited_) ::kill(init_, sig);
+}
+
+void Monitor::loop() {
+  std::vector<struct pollfd> fds;
+  fds.reserve(4 + ControlServer::kMaxClients);
+  for (;;) {
+    reap();  // SIGCHLD may predate the signalfd
+    bool drained = !out_->open() && !err_->open();
+    int timeout = -1;
+    if (exited_) {
+      int64_t left = drain_until_ms_ - monotonic_ms();
+      if (drained || left <= 0) return;
+      timeout = static_cast<int>(left);
+    }
+    fds.clear();
+    fds.push_back({signals_.get(), POLLIN, 0});
+    fds.push_back({out_->fd(), POLLIN, 0});  // -1 once closed: poll skips it
+    fds.push_back({err_->fd(), POLLIN, 0});
+    control_.add_poll_fds(fds);
+    if (::poll(fds.data(), fds.size(), timeout) < 0) {
+      if (errno == EINTR) continue;
+      say(std::string("poll: ") + std::strerror(errno));
+      return;
+    }
+    if (fds[0].revents) on_signals();
+    rt::Result<> log_error;
+    if (fds[1].revents) out_->pump(log_, log_error);
+    if (fds[2].revents) err_->pump(log_, log_error);
+    if (auto f = log_.flush(); !f && log_error) log_error = f;
+    report_log_error(log_error);
+    control_.handle(fds);
+  }
+}
+
+void Monitor::on_signals() {
+  struct signalfd_siginfo si;
+  while (::read(signals_.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+    int sig = static_cast<int>(si.ssi_signo);
+    if (sig == SIGCHLD)
+      reap();
+    else
+      forward(sig);
+  }
+}
+
+void Monitor::reap() {
+  for (;;) {
+    int status = 0;
+    pid_t p = ::waitpid(-1, &status, WNOHANG);
+    if (p <= 0) return;
+    if (p != init_ || exited_) continue;  // an orphan of the container: reaped, nothing to record
+    exited_ = true;
+    wait_status_ = status;
+    finished_at_ = rfc3339_now();
+    drain_until_ms_ = monotonic_ms() + kDrainMs;
+    // With its own pid namespace the kernel killed the rest of the container
+    // with its init. Without one, what the init left running would hold the
+    // pipes and the cgroup: end it, as containerd's shim does.
+    if (!own_pid_ns_ && cgroup_) {
+      auto pids = cgroup_->pids();
+      if (pids)
+        for (pid_t q : *pids) ::kill(q, SIGKILL);
+    }
+  }
+}
+
+int Monitor::finish() {
+  // Pipes still open at the deadline: take what they hold now, then stop.
+  rt::Result<> log_error;
+  for (LogStream* s : {out_.get(), err_.get()}) {
+    s->pump(log_, log_error);  // bounded: a writer that never stops cannot hold us here
+    s->close(log_, log_error);
+  }
+  if (auto f = log_.flush(); !f && log_error) log_error = f;
+  report_log_error(log_error);
+  if (log_.dropped_bytes() > 0) say("log: " + std::to_string(log_.dropped_bytes()) + " bytes lost to write errors");
+
+  ExitRecord rec = ExitRecord::from_wait_status(wait_status_);
+  rec.id = o_.id;
+  rec.pid = init_;
+  rec.started_at = started_at_;
+  rec.finished_at = finished_at_;
+  // Before anything deletes the cgroup: its OOM counter is the only witness.
+  if (cgroup_) {
+    auto st = cgroup_->stats();
+    if (st)
+      rec.oom_killed = st->oom_kills > 0;
+    else
+      say("read cgroup stats: " + st.error().message());
+  }
+  control_.close();
+  if (auto w = write_exit_record(o_.exit_file, rec); !w) say(w.error().message());
+  ::unlink(o_.pid_file().c_str());
+  if (o_.remove) {
+    auto d = rt::delete_container(dir_, o_.id, true);
+    if (!d) say(d.error().message());
+  }
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+  return rec.exit_code;
+}
+
+std::string Monitor::control_request(std::string_view line) {
+  if (line == "state") {
+    nlohmann::json j = {{"id", o_.id},          {"pid", init_},           {"shim_pid", ::getpid()},
+                        {"status", exited_ ? "exited" : "running"}, {"started_at", started_at_}};
+    if (exited_) {
+      auto rec = ExitRecord::from_wait_status(wait_status_);
+      j["exit_code"] = rec.exit_code;
+      j["signal"] = rec.signal;
+      j["finished_at"] = finished_at_;
+    }
+    return j.dump();
+  }
+  if (line.rfind("kill ", 0) == 0) {
+    auto sig = rt::parse_signal(std::string(line.substr(5)));
+    if (!sig) return "error " + sig.error().message();
+    if (exited_) return "error container has exited";
+    if (::kill(init_, *sig) != 0) return std::string("error kill: ") + std::strerror(errno);
+    return "ok";
+  }
+  return "error unknown command";
+}
+
+void Monitor::report_log_error(const rt::Result<>& r) {
+  // Once: a full disk would otherwise repeat this for every line.
+  if (r || log_error_reported_) return;
+  log_error_reported_ = true;
+  say("log: " + r.error().message() + " (output is dropped while this lasts)");
+}
+
+}  // namespace
+
+int run_monitor(const ShimOptions& options, StartupReport& report) {
+  Monitor m(options, report);
+  return m.run();
+}
+
+}  // namespace stack::shim
