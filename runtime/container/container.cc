@@ -163,8 +163,9 @@ Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& 
   auto cg = make_cgroup_manager(spec->linux.cgroups_path, o.id);
   if (!cg) return tl::unexpected(cg.error().wrap("linux.cgroupsPath"));
   rollback.cgroup = std::move(*cg);
-  auto made = rollback.cgroup->create(spec->linux.resources.value_or(Resources{}));
-  if (!made) return tl::unexpected(made.error().wrap("linux.resources"));
+  // Limits are written once the init has made its /dev (see init.h).
+  auto made = rollback.cgroup->create(Resources{});
+  if (!made) return tl::unexpected(made.error().wrap("linux.cgroupsPath"));
 
   // A pid namespace given by path is entered here: setns(CLONE_NEWPID) only
   // affects children, so the clone below lands in it.
@@ -221,6 +222,8 @@ Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& 
   ssize_t n = ::read(parent_end.get(), &msg, sizeof msg);
   if (n != static_cast<ssize_t>(sizeof msg)) return fail("container init exited during setup", EIO);
   if (msg.type != InitMessage::kReady) return fail(std::string("container init: ") + msg.error.what, msg.error.code);
+  if (spec->linux.resources) STACK_TRY_CTX(rollback.cgroup->apply(*spec->linux.resources), "linux.resources");
+  if (::write(parent_end.get(), &kLimitsApplied, 1) != 1) return fail_errno("release container init");
 
   STACK_TRY(dir.save(rec));
   if (!o.pid_file.empty()) STACK_TRY(write_file_atomic(o.pid_file, std::to_string(pid)));

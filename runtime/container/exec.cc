@@ -104,6 +104,7 @@ Result<int> exec_in_container(const StateDir& dir, const ExecOptions& o) {
     if (n != static_cast<ssize_t>(sizeof msg)) return fail("exec process exited during setup", EIO);
     return fail(std::string("exec: ") + msg.error.what, msg.error.code);
   }
+  if (::write(parent_end.get(), &kLimitsApplied, 1) != 1) return fail_errno("release exec process");
   if (!o.pid_file.empty()) STACK_TRY(write_file_atomic(o.pid_file, std::to_string(pid)));
   if (o.detach) return 0;
 

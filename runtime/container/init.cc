@@ -199,6 +199,8 @@ void run_init(const InitPlan& p, int sync_fd) noexcept {
   ready.type = InitMessage::kReady;
   ready.exec_index = index;
   if (::write(sync_fd, &ready, sizeof ready) != static_cast<ssize_t>(sizeof ready)) _exit(1);
+  char applied = 0;
+  if (::read(sync_fd, &applied, 1) != 1 || applied != kLimitsApplied) _exit(1);
   ::close(sync_fd);
 
   if (p.fifo_fd >= 0) {

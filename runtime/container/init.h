@@ -6,8 +6,11 @@
 // Sync protocol over a SOCK_SEQPACKET pair: the parent sends kGo once the
 // child is in its cgroup (and uid maps are written); the child answers with
 // one InitMessage: kReady (set up, waiting on exec.fifo) or kFailed with the
-// ChildError. After kReady the parent may exit: the child then waits on the
-// fifo for `start` and execs.
+// ChildError. The parent then applies the cgroup limits (after the child's
+// mknods: a device rule list that denies mknod must not stop the runtime's
+// own /dev setup, which is runc's order too) and sends kLimitsApplied; only
+// then does the child wait on the fifo for `start` and exec. After that the
+// parent may exit.
 #pragma once
 
 #include <sys/types.h>
@@ -31,6 +34,7 @@ struct InitMessage {
   ChildError error;
 };
 constexpr char kGo = 'g';
+constexpr char kLimitsApplied = 'l';
 
 struct JoinNamespace {
   int fd = -1;  // owned by the parent's plan holder

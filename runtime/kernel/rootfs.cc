@@ -4,6 +4,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -189,7 +190,6 @@ Result<RootfsPlanPtr> plan_rootfs(const Spec& spec, const RootfsOptions& options
 
 namespace {
 
-constexpr unsigned long kLockableFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 constexpr unsigned long kAtimeFlags = MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME;
 
 const char* or_null(const std::string& s) { return s.empty() ? nullptr : s.c_str(); }
@@ -206,12 +206,17 @@ int remount_fd(int fd, unsigned long flags, const char* path = nullptr) noexcept
   if (errno != EPERM) return errno;
   struct statfs s;
   if (::fstatfs(fd, &s) != 0) return errno;
-  // ST_* and MS_* share their values for these bits.
-  unsigned long have = static_cast<unsigned long>(s.f_flags);
-  flags |= have & kLockableFlags;
+  // statfs reports ST_* bits; most equal their MS_* twins, ST_RELATIME does not.
+  const unsigned long have = static_cast<unsigned long>(s.f_flags);
+  if (have & ST_RDONLY) flags |= MS_RDONLY;
+  if (have & ST_NOSUID) flags |= MS_NOSUID;
+  if (have & ST_NODEV) flags |= MS_NODEV;
+  if (have & ST_NOEXEC) flags |= MS_NOEXEC;
   flags &= ~kAtimeFlags;
-  flags |= have & (MS_NOATIME | MS_NODIRATIME | MS_RELATIME);
-  if ((have & (MS_NOATIME | MS_RELATIME)) == 0) flags |= MS_STRICTATIME;
+  if (have & ST_NOATIME) flags |= MS_NOATIME;
+  if (have & ST_NODIRATIME) flags |= MS_NODIRATIME;
+  if (have & ST_RELATIME) flags |= MS_RELATIME;
+  if ((have & (ST_NOATIME | ST_RELATIME)) == 0) flags |= MS_STRICTATIME;
   if (::mount(nullptr, path, nullptr, flags, nullptr) == 0) return 0;
   return errno;
 }
@@ -294,7 +299,7 @@ int mount_one(int root_fd, const RootfsPlan& plan, const PlannedMount& m, ChildE
     }
     UniqueFd top;
     if (int rc = reopen(root_fd, dest, err, &top)) return rc;
-    if (int rc = remount_fd(top.get(), MS_BIND | MS_REMOUNT | MS_RDONLY | (m.flags & kLockableFlags))) {
+    if (int rc = remount_fd(top.get(), MS_BIND | MS_REMOUNT | MS_RDONLY | (m.flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)))) {
       err->set(rc, "remount read-only host /sys on ", dest);
       return rc;
     }

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of stack from Debian's packages.
+# Idempotent: packages already present are left alone, and apt-get runs only
+# when something is missing. Run as root (or with sudo) on Debian 12.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git
+  # libraries
+  libyaml-cpp-dev libboost-dev libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev
+  libspdlog-dev libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libarchive-dev
+  libssl-dev libnftables-dev libsqlite3-dev libexpected-dev
+  # test root filesystems and peers for side-by-side checks
+  busybox-static runc iproute2 procps python3 bsdutils
+  # podman drives stack-runtime in the compatibility tests
+  podman conmon
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
