@@ -133,7 +133,7 @@ Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& 
 
   CreateResult result;
   PlanOwner owner;
-  auto flags = plan_container(*spec, {*rootfs, o.no_pivot}, dir.seccomp_cache(), owner);
+  auto flags = plan_container(*spec, {*rootfs, *bundle, o.no_pivot}, dir.seccomp_cache(), owner);
   if (!flags) return tl::unexpected(flags.error());
   result.warnings = owner.warnings;
   InitPlan& plan = owner.plan;

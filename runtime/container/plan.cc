@@ -75,6 +75,7 @@ Result<int> plan_container(const Spec& spec, const ContainerPlanOptions& options
 
   RootfsOptions ro;
   ro.rootfs = options.rootfs;
+  ro.bundle = options.bundle;
   ro.no_pivot = options.no_pivot;
   ro.in_user_ns = p.new_user_ns;
   auto rootfs = plan_rootfs(spec, ro);

@@ -25,6 +25,7 @@ Result<> plan_process(const Process& process, const Spec& spec, const std::strin
 
 struct ContainerPlanOptions {
   std::string rootfs;  // absolute
+  std::string bundle;  // absolute; relative bind sources resolve against it
   bool no_pivot = false;
 };
 
