@@ -119,9 +119,13 @@ class Child {
     report_.reset(rep[0]);
   }
   ~Child() {
-    if (pid_ > 0 && !reaped_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
+    if (pid_ <= 0 || reaped_) return;
+    ::kill(pid_, SIGKILL);
+    // Bounded: a child left frozen by a failed test cannot die until
+    // TearDown thaws its cgroup (and reaps it, see reap_children).
+    for (int i = 0; i < 200; ++i) {
+      if (::waitpid(pid_, nullptr, WNOHANG) != 0) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }
   pid_t pid() const { return pid_; }
@@ -156,6 +160,23 @@ class Child {
   UniqueFd go_, report_;
 };
 
+// Thaws `dir` and every sub-cgroup (v1 freezer.state, v2 cgroup.freeze).
+void thaw_all(const std::string& dir) {
+  if (cgroupfs::exists(dir + "/freezer.state")) (void)cgroupfs::write(dir + "/freezer.state", "THAWED");
+  if (cgroupfs::exists(dir + "/cgroup.freeze")) (void)cgroupfs::write(dir + "/cgroup.freeze", "0");
+  if (auto subs = cgroupfs::subdirs(dir))
+    for (const auto& s : *subs) thaw_all(s);
+}
+
+// Reaps children a failed test left behind.
+void reap_children() {
+  for (int i = 0; i < 200; ++i) {
+    pid_t p = ::waitpid(-1, nullptr, WNOHANG);
+    if (p < 0) return;  // ECHILD: none left
+    if (p == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 // Kills whatever is left below `root` in every mounted hierarchy and removes
 // it: the safety net behind destroy(), which is itself under test.
 void scrub(const std::string& root) {
@@ -168,13 +189,10 @@ void scrub(const std::string& root) {
   for (const auto& p : points) {
     const std::string dir = p + root;
     if (!dir_exists(dir)) continue;
-    (void)cgroupfs::kill_until_empty([&] { return cgroupfs::procs_recursive(dir); },
-                                     [&] {
-                                       if (cgroupfs::exists(dir + "/freezer.state"))
-                                         (void)cgroupfs::write(dir + "/freezer.state", "THAWED");
-                                     });
+    (void)cgroupfs::kill_until_empty([&] { return cgroupfs::procs_recursive(dir); }, [&] { thaw_all(dir); });
     (void)cgroupfs::remove_tree(dir);
   }
+  reap_children();
 }
 
 // The directory of the hierarchy that carries `controller` (v1), or the

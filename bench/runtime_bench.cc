@@ -1,0 +1,850 @@
+// stack-bench-runtime: container start latency of stack-runtime against its
+// peers (runc, crun), run side by side on the same machine, plus the resident
+// memory of a per-container monitor (stack-shim against conmon).
+//
+// Each lifecycle is create -> start -> wait for exit -> delete, every verb a
+// separate exec of the runtime CLI, the way podman/conmon drive a runtime:
+// the bench is a child subreaper, so once `create` exits the container's init
+// is re-parented to it; it reads the pid from --pid-file and, after `start`,
+// reaps that pid with waitpid. Runtimes and seccomp settings are interleaved
+// round-robin per iteration so that machine drift hits every row alike.
+//
+// See bench/README.md for what each number means.
+#include <elf.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#ifndef STACK_BENCH_BINARY_DIR
+#define STACK_BENCH_BINARY_DIR ""
+#endif
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+constexpr int kVerbTimeoutMs = 30000;
+constexpr int kContainerExitTimeoutMs = 10000;
+constexpr int kMaxErrorsShown = 3;  // per row; the rest are counted only
+
+// ---- small helpers ----------------------------------------------------------
+
+uint64_t now_ns() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+double ms_between(uint64_t a, uint64_t b) { return static_cast<double>(b - a) / 1e6; }
+
+std::string read_text(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::string first_line(const std::string& s) {
+  auto nl = s.find('\n');
+  return nl == std::string::npos ? s : s.substr(0, nl);
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool executable(const std::string& p) { return !p.empty() && ::access(p.c_str(), X_OK) == 0; }
+
+std::string in_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::stringstream ss(path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  for (std::string dir; std::getline(ss, dir, ':');)
+    if (executable(dir + "/" + name)) return dir + "/" + name;
+  return "";
+}
+
+std::string self_dir() {
+  std::error_code ec;
+  auto p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? "" : p.parent_path().string();
+}
+
+// A built binary of this project: next to the bench in the build tree
+// (<build>/bench/../runtime/NAME), else the build dir this bench was
+// configured for.
+std::string find_built(const std::string& name) {
+  std::vector<std::string> candidates;
+  std::string here = self_dir();
+  if (!here.empty()) {
+    candidates.push_back(here + "/" + name);
+    candidates.push_back(here + "/../runtime/" + name);
+  }
+  std::string bin = STACK_BENCH_BINARY_DIR;
+  if (!bin.empty()) candidates.push_back(bin + "/runtime/" + name);
+  for (auto& c : candidates)
+    if (executable(c)) return fs::weakly_canonical(c).string();
+  return "";
+}
+
+// A statically linked ELF has no PT_INTERP: it runs in a rootfs without libc.
+bool is_static_elf(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  Elf64_Ehdr eh{};
+  if (!f.read(reinterpret_cast<char*>(&eh), sizeof eh) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+      eh.e_ident[EI_CLASS] != ELFCLASS64)
+    return false;
+  for (int i = 0; i < eh.e_phnum; i++) {
+    Elf64_Phdr ph{};
+    f.seekg(static_cast<std::streamoff>(eh.e_phoff + static_cast<uint64_t>(i) * eh.e_phentsize));
+    if (!f.read(reinterpret_cast<char*>(&ph), sizeof ph)) return false;
+    if (ph.p_type == PT_INTERP) return false;
+  }
+  return true;
+}
+
+// ---- processes --------------------------------------------------------------
+
+// Waits for our child `pid` up to `timeout_ms`; on timeout it is killed and
+// reaped and nullopt returned. Otherwise the waitpid status.
+std::optional<int> wait_child(pid_t pid, int timeout_ms) {
+  int pfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pfd >= 0) {
+    struct pollfd p{pfd, POLLIN, 0};
+    int r;
+    do r = ::poll(&p, 1, timeout_ms);
+    while (r < 0 && errno == EINTR);
+    ::close(pfd);
+    if (r == 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      return std::nullopt;
+    }
+  }
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0) {
+    if (errno != EINTR) return std::nullopt;
+  }
+  return st;
+}
+
+int exit_code(int st) { return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st); }
+
+// All output of the runtime processes goes to one O_APPEND file, emptied
+// before every command: not a pipe, because the container's init inherits
+// create's stdio and would hold a pipe open.
+class Capture {
+ public:
+  explicit Capture(const std::string& path) {
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    if (fd_ < 0) throw std::runtime_error("open " + path + ": " + std::strerror(errno));
+  }
+  ~Capture() { ::close(fd_); }
+  int fd() const { return fd_; }
+  void clear() const { (void)!::ftruncate(fd_, 0); }
+  std::string text() const {
+    std::string s;
+    char buf[8192];
+    off_t off = 0;
+    for (ssize_t n; (n = ::pread(fd_, buf, sizeof buf, off)) > 0; off += n) s.append(buf, static_cast<size_t>(n));
+    return s;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// posix_spawn (vfork-like: the bench's own size does not matter), stdin
+// /dev/null, stdout and stderr to `out_fd`.
+pid_t spawn(const std::vector<std::string>& argv, int out_fd) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+  posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) {
+    errno = rc;
+    return -1;
+  }
+  return pid;
+}
+
+struct CmdResult {
+  int status = -1;  // exit code, 128+signal, -1 spawn failure or timeout
+  std::string output;
+  std::string describe(const std::vector<std::string>& argv) const {
+    std::string cmd;
+    for (auto& a : argv) cmd += (cmd.empty() ? "" : " ") + a;
+    std::string why = status == -1 ? "failed to run or timed out" : "exited " + std::to_string(status);
+    return "`" + cmd + "` " + why + (output.empty() ? "" : ":\n    " + trim(output));
+  }
+};
+
+CmdResult run_cmd(const Capture& cap, const std::vector<std::string>& argv, int timeout_ms = kVerbTimeoutMs) {
+  cap.clear();
+  CmdResult r;
+  pid_t pid = spawn(argv, cap.fd());
+  if (pid < 0) {
+    r.output = std::string("spawn: ") + std::strerror(errno);
+    return r;
+  }
+  auto st = wait_child(pid, timeout_ms);
+  r.status = st ? exit_code(*st) : -1;
+  r.output = cap.text();
+  if (!st) r.output += "\n(timed out after " + std::to_string(timeout_ms / 1000) + " s, killed)";
+  return r;
+}
+
+void reap_strays() {
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+}
+
+pid_t read_pid(const std::string& path) {
+  std::string s = trim(read_text(path));
+  if (s.empty()) return -1;
+  try {
+    return static_cast<pid_t>(std::stol(s));
+  } catch (...) {
+    return -1;
+  }
+}
+
+// ---- statistics -------------------------------------------------------------
+
+// Linear interpolation between closest ranks (numpy's default).
+double percentile(std::vector<double> v, double q) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  double pos = q * static_cast<double>(v.size() - 1);
+  size_t lo = static_cast<size_t>(std::floor(pos)), hi = static_cast<size_t>(std::ceil(pos));
+  return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
+}
+
+// ---- the benchmark ----------------------------------------------------------
+
+struct Options {
+  int runs = 100;
+  int warmup = 5;
+  std::string json_file;
+  std::string stack_runtime, runc, crun, shim, conmon;
+  std::string tmpdir;
+  bool no_crun = false, no_memory = false, keep = false;
+};
+
+struct Runtime {
+  std::string name;
+  std::string path;
+  std::string root;     // its own --root
+  std::string version;
+  std::string missing;  // non-empty: not installed, why
+};
+
+struct Sample {
+  double create = 0, start = 0, wait = 0, del = 0, total = 0;
+};
+
+constexpr const char* kVerbs[] = {"create", "start", "wait", "delete"};
+
+struct Row {
+  Runtime* rt = nullptr;
+  bool seccomp = true;
+  std::string bundle;
+  std::vector<Sample> samples;
+  int failed = 0;
+  int warmup_failed = 0;
+  std::vector<std::string> errors;  // the first few, verbatim
+  std::string na;                   // non-empty: row disabled (n/a reason)
+
+  std::string label() const { return rt->name + (seccomp ? " (seccomp)" : " (no seccomp)"); }
+  std::vector<double> series(int verb) const {  // verb -1: total
+    std::vector<double> v;
+    for (auto& s : samples) {
+      const double vals[] = {s.create, s.start, s.wait, s.del};
+      v.push_back(verb < 0 ? s.total : vals[verb]);
+    }
+    return v;
+  }
+  double median(int verb = -1) const { return percentile(series(verb), 0.5); }
+};
+
+// One create -> start -> wait -> delete. On failure `err` says what and the
+// container is cleaned up (delete --force, init killed and reaped).
+std::optional<Sample> lifecycle(const Capture& cap, const Runtime& rt, const std::string& bundle,
+                                const std::string& id, const std::string& pid_file, std::string& err) {
+  ::unlink(pid_file.c_str());
+  pid_t pid = -1;
+  bool reaped = false;
+  auto cleanup = [&] {
+    (void)run_cmd(cap, {rt.path, "--root", rt.root, "delete", "--force", id});
+    if (pid > 0 && !reaped) {
+      ::kill(pid, SIGKILL);
+      (void)wait_child(pid, 5000);
+    }
+    reap_strays();
+  };
+  auto fail = [&](const std::string& what) -> std::optional<Sample> {
+    err = what;
+    cleanup();
+    return std::nullopt;
+  };
+
+  Sample s;
+  std::vector<std::string> create = {rt.path, "--root", rt.root, "create", "--bundle", bundle, "--pid-file", pid_file, id};
+  uint64_t t0 = now_ns();
+  CmdResult c = run_cmd(cap, create);
+  uint64_t t1 = now_ns();
+  if (c.status != 0) return fail(c.describe(create));
+  pid = read_pid(pid_file);
+  if (pid <= 0) return fail("create succeeded but wrote no pid to " + pid_file);
+
+  std::vector<std::string> start = {rt.path, "--root", rt.root, "start", id};
+  uint64_t t2a = now_ns();
+  CmdResult st = run_cmd(cap, start);
+  uint64_t t2 = now_ns();
+  if (st.status != 0) return fail(st.describe(start));
+
+  // The init was re-parented to us when create exited (we are its subreaper).
+  auto w = wait_child(pid, kContainerExitTimeoutMs);
+  uint64_t t3 = now_ns();
+  reaped = true;
+  if (!w) return fail("container init " + std::to_string(pid) + " did not exit within 10 s (killed)");
+  if (exit_code(*w) != 0) {
+    std::string out = cap.text();
+    return fail("container exited " + std::to_string(exit_code(*w)) + (out.empty() ? "" : ":\n    " + trim(out)));
+  }
+
+  std::vector<std::string> del = {rt.path, "--root", rt.root, "delete", id};
+  CmdResult d = run_cmd(cap, del);
+  uint64_t t4 = now_ns();
+  if (d.status != 0) return fail(d.describe(del));
+  reap_strays();
+
+  s.create = ms_between(t0, t1);
+  s.start = ms_between(t2a, t2);
+  s.wait = ms_between(t2, t3);
+  s.del = ms_between(t3, t4);
+  s.total = ms_between(t0, t4);
+  return s;
+}
+
+std::string cgroup_layout() {
+  struct statfs sf{};
+  if (::statfs("/sys/fs/cgroup", &sf) != 0) return "unknown";
+  if (sf.f_type == 0x63677270 /* CGROUP2_SUPER_MAGIC */) return "unified (v2)";
+  std::error_code ec;
+  if (fs::exists("/sys/fs/cgroup/unified/cgroup.controllers", ec)) return "hybrid (v1 controllers + v2 unified)";
+  return "legacy (v1)";
+}
+
+// The rootfs: /bin/busybox (static) and applet symlinks; mount points the
+// default spec mounts on.
+void make_rootfs(const std::string& root, const std::string& busybox) {
+  for (const char* d : {"bin", "proc", "sys", "dev", "tmp", "etc", "root"}) fs::create_directories(root + "/" + d);
+  fs::copy_file(busybox, root + "/bin/busybox", fs::copy_options::overwrite_existing);
+  ::chmod((root + "/bin/busybox").c_str(), 0755);
+  for (const char* applet : {"true", "sleep", "sh"}) fs::create_symlink("busybox", root + "/bin/" + applet);
+}
+
+void write_json(const std::string& path, const json& j) {
+  std::ofstream f(path);
+  f << j.dump(2) << "\n";
+  if (!f) throw std::runtime_error("write " + path + " failed");
+}
+
+// A bundle: <dir>/config.json (from `stack-runtime spec`, edited) + rootfs.
+void make_bundle(const Capture& cap, const Options& o, const std::string& busybox, const std::string& dir,
+                 const std::vector<std::string>& args, bool seccomp) {
+  fs::create_directories(dir);
+  make_rootfs(dir + "/rootfs", busybox);
+  std::vector<std::string> spec = {o.stack_runtime, "spec", "--bundle", dir};
+  CmdResult r = run_cmd(cap, spec);
+  if (r.status != 0) throw std::runtime_error(r.describe(spec));
+  json config = json::parse(read_text(dir + "/config.json"));
+  config["process"]["args"] = args;
+  config["process"]["terminal"] = false;
+  config["root"]["path"] = "rootfs";
+  if (!seccomp) config["linux"].erase("seccomp");
+  else if (!config["linux"].contains("seccomp"))
+    throw std::runtime_error("`stack-runtime spec` wrote no linux.seccomp: nothing to compare");
+  write_json(dir + "/config.json", config);
+}
+
+std::string version_of(const Capture& cap, const std::string& path) {
+  CmdResult r = run_cmd(cap, {path, "--version"}, 5000);
+  return r.status == 0 ? trim(first_line(r.output)) : "?";
+}
+
+// ---- memory of a per-container monitor ---------------------------------------
+
+struct Mem {
+  long rss_kb = -1, pss_kb = -1, private_kb = -1;
+  json to_json() const { return {{"rss_kb", rss_kb}, {"pss_kb", pss_kb}, {"private_kb", private_kb}}; }
+};
+
+std::optional<Mem> smaps_rollup(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/smaps_rollup");
+  if (!f) return std::nullopt;
+  Mem m;
+  long priv = 0;
+  bool any_priv = false;
+  for (std::string line; std::getline(f, line);) {
+    std::istringstream ls(line);
+    std::string key;
+    long kb = 0;
+    if (!(ls >> key >> kb)) continue;
+    if (key == "Rss:") m.rss_kb = kb;
+    else if (key == "Pss:") m.pss_kb = kb;
+    else if (key == "Private_Clean:" || key == "Private_Dirty:") {
+      priv += kb;
+      any_priv = true;
+    }
+  }
+  if (any_priv) m.private_kb = priv;
+  if (m.rss_kb < 0) return std::nullopt;
+  return m;
+}
+
+pid_t parent_of(pid_t pid) {
+  std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+  auto rp = stat.rfind(')');
+  if (rp == std::string::npos) return -1;
+  std::istringstream ss(stat.substr(rp + 2));
+  char state;
+  pid_t ppid = -1;
+  ss >> state >> ppid;
+  return ppid;
+}
+
+bool wait_for_file(const std::string& path, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 10) {
+    if (::access(path.c_str(), F_OK) == 0) return true;
+    ::usleep(10000);
+  }
+  return ::access(path.c_str(), F_OK) == 0;
+}
+
+struct MemResult {
+  std::string monitor;  // stack-shim / conmon
+  std::optional<Mem> mem;
+  std::string note;  // why it was skipped or failed
+};
+
+// stack-shim --detach with `sleep 60`; the shim (re-parented to us) is measured
+// once the container runs, then the container is killed and deleted.
+MemResult measure_shim(const Capture& cap, const Options& o, const std::string& tmp, const std::string& bundle) {
+  MemResult r{"stack-shim", std::nullopt, ""};
+  if (o.shim.empty()) {
+    r.note = "skipped: stack-shim not built (looked next to the bench and in <build>/runtime)";
+    return r;
+  }
+  CmdResult help = run_cmd(cap, {o.shim, "--help"}, 5000);
+  if (help.status != 0 || help.output.find("--detach") == std::string::npos) {
+    r.note = "skipped: stack-shim --help does not offer --detach (not ready?)";
+    return r;
+  }
+  std::string root = tmp + "/roots/shim";
+  fs::create_directories(root);
+  std::string id = "sbmem-shim-" + std::to_string(::getpid());
+  std::vector<std::string> argv = {o.shim, "--root", root, "--id", id, "--bundle", bundle, "--detach"};
+  CmdResult s = run_cmd(cap, argv);
+  pid_t ctr = -1;
+  if (auto p = s.output.find("started "); s.status == 0 && p != std::string::npos)
+    ctr = static_cast<pid_t>(std::atol(s.output.c_str() + p + 8));
+  if (s.status != 0 || ctr <= 0) {
+    r.note = "failed: " + s.describe(argv);
+  } else {
+    pid_t shim = read_pid(root + "/" + id + "/shim.pid");
+    if (shim <= 0) shim = parent_of(ctr);  // the shim is the parent of the container's init
+    ::usleep(300000);                      // let it settle into its poll loop
+    r.mem = smaps_rollup(shim);
+    if (!r.mem) r.note = "failed: cannot read /proc/" + std::to_string(shim) + "/smaps_rollup";
+    (void)run_cmd(cap, {o.stack_runtime, "--root", root, "kill", id, "KILL"});
+    // Detached, the shim was re-parented to us: reap it once the container is gone.
+    if (shim > 0 && parent_of(shim) == ::getpid()) (void)wait_child(shim, 10000);
+  }
+  CmdResult d = run_cmd(cap, {o.stack_runtime, "--root", root, "delete", "--force", id});
+  if (d.status != 0) r.note += (r.note.empty() ? "" : "; ") + std::string("cleanup: ") + trim(d.output);
+  reap_strays();
+  return r;
+}
+
+// conmon as podman starts it (daemonising, cgroupfs, k8s-file log) against
+// runc; podman's `runc start` is ours to issue.
+MemResult measure_conmon(const Capture& cap, const Options& o, const std::string& tmp, const std::string& bundle) {
+  MemResult r{"conmon", std::nullopt, ""};
+  if (o.conmon.empty()) {
+    r.note = "skipped: conmon not installed (apt-get install -y conmon)";
+    return r;
+  }
+  if (o.runc.empty()) {
+    r.note = "skipped: conmon needs runc, which is not installed";
+    return r;
+  }
+  std::string dir = tmp + "/conmon", root = tmp + "/roots/conmon-runc";
+  for (auto& d : {dir + "/exits", dir + "/sock", root}) fs::create_directories(d);
+  std::string cid = "sbmem-conmon-" + std::to_string(::getpid());
+  std::string ctr_pid = dir + "/ctr.pid", conmon_pid = dir + "/conmon.pid";
+  std::vector<std::string> argv = {o.conmon, "--api-version", "1", "-c", cid, "-u", cid, "-n", cid,
+                                   "-r", o.runc, "-b", bundle, "-p", ctr_pid, "-P", conmon_pid,
+                                   "--exit-dir", dir + "/exits", "-l", "k8s-file:" + dir + "/ctr.log",
+                                   "--log-level", "error", "--socket-dir-path", dir + "/sock",
+                                   "--runtime-arg", "--root", "--runtime-arg", root};
+  CmdResult c = run_cmd(cap, argv);
+  if (c.status != 0 || !wait_for_file(ctr_pid, 10000)) {
+    r.note = "failed: " + c.describe(argv) + (c.status == 0 ? " (no container pid file)" : "");
+  } else {
+    std::vector<std::string> start = {o.runc, "--root", root, "start", cid};
+    CmdResult s = run_cmd(cap, start);
+    pid_t mon = read_pid(conmon_pid);
+    if (s.status != 0) {
+      r.note = "failed: " + s.describe(start);
+    } else if (mon <= 0) {
+      r.note = "failed: conmon wrote no pid to " + conmon_pid;
+    } else {
+      ::usleep(300000);
+      r.mem = smaps_rollup(mon);
+      if (!r.mem) r.note = "failed: cannot read /proc/" + std::to_string(mon) + "/smaps_rollup";
+    }
+    (void)run_cmd(cap, {o.runc, "--root", root, "kill", cid, "KILL"});
+    if (mon > 0 && parent_of(mon) == ::getpid()) (void)wait_child(mon, 10000);
+  }
+  (void)run_cmd(cap, {o.runc, "--root", root, "delete", "--force", cid});
+  reap_strays();
+  return r;
+}
+
+// ---- output -----------------------------------------------------------------
+
+std::string fmt(double v, int prec = 2) {
+  if (std::isnan(v)) return "-";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.*f", prec, v);
+  return b;
+}
+
+const Row* find_row(const std::vector<Row>& rows, const std::string& name, bool seccomp) {
+  for (auto& r : rows)
+    if (r.rt->name == name && r.seccomp == seccomp && r.na.empty() && !r.samples.empty()) return &r;
+  return nullptr;
+}
+
+void usage() {
+  std::printf(
+      "usage: stack-bench-runtime [options]\n"
+      "  --runs N            measured lifecycles per runtime and seccomp setting (default 100)\n"
+      "  --warmup N          warm-up rounds, not measured (default 5)\n"
+      "  --json FILE         also write the results as JSON\n"
+      "  --stack-runtime P   our runtime (default: found next to this binary in the build tree)\n"
+      "  --runc P            (default /usr/sbin/runc or runc in PATH)\n"
+      "  --crun P            (default crun in PATH, if installed)\n"
+      "  --no-crun           leave crun out\n"
+      "  --shim P            stack-shim for the memory measurement (default: the build tree's)\n"
+      "  --conmon P          (default conmon in PATH, if installed)\n"
+      "  --no-memory         skip the shim/conmon memory measurement\n"
+      "  --tmpdir DIR        where bundles and runtime roots go (default $TMPDIR or /tmp)\n"
+      "  --keep              keep the temporary directory\n");
+}
+
+int main_(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::runtime_error(a + ": missing value");
+      return argv[++i];
+    };
+    if (a == "--runs") o.runs = std::stoi(value());
+    else if (a == "--warmup") o.warmup = std::stoi(value());
+    else if (a == "--json") o.json_file = value();
+    else if (a == "--stack-runtime") o.stack_runtime = value();
+    else if (a == "--runc") o.runc = value();
+    else if (a == "--crun") o.crun = value();
+    else if (a == "--no-crun") o.no_crun = true;
+    else if (a == "--shim") o.shim = value();
+    else if (a == "--conmon") o.conmon = value();
+    else if (a == "--no-memory") o.no_memory = true;
+    else if (a == "--tmpdir") o.tmpdir = value();
+    else if (a == "--keep") o.keep = true;
+    else if (a == "-h" || a == "--help") {
+      usage();
+      return 0;
+    } else {
+      std::fprintf(stderr, "stack-bench-runtime: unknown argument %s\n", a.c_str());
+      usage();
+      return 2;
+    }
+  }
+  if (o.runs < 1 || o.warmup < 0) throw std::runtime_error("--runs must be >= 1 and --warmup >= 0");
+  if (::geteuid() != 0) throw std::runtime_error("must run as root (containers need namespaces and cgroups)");
+
+  if (o.stack_runtime.empty()) o.stack_runtime = find_built("stack-runtime");
+  if (!executable(o.stack_runtime)) throw std::runtime_error("stack-runtime not found; build it or pass --stack-runtime");
+  if (o.runc.empty()) o.runc = executable("/usr/sbin/runc") ? "/usr/sbin/runc" : in_path("runc");
+  if (o.crun.empty() && !o.no_crun) o.crun = in_path("crun");
+  if (o.shim.empty()) o.shim = find_built("stack-shim");
+  if (o.conmon.empty()) o.conmon = in_path("conmon");
+
+  std::string busybox;
+  for (const char* p : {"/bin/busybox", "/usr/bin/busybox"})
+    if (executable(p) && is_static_elf(p)) {
+      busybox = p;
+      break;
+    }
+  if (busybox.empty()) throw std::runtime_error("no static /bin/busybox: apt-get install -y busybox-static");
+
+  // Orphans (the container's init once `create` exits) come to us.
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
+    throw std::runtime_error(std::string("PR_SET_CHILD_SUBREAPER: ") + std::strerror(errno));
+
+  std::string base = o.tmpdir.empty() ? fs::temp_directory_path().string() : o.tmpdir;
+  std::string tmpl = base + "/stack-bench-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp " + tmpl + ": " + std::strerror(errno));
+  const std::string tmp = tmpl;
+  struct Cleanup {
+    std::string dir;
+    bool keep;
+    ~Cleanup() {
+      std::error_code ec;
+      if (keep) std::fprintf(stderr, "kept %s\n", dir.c_str());
+      else fs::remove_all(dir, ec);
+    }
+  } cleanup_tmp{tmp, o.keep};
+  Capture cap(tmp + "/output");
+
+  make_bundle(cap, o, busybox, tmp + "/bundle-seccomp", {"/bin/true"}, true);
+  make_bundle(cap, o, busybox, tmp + "/bundle-noseccomp", {"/bin/true"}, false);
+
+  std::vector<Runtime> runtimes;
+  runtimes.push_back({"stack-runtime", o.stack_runtime, "", "", ""});
+  runtimes.push_back({"runc", o.runc, "", "", o.runc.empty() ? "not installed" : ""});
+  if (!o.no_crun) runtimes.push_back({"crun", o.crun, "", "", o.crun.empty() ? "not installed" : ""});
+  for (auto& rt : runtimes) {
+    rt.root = tmp + "/roots/" + rt.name;
+    fs::create_directories(rt.root);
+    if (rt.missing.empty()) rt.version = version_of(cap, rt.path);
+  }
+  std::vector<Row> rows;
+  for (auto& rt : runtimes)
+    for (bool sc : {true, false}) {
+      Row r;
+      r.rt = &rt;
+      r.seccomp = sc;
+      r.bundle = tmp + (sc ? "/bundle-seccomp" : "/bundle-noseccomp");
+      if (!rt.missing.empty()) r.na = "n/a (" + rt.missing + ")";
+      rows.push_back(std::move(r));
+    }
+
+  struct utsname un{};
+  ::uname(&un);
+  std::fprintf(stderr, "stack-bench-runtime: kernel %s, %ld CPUs, cgroups %s, bundle /bin/true on busybox\n",
+               un.release, ::sysconf(_SC_NPROCESSORS_ONLN), cgroup_layout().c_str());
+  for (auto& rt : runtimes)
+    std::fprintf(stderr, "  %-14s %s%s\n", rt.name.c_str(), rt.missing.empty() ? rt.path.c_str() : "",
+                 rt.missing.empty() ? ("  (" + rt.version + ")").c_str() : rt.missing.c_str());
+
+  const std::string pid_file = tmp + "/container.pid";
+  const std::string tag = std::to_string(::getpid());
+  auto one = [&](Row& row, const std::string& id, bool measured) {
+    std::string err;
+    auto s = lifecycle(cap, *row.rt, row.bundle, id, pid_file, err);
+    if (s) {
+      if (measured) row.samples.push_back(*s);
+      return true;
+    }
+    (measured ? row.failed : row.warmup_failed)++;
+    if (static_cast<int>(row.errors.size()) < kMaxErrorsShown) {
+      row.errors.push_back(err);
+      std::fprintf(stderr, "%s %s failed: %s\n", measured ? "run" : "warm-up", row.label().c_str(), err.c_str());
+    }
+    return false;
+  };
+
+  // Warm-up: page cache, seccomp caches, the runtimes' first-use costs. A row
+  // whose every warm-up lifecycle fails is disabled (crun on hybrid cgroups).
+  int warm = std::max(o.warmup, 1);
+  for (int i = 0; i < warm; i++)
+    for (auto& row : rows)
+      if (row.na.empty()) one(row, "sbw" + tag + "-" + row.rt->name + (row.seccomp ? "-s" : "-n") + std::to_string(i), false);
+  for (auto& row : rows) {
+    if (!row.na.empty() || row.warmup_failed < warm) continue;
+    std::string e = row.errors.empty() ? "" : lower(row.errors.front());
+    if (row.rt->name == "crun" && e.find("cgroup") != std::string::npos) row.na = "n/a (refuses hybrid cgroups)";
+    else row.na = "n/a (every warm-up run failed: " + first_line(row.errors.empty() ? "?" : row.errors.front()) + ")";
+  }
+
+  std::vector<Row*> active;
+  for (auto& row : rows)
+    if (row.na.empty()) active.push_back(&row);
+  uint64_t bench_start = now_ns();
+  for (int i = 0; i < o.runs; i++) {
+    // Round-robin, rotating who goes first so no row always follows the same one.
+    for (size_t k = 0; k < active.size(); k++) {
+      Row& row = *active[(static_cast<size_t>(i) + k) % active.size()];
+      one(row, "sb" + tag + "-" + row.rt->name + (row.seccomp ? "-s" : "-n") + std::to_string(i), true);
+    }
+    if ((i + 1) % 10 == 0 || i + 1 == o.runs)
+      std::fprintf(stderr, "\r  %d/%d rounds, %.0f s", i + 1, o.runs, ms_between(bench_start, now_ns()) / 1000);
+  }
+  std::fprintf(stderr, "\n");
+
+  std::vector<MemResult> mem;
+  if (!o.no_memory) {
+    make_bundle(cap, o, busybox, tmp + "/bundle-sleep", {"/bin/sleep", "60"}, true);
+    mem.push_back(measure_shim(cap, o, tmp, tmp + "/bundle-sleep"));
+    mem.push_back(measure_conmon(cap, o, tmp, tmp + "/bundle-sleep"));
+  }
+
+  // ---- report ----
+  std::printf("\nRuntime start: create -> start -> wait -> delete, one exec per verb, %d runs per row "
+              "(%d warm-up rounds), round-robin\n",
+              o.runs, warm);
+  std::printf("kernel %s, %ld CPUs, cgroups %s\n\n", un.release, ::sysconf(_SC_NPROCESSORS_ONLN), cgroup_layout().c_str());
+  std::printf("%-14s %-8s %8s | %-36s | %s\n", "", "", "", "lifecycle ms (vs runc: median ratio)",
+              "median ms per verb");
+  std::printf("%-14s %-8s %8s | %8s %8s %8s %8s | %8s %8s %8s %8s\n", "runtime", "seccomp", "ok/runs", "median",
+              "p90", "p99", "vs runc", "create", "start", "wait", "delete");
+  std::printf("%s\n", std::string(120, '-').c_str());
+  json jrows = json::array();
+  for (auto& row : rows) {
+    const char* sc = row.seccomp ? "default" : "none";
+    json jr = {{"runtime", row.rt->name}, {"path", row.rt->path}, {"version", row.rt->version},
+               {"seccomp", row.seccomp}, {"ok", row.samples.size()}, {"failed", row.failed},
+               {"warmup_failed", row.warmup_failed}, {"errors", row.errors}};
+    if (!row.na.empty()) {
+      std::printf("%-14s %-8s %s\n", row.rt->name.c_str(), sc, row.na.c_str());
+      jr["na"] = row.na;
+      jrows.push_back(jr);
+      continue;
+    }
+    auto total = row.series(-1);
+    double med = percentile(total, 0.5), p90 = percentile(total, 0.9), p99 = percentile(total, 0.99);
+    const Row* runc = find_row(rows, "runc", row.seccomp);
+    double ratio = runc ? med / runc->median() : NAN;
+    char ok[32];
+    std::snprintf(ok, sizeof ok, "%zu/%d", row.samples.size(), o.runs);
+    std::printf("%-14s %-8s %8s | %8s %8s %8s %7sx | %8s %8s %8s %8s\n", row.rt->name.c_str(), sc, ok,
+                fmt(med).c_str(), fmt(p90).c_str(), fmt(p99).c_str(), fmt(ratio).c_str(), fmt(row.median(0)).c_str(),
+                fmt(row.median(1)).c_str(), fmt(row.median(2)).c_str(), fmt(row.median(3)).c_str());
+    jr["total_ms"] = {{"median", med}, {"p90", p90}, {"p99", p99}, {"mean", total.empty() ? NAN : [&] {
+                        double s = 0;
+                        for (double v : total) s += v;
+                        return s / static_cast<double>(total.size());
+                      }()},
+                      {"min", percentile(total, 0)}, {"max", percentile(total, 1)}};
+    if (runc) jr["median_ratio_vs_runc"] = ratio;
+    json verbs;
+    for (int v = 0; v < 4; v++) {
+      auto sv = row.series(v);
+      verbs[kVerbs[v]] = {{"median", percentile(sv, 0.5)}, {"p90", percentile(sv, 0.9)}, {"p99", percentile(sv, 0.99)}};
+    }
+    jr["verbs_ms"] = verbs;
+    json raw = json::array();
+    for (auto& s : row.samples) raw.push_back({s.create, s.start, s.wait, s.del});
+    jr["samples_ms"] = {{"columns", {"create", "start", "wait", "delete"}}, {"rows", raw}};
+    jrows.push_back(jr);
+  }
+  int failed_total = 0;
+  for (auto& row : rows) failed_total += row.failed;
+  if (failed_total > 0) {
+    std::printf("\nFAILED runs (not in the numbers above):\n");
+    for (auto& row : rows)
+      if (row.failed > 0) std::printf("  %-26s %d of %d failed; first: %s\n", row.label().c_str(), row.failed, o.runs,
+                                      first_line(row.errors.empty() ? "?" : row.errors.front()).c_str());
+  }
+
+  std::printf("\nSeccomp cost (median with the default profile minus median without):\n");
+  std::printf("%-14s %10s %10s\n", "runtime", "lifecycle", "create");
+  json jdelta = json::object();
+  for (auto& rt : runtimes) {
+    const Row* with = find_row(rows, rt.name, true);
+    const Row* without = find_row(rows, rt.name, false);
+    if (!with || !without) {
+      std::printf("%-14s %10s\n", rt.name.c_str(), "n/a");
+      continue;
+    }
+    double dl = with->median() - without->median(), dc = with->median(0) - without->median(0);
+    std::printf("%-14s %+9.2f %+9.2f  ms\n", rt.name.c_str(), dl, dc);
+    jdelta[rt.name] = {{"lifecycle_ms", dl}, {"create_ms", dc}};
+  }
+
+  json jmem = json::array();
+  if (!mem.empty()) {
+    std::printf("\nMonitor memory, one idle container (sleep 60), /proc/<pid>/smaps_rollup:\n");
+    std::printf("%-12s %10s %10s %12s\n", "monitor", "RSS KiB", "PSS KiB", "private KiB");
+    for (auto& m : mem) {
+      json jm = {{"monitor", m.monitor}};
+      if (m.mem) {
+        std::printf("%-12s %10ld %10ld %12ld%s\n", m.monitor.c_str(), m.mem->rss_kb, m.mem->pss_kb, m.mem->private_kb,
+                    m.note.empty() ? "" : ("  " + m.note).c_str());
+        jm.update(m.mem->to_json());
+      } else {
+        std::printf("%-12s %s\n", m.monitor.c_str(), m.note.c_str());
+      }
+      if (!m.note.empty()) jm["note"] = m.note;
+      jmem.push_back(jm);
+    }
+  }
+
+  if (!o.json_file.empty()) {
+    json out = {{"benchmark", "stack-bench-runtime"},
+                {"lifecycle", "create -> start -> wait -> delete, one exec per verb"},
+                {"runs", o.runs},
+                {"warmup_rounds", warm},
+                {"machine", {{"kernel", un.release}, {"cpus", ::sysconf(_SC_NPROCESSORS_ONLN)}, {"cgroups", cgroup_layout()}}},
+                {"rows", jrows},
+                {"seccomp_delta", jdelta},
+                {"monitor_memory", jmem}};
+    write_json(o.json_file, out);
+    std::printf("\nJSON written to %s\n", o.json_file.c_str());
+  }
+  return failed_total > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return main_(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "stack-bench-runtime: %s\n", e.what());
+    return 2;
+  }
+}
