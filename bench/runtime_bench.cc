@@ -263,6 +263,8 @@ double percentile(std::vector<double> v, double q) {
 struct Options {
   int runs = 100;
   int warmup = 5;
+  int settle_ms = 50;  // idle time before each lifecycle (see README: cgroup migration and RCU)
+  std::vector<std::string> only;  // runtime names to run; empty: all
   std::string json_file;
   std::string stack_runtime, runc, crun, shim, conmon;
   std::string tmpdir;
@@ -571,6 +573,10 @@ void usage() {
       "usage: stack-bench-runtime [options]\n"
       "  --runs N            measured lifecycles per runtime and seccomp setting (default 100)\n"
       "  --warmup N          warm-up rounds, not measured (default 5)\n"
+      "  --settle-ms N       idle before every lifecycle (default 50): each create starts with no\n"
+      "                      cgroup migration in the last RCU grace period, as a lone start on an\n"
+      "                      idle node does; 0 = back to back (cost then depends on the order)\n"
+      "  --only A,B          run only these runtimes (stack-runtime, runc, crun)\n"
       "  --json FILE         also write the results as JSON\n"
       "  --stack-runtime P   our runtime (default: found next to this binary in the build tree)\n"
       "  --runc P            (default /usr/sbin/runc or runc in PATH)\n"
@@ -593,6 +599,12 @@ int main_(int argc, char** argv) {
     };
     if (a == "--runs") o.runs = std::stoi(value());
     else if (a == "--warmup") o.warmup = std::stoi(value());
+    else if (a == "--settle-ms") o.settle_ms = std::stoi(value());
+    else if (a == "--only") {
+      std::stringstream ss(value());
+      for (std::string n; std::getline(ss, n, ',');)
+        if (!n.empty()) o.only.push_back(n);
+    }
     else if (a == "--json") o.json_file = value();
     else if (a == "--stack-runtime") o.stack_runtime = value();
     else if (a == "--runc") o.runc = value();
@@ -612,7 +624,11 @@ int main_(int argc, char** argv) {
       return 2;
     }
   }
-  if (o.runs < 1 || o.warmup < 0) throw std::runtime_error("--runs must be >= 1 and --warmup >= 0");
+  if (o.runs < 1 || o.warmup < 0 || o.settle_ms < 0)
+    throw std::runtime_error("--runs must be >= 1, --warmup and --settle-ms >= 0");
+  for (auto& n : o.only)
+    if (n != "stack-runtime" && n != "runc" && n != "crun") throw std::runtime_error("--only: unknown runtime " + n);
+  auto wanted = [&](const std::string& n) { return o.only.empty() || std::find(o.only.begin(), o.only.end(), n) != o.only.end(); };
   if (::geteuid() != 0) throw std::runtime_error("must run as root (containers need namespaces and cgroups)");
 
   if (o.stack_runtime.empty()) o.stack_runtime = find_built("stack-runtime");
@@ -653,9 +669,9 @@ int main_(int argc, char** argv) {
   make_bundle(cap, o, busybox, tmp + "/bundle-noseccomp", {"/bin/true"}, false);
 
   std::vector<Runtime> runtimes;
-  runtimes.push_back({"stack-runtime", o.stack_runtime, "", "", ""});
-  runtimes.push_back({"runc", o.runc, "", "", o.runc.empty() ? "not installed" : ""});
-  if (!o.no_crun) runtimes.push_back({"crun", o.crun, "", "", o.crun.empty() ? "not installed" : ""});
+  if (wanted("stack-runtime")) runtimes.push_back({"stack-runtime", o.stack_runtime, "", "", ""});
+  if (wanted("runc")) runtimes.push_back({"runc", o.runc, "", "", o.runc.empty() ? "not installed" : ""});
+  if (!o.no_crun && wanted("crun")) runtimes.push_back({"crun", o.crun, "", "", o.crun.empty() ? "not installed" : ""});
   for (auto& rt : runtimes) {
     rt.root = tmp + "/roots/" + rt.name;
     fs::create_directories(rt.root);
@@ -683,6 +699,7 @@ int main_(int argc, char** argv) {
   const std::string pid_file = tmp + "/container.pid";
   const std::string tag = std::to_string(::getpid());
   auto one = [&](Row& row, const std::string& id, bool measured) {
+    if (o.settle_ms > 0) ::usleep(static_cast<useconds_t>(o.settle_ms) * 1000);
     std::string err;
     auto s = lifecycle(cap, *row.rt, row.bundle, id, pid_file, err);
     if (s) {
@@ -699,16 +716,25 @@ int main_(int argc, char** argv) {
 
   // Warm-up: page cache, seccomp caches, the runtimes' first-use costs. A row
   // whose every warm-up lifecycle fails is disabled (crun on hybrid cgroups).
+  // crun refuses hybrid cgroup layouts outright: no point in retrying it.
   int warm = std::max(o.warmup, 1);
   for (int i = 0; i < warm; i++)
-    for (auto& row : rows)
-      if (row.na.empty()) one(row, "sbw" + tag + "-" + row.rt->name + (row.seccomp ? "-s" : "-n") + std::to_string(i), false);
+    for (auto& row : rows) {
+      if (!row.na.empty()) continue;
+      bool ok = one(row, "sbw" + tag + "-" + row.rt->name + (row.seccomp ? "-s" : "-n") + std::to_string(i), false);
+      std::string e = row.errors.empty() ? "" : lower(row.errors.back());
+      if (!ok && row.rt->name == "crun" && e.find("cgroup") != std::string::npos && e.find("hybrid") != std::string::npos)
+        row.na = "n/a (refuses hybrid cgroups)";
+    }
   for (auto& row : rows) {
     if (!row.na.empty() || row.warmup_failed < warm) continue;
     std::string e = row.errors.empty() ? "" : lower(row.errors.front());
     if (row.rt->name == "crun" && e.find("cgroup") != std::string::npos) row.na = "n/a (refuses hybrid cgroups)";
     else row.na = "n/a (every warm-up run failed: " + first_line(row.errors.empty() ? "?" : row.errors.front()) + ")";
   }
+  // Warm-up errors were printed; the list keeps only those of measured runs.
+  for (auto& row : rows)
+    if (row.na.empty()) row.errors.clear();
 
   std::vector<Row*> active;
   for (auto& row : rows)
@@ -734,8 +760,8 @@ int main_(int argc, char** argv) {
 
   // ---- report ----
   std::printf("\nRuntime start: create -> start -> wait -> delete, one exec per verb, %d runs per row "
-              "(%d warm-up rounds), round-robin\n",
-              o.runs, warm);
+              "(%d warm-up rounds), round-robin, %d ms idle before each\n",
+              o.runs, warm, o.settle_ms);
   std::printf("kernel %s, %ld CPUs, cgroups %s\n\n", un.release, ::sysconf(_SC_NPROCESSORS_ONLN), cgroup_layout().c_str());
   std::printf("%-14s %-8s %8s | %-36s | %s\n", "", "", "", "lifecycle ms (vs runc: median ratio)",
               "median ms per verb");
@@ -828,6 +854,7 @@ int main_(int argc, char** argv) {
                 {"lifecycle", "create -> start -> wait -> delete, one exec per verb"},
                 {"runs", o.runs},
                 {"warmup_rounds", warm},
+                {"settle_ms", o.settle_ms},
                 {"machine", {{"kernel", un.release}, {"cpus", ::sysconf(_SC_NPROCESSORS_ONLN)}, {"cgroups", cgroup_layout()}}},
                 {"rows", jrows},
                 {"seccomp_delta", jdelta},

@@ -45,7 +45,7 @@ void thaw_tree(const std::string& dir) {
   if (!cgroupfs::exists(dir + "/freezer.state")) return;
   (void)cgroupfs::write(dir + "/freezer.state", "THAWED");
   if (auto subs = cgroupfs::subdirs(dir))
-    for (const auto& s : *subs) (void)s;
+    for (const auto& s : *subs) thaw_tree(s);
 }
 
 }  // namespace

@@ -67,8 +67,10 @@ int main(int argc, char** argv) {
     report = std::move(*r);
   } else {
     // Out of the caller's session and process group: a terminal hangup or a
-    // ^C meant for the caller's job does not reach us. EPERM: we already
-    // lead a process group (started by a shell), which is as good.
+    // ^C meant for the caller's job does not reach us. It fails (EPERM) only
+    // when a shell started us as a job's leader; the terminal's signals then
+    // still reach us: SIGHUP is ignored, SIGINT stops the container, which
+    // is what ^C on a foreground shim should do.
     (void)::setsid();
   }
   // Processes the container orphans (no pid namespace, double-forked

@@ -205,6 +205,10 @@ rt::Result<> Monitor::launch() {
 
 rt::Result<> Monitor::prepare() {
   STACK_TRY(log_.open());
+  // Fail now rather than lose the record when the container has run.
+  std::string exit_dir = o_.exit_file.substr(0, o_.exit_file.rfind('/'));
+  if (::access(exit_dir.empty() ? "/" : exit_dir.c_str(), W_OK) != 0)
+    return rt::fail_errno("--exit-file: directory " + exit_dir);
   STACK_TRY(rt::write_file_atomic(o_.pid_file(), std::to_string(::getpid()) + "\n"));
   // The cgroup is read once the init exited, for OOM kills: hold its manager
   // from now on, so a later failure to build it cannot lose the verdict.
@@ -267,9 +271,10 @@ void Monitor::loop() {
     fds.push_back({err_->fd(), POLLIN, 0});
     control_.add_poll_fds(fds);
     if (::poll(fds.data(), fds.size(), timeout) < 0) {
-      if (errno == EINTR) continue;
-      say(std::string("poll: ") + std::strerror(errno));
-      return;
+      // Only ENOMEM is possible here, and it passes; leaving the loop would
+      // record an exit that did not happen.
+      if (errno != EINTR) ::usleep(10000);
+      continue;
     }
     if (fds[0].revents) on_signals();
     rt::Result<> log_error;

@@ -17,9 +17,6 @@
 
 namespace stack::shim {
 
-// Shim failures (the container could not be created or started).
-inline constexpr int kShimFailed = 125;
-
 // Returns the shim's exit status: the container's exit code (128+signal
 // when killed), or kShimFailed.
 int run_monitor(const ShimOptions& options, StartupReport& report);

@@ -35,7 +35,8 @@ const char* shim_usage() {
          "  --log-max-files N     log files kept, current one included (default 3)\n"
          "  --exit-file PATH      exit record (default <root>/<id>/exit.json)\n"
          "  --detach              return once the container started; the shim runs on\n"
-         "  --rm                  delete the container after it exited\n"
+         "  --rm                  delete the container after it exited (needs --exit-file\n"
+         "                        outside <root>/<id>; the default log goes with it)\n"
          "  --no-socket           no control socket <root>/<id>/shim.sock\n";
 }
 
@@ -102,6 +103,9 @@ rt::Result<ShimOptions> parse_shim_args(int argc, char** argv) {
   o.bundle = absolute(o.bundle);
   o.log_file = o.log_file.empty() ? o.state_dir() + "/container.log" : absolute(o.log_file);
   o.exit_file = o.exit_file.empty() ? o.state_dir() + "/exit.json" : absolute(o.exit_file);
+  // --rm removes <root>/<id>: a record kept there would be deleted with it.
+  if (o.remove && o.exit_file.rfind(o.state_dir() + "/", 0) == 0)
+    return rt::fail("--rm deletes " + o.state_dir() + ": give an --exit-file outside it", EINVAL);
   return o;
 }
 

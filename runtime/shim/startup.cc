@@ -38,10 +38,10 @@ void write_all(int fd, const std::string& s) {
   }
   if (line.rfind("error ", 0) == 0) {
     write_all(2, "stack-shim: " + line.substr(6));
-    _exit(1);
+    _exit(kShimFailed);
   }
   write_all(2, "stack-shim: the shim exited before the container started\n");
-  _exit(1);
+  _exit(kShimFailed);
 }
 
 }  // namespace
@@ -89,12 +89,12 @@ rt::Result<StartupReport> detach_from_caller() {
   rd.reset();
   if (::setsid() < 0) {
     write_all(wr.get(), std::string("error setsid: ") + std::strerror(errno) + "\n");
-    _exit(1);
+    _exit(kShimFailed);
   }
   pid_t c = ::fork();
   if (c < 0) {
     write_all(wr.get(), std::string("error fork: ") + std::strerror(errno) + "\n");
-    _exit(1);
+    _exit(kShimFailed);
   }
   if (c > 0) _exit(0);
   // C: nothing of the caller's cwd stays pinned (a mount could not be

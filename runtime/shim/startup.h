@@ -10,7 +10,7 @@
 // subreaper), leads no session (so it can never regain a controlling
 // terminal), and outlives the caller. A waits on a pipe until C writes one
 // line, "started <pid>" or "error <message>", prints it (stdout or stderr)
-// and exits 0 or 1; EOF without a line (C died) is an error too.
+// and exits 0 or kShimFailed; EOF without a line (C died) is an error too.
 #pragma once
 
 #include <sys/types.h>
@@ -21,6 +21,11 @@
 #include "runtime/kernel/fd.h"
 
 namespace stack::shim {
+
+// Exit status for the shim's own failures (bad arguments, the container
+// could not be created or started), as `docker run` uses 125; any other
+// status is the container's.
+inline constexpr int kShimFailed = 125;
 
 class StartupReport {
  public:

@@ -274,6 +274,39 @@ TEST_F(ShimTest, RecordsExitCodeAndBothStreamsInTheLog) {
   EXPECT_FALSE(fs::exists(state_dir(id)));
 }
 
+TEST_F(ShimTest, SplitsLongLinesAndKeepsBinaryOutputValidJson) {
+  STACK_REQUIRE_ROOT();
+  Bundle b;
+  // 40000 'x' and a newline, then two bytes that are not UTF-8.
+  b.set_args({"sh", "-c", "head -c 40000 /dev/zero | tr '\\0' x; echo; printf '\\377\\376ok\\n'"});
+  std::string id = new_id();
+  pid_t shim = spawn(shim_argv(b, id), "shim");
+  ASSERT_EQ(wait_child(shim), 0) << err_of("shim");
+  auto records = log_records(log_path(id));
+  ASSERT_EQ(records.size(), 4u) << read_file(log_path(id)).substr(0, 300);
+  // Docker's 16 KiB partial messages: pieces without '\n', the last with it.
+  EXPECT_EQ(records[0]["log"].get<std::string>(), std::string(16384, 'x'));
+  EXPECT_EQ(records[1]["log"].get<std::string>(), std::string(16384, 'x'));
+  EXPECT_EQ(records[2]["log"].get<std::string>(), std::string(40000 - 2 * 16384, 'x') + "\n");
+  EXPECT_EQ(records[3]["log"].get<std::string>(), "\xEF\xBF\xBD\xEF\xBF\xBDok\n");  // U+FFFD twice
+  delete_container(id);
+}
+
+TEST_F(ShimTest, RefusesBadArgumentsWithoutCreatingAnything) {
+  Bundle b;
+  std::string id = new_id();
+  CmdResult missing = stack::test::run({stack::test::binary("stack-shim"), "--root", root_.path(), "--id", id});
+  EXPECT_EQ(missing.status, 125);
+  EXPECT_NE(missing.err.find("--bundle is required"), std::string::npos) << missing.err;
+  CmdResult rm = stack::test::run(shim_argv(b, id, {"--rm"}));
+  EXPECT_EQ(rm.status, 125);
+  EXPECT_NE(rm.err.find("--exit-file"), std::string::npos) << rm.err;
+  CmdResult size = stack::test::run(shim_argv(b, id, {"--log-max-size", "10k"}));
+  EXPECT_EQ(size.status, 125);
+  EXPECT_NE(size.err.find("--log-max-size"), std::string::npos) << size.err;
+  EXPECT_FALSE(fs::exists(state_dir(id)));
+}
+
 TEST_F(ShimTest, RmDeletesTheContainerAfterRecordingTheExit) {
   STACK_REQUIRE_ROOT();
   Bundle b;
