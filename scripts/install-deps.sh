@@ -10,7 +10,7 @@ PACKAGES=(
   # libraries
   libyaml-cpp-dev libboost-dev libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev
   libspdlog-dev libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libarchive-dev
-  libssl-dev libnftables-dev libsqlite3-dev libexpected-dev
+  libssl-dev libmd-dev libnftables-dev libsqlite3-dev libexpected-dev
   # test root filesystems and peers for side-by-side checks
   busybox-static runc iproute2 procps python3 bsdutils
   # podman drives stack-runtime in the compatibility tests

@@ -138,6 +138,18 @@ Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& 
   result.warnings = owner.warnings;
   InitPlan& plan = owner.plan;
   plan.preserve_fds = o.preserve_fds;
+  // The child dup3()s these onto 0-2 in order, so none may already be 0-2.
+  std::vector<UniqueFd> stdio_copies;
+  for (int i = 0; i < 3; i++) {
+    if (o.stdio[i] < 0) continue;
+    int fd = o.stdio[i];
+    if (fd < 3) {
+      fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+      if (fd < 0) return fail_errno("dup stdio fd");
+      stdio_copies.emplace_back(fd);
+    }
+    plan.stdio[i] = fd;
+  }
 
   UniqueFd fifo;
   if (o.wait_for_start) {

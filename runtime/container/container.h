@@ -24,6 +24,7 @@ struct CreateOptions {
   std::string console_socket;  // path: runc's --console-socket
   int console_fd = -1;         // or an already connected socket (run -t)
   int preserve_fds = 0;
+  int stdio[3] = {-1, -1, -1};  // the container's stdin/stdout/stderr; -1 = inherit ours
   bool no_pivot = false;
   bool wait_for_start = true;  // false: exec right away (`run`)
   const Spec* spec = nullptr;  // use this instead of <bundle>/config.json

@@ -107,6 +107,10 @@ void run_init(const InitPlan& p, int sync_fd) noexcept {
   // leaves no half-made container behind.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
+  // Given stdio replaces ours (the caller made sure these fds are >= 3).
+  for (int i = 0; i < 3; i++)
+    if (p.stdio[i] >= 0 && ::dup3(p.stdio[i], i, 0) < 0) _exit(1);
+
   char go = 0;
   if (::read(sync_fd, &go, 1) != 1 || go != kGo) _exit(1);
 
@@ -202,6 +206,17 @@ void run_init(const InitPlan& p, int sync_fd) noexcept {
   char applied = 0;
   if (::read(sync_fd, &applied, 1) != 1 || applied != kLimitsApplied) _exit(1);
   ::close(sync_fd);
+
+  // The user's program starts with default signal handling and nothing
+  // blocked, whatever the caller (a daemon, a shell) had: handlers reset at
+  // exec anyway, but ignored and blocked signals would be inherited.
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  struct sigaction dfl{};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
 
   if (p.fifo_fd >= 0) {
     // Blocks until `start` opens the fifo for reading (runc's exec.fifo).

@@ -64,6 +64,7 @@ struct InitPlan {
   int console_socket = -1;       // >= 0: set up a pty and send its master here
   unsigned console_rows = 0, console_cols = 0;
   int preserve_fds = 0;          // fds 3 .. 3+n-1 survive exec
+  int stdio[3] = {-1, -1, -1};   // >= 3: becomes fd 0/1/2 first thing in the child
   std::string cwd;
   int fifo_fd = -1;              // O_PATH exec.fifo; -1: exec without waiting for start
   std::vector<std::string> exec_candidates;  // absolute paths to try, PATH order

@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include <seccomp.h>
-#include <openssl/evp.h>
+// libmd's SHA-256 rather than OpenSSL's: the shim links this file and must
+// stay small, and libcrypto alone added ~3 MB RSS to every shim.
+#include <sha2.h>
 
 #include <algorithm>
 #include <array>
@@ -323,9 +325,10 @@ using Key = std::array<unsigned char, 32>;
 Key cache_key(const Seccomp& p) {
   std::string c = canonical(p);
   Key k{};
-  unsigned len = 0;
-  // EVP_Digest only fails on allocation failure; a zero key then just misses.
-  if (EVP_Digest(c.data(), c.size(), k.data(), &len, EVP_sha256(), nullptr) != 1) k.fill(0);
+  SHA2_CTX ctx;
+  SHA256Init(&ctx);
+  SHA256Update(&ctx, reinterpret_cast<const uint8_t*>(c.data()), c.size());
+  SHA256Final(k.data(), &ctx);
   return k;
 }
 

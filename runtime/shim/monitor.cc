@@ -58,31 +58,6 @@ void say(const std::string& line) {
   (void)!::write(2, s.data(), s.size());
 }
 
-// Points fds 0-2 at the container's stdio while the core clones its init
-// (the init inherits them), and puts the shim's own back afterwards.
-class StdioSwap {
- public:
-  StdioSwap(int in, int out, int err) {
-    int targets[3] = {in, out, err};
-    for (int i = 0; i < 3; i++) {
-      saved_[i] = ::fcntl(i, F_DUPFD_CLOEXEC, 3);
-      ::dup2(targets[i], i);
-    }
-  }
-  ~StdioSwap() {
-    for (int i = 0; i < 3; i++) {
-      if (saved_[i] < 0) continue;
-      ::dup2(saved_[i], i);
-      ::close(saved_[i]);
-    }
-  }
-  StdioSwap(const StdioSwap&) = delete;
-  StdioSwap& operator=(const StdioSwap&) = delete;
-
- private:
-  int saved_[3] = {-1, -1, -1};
-};
-
 rt::Result<rt::Pipe> output_pipe() {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return rt::fail_errno("pipe");
@@ -177,11 +152,10 @@ rt::Result<> Monitor::launch() {
   rt::CreateOptions co;
   co.id = o_.id;
   co.bundle = o_.bundle;
-  rt::Result<rt::CreateResult> created;
-  {
-    StdioSwap swap(null.get(), out->write.get(), err->write.get());
-    created = rt::create_container(dir_, co);
-  }
+  co.stdio[0] = null.get();
+  co.stdio[1] = out->write.get();
+  co.stdio[2] = err->write.get();
+  rt::Result<rt::CreateResult> created = rt::create_container(dir_, co);
   // Only the container holds the write ends now: its exit closes them.
   out->write.reset();
   err->write.reset();

@@ -15,7 +15,9 @@ using stack::test::run;
 
 namespace {
 
-const char* kImage = "localhost/stack-test-busybox";
+// One image per test process: ctest runs each test as its own process, in
+// parallel, and each imports and removes its image.
+const std::string kImage = "localhost/stack-test-busybox-" + std::to_string(::getpid());
 
 class Podman : public ::testing::Test {
  protected:
