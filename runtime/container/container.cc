@@ -20,6 +20,7 @@
 #include "runtime/container/hooks.h"
 #include "runtime/container/plan.h"
 #include "runtime/kernel/cgroup.h"
+#include "runtime/kernel/clone.h"
 #include "runtime/kernel/terminal.h"
 
 namespace stack::rt {
@@ -192,7 +193,7 @@ Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& 
   int sp[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) return fail_errno("socketpair");
   UniqueFd parent_end(sp[0]), child_end(sp[1]);
-  pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, *flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+  pid_t pid = clone_process(static_cast<uint64_t>(*flags));
   if (pid < 0) return fail_errno("clone container init");
   if (pid == 0) {
     parent_end.release();

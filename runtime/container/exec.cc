@@ -11,6 +11,7 @@
 
 #include "runtime/container/plan.h"
 #include "runtime/kernel/cgroup.h"
+#include "runtime/kernel/clone.h"
 #include "runtime/kernel/namespaces.h"
 #include "runtime/kernel/terminal.h"
 
@@ -83,7 +84,7 @@ Result<int> exec_in_container(const StateDir& dir, const ExecOptions& o) {
   int sp[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) return fail_errno("socketpair");
   UniqueFd parent_end(sp[0]), child_end(sp[1]);
-  pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+  pid_t pid = clone_process(0);
   if (pid < 0) return fail_errno("clone exec process");
   if (pid == 0) {
     parent_end.release();
