@@ -254,6 +254,24 @@ TEST_F(RuntimeCli, BadBundlesAreRefusedAndLeaveNothing) {
   EXPECT_EQ(rt({"delete", id}).status, 0);
 }
 
+TEST_F(RuntimeCli, ExecWithATerminalProxiesThePty) {
+  STACK_REQUIRE_ROOT();
+  if (!fs::exists("/usr/bin/script")) GTEST_SKIP() << "script(1) is not installed";
+  Bundle b;
+  b.set_args({"sleep", "30"});
+  std::string id = new_id();
+  ASSERT_EQ(rt({"run", "--detach", "--bundle", b.dir(), id}).status, 0);
+  // script(1) gives exec a terminal; exec -t then proxies the container's
+  // pty to it. Input typed at our terminal reaches the container's shell.
+  std::string cmd = stack::test::binary("stack-runtime") + " --root " + root_.path() + " exec -t " + id +
+                    " sh -c 'tty; read line; echo got-$line'";
+  CmdResult r = stack::test::run({"script", "-qec", cmd, "/dev/null"}, "hello\n");
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("/dev/pts/"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("got-hello"), std::string::npos) << r.out;
+  ASSERT_EQ(rt({"delete", "--force", id}).status, 0);
+}
+
 TEST_F(RuntimeCli, FeaturesIsJson) {
   CmdResult r = rt({"features"});
   ASSERT_EQ(r.status, 0);
