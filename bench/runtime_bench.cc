@@ -376,6 +376,48 @@ std::string cgroup_layout() {
   return "legacy (v1)";
 }
 
+// What moving a process between cgroups costs on this machine, after
+// `settle_ms` of idle: the bench writes its own pid into the cgroup.procs of
+// the cgroup it is already in (a no-op move that takes the same locks as a
+// container's join). Without favordynmods the kernel waits for an RCU grace
+// period here (~10 ms) unless another move happened within the last one;
+// every runtime's create pays this once. NAN when no cgroup.procs is writable.
+double probe_migration_ms(int settle_ms) {
+  std::string target;
+  std::ifstream f("/proc/self/cgroup");
+  for (std::string line; std::getline(f, line);) {
+    auto c1 = line.find(':'), c2 = line.find(':', c1 + 1);
+    if (c1 == std::string::npos || c2 == std::string::npos) continue;
+    std::string ctrl = line.substr(c1 + 1, c2 - c1 - 1), path = line.substr(c2 + 1);
+    std::string dir;
+    if (ctrl == "pids" || ctrl == "memory") dir = "/sys/fs/cgroup/" + ctrl;  // a v1 hierarchy
+    else if (ctrl.empty() && target.empty() && cgroup_layout() == "unified (v2)") dir = "/sys/fs/cgroup";
+    if (dir.empty()) continue;
+    target = dir + path + "/cgroup.procs";
+    if (!ctrl.empty()) break;
+  }
+  if (target.empty()) return NAN;
+  std::vector<double> v;
+  const std::string self = std::to_string(::getpid());
+  for (int i = 0; i < 3; i++) {
+    ::usleep(static_cast<useconds_t>(std::max(settle_ms, 50)) * 1000);
+    int fd = ::open(target.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return NAN;
+    uint64_t t0 = now_ns();
+    ssize_t w = ::write(fd, self.data(), self.size());
+    uint64_t t1 = now_ns();
+    ::close(fd);
+    if (w != static_cast<ssize_t>(self.size())) return NAN;
+    v.push_back(ms_between(t0, t1));
+  }
+  return percentile(v, 0.5);
+}
+
+bool favordynmods_mounted() {
+  std::string mi = read_text("/proc/self/mountinfo");
+  return mi.find("favordynmods") != std::string::npos;
+}
+
 // The rootfs: /bin/busybox (static) and applet symlinks; mount points the
 // default spec mounts on.
 void make_rootfs(const std::string& root, const std::string& busybox) {
@@ -690,8 +732,12 @@ int main_(int argc, char** argv) {
 
   struct utsname un{};
   ::uname(&un);
-  std::fprintf(stderr, "stack-bench-runtime: kernel %s, %ld CPUs, cgroups %s, bundle /bin/true on busybox\n",
-               un.release, ::sysconf(_SC_NPROCESSORS_ONLN), cgroup_layout().c_str());
+  const double migration_ms = probe_migration_ms(o.settle_ms);
+  char migration[160];
+  std::snprintf(migration, sizeof migration, "idle cgroup.procs write %s ms%s", std::isnan(migration_ms) ? "n/a" : fmt(migration_ms, 3).c_str(),
+                favordynmods_mounted() ? " (favordynmods mounted)" : "");
+  std::fprintf(stderr, "stack-bench-runtime: kernel %s, %ld CPUs, cgroups %s, %s, bundle /bin/true on busybox\n",
+               un.release, ::sysconf(_SC_NPROCESSORS_ONLN), cgroup_layout().c_str(), migration);
   for (auto& rt : runtimes)
     std::fprintf(stderr, "  %-14s %s%s\n", rt.name.c_str(), rt.missing.empty() ? rt.path.c_str() : "",
                  rt.missing.empty() ? ("  (" + rt.version + ")").c_str() : rt.missing.c_str());
@@ -762,7 +808,8 @@ int main_(int argc, char** argv) {
   std::printf("\nRuntime start: create -> start -> wait -> delete, one exec per verb, %d runs per row "
               "(%d warm-up rounds), round-robin, %d ms idle before each\n",
               o.runs, warm, o.settle_ms);
-  std::printf("kernel %s, %ld CPUs, cgroups %s\n\n", un.release, ::sysconf(_SC_NPROCESSORS_ONLN), cgroup_layout().c_str());
+  std::printf("kernel %s, %ld CPUs, cgroups %s, %s\n\n", un.release, ::sysconf(_SC_NPROCESSORS_ONLN),
+              cgroup_layout().c_str(), migration);
   std::printf("%-14s %-8s %8s | %-36s | %s\n", "", "", "", "lifecycle ms (vs runc: median ratio)",
               "median ms per verb");
   std::printf("%-14s %-8s %8s | %8s %8s %8s %8s | %8s %8s %8s %8s\n", "runtime", "seccomp", "ok/runs", "median",
@@ -786,8 +833,8 @@ int main_(int argc, char** argv) {
     double ratio = runc ? med / runc->median() : NAN;
     char ok[32];
     std::snprintf(ok, sizeof ok, "%zu/%d", row.samples.size(), o.runs);
-    std::printf("%-14s %-8s %8s | %8s %8s %8s %7sx | %8s %8s %8s %8s\n", row.rt->name.c_str(), sc, ok,
-                fmt(med).c_str(), fmt(p90).c_str(), fmt(p99).c_str(), fmt(ratio).c_str(), fmt(row.median(0)).c_str(),
+    std::printf("%-14s %-8s %8s | %8s %8s %8s %8s | %8s %8s %8s %8s\n", row.rt->name.c_str(), sc, ok,
+                fmt(med).c_str(), fmt(p90).c_str(), fmt(p99).c_str(), std::isnan(ratio) ? "-" : (fmt(ratio) + "x").c_str(), fmt(row.median(0)).c_str(),
                 fmt(row.median(1)).c_str(), fmt(row.median(2)).c_str(), fmt(row.median(3)).c_str());
     jr["total_ms"] = {{"median", med}, {"p90", p90}, {"p99", p99}, {"mean", total.empty() ? NAN : [&] {
                         double s = 0;
@@ -855,7 +902,12 @@ int main_(int argc, char** argv) {
                 {"runs", o.runs},
                 {"warmup_rounds", warm},
                 {"settle_ms", o.settle_ms},
-                {"machine", {{"kernel", un.release}, {"cpus", ::sysconf(_SC_NPROCESSORS_ONLN)}, {"cgroups", cgroup_layout()}}},
+                {"machine",
+                 {{"kernel", un.release},
+                  {"cpus", ::sysconf(_SC_NPROCESSORS_ONLN)},
+                  {"cgroups", cgroup_layout()},
+                  {"idle_cgroup_migration_ms", migration_ms},
+                  {"favordynmods_mounted", favordynmods_mounted()}}},
                 {"rows", jrows},
                 {"seccomp_delta", jdelta},
                 {"monitor_memory", jmem}};
