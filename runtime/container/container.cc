@@ -57,6 +57,14 @@ Result<> write_id_map(pid_t pid, const char* file, const std::vector<IdMapping>&
   return {};
 }
 
+// start and delete only need the spec for its hooks: skip parsing the whole
+// config (most of it is the seccomp profile) when it names none of `stage`.
+Result<Spec> load_spec_if_hooked(const std::string& path, const char* stage) {
+  std::string text = read_all(path);
+  if (text.find(std::string("\"") + stage + "\"") == std::string::npos) return fail("no hooks", ENOENT);
+  return parse_spec_text(text, path);
+}
+
 // Waits until `pid` is gone (exited, zombie or reaped), up to `ms`.
 bool wait_gone(pid_t pid, uint64_t start, int ms) {
   int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
@@ -268,7 +276,7 @@ Result<> start_container(const StateDir& dir, const std::string& id) {
       return fail("container \"" + id + "\" exited before it was started", ESRCH);
   }
   ::unlink(dir.fifo(id).c_str());
-  auto spec = load_spec(dir.config(id));
+  auto spec = load_spec_if_hooked(dir.config(id), "poststart");
   if (spec && !spec->hooks.poststart.empty())
     (void)run_hooks(spec->hooks.poststart, oci_state(*rec, Status::Running).dump(), "poststart");
   return {};
@@ -316,7 +324,7 @@ Result<> delete_container(const StateDir& dir, const std::string& id, bool force
   auto cg = make_cgroup_manager(rec->cgroups_path, id);
   if (!cg) return tl::unexpected(cg.error());
   STACK_TRY_CTX((*cg)->destroy(), "remove cgroup of \"" + id + "\"");
-  auto spec = load_spec(dir.config(id));
+  auto spec = load_spec_if_hooked(dir.config(id), "poststop");
   if (spec && !spec->hooks.poststop.empty())
     (void)run_hooks(spec->hooks.poststop, oci_state(*rec, Status::Stopped).dump(), "poststop");
   return dir.remove(id);

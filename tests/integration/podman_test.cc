@@ -74,7 +74,7 @@ TEST_F(Podman, DetachedContainerExecLogsStopRm) {
   std::string name = stack::test::unique_id("stack-podman");
   std::vector<std::string> args = {"run", "-d", "--name", name};
   args.insert(args.end(), ulimits.begin(), ulimits.end());
-  args.insert(args.end(), {kImage, "sh", "-c", "echo started; trap 'exit 0' TERM; while true; do sleep 1; done"});
+  args.insert(args.end(), {kImage, "sh", "-c", "trap 'exit 0' TERM; echo started; while true; do sleep 1; done"});
   CmdResult r = podman(args);
   ASSERT_EQ(r.status, 0) << r.err;
   CmdResult ex = podman({"exec", name, "sh", "-c", "echo exec-$((40+2))"});

@@ -449,7 +449,9 @@ TEST_F(ShimTest, RotatesTheLogKeepingAtMostMaxFiles) {
 TEST_F(ShimTest, DetachReturnsOnceStartedAndTheShimIsNotOurChild) {
   STACK_REQUIRE_ROOT();
   Bundle b;
-  b.set_args({"sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.1; done"});
+  // "ready" is printed once the trap is set: a TERM that reaches a pid
+  // namespace's init before it has a handler is dropped by the kernel.
+  b.set_args({"sh", "-c", "trap 'exit 7' TERM; echo ready; while :; do sleep 0.1; done"});
   std::string id = new_id();
   CmdResult r = stack::test::run(shim_argv(b, id, {"--detach"}));
   ASSERT_EQ(r.status, 0) << r.err;
@@ -470,6 +472,7 @@ TEST_F(ShimTest, DetachReturnsOnceStartedAndTheShimIsNotOurChild) {
   EXPECT_EQ(st["pid"], container);
   EXPECT_EQ(st["shim_pid"], shim);
   EXPECT_EQ(control(sock, "bogus"), "error unknown command\n");
+  ASSERT_TRUE(eventually([&] { return has_record(log_records(log_path(id)), "stdout", "ready\n"); }));
   EXPECT_EQ(control(sock, "kill TERM"), "ok\n");
 
   ASSERT_TRUE(eventually([&] { return fs::exists(exit_path(id)); }));
