@@ -317,6 +317,23 @@ bool in_pid1_mount_ns() noexcept {
   return self.st_ino == init.st_ino && self.st_dev == init.st_dev;
 }
 
+// --no-pivot, or the fallback where pivot_root is impossible: move the
+// rootfs mount over "/" and chroot into it. The old root stays reachable to a
+// process that can escape a chroot, which is why pivot_root is preferred.
+int move_and_chroot(const char* rootfs, ChildError* err) noexcept {
+  if (::mount(rootfs, "/", nullptr, MS_MOVE, nullptr) != 0) {
+    int e = errno;
+    err->set(e, "move rootfs ", rootfs, " to /");
+    return e;
+  }
+  if (::chroot(".") != 0 || ::chdir("/") != 0) {
+    int e = errno;
+    err->set(e, "chroot into ", rootfs);
+    return e;
+  }
+  return 0;
+}
+
 int pivot(const RootfsPlan& plan, ChildError* err) noexcept {
   const char* rootfs = plan.rootfs.c_str();
   UniqueFd new_root(::open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC));
@@ -330,19 +347,7 @@ int pivot(const RootfsPlan& plan, ChildError* err) noexcept {
     err->set(e, "chdir to rootfs ", rootfs);
     return e;
   }
-  if (plan.no_pivot) {
-    if (::mount(rootfs, "/", nullptr, MS_MOVE, nullptr) != 0) {
-      int e = errno;
-      err->set(e, "move rootfs ", rootfs, " to /");
-      return e;
-    }
-    if (::chroot(".") != 0 || ::chdir("/") != 0) {
-      int e = errno;
-      err->set(e, "chroot into ", rootfs);
-      return e;
-    }
-    return 0;
-  }
+  if (plan.no_pivot) return move_and_chroot(rootfs, err);
   UniqueFd old_root(::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
   if (!old_root) {
     int e = errno;
@@ -353,6 +358,10 @@ int pivot(const RootfsPlan& plan, ChildError* err) noexcept {
   // same place; no put_old directory is needed inside the image.
   if (::syscall(SYS_pivot_root, ".", ".") != 0) {
     int e = errno;
+    // EINVAL: the host root cannot be pivoted away from (an initramfs or
+    // ramfs root, as on some minimal hosts and PXE boots). Only then fall
+    // back to the weaker MS_MOVE + chroot, as crun does.
+    if (e == EINVAL) return move_and_chroot(rootfs, err);
     err->set(e, "pivot_root to ", rootfs);
     return e;
   }
