@@ -65,6 +65,15 @@ Result<Spec> load_spec_if_hooked(const std::string& path, const char* stage) {
   return parse_spec_text(text, path);
 }
 
+// The runtime's own parent cgroup ("/stack") is removed with its last
+// container, so a host is left as it was found. Best effort: rmdir fails
+// harmlessly while other containers live there, and a create racing with it
+// recreates the parent (make_dirs is mkdir -p).
+void remove_default_parent(const CgroupManager& cg) {
+  if (cg.path().rfind("/stack/", 0) != 0) return;
+  for (auto& h : cg.hierarchies()) ::rmdir((h.mount_point + "/stack").c_str());
+}
+
 // Waits until `pid` is gone (exited, zombie or reaped), up to `ms`.
 bool wait_gone(pid_t pid, uint64_t start, int ms) {
   int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
@@ -324,6 +333,7 @@ Result<> delete_container(const StateDir& dir, const std::string& id, bool force
   auto cg = make_cgroup_manager(rec->cgroups_path, id);
   if (!cg) return tl::unexpected(cg.error());
   STACK_TRY_CTX((*cg)->destroy(), "remove cgroup of \"" + id + "\"");
+  remove_default_parent(**cg);
   auto spec = load_spec_if_hooked(dir.config(id), "poststop");
   if (spec && !spec->hooks.poststop.empty())
     (void)run_hooks(spec->hooks.poststop, oci_state(*rec, Status::Stopped).dump(), "poststop");

@@ -387,14 +387,25 @@ std::optional<uint64_t> keyed_value(const std::string& text, const std::string& 
 
 Result<> make_dirs(const std::string& mount_point, const std::string& rel,
                    const std::function<Result<>(const std::string&)>& on_dir) {
-  std::string cur = mount_point;
-  for (const auto& part : split(rel, '/')) {
-    if (part.empty()) continue;
-    cur += "/" + part;
-    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return fail_errno("mkdir " + cur);
-    if (on_dir) STACK_TRY(on_dir(cur));
+  // A parent removed by a concurrent delete of its last child (see
+  // remove_default_parent) shows up as ENOENT: walk again from the top.
+  for (int attempt = 0;; attempt++) {
+    std::string cur = mount_point;
+    bool retry = false;
+    for (const auto& part : split(rel, '/')) {
+      if (part.empty()) continue;
+      cur += "/" + part;
+      if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) {
+        if (errno == ENOENT && attempt < 5) {
+          retry = true;
+          break;
+        }
+        return fail_errno("mkdir " + cur);
+      }
+      if (on_dir) STACK_TRY(on_dir(cur));
+    }
+    if (!retry) return {};
   }
-  return {};
 }
 
 Result<std::vector<pid_t>> procs_recursive(const std::string& dir) {
