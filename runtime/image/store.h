@@ -76,15 +76,25 @@ class ContentStore {
   // Snapshots: "<root>/snapshots/<chain-id>/fs". prepare() returns a fresh
   // private directory to unpack into; publish() renames it into place (or
   // discards it when another pull won the race).
+  // prepare_snapshot() returns "<root>/snapshots/.tmp-<pid>-<rand>/fs": unpack
+  // straight into it and pass the same string to publish_snapshot().
+  // snapshot_path() is the published ".../<chain-hex>/fs" (an overlay lower dir).
   std::string snapshot_path(const Digest& chain_id) const;
   bool has_snapshot(const Digest& chain_id) const;
   Result<std::string> prepare_snapshot();
   Result<> publish_snapshot(const std::string& prepared, const Digest& chain_id);
+  // Drops a prepared snapshot that will not be published (a failed unpack).
+  Result<> discard_snapshot(const std::string& prepared);
   Result<> remove_snapshot(const Digest& chain_id);
 
   // Everything not reachable from a ref (manifests -> config + layers ->
-  // snapshots of their chains) is removed. Returns bytes freed.
+  // snapshots of their chains) is removed, as are abandoned ingest files.
+  // Waits for leases (below). Returns bytes freed.
   Result<uint64_t> garbage_collect();
+  // A pull or import holds a lease (a shared flock on <root>/gc.lock, kept
+  // while the returned fd lives) from its first blob until set_ref(), so a
+  // concurrent garbage_collect() cannot remove content not yet named by a ref.
+  Result<stack::rt::UniqueFd> lease() const;
   Result<DiskUsage> disk_usage() const;
 
  private:
