@@ -564,9 +564,11 @@ TEST_F(RootfsTest, SymlinksInTheImageCannotPlaceMountsOnTheHost) {
   EXPECT_TRUE(fs::is_directory(b.rootfs() + "/tmp/" + name2));
   std::error_code ec;
   EXPECT_FALSE(fs::exists("/" + name));
+  EXPECT_FALSE(fs::exists("/etc/" + name));  // resolved against the host's root instead of the rootfs
   EXPECT_FALSE(fs::exists("/tmp/" + name2));
   // Only present if the code under test is broken; never leave it behind.
   fs::remove("/" + name, ec);
+  fs::remove("/etc/" + name, ec);
   fs::remove("/tmp/" + name2, ec);
 }
 
