@@ -15,6 +15,8 @@ PACKAGES=(
   busybox-static runc iproute2 procps python3 bsdutils
   # podman drives stack-runtime in the compatibility tests
   podman conmon
+  # registry client tests: a local registry, htpasswd files, and skopeo for interop
+  docker-registry apache2-utils skopeo
 )
 
 missing=()

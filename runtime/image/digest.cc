@@ -1,9 +1,11 @@
-// Content digests and streaming SHA-256 (libmd). Only sha256 is accepted:
+// Content digests and streaming SHA-256 (OpenSSL EVP: it uses the CPU's SHA
+// extensions, ~1.7 GB/s here against libmd's ~0.1 GB/s, and every pulled byte
+// is hashed). Only sha256 is accepted:
 // it is what registries and Docker use for stored content, and refusing other
 // algorithms keeps blob paths to one shape (blobs/sha256/<hex>).
 #include "runtime/image/digest.h"
 
-#include <sha2.h>
+#include <openssl/evp.h>
 
 #include <cstdint>
 
@@ -29,26 +31,30 @@ Result<Digest> parse_digest(const std::string& text) {
 }
 
 struct Sha256::Impl {
-  SHA2_CTX ctx;
+  // EVP_MD_CTX_new only fails on allocation failure, where we have no better
+  // answer than the process's own out-of-memory handling.
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(), &EVP_MD_CTX_free};
   bool finished = false;
 };
 
-Sha256::Sha256() : impl_(std::make_unique<Impl>()) { SHA256Init(&impl_->ctx); }
+Sha256::Sha256() : impl_(std::make_unique<Impl>()) { EVP_DigestInit_ex(impl_->ctx.get(), EVP_sha256(), nullptr); }
 Sha256::~Sha256() = default;
 
 void Sha256::update(const void* data, size_t n) {
   if (n == 0) return;
-  SHA256Update(&impl_->ctx, static_cast<const uint8_t*>(data), n);
+  EVP_DigestUpdate(impl_->ctx.get(), data, n);
 }
 
 Digest Sha256::finish() {
-  uint8_t out[SHA256_DIGEST_LENGTH];
-  SHA256Final(out, &impl_->ctx);
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_DigestFinal_ex(impl_->ctx.get(), out, &len);
   impl_->finished = true;
   static const char* kHex = "0123456789abcdef";
   std::string hex;
   hex.reserve(64);
-  for (uint8_t b : out) {
+  for (unsigned i = 0; i < len; i++) {
+    unsigned char b = out[i];
     hex.push_back(kHex[b >> 4]);
     hex.push_back(kHex[b & 15]);
   }

@@ -1,0 +1,130 @@
+// stack: the user-facing CLI. For now only the image verbs (Docker's shape):
+//   stack image pull|push|load|import|ls|inspect|rm|prune
+//   stack images | pull | push | login
+// Errors are one line, "stack: ...", and exit status 1.
+#include <unistd.h>
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "orchestrator/cli/image_commands.h"
+#include "runtime/image/store.h"
+
+namespace {
+
+int report(const stack::rt::Result<>& r) {
+  if (r) return 0;
+  std::cerr << "stack: " << r.error().message() << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace stack::cli;
+  CLI::App app{"stack: containers and images", "stack"};
+  app.require_subcommand(1);
+  GlobalOptions g;
+  g.image_root = stack::img::kDefaultImageRoot;
+  app.add_option("--image-root", g.image_root, "image store directory")->capture_default_str();
+  app.add_option("--registry-mirror", g.registry_mirrors, "mirror for a registry: docker.io=URL (repeatable)");
+  app.add_option("--insecure-registry", g.insecure_registries, "talk plain HTTP / unverified TLS to HOST (repeatable)");
+  app.set_version_flag("-v,--version", "stack version 0.1.0");
+  app.fallthrough();
+
+  auto* image = app.add_subcommand("image", "manage images");
+  image->require_subcommand(1);
+
+  // Verbs registered under `image` and, for Docker's aliases, at top level.
+  std::string name, name2, path;
+  std::vector<std::string> names, changes;
+  bool quiet = false, password_stdin = false;
+  std::string user;
+  std::function<Result<>()> action;
+
+  auto add_pull = [&](CLI::App* parent, const std::string& verb) {
+    auto* c = parent->add_subcommand(verb, "download an image from a registry");
+    c->add_option("name", name, "NAME[:TAG|@DIGEST]")->required();
+    c->add_flag("-q,--quiet", quiet, "print only the image name");
+    c->callback([&] { action = [&] { return cmd_image_pull(g, name, quiet); }; });
+  };
+  auto add_push = [&](CLI::App* parent, const std::string& verb) {
+    auto* c = parent->add_subcommand(verb, "upload an image to a registry");
+    c->add_option("name", name, "local image")->required();
+    c->add_option("remote", name2, "remote name (default: the local name)");
+    c->add_flag("-q,--quiet", quiet, "no progress");
+    c->callback([&] { action = [&] { return cmd_image_push(g, name, name2.empty() ? name : name2, quiet); }; });
+  };
+  auto add_ls = [&](CLI::App* parent, const std::string& verb) {
+    auto* c = parent->add_subcommand(verb, "list images");
+    c->add_flag("-q,--quiet", quiet, "print only image ids");
+    c->callback([&] { action = [&] { return cmd_image_ls(g, quiet); }; });
+    return c;
+  };
+  add_pull(image, "pull");
+  add_push(image, "push");
+  add_ls(image, "ls")->alias("list");
+  add_pull(&app, "pull");
+  add_push(&app, "push");
+  add_ls(&app, "images");
+
+  auto* load = image->add_subcommand("load", "load images from a docker-save archive or an OCI layout");
+  load->add_option("file", path, "archive or OCI layout directory (default: stdin)");
+  load->add_option("-i,--input", path, "archive or OCI layout directory");
+  load->add_flag("-q,--quiet", quiet, "print only the loaded names");
+  load->callback([&] {
+    action = [&]() -> Result<> {
+      // As `docker load`: no file means the archive comes on stdin.
+      if (path.empty()) {
+        if (::isatty(0)) return stack::rt::fail("image load: give an archive (FILE, -i FILE, or on stdin)");
+        path = "-";
+      }
+      return cmd_image_load(g, path, quiet);
+    };
+  });
+
+  auto* imp = image->add_subcommand("import", "create an image from a root filesystem tar");
+  imp->add_option("file", path, "ROOTFS.tar")->required();
+  imp->add_option("name", name, "NAME[:TAG]")->required();
+  imp->add_option("-c,--change", changes, "Dockerfile instruction to apply (repeatable)");
+  imp->callback([&] { action = [&] { return cmd_image_import(g, path, name, changes); }; });
+
+  auto* inspect = image->add_subcommand("inspect", "print images' manifest and config as JSON");
+  inspect->add_option("names", names, "images")->required();
+  inspect->callback([&] { action = [&] { return cmd_image_inspect(g, names); }; });
+
+  auto* rm = image->add_subcommand("rm", "untag images; free what only they used");
+  rm->alias("remove");
+  rm->add_option("names", names, "images")->required();
+  rm->callback([&] { action = [&] { return cmd_image_rm(g, names); }; });
+  auto* rmi = app.add_subcommand("rmi", "same as image rm");
+  rmi->add_option("names", names, "images")->required();
+  rmi->callback([&] { action = [&] { return cmd_image_rm(g, names); }; });
+
+  auto* prune = image->add_subcommand("prune", "remove unreferenced blobs and snapshots");
+  bool all_ignored = false, force_ignored = false;
+  prune->add_flag("-a,--all", all_ignored, "accepted: every unreferenced image is removed");
+  prune->add_flag("-f,--force", force_ignored, "accepted: there is no prompt");
+  prune->callback([&] { action = [&] { return cmd_image_prune(g); }; });
+
+  auto* login = app.add_subcommand("login", "store credentials for a registry");
+  login->add_option("host", name, "registry host")->required();
+  login->add_option("-u,--username", user, "user name");
+  login->add_flag("--password-stdin", password_stdin, "read the password from stdin");
+  login->callback([&] { action = [&] { return cmd_login(g, name, user, password_stdin); }; });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "stack: " << e.what() << "\n";
+    return 1;
+  }
+  if (!action) {
+    std::cerr << "stack: no command given\n";
+    return 1;
+  }
+  return report(action());
+}
