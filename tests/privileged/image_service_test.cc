@@ -16,6 +16,8 @@
 #include "runtime/image/import.h"
 #include "runtime/image/manifest.h"
 #include "runtime/image/overlay.h"
+#include "runtime/image/registry.h"
+#include "tests/support/registry_fixture.h"
 #include "tests/support/runtime_fixture.h"
 
 namespace fs = std::filesystem;
@@ -113,53 +115,91 @@ class ImageServiceTest : public stack::test::RuntimeTest {
     return md;
   }
 
+  CmdResult run_image(const std::string& ref);
+
   TempDir work_{"stack-img-svc"};
   std::optional<ImageService> svc_;
+  int containers_ = 0;
 };
 
-TEST_F(ImageServiceTest, ContainerRunsFromAnImportedImageWithItsConfig) {
-  STACK_REQUIRE_ROOT();
-  ImportOptions o;
-  o.changes = {R"(ENTRYPOINT ["/bin/sh","-c"])",
-               R"(CMD ["echo \"$GREETING $(cat greeting) in $(pwd)\""])",
-               "ENV GREETING=hello", "WORKDIR /srv/app"};
-  auto imp = import_rootfs(svc_->store(), busybox_rootfs_tar(), "app:1", o);
-  ASSERT_TRUE(imp) << imp.error().message();
-
-  auto lowers = svc_->ensure_unpacked("app:1");
-  ASSERT_TRUE(lowers) << lowers.error().message();
-  ASSERT_EQ(lowers->size(), 1u);
-  auto cfg = svc_->image_runtime_config("app:1");
-  ASSERT_TRUE(cfg) << cfg.error().message();
-
-  auto layer = create_container_layer(work_.path() + "/ctr");
-  ASSERT_TRUE(layer) << layer.error().message();
+// What the orchestrator will do with an image: unpack its layers (shared
+// snapshots), put a writable overlay on top, build the spec from Docker's
+// defaults plus the image config (entrypoint + cmd, env, working dir) and run
+// it with stack-runtime. Checks the overlay is gone and the image untouched.
+CmdResult ImageServiceTest::run_image(const std::string& ref) {
+  CmdResult r;
+  auto lowers = svc_->ensure_unpacked(ref);
+  EXPECT_TRUE(lowers) << lowers.error().message();
+  auto cfg = svc_->image_runtime_config(ref);
+  EXPECT_TRUE(cfg) << cfg.error().message();
+  auto layer = create_container_layer(work_.path() + "/ctr-" + std::to_string(++containers_));
+  EXPECT_TRUE(layer) << layer.error().message();
+  if (!lowers || !cfg || !layer) return r;
   auto m = mount_overlay(*lowers, layer->upper, layer->work, layer->rootfs);
-  ASSERT_TRUE(m) << m.error().message();
+  EXPECT_TRUE(m) << m.error().message();
+  if (!m) return r;
   MountGuard guard{layer->rootfs};
 
-  // The spec as the orchestrator will build it: Docker's defaults, then the
-  // image's entrypoint + cmd, env (image values win) and working dir.
   stack::rt::Spec spec = stack::rt::default_spec();
   spec.root.path = layer->rootfs;
   spec.process.args = cfg->entrypoint;
   spec.process.args.insert(spec.process.args.end(), cfg->cmd.begin(), cfg->cmd.end());
   for (auto& e : cfg->env) spec.process.env.push_back(e);
-  spec.process.cwd = cfg->working_dir;
+  if (!cfg->working_dir.empty()) spec.process.cwd = cfg->working_dir;
   TempDir bundle("stack-img-bundle");
   std::ofstream(bundle.path() + "/config.json") << stack::rt::spec_to_json(spec).dump(2);
-
-  CmdResult r = rt({"run", "--bundle", bundle.path(), new_id()});
-  EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out, "hello from the image in /srv/app\n");
+  r = rt({"run", "--bundle", bundle.path(), new_id()});
 
   auto u = unmount_overlay(layer->rootfs);
   EXPECT_TRUE(u) << u.error().message();
   EXPECT_FALSE(mounted(layer->rootfs));
   auto rm = remove_container_layer(layer->dir);
   EXPECT_TRUE(rm) << rm.error().message();
+  return r;
+}
+
+ImportOptions greeting_image() {
+  ImportOptions o;
+  o.changes = {R"(ENTRYPOINT ["/bin/sh","-c"])",
+               R"(CMD ["echo \"$GREETING $(cat greeting) in $(pwd)\""])",
+               "ENV GREETING=hello", "WORKDIR /srv/app"};
+  return o;
+}
+
+TEST_F(ImageServiceTest, ContainerRunsFromAnImportedImageWithItsConfig) {
+  STACK_REQUIRE_ROOT();
+  auto imp = import_rootfs(svc_->store(), busybox_rootfs_tar(), "app:1", greeting_image());
+  ASSERT_TRUE(imp) << imp.error().message();
+  CmdResult r = run_image("app:1");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "hello from the image in /srv/app\n");
   // The snapshot is the image's, untouched by the container.
+  auto lowers = svc_->ensure_unpacked("app:1");
+  ASSERT_TRUE(lowers);
   EXPECT_TRUE(fs::exists((*lowers)[0] + "/srv/app/greeting"));
+}
+
+TEST_F(ImageServiceTest, ContainerRunsFromAnImagePulledFromARegistry) {
+  STACK_REQUIRE_ROOT();
+  if (auto why = stack::test::RegistryFixture::skip_reason(); !why.empty()) GTEST_SKIP() << why;
+  stack::test::RegistryFixture reg;
+  ASSERT_EQ(reg.start(), "") << reg.log();
+  // Built in one store, pushed to a real registry on loopback, pulled into
+  // the service's empty store, then run.
+  auto src = ImageService::open(work_.path() + "/src-store");
+  ASSERT_TRUE(src) << src.error().message();
+  ASSERT_TRUE(import_rootfs(src->store(), busybox_rootfs_tar(), "app:1", greeting_image()));
+  auto local = parse_reference("app:1");
+  auto remote = parse_reference(reg.host() + "/team/app:1");
+  ASSERT_TRUE(local && remote);
+  auto pushed = push(*local, *remote, src->store(), RegistryConfig{});
+  ASSERT_TRUE(pushed) << pushed.error().message();
+  auto pulled = pull(*remote, svc_->store(), RegistryConfig{});
+  ASSERT_TRUE(pulled) << pulled.error().message();
+  EXPECT_EQ(*pulled, *pushed);
+  CmdResult r = run_image(remote->string());
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "hello from the image in /srv/app\n");
 }
 
 TEST_F(ImageServiceTest, RemoveFreesOnlySnapshotsAndBlobsNoOtherImageUses) {
