@@ -115,6 +115,22 @@ Result<> cmd_image_prune(const GlobalOptions& g) {
   return {};
 }
 
+Result<> cmd_system_df(const GlobalOptions& g) {
+  auto s = service(g);
+  if (!s) return tl::unexpected(s.error());
+  auto images = s->list();
+  if (!images) return tl::unexpected(images.error());
+  auto du = s->store().disk_usage();
+  if (!du) return tl::unexpected(du.error());
+  // Docker's `system df` columns, for the parts of the store we have.
+  std::cout << pad("TYPE", 16) << pad("COUNT", 8) << "SIZE\n";
+  std::cout << pad("Images", 16) << pad(std::to_string(images->size()), 8) << "\n";
+  std::cout << pad("Blobs", 16) << pad(std::to_string(du->blob_count), 8) << img::human_size(du->blobs) << "\n";
+  std::cout << pad("Layer snapshots", 16) << pad(std::to_string(du->snapshot_count), 8)
+            << img::human_size(du->snapshots) << "\n";
+  return {};
+}
+
 Result<> cmd_image_load(const GlobalOptions& g, const std::string& path, bool) {
   auto s = service(g);
   if (!s) return tl::unexpected(s.error());

@@ -22,6 +22,8 @@ Result<> cmd_image_ls(const GlobalOptions& g, bool quiet);
 Result<> cmd_image_inspect(const GlobalOptions& g, const std::vector<std::string>& names);
 Result<> cmd_image_rm(const GlobalOptions& g, const std::vector<std::string>& names);
 Result<> cmd_image_prune(const GlobalOptions& g);
+// `stack system df`: images, blob and snapshot disk usage of the store.
+Result<> cmd_system_df(const GlobalOptions& g);
 Result<> cmd_image_load(const GlobalOptions& g, const std::string& path, bool quiet);
 Result<> cmd_image_import(const GlobalOptions& g, const std::string& tar, const std::string& name,
                           const std::vector<std::string>& changes);

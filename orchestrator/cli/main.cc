@@ -108,6 +108,11 @@ int main(int argc, char** argv) {
   prune->add_flag("-f,--force", force_ignored, "accepted: there is no prompt");
   prune->callback([&] { action = [&] { return cmd_image_prune(g); }; });
 
+  auto* sys = app.add_subcommand("system", "store-wide information");
+  sys->require_subcommand(1);
+  auto* df = sys->add_subcommand("df", "disk usage of images, blobs and layer snapshots");
+  df->callback([&] { action = [&] { return cmd_system_df(g); }; });
+
   auto* login = app.add_subcommand("login", "store credentials for a registry");
   login->add_option("host", name, "registry host")->required();
   login->add_option("-u,--username", user, "user name");

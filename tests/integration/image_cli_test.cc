@@ -395,6 +395,23 @@ TEST_F(ImageCli, PruneRemovesUnreferencedBlobs) {
   EXPECT_EQ(stack({"image", "inspect", "kept:1"}).status, 0);
 }
 
+TEST_F(ImageCli, SystemDfReportsWhatTheStoreHolds) {
+  auto df = [&] {
+    CmdResult r = stack({"system", "df"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    return r.out;
+  };
+  EXPECT_NE(df().find("Blobs           0       0B"), std::string::npos) << df();
+  std::string l1 = rootfs_tar("base");
+  ASSERT_EQ(stack({"image", "import", l1, "kept:1"}).status, 0);
+  std::string out = df();
+  EXPECT_NE(out.find("Images          1"), std::string::npos) << out;
+  EXPECT_NE(out.find("Blobs           3"), std::string::npos) << out;  // layer, config, manifest
+  EXPECT_EQ(out.find("Blobs           3       0B"), std::string::npos) << out;
+  ASSERT_EQ(stack({"rmi", "kept:1"}).status, 0);
+  EXPECT_NE(df().find("Blobs           0       0B"), std::string::npos) << df();
+}
+
 TEST_F(ImageCli, ErrorsAreOneLine) {
   for (auto args : std::vector<std::vector<std::string>>{{"image", "inspect", "nope:1"},
                                                          {"image", "load", "-i", "/nonexistent.tar"},
