@@ -168,8 +168,9 @@ Result<> cmd_image_pull(const GlobalOptions& g, const std::string& name, bool qu
   if (!quiet) progress = std::make_unique<img::TerminalProgress>(1);
   auto d = img::pull(*ref, s->store(), *cfg, progress.get());
   if (!d) return tl::unexpected(d.error());
-  if (quiet) std::cout << ref->string() << "\n";
-  else std::cout << "Digest: " << d->string() << "\n" << ref->string() << "\n";
+  // The progress display already printed Docker's "Digest:" and "Status:"
+  // lines; like Docker, end with the fully qualified name.
+  std::cout << ref->string() << "\n";
   return {};
 }
 
