@@ -213,6 +213,10 @@ Result<Response> Client::Impl::exchange(Stream& stream, beast::tcp_stream& lowes
   if (ec) return tl::unexpected(net_error(where + ": send request", ec));
 
   beast::flat_buffer buf;
+  // Beast sizes each read as the buffer's free capacity (at least 512 bytes)
+  // and the parser moves the body out, so the buffer never grows by itself:
+  // without room up front a 100 MB layer takes ~200,000 recvmsg calls.
+  buf.reserve(1 << 16);
   bh::response_parser<bh::buffer_body> parser;
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   parser.header_limit(64 * 1024);  // signed storage redirects carry long Location headers

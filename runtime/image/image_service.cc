@@ -1,5 +1,9 @@
 #include "runtime/image/image_service.h"
 
+#include <atomic>
+#include <optional>
+#include <thread>
+
 #include <algorithm>
 #include <filesystem>
 #include <set>
@@ -247,28 +251,49 @@ Result<std::vector<std::string>> ImageService::ensure_unpacked(const std::string
     return fail("image " + name + ": manifest has " + std::to_string(layers.size()) +
                 " layers but config rootfs.diff_ids has " + std::to_string(diffs.size()));
   auto chains = chain_ids(diffs);
-  std::vector<std::string> dirs;
-  for (size_t i = 0; i < layers.size(); i++) {
-    if (!store_.has_snapshot(chains[i])) {
-      auto dir = store_.prepare_snapshot();
-      if (!dir) return tl::unexpected(dir.error());
-      // A failed unpack's partial tree is discarded here (a crash leaves it
-      // as snapshots/.tmp-* debris, which ContentStore::open clears).
-      auto discard = [&](const Error& e) -> Result<std::vector<std::string>> {
-        std::error_code ec;
-        std::filesystem::remove_all(std::filesystem::path(*dir).parent_path(), ec);
-        return tl::unexpected(e.wrap("image " + name));
-      };
-      auto u = unpack_layer(store_.blob_path(layers[i].digest), *dir, UnpackOptions{});
-      if (!u) return discard(u.error().wrap("unpack layer " + layers[i].digest.string()));
-      if (!(u->diff_id == diffs[i]))
-        return discard(Error{0, "layer " + layers[i].digest.string() + ": uncompressed digest " +
-                                         u->diff_id.string() + " does not match config rootfs.diff_ids[" +
-                                         std::to_string(i) + "] " + diffs[i].string()});
-      if (auto ok = store_.publish_snapshot(*dir, chains[i]); !ok) return discard(ok.error());
+  // Layers unpack into separate snapshot directories, so the missing ones
+  // are unpacked in parallel (gzip decompression is single-threaded and the
+  // bottleneck). Only the chain-id naming depends on order.
+  std::vector<size_t> missing;
+  for (size_t i = 0; i < layers.size(); i++)
+    if (!store_.has_snapshot(chains[i])) missing.push_back(i);
+  std::vector<std::optional<Error>> errors(layers.size());
+  auto unpack_one = [&](size_t i) {
+    auto dir = store_.prepare_snapshot();
+    if (!dir) {
+      errors[i] = dir.error();
+      return;
     }
-    dirs.push_back(store_.snapshot_path(chains[i]));
-  }
+    // A failed unpack's partial tree is discarded here (a crash leaves it
+    // as snapshots/.tmp-* debris, which ContentStore::open clears).
+    auto discard = [&](const Error& e) {
+      std::error_code ec;
+      std::filesystem::remove_all(std::filesystem::path(*dir).parent_path(), ec);
+      errors[i] = e;
+    };
+    auto u = unpack_layer(store_.blob_path(layers[i].digest), *dir, UnpackOptions{});
+    if (!u) return discard(u.error().wrap("unpack layer " + layers[i].digest.string()));
+    if (!(u->diff_id == diffs[i]))
+      return discard(Error{0, "layer " + layers[i].digest.string() + ": uncompressed digest " +
+                                  u->diff_id.string() + " does not match config rootfs.diff_ids[" +
+                                  std::to_string(i) + "] " + diffs[i].string()});
+    if (auto ok = store_.publish_snapshot(*dir, chains[i]); !ok) discard(ok.error());
+  };
+  size_t workers = std::min<size_t>(missing.size(), std::max(1u, std::thread::hardware_concurrency()));
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> pool;
+  for (size_t w = 1; w < workers; w++)
+    pool.emplace_back([&] {
+      for (size_t k; (k = next++) < missing.size();) unpack_one(missing[k]);
+    });
+  for (size_t k; (k = next++) < missing.size();) unpack_one(missing[k]);
+  for (auto& t : pool) t.join();
+  // Layers that did unpack stay published: they are valid snapshots that a
+  // retry (or another image sharing them) reuses.
+  for (auto& e : errors)
+    if (e) return tl::unexpected(e->wrap("image " + name));
+  std::vector<std::string> dirs;
+  for (size_t i = 0; i < layers.size(); i++) dirs.push_back(store_.snapshot_path(chains[i]));
   std::reverse(dirs.begin(), dirs.end());
   return dirs;
 }
