@@ -25,26 +25,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool mounted(const std::string& path) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream f(line);
-    std::string id, parent, dev, root, mnt;
-    f >> id >> parent >> dev >> root >> mnt;
-    if (mnt == path) return true;
-  }
-  return false;
-}
-
-// Unmounts on scope exit so a failing test leaves no mount behind.
-struct MountGuard {
-  std::string target;
-  ~MountGuard() {
-    while (!target.empty() && mounted(target) && ::umount2(target.c_str(), MNT_DETACH) == 0) {
-    }
-  }
-};
+using stack::test::mounted;
+using stack::test::MountGuard;
 
 std::string unpack_into(const TarBuilder& b, const std::string& dir) {
   fs::create_directories(dir);

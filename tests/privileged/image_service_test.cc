@@ -28,24 +28,8 @@ using stack::test::TempDir;
 
 namespace {
 
-bool mounted(const std::string& path) {
-  std::ifstream in("/proc/self/mountinfo");
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream f(line);
-    std::string id, parent, dev, root, mnt;
-    f >> id >> parent >> dev >> root >> mnt;
-    if (mnt == path) return true;
-  }
-  return false;
-}
-
-struct MountGuard {
-  std::string target;
-  ~MountGuard() {
-    while (!target.empty() && mounted(target) && ::umount2(target.c_str(), MNT_DETACH) == 0) {
-    }
-  }
-};
+using stack::test::mounted;
+using stack::test::MountGuard;
 
 size_t entries(const std::string& dir) {
   std::error_code ec;

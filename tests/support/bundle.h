@@ -73,4 +73,14 @@ bool process_alive(pid_t pid);
 
 std::string read_file(const std::string& path);
 
+// Whether `path` is a mount point in this process's mount namespace.
+bool mounted(const std::string& path);
+
+// Detaches every mount stacked on `target` on scope exit, so a failing test
+// leaves no mount behind.
+struct MountGuard {
+  std::string target;
+  ~MountGuard();
+};
+
 }  // namespace stack::test
