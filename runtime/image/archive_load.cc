@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -98,36 +99,39 @@ struct FileInfo {
   int64_t size = 0;
 };
 
-Result<FileInfo> hash_fd(int fd, const std::string& what) {
-  Sha256 h;
+// Reads `fd` to its end in 64 KiB chunks, handing each to `chunk`, which may
+// stop the read by returning an error.
+Result<> read_chunks(int fd, const std::string& what, const std::function<Result<>(const char*, size_t)>& chunk) {
   char buf[1 << 16];
-  int64_t total = 0;
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
       return fail_errno("read " + what);
     }
-    if (n == 0) break;
-    h.update(buf, n);
-    total += n;
+    if (n == 0) return {};
+    STACK_TRY(chunk(buf, static_cast<size_t>(n)));
   }
+}
+
+Result<FileInfo> hash_fd(int fd, const std::string& what) {
+  Sha256 h;
+  int64_t total = 0;
+  STACK_TRY(read_chunks(fd, what, [&](const char* p, size_t n) -> Result<> {
+    h.update(p, n);
+    total += static_cast<int64_t>(n);
+    return {};
+  }));
   return FileInfo{h.finish(), total};
 }
 
 Result<std::string> read_small(int fd, const std::string& what) {
   std::string out;
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail_errno("read " + what);
-    }
-    if (n == 0) break;
-    out.append(buf, n);
+  STACK_TRY(read_chunks(fd, what, [&](const char* p, size_t n) -> Result<> {
+    out.append(p, n);
     if (out.size() > kMaxJson) return fail(what + ": larger than 16 MiB", EFBIG);
-  }
+    return {};
+  }));
   return out;
 }
 
