@@ -12,7 +12,7 @@ PACKAGES=(
   libspdlog-dev libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libarchive-dev
   libssl-dev libmd-dev libnftables-dev libsqlite3-dev libexpected-dev
   # test root filesystems and peers for side-by-side checks
-  busybox-static runc iproute2 procps python3 bsdutils
+  busybox-static runc iproute2 procps python3 bsdutils nftables
   # podman drives stack-runtime in the compatibility tests
   podman conmon
   # registry client tests: a local registry, htpasswd files, and skopeo for interop

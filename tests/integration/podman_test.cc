@@ -54,6 +54,8 @@ class Podman : public ::testing::Test {
     argv.insert(argv.end(), args.begin(), args.end());
     return run(argv);
   }
+  // --network none everywhere: these tests are about the runtime, and
+  // podman's default network would add netavark's firewall chains to the host.
   // This host's rlimits cannot be raised (no CAP_SYS_RESOURCE): podman's
   // defaults ask for more, so pin them as the project's notes say.
   const std::vector<std::string> ulimits = {"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"};
@@ -62,7 +64,7 @@ class Podman : public ::testing::Test {
 };
 
 TEST_F(Podman, RunPrintsAndExitsWithTheContainersStatus) {
-  std::vector<std::string> args = {"run", "--rm"};
+  std::vector<std::string> args = {"run", "--rm", "--network", "none"};
   args.insert(args.end(), ulimits.begin(), ulimits.end());
   args.insert(args.end(), {kImage, "sh", "-c", "echo hello-from-podman; exit 3"});
   CmdResult r = podman(args);
@@ -72,7 +74,7 @@ TEST_F(Podman, RunPrintsAndExitsWithTheContainersStatus) {
 
 TEST_F(Podman, DetachedContainerExecLogsStopRm) {
   std::string name = stack::test::unique_id("stack-podman");
-  std::vector<std::string> args = {"run", "-d", "--name", name};
+  std::vector<std::string> args = {"run", "-d", "--network", "none", "--name", name};
   args.insert(args.end(), ulimits.begin(), ulimits.end());
   args.insert(args.end(), {kImage, "sh", "-c", "trap 'exit 0' TERM; echo started; while true; do sleep 1; done"});
   CmdResult r = podman(args);
@@ -96,7 +98,7 @@ TEST_F(Podman, TerminalThroughTheConsoleSocket) {
   if (!fs::exists("/usr/bin/script")) GTEST_SKIP() << "script(1) is not installed";
   // script gives podman a terminal, so podman uses --console-socket.
   std::string cmd = "podman --runtime " + stack::test::binary("stack-runtime") +
-                    " run --rm -t --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 " + kImage +
+                    " run --rm -t --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 " + kImage +
                     " sh -c 'tty; echo tty-ok'";
   CmdResult r = run({"script", "-qec", cmd, "/dev/null"});
   EXPECT_EQ(r.status, 0) << r.out << r.err;

@@ -1,0 +1,169 @@
+#include "netplane/veth.h"
+
+#include <linux/netlink.h>
+#include <net/if.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include <netlink/errno.h>
+#include <netlink/route/link/veth.h>
+
+#include "netplane/bridge.h"
+
+namespace stack::net {
+
+namespace {
+
+// Deletes the host end on scope exit unless dismissed: the rollback for
+// every failure after the pair exists.
+class VethGuard {
+ public:
+  VethGuard(NetlinkSocket& sock, std::string name) : sock_(sock), name_(std::move(name)) {}
+  ~VethGuard() {
+    if (armed_) (void)delete_endpoint(sock_, name_);
+  }
+  void dismiss() { armed_ = false; }
+
+ private:
+  NetlinkSocket& sock_;
+  std::string name_;
+  bool armed_ = true;
+};
+
+}  // namespace
+
+Result<void> create_endpoint(NetlinkSocket& sock_host, const EndpointSpec& spec) {
+  const std::string ns = spec.netns_label.empty() ? "fd " + std::to_string(spec.netns_fd) : spec.netns_label;
+  const std::string what = "add veth " + spec.host_ifname + " -> " + spec.container_ifname + " in netns " + ns;
+  // Validate and look everything up before creating anything.
+  if (auto a = parse_ipv4(spec.address); !a) return tl::unexpected(a.error().wrap(what));
+  if (!spec.gateway.empty())
+    if (auto g = parse_ipv4(spec.gateway); !g) return tl::unexpected(g.error().wrap(what));
+  auto csock = NetlinkSocket::open_in_netns(spec.netns_fd, spec.netns_label);
+  if (!csock) return tl::unexpected(csock.error().wrap(what));
+  auto br = get_link(sock_host, spec.bridge);
+  if (!br) return tl::unexpected(br.error().wrap(what));
+  if (!*br) return rt::fail(what + ": bridge " + spec.bridge + " not found in " + sock_host.where(), ENODEV);
+
+  // One RTM_NEWLINK makes the pair, names the peer, moves it into the
+  // container netns, enslaves the host end and brings it up.
+  LinkPtr veth(rtnl_link_veth_alloc());
+  if (!veth) return rt::fail(what + ": allocate veth", ENOMEM);
+  LinkPtr peer(rtnl_link_veth_get_peer(veth.get()));  // takes a reference
+  const std::string tag = link_tag(spec.network);
+  rtnl_link_set_name(veth.get(), spec.host_ifname.c_str());
+  rtnl_link_set_master(veth.get(), rtnl_link_get_ifindex(br->get()));
+  rtnl_link_set_flags(veth.get(), IFF_UP);
+  rtnl_link_set_name(peer.get(), spec.container_ifname.c_str());
+  rtnl_link_set_ns_fd(peer.get(), spec.netns_fd);
+  if (spec.mtu) {
+    rtnl_link_set_mtu(veth.get(), spec.mtu);
+    rtnl_link_set_mtu(peer.get(), spec.mtu);
+  }
+  if (int err = rtnl_link_add(sock_host.get(), veth.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0)
+    return tl::unexpected(sock_host.error(err, what));
+  VethGuard guard(sock_host, spec.host_ifname);
+  // The kernel ignores IFLA_IFALIAS on creation (only setlink applies it),
+  // so the tag costs one more request.
+  {
+    auto made = get_link(sock_host, spec.host_ifname);
+    if (!made) return tl::unexpected(made.error().wrap(what));
+    if (!*made) return rt::fail(what + ": host end not found after create", ENODEV);
+    LinkPtr change(rtnl_link_alloc());
+    if (!change) return rt::fail(what + ": allocate link", ENOMEM);
+    rtnl_link_set_ifalias(change.get(), tag.c_str());
+    if (int err = rtnl_link_change(sock_host.get(), made->get(), change.get(), 0); err < 0)
+      return tl::unexpected(sock_host.error(err, what + ": set alias " + tag));
+  }
+
+  // Inside the container netns.
+  auto eth = get_link(*csock, spec.container_ifname);
+  if (!eth) return tl::unexpected(eth.error().wrap(what));
+  if (!*eth) return rt::fail(what + ": peer not found after create", ENODEV);
+  int eth_index = rtnl_link_get_ifindex(eth->get());
+  if (auto r = add_ipv4_address(*csock, eth_index, spec.container_ifname, spec.address); !r)
+    return tl::unexpected(r.error().wrap(what));
+  if (auto r = set_link_up(*csock, spec.container_ifname); !r) return tl::unexpected(r.error().wrap(what));
+  if (auto r = set_link_up(*csock, "lo"); !r) return tl::unexpected(r.error().wrap(what));
+  if (!spec.gateway.empty())
+    if (auto r = add_default_route(*csock, eth_index, spec.gateway); !r)
+      return tl::unexpected(r.error().wrap(what));
+  guard.dismiss();
+  return {};
+}
+
+Result<void> delete_endpoint(NetlinkSocket& sock_host, const std::string& host_ifname) {
+  LinkPtr link(rtnl_link_alloc());
+  if (!link) return rt::fail("allocate link", ENOMEM);
+  rtnl_link_set_name(link.get(), host_ifname.c_str());
+  int err = rtnl_link_delete(sock_host.get(), link.get());
+  if (err < 0 && err != -NLE_NODEV && err != -NLE_OBJ_NOTFOUND)
+    return tl::unexpected(sock_host.error(err, "delete veth " + host_ifname + " in " + sock_host.where()));
+  return {};
+}
+
+namespace {
+
+struct AckState {
+  std::map<unsigned, std::string> pending;  // seq -> ifname still awaiting its ack
+  std::string failures;                     // "name: error; ..."
+  int first_errno = 0;
+};
+
+int on_ack(nl_msg* msg, void* arg) {
+  static_cast<AckState*>(arg)->pending.erase(nlmsg_hdr(msg)->nlmsg_seq);
+  return NL_OK;
+}
+
+int on_error(sockaddr_nl*, nlmsgerr* e, void* arg) {
+  auto* st = static_cast<AckState*>(arg);
+  auto it = st->pending.find(e->msg.nlmsg_seq);
+  if (it != st->pending.end()) {
+    int code = -e->error;
+    if (code != ENODEV) {  // already gone: fine
+      if (!st->first_errno) st->first_errno = code;
+      if (!st->failures.empty()) st->failures += "; ";
+      st->failures += it->second + ": " + std::strerror(code);
+    }
+    st->pending.erase(it);
+  }
+  return NL_SKIP;  // keep reading the remaining acks
+}
+
+}  // namespace
+
+Result<void> delete_endpoints(NetlinkSocket& sock_host, const std::vector<std::string>& host_ifnames) {
+  const std::string what = "delete " + std::to_string(host_ifnames.size()) + " veths in " + sock_host.where();
+  AckState st;
+  // Send phase: nl_send_auto stamps each request with the next sequence
+  // number and NLM_F_ACK; the kernel processes them in order.
+  for (const auto& name : host_ifnames) {
+    LinkPtr link(rtnl_link_alloc());
+    if (!link) return rt::fail(what + ": allocate link", ENOMEM);
+    rtnl_link_set_name(link.get(), name.c_str());
+    nl_msg* raw = nullptr;
+    if (int err = rtnl_link_build_delete_request(link.get(), &raw); err < 0)
+      return tl::unexpected(nl_error(err, what + ": build request for " + name));
+    MsgPtr msg(raw);
+    if (int err = nl_send_auto(sock_host.get(), msg.get()); err < 0)
+      return tl::unexpected(nl_error(err, what + ": send request for " + name));
+    st.pending.emplace(nlmsg_hdr(msg.get())->nlmsg_seq, name);
+  }
+  // Ack phase: one ack (or error) per request, in order, so libnl's own
+  // expected-sequence counter stays in step for later calls on this socket.
+  CbPtr base(nl_socket_get_cb(sock_host.get()));  // returns a reference
+  CbPtr cb(base ? nl_cb_clone(base.get()) : nullptr);
+  if (!cb) return rt::fail(what + ": allocate callbacks", ENOMEM);
+  nl_cb_set(cb.get(), NL_CB_ACK, NL_CB_CUSTOM, on_ack, &st);
+  nl_cb_err(cb.get(), NL_CB_CUSTOM, on_error, &st);
+  while (!st.pending.empty()) {
+    if (int err = nl_recvmsgs(sock_host.get(), cb.get()); err < 0)
+      return tl::unexpected(nl_error(err, what + ": read acks"));
+  }
+  if (!st.failures.empty()) return rt::fail(what + ": " + st.failures, 0);
+  return {};
+}
+
+}  // namespace stack::net
