@@ -122,7 +122,12 @@ int cmd_run(const Globals& g, const CreateArgs& a) {
   rt::CreateOptions o = create_options(a);
   o.wait_for_start = false;
   // run -t without a console socket: we are the terminal's client ourselves.
-  auto spec = rt::load_spec(a.bundle + "/config.json");
+  // Read once: parsed here for the terminal decision, saved as is by create.
+  const std::string path = a.bundle + "/config.json";
+  std::ifstream f(path);
+  if (!f) return report({errno, "bundle " + a.bundle + ": no config.json"});
+  o.config_text.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  auto spec = rt::parse_spec_text(o.config_text, path);
   if (!spec) return report(spec.error());
   o.spec = &*spec;
   rt::UniqueFd proxy_end, child_end;

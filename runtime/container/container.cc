@@ -137,7 +137,7 @@ Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& 
     loaded = std::move(*parsed);
     spec = &loaded;
   } else {
-    config_text = spec_to_json(*spec).dump();
+    config_text = o.config_text.empty() ? spec_to_json(*spec).dump() : o.config_text;
   }
   std::string rootfs_path = spec->root.path[0] == '/' ? spec->root.path : *bundle + "/" + spec->root.path;
   auto rootfs = absolute_dir(rootfs_path, "root.path");

@@ -27,7 +27,9 @@ struct CreateOptions {
   int stdio[3] = {-1, -1, -1};  // the container's stdin/stdout/stderr; -1 = inherit ours
   bool no_pivot = false;
   bool wait_for_start = true;  // false: exec right away (`run`)
-  const Spec* spec = nullptr;  // use this instead of <bundle>/config.json
+  const Spec* spec = nullptr;  // use this instead of <bundle>/config.json...
+  std::string config_text;     // ...and, if the caller has it, the text it was parsed from
+                               // (saved as is; otherwise the spec is serialised again)
 };
 
 struct CreateResult {

@@ -38,6 +38,21 @@ constexpr const char* kPartialSuffix = ".partial";
 constexpr const char* kTmpPrefix = ".tmp-";
 constexpr size_t kMaxSmallBlob = 64u << 20;  // read_blob is for manifests/configs
 
+// The rest of `fd`, for blobs and files the caller has already size-checked.
+Result<std::string> read_fd(int fd, const std::string& path) {
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t r = ::read(fd, buf, sizeof buf);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("read " + path);
+    }
+    if (r == 0) return out;
+    out.append(buf, static_cast<size_t>(r));
+  }
+}
+
 std::string random_hex(size_t bytes = 8) {
   unsigned char buf[16];
   bytes = std::min(bytes, sizeof buf);
@@ -332,17 +347,9 @@ Result<std::string> ContentStore::read_blob(const Digest& d) const {
   if (::fstat(fd.get(), &st) != 0) return fail_errno("stat " + path);
   if (static_cast<uint64_t>(st.st_size) > kMaxSmallBlob)
     return fail("read blob " + d.string() + ": " + std::to_string(st.st_size) + " bytes is too large", EFBIG);
-  std::string out;
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t r = ::read(fd.get(), buf, sizeof buf);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return fail_errno("read " + path);
-    }
-    if (r == 0) break;
-    out.append(buf, static_cast<size_t>(r));
-  }
+  auto content = read_fd(fd.get(), path);
+  if (!content) return tl::unexpected(content.error());
+  std::string out = std::move(*content);
   // Cheap for small blobs, and it turns silent disk corruption into an error.
   if (!(sha256_of(out) == d)) return fail("blob " + d.string() + ": content does not match its digest", EIO);
   return out;
@@ -366,17 +373,9 @@ Result<std::map<std::string, Digest>> load_refs(const std::string& root) {
     if (errno == ENOENT) return out;
     return fail_errno("read " + path);
   }
-  std::string text;
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t r = ::read(fd.get(), buf, sizeof buf);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return fail_errno("read " + path);
-    }
-    if (r == 0) break;
-    text.append(buf, static_cast<size_t>(r));
-  }
+  auto content = read_fd(fd.get(), path);
+  if (!content) return tl::unexpected(content.error());
+  const std::string& text = *content;
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return fail(path + ": invalid JSON", EINVAL);
   auto refs = j.find("refs");
