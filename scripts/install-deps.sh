@@ -17,6 +17,10 @@ PACKAGES=(
   podman conmon
   # registry client tests: a local registry, htpasswd files, and skopeo for interop
   docker-registry apache2-utils skopeo
+  # netplane: throughput benchmark peer, conntrack flush on backend removal
+  iperf3 conntrack
+  # stack benchmarks: peers run side by side
+  podman-compose
 )
 
 missing=()

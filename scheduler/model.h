@@ -1,0 +1,160 @@
+// What the scheduler reasons about: desired state (a stack's services as the
+// scheduler needs them, nothing of YAML or kernels) and observed state (what
+// the node(s) report of each replica), with wall-clock time passed in as
+// milliseconds since the Unix epoch so that persisted history (restart counts,
+// health logs, backoff) survives a daemon restart unchanged.
+//
+// Pure values. The daemon (orchestrator/daemon) converts the compose model
+// into StackSpec, keeps ReplicaStatus in its state store, and executes the
+// Actions that reconcile() returns.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stack::sched {
+
+using TimeMs = int64_t;  // ms since the Unix epoch (wall clock, passed in)
+using Ms = int64_t;      // a duration in ms
+
+enum class DependencyCondition { Started, Healthy, CompletedSuccessfully };
+
+struct DependencySpec {
+  std::string service;
+  DependencyCondition condition = DependencyCondition::Started;
+  bool restart = false;   // restart this service when the dependency is restarted
+  bool required = true;   // false: a missing/failed dependency only warns
+};
+
+enum class RestartMode { No, Always, OnFailure, UnlessStopped };
+
+struct RestartSpec {
+  RestartMode mode = RestartMode::No;
+  std::optional<int> max_attempts;  // on-failure:N / restart_policy.max_attempts
+  Ms delay = 0;                     // fixed delay (restart_policy.delay); 0 = backoff
+  std::optional<Ms> window;         // restart_policy.window
+  Ms backoff_initial = 100;         // doubling from here...
+  Ms backoff_cap = 60000;           // ...to here
+  Ms stable_after = 10000;          // a run this long resets the streak
+};
+
+enum class ProbeKind { None, Exec, Http, Tcp };
+
+struct HealthSpec {
+  ProbeKind kind = ProbeKind::None;
+  std::vector<std::string> exec;  // Exec: argv (CMD-SHELL already turned into /bin/sh -c)
+  uint16_t port = 0;              // Http/Tcp
+  std::string path = "/";         // Http
+  int status_min = 200, status_max = 399;  // Http: healthy statuses
+  Ms interval = 30000;
+  Ms timeout = 30000;
+  int retries = 3;
+  Ms start_period = 0;
+  Ms start_interval = 5000;
+  bool restart_unhealthy = true;  // Swarm's behaviour (Compose never restarts); x- option
+};
+
+struct Requirements {  // placement
+  double cpus = 0;        // reservations (0 = none)
+  uint64_t memory = 0;    // bytes
+  int64_t gpus = 0;       // -1 = all
+  std::vector<std::string> constraints;  // "node.labels.k==v", "node.hostname!=x"
+};
+
+struct ServiceSpec {
+  std::string name;
+  int replicas = 1;
+  std::vector<DependencySpec> depends_on;
+  RestartSpec restart;
+  HealthSpec health;
+  std::string stop_signal = "SIGTERM";
+  Ms stop_grace = 10000;
+  std::string config_hash;  // changes -> replicas are replaced (stop-first)
+  Requirements requirements;
+  bool one_shot = false;    // nothing depends on it staying up (completed_successfully target)
+};
+
+struct StackSpec {
+  std::string name;
+  std::vector<ServiceSpec> services;
+};
+
+enum class ReplicaState {
+  Pending,   // slot exists, no container yet
+  Created,   // container created, not started
+  Running,
+  Stopping,  // stop signal sent, waiting for exit or grace
+  Exited,
+  Removed,
+};
+
+enum class Health { None, Starting, Healthy, Unhealthy };
+
+struct ProbeResult {
+  TimeMs start = 0;
+  TimeMs end = 0;
+  int exit_code = 0;  // 0 healthy; non-zero unhealthy (timeouts count as failures)
+  std::string output; // first 4 KiB, as Docker keeps
+};
+
+struct HealthStatus {
+  Health health = Health::None;
+  int failing_streak = 0;
+  std::vector<ProbeResult> log;  // last 5, as Docker keeps
+  TimeMs next_probe_at = 0;      // 0 = none scheduled
+};
+
+struct ReplicaStatus {
+  std::string stack;
+  std::string service;
+  int slot = 1;                  // replica number, 1-based: <stack>-<service>-<slot>
+  std::string container_id;      // "" while Pending
+  std::string node;              // node id ("local" on one node)
+  std::string config_hash;       // of the spec it was created from
+  ReplicaState state = ReplicaState::Pending;
+  HealthStatus health;
+  int exit_code = 0;
+  bool oom_killed = false;
+  TimeMs created_at = 0;
+  TimeMs started_at = 0;
+  TimeMs finished_at = 0;
+  TimeMs stop_requested_at = 0;  // Stopping: when the stop signal went out
+  int restart_count = 0;         // restarts done by policy (shown in ps)
+  int restart_streak = 0;        // consecutive failed runs, for backoff
+  bool stopped_by_user = false;  // `stack stop`: never undone by a restart policy
+};
+
+// What the daemon wants of the stack as a whole.
+enum class StackGoal { Up, Stopped, Down };
+
+struct ObservedStack {
+  std::vector<ReplicaStatus> replicas;
+};
+
+enum class ActionKind {
+  Create,   // make container for (service, slot) and start it
+  Restart,  // start the exited container of (service, slot) again (policy restart)
+  Stop,     // send stop_signal; the daemon escalates by calling reconcile again
+  Kill,     // SIGKILL: grace expired
+  Remove,   // delete the (exited) container and its slot
+};
+
+struct Action {
+  ActionKind kind = ActionKind::Create;
+  std::string service;
+  int slot = 1;
+  std::string container_id;
+  std::string signal;   // Stop: the service's stop_signal
+  std::string reason;   // human text for events: "scale 3->1", "exit 1, on-failure"
+};
+
+struct Decision {
+  std::vector<Action> actions;
+  std::optional<TimeMs> wake_at;  // call reconcile again no later than this
+  std::vector<std::string> blocked;  // "web waits for db (service_healthy)" for progress output
+};
+
+}  // namespace stack::sched
