@@ -2,15 +2,18 @@
 
 #include <algorithm>
 
+#include "scheduler/restart.h"
+
 namespace stack::sched {
 
+// One formula for both faces of backoff: this steady_clock one and the
+// TimeMs one in restart_decision().
 Duration Backoff::on_exit(TimePoint started, TimePoint exited) {
   if (exited - started >= policy_.stable_after) streak_ = 0;
-  // Shift at most 30 times: beyond that the cap has long been reached.
-  uint32_t shift = std::min<uint32_t>(streak_, 30);
-  auto delay = policy_.initial * (int64_t{1} << shift);
+  Ms delay = backoff_delay(policy_.initial.count(), policy_.cap.count(),
+                           static_cast<int>(std::min<uint32_t>(streak_, 30)));
   streak_++;
-  return std::min(delay, policy_.cap);
+  return Duration(delay);
 }
 
 }  // namespace stack::sched

@@ -124,7 +124,13 @@ struct ReplicaStatus {
   TimeMs stop_requested_at = 0;  // Stopping: when the stop signal went out
   int restart_count = 0;         // restarts done by policy (shown in ps)
   int restart_streak = 0;        // consecutive failed runs, for backoff
+  std::vector<TimeMs> restart_times;  // when policy restarts happened (newest last,
+                                      // trimmed): restart_policy.window counts these
   bool stopped_by_user = false;  // `stack stop`: never undone by a restart policy
+  bool start_requested = false;  // `stack start`/`up` on an Exited replica: start it
+                                 // once (dependency-gated) whatever the restart policy
+                                 // says; the daemon clears it (and stopped_by_user)
+                                 // when it starts the container
 };
 
 // What the daemon wants of the stack as a whole.
@@ -149,12 +155,15 @@ struct Action {
   std::string container_id;
   std::string signal;   // Stop: the service's stop_signal
   std::string reason;   // human text for events: "scale 3->1", "exit 1, on-failure"
+  bool policy_restart = false;  // Restart by restart policy: the daemon records it
+                                // with note_restart() (restart.h) when it starts it
 };
 
 struct Decision {
   std::vector<Action> actions;
   std::optional<TimeMs> wake_at;  // call reconcile again no later than this
   std::vector<std::string> blocked;  // "web waits for db (service_healthy)" for progress output
+  std::vector<std::string> warnings; // optional (required: false) dependency missing/failed
 };
 
 }  // namespace stack::sched

@@ -17,6 +17,10 @@
 // - Stopped: every Running replica gets Stop, dependents before their
 //   dependencies (reverse depends_on order); nothing is restarted.
 // - Down: as Stopped, then every container is Removed.
+// The full rule set, with the choices made where Compose and Swarm differ,
+// is at the top of reconcile.cc. Actions come in execution order (kills,
+// stops, removes, restarts, creates); the daemon calls reconcile again after
+// executing them, on every observed change, and at wake_at.
 #pragma once
 
 #include "scheduler/model.h"
@@ -29,14 +33,21 @@ Decision reconcile(const StackSpec& desired, const ObservedStack& observed, Stac
 // Services in dependency order (dependencies first); error text names the
 // cycle ("a -> b -> a") when there is one. Used by the loader's validation
 // too, so one definition of a cycle exists.
+// With a cycle, `order` still lists every service: order[0, sorted) is a
+// true dependency order, the rest (in or behind the cycle) follow by name.
 struct OrderResult {
   std::vector<std::string> order;
   std::string cycle;  // "" when acyclic
+  size_t sorted = 0;
 };
 OrderResult dependency_order(const StackSpec& desired);
 
 const char* to_string(ReplicaState s);
 const char* to_string(Health h);
 const char* to_string(ActionKind k);
+const char* to_string(StackGoal g);            // up | stopped | down
+const char* to_string(RestartMode m);          // no | always | on-failure | unless-stopped
+const char* to_string(ProbeKind k);            // none | exec | http | tcp
+const char* to_string(DependencyCondition c);  // service_started | service_healthy | ...
 
 }  // namespace stack::sched

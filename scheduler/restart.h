@@ -19,6 +19,18 @@ struct RestartDecision {
   std::string reason;      // "exit 1, on-failure (2/5)", "stopped by user", ...
 };
 
+// Decides for an Exited replica, at the moment it exited (replica.finished_at
+// is "now" for the window). A replica that exited while Unhealthy (the daemon
+// keeps health as it was until the next start) counts as failed whatever its
+// exit code: Swarm replaces unhealthy tasks under on-failure too.
 RestartDecision restart_decision(const RestartSpec& spec, const ReplicaStatus& replica);
+
+// min(initial * 2^streak, cap), overflow-safe; shared with backoff.h.
+Ms backoff_delay(Ms initial, Ms cap, int streak);
+
+// Records a policy restart that the daemon performs at `now`: restart_count+1,
+// restart_streak from the decision, restart_times (kept to the last
+// max_attempts entries, at most 64).
+void note_restart(const RestartSpec& spec, ReplicaStatus& replica, TimeMs now);
 
 }  // namespace stack::sched

@@ -1,0 +1,182 @@
+// Placement: feasibility, then rank.
+//
+// Feasible: the node is ready, its free cpus / memory / gpus cover the
+// reservations (gpus -1 = "all": the node has at least one and none is in
+// use) and every constraint holds. Constraints, as Swarm writes them:
+//   node.id==X  node.hostname==X  node.labels.KEY==VALUE   (and != for each)
+// A constraint that does not parse rejects every node, naming itself.
+//
+// Rank (Nomad's bin-pack): the node that would be the most utilised after
+// placing the replica wins (utilisation: the mean over cpu and memory of
+// used/capacity, dimensions without capacity left out); ties go to the node
+// with fewer replicas of the same service (spread), then to the smaller id.
+#include "scheduler/placement.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace stack::sched {
+
+namespace {
+
+struct Constraint {
+  std::string attribute;  // "id", "hostname", "labels.KEY"
+  bool equal = true;
+  std::string value;
+};
+
+std::string trim(std::string s) {
+  auto not_space = [](unsigned char c) { return c != ' ' && c != '\t'; };
+  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
+  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
+  return s;
+}
+
+// "node.labels.gpu == true" -> {labels.gpu, ==, true}; nullopt when malformed.
+std::optional<Constraint> parse_constraint(const std::string& text) {
+  Constraint c;
+  size_t op = text.find("==");
+  size_t ne = text.find("!=");
+  if (ne != std::string::npos && (op == std::string::npos || ne < op)) {
+    op = ne;
+    c.equal = false;
+  }
+  if (op == std::string::npos) return std::nullopt;
+  std::string lhs = trim(text.substr(0, op));
+  c.value = trim(text.substr(op + 2));
+  if (lhs.rfind("node.", 0) != 0) return std::nullopt;
+  c.attribute = lhs.substr(5);
+  bool known = c.attribute == "id" || c.attribute == "hostname" ||
+               (c.attribute.rfind("labels.", 0) == 0 && c.attribute.size() > 7);
+  if (!known) return std::nullopt;
+  return c;
+}
+
+// The node's value of a constraint attribute; nullopt when the label is unset.
+std::optional<std::string> attribute_of(const NodeInfo& node, const std::string& attribute) {
+  if (attribute == "id") return node.id;
+  if (attribute == "hostname") return node.hostname;
+  auto it = node.labels.find(attribute.substr(7));
+  if (it == node.labels.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+std::string mib(uint64_t bytes) { return std::to_string(bytes / (1024 * 1024)) + " MiB"; }
+
+// Why `node` cannot take a replica of `service`; empty when it can.
+std::vector<std::string> rejections(const ServiceSpec& service,
+                                    const std::vector<Constraint>& constraints,
+                                    const NodeInfo& node) {
+  std::vector<std::string> why;
+  const Requirements& req = service.requirements;
+  if (!node.ready) why.push_back("not ready");
+  if (req.cpus > 0) {
+    double free = node.cpus - node.cpus_used;
+    if (free + 1e-9 < req.cpus)
+      why.push_back(number(std::max(free, 0.0)) + " of " + number(req.cpus) + " cpus free");
+  }
+  if (req.memory > 0) {
+    uint64_t free = node.memory > node.memory_used ? node.memory - node.memory_used : 0;
+    if (free < req.memory) why.push_back(mib(free) + " of " + mib(req.memory) + " memory free");
+  }
+  int64_t gpus_free = std::max<int64_t>(node.gpus - node.gpus_used, 0);
+  if (req.gpus == -1) {
+    if (node.gpus == 0)
+      why.push_back("no gpu (all requested)");
+    else if (node.gpus_used > 0)
+      why.push_back(std::to_string(gpus_free) + " of " + std::to_string(node.gpus) +
+                    " gpus free (all requested)");
+  } else if (req.gpus > 0 && gpus_free < req.gpus) {
+    why.push_back(std::to_string(gpus_free) + " of " + std::to_string(req.gpus) + " gpu" +
+                  (req.gpus == 1 ? "" : "s") + " free");
+  }
+  for (const Constraint& c : constraints) {
+    auto have = attribute_of(node, c.attribute);
+    bool holds = c.equal ? (have && *have == c.value) : (!have || *have != c.value);
+    if (!holds)
+      why.push_back("node." + c.attribute + (c.equal ? "==" : "!=") + c.value + " (has " +
+                    (have ? *have : std::string("no such label")) + ")");
+  }
+  return why;
+}
+
+double utilisation_after(const ServiceSpec& service, const NodeInfo& node) {
+  double sum = 0;
+  int dims = 0;
+  if (node.cpus > 0) {
+    sum += (node.cpus_used + service.requirements.cpus) / node.cpus;
+    dims++;
+  }
+  if (node.memory > 0) {
+    sum += static_cast<double>(node.memory_used + service.requirements.memory) /
+           static_cast<double>(node.memory);
+    dims++;
+  }
+  return dims ? sum / dims : 0;
+}
+
+int replicas_of(const NodeInfo& node, const std::string& service) {
+  auto it = node.replicas_of_service.find(service);
+  return it == node.replicas_of_service.end() ? 0 : it->second;
+}
+
+}  // namespace
+
+PlacementResult place(const ServiceSpec& service, const std::vector<NodeInfo>& nodes) {
+  PlacementResult result;
+  std::vector<Constraint> constraints;
+  for (const std::string& text : service.requirements.constraints) {
+    auto c = parse_constraint(text);
+    if (!c) {
+      result.explanation = "invalid placement constraint \"" + text +
+                           "\" (want node.id, node.hostname or node.labels.KEY with == or !=)";
+      return result;
+    }
+    constraints.push_back(*c);
+  }
+  if (nodes.empty()) {
+    result.explanation = "no node satisfies: no nodes";
+    return result;
+  }
+
+  const NodeInfo* best = nullptr;
+  double best_score = 0;
+  std::string rejected;
+  for (const NodeInfo& node : nodes) {
+    auto why = rejections(service, constraints, node);
+    if (!why.empty()) {
+      rejected += (rejected.empty() ? "" : "; ") + node.id + ": ";
+      for (size_t i = 0; i < why.size(); i++) rejected += (i ? ", " : "") + why[i];
+      continue;
+    }
+    double score = utilisation_after(service, node);
+    bool better = !best || score > best_score + 1e-9;
+    if (!better && best && std::abs(score - best_score) <= 1e-9) {
+      int mine = replicas_of(node, service.name), theirs = replicas_of(*best, service.name);
+      better = mine < theirs || (mine == theirs && node.id < best->id);
+    }
+    if (better) {
+      best = &node;
+      best_score = score;
+    }
+  }
+  if (!best) {
+    result.explanation = "no node satisfies: " + rejected;
+    return result;
+  }
+  result.node = best->id;
+  result.explanation = "placed on " + best->id + " (utilisation " +
+                       std::to_string(static_cast<int>(best_score * 100 + 0.5)) + "% after, " +
+                       std::to_string(replicas_of(*best, service.name)) + " replica(s) of " +
+                       service.name + " there)";
+  return result;
+}
+
+}  // namespace stack::sched

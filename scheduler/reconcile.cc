@@ -1,0 +1,328 @@
+// reconcile(): one pass of desired vs observed at `now`.
+//
+// Every goal:
+// - A Stopping replica whose stop_requested_at + stop_grace has passed gets
+//   Kill (again on every pass until it exits: Kill is idempotent); until then
+//   wake_at is its deadline.
+//
+// Up, per service in dependency order (slot = replica number):
+// - Slots 1..replicas without a container (absent, Pending, Removed) are
+//   created once every dependency's gate (deps.h) is met. A dependency still
+//   coming makes the service wait ("web waits for db (service_healthy): db-1
+//   is starting"); a required one that never will (exited for good,
+//   unhealthy without replacement, itself blocked, undefined, in a cycle)
+//   leaves the slots Pending with that reason in `blocked`; an optional one
+//   (required: false) that is missing or failed is skipped with a warning
+//   (one still coming is waited for, as Compose does).
+// - A Created container (created but never started, e.g. a daemon crash in
+//   between) is started with Restart once the gate is met.
+// - A replica whose config_hash differs is replaced stop-first: Stop while
+//   running, then Remove and Create (gated) once Exited.
+// - An Exited replica: stopped_by_user -> left alone (even when stale: the
+//   daemon clears the flag on `stack start`/`up`); start_requested ->
+//   Restart (gated, not a policy restart); else restart_decision(): due ->
+//   Restart (policy_restart), later -> wake_at. Restarts are not gated on
+//   dependencies (Docker restarts containers without looking at others).
+// - A Running replica that is Unhealthy is stopped (reason "unhealthy") when
+//   replace_unhealthy() says so: health.restart_unhealthy and a restart policy
+//   that would restart it. Its exit then counts as a failure (restart.h) even
+//   under on-failure with exit 0, so the normal restart path brings it back
+//   with backoff: Swarm replaces unhealthy tasks whatever the condition,
+//   except that here policy `no` means "leave it running, unhealthy"
+//   (Compose's behaviour) rather than stopping it for good.
+// - Slots above replicas: Running -> Stop (highest slot first), then once
+//   Exited (or never started, or a bare Pending record) -> Remove. Services
+//   observed but no longer desired are scaled to 0 the same way.
+//
+// Stopped / Down, services in reverse dependency order: a Running replica
+// gets Stop only once no direct dependent has a replica Running or Stopping
+// (services in or behind a cycle are not held back: no deadlock). Nothing is
+// restarted. Down also Removes every replica once it is Exited, Created or a
+// Pending record.
+#include "scheduler/reconcile.h"
+
+#include <algorithm>
+#include <optional>
+#include <set>
+
+#include "scheduler/deps.h"
+#include "scheduler/restart.h"
+
+namespace stack::sched {
+
+namespace {
+
+constexpr Ms kOrphanGrace = 10000;  // Docker's default stop timeout
+
+struct Ranked {
+  int rank = 0;  // position of the service in dependency order
+  Action action;
+};
+
+class Pass {
+ public:
+  Pass(const StackSpec& desired, const ObservedStack& observed, TimeMs now)
+      : desired_(desired), now_(now), order_(dependency_order(desired)) {
+    for (const ReplicaStatus& r : observed.replicas) slots_[r.service].emplace(r.slot, &r);
+    for (size_t i = 0; i < order_.order.size(); i++) {
+      rank_[order_.order[i]] = static_cast<int>(i);
+      if (i >= order_.sorted) cyclic_.insert(order_.order[i]);
+    }
+    // Orphans rank last: they are stopped first, as dependents of anything.
+    int next = static_cast<int>(order_.order.size());
+    for (const auto& [service, slots] : slots_)
+      if (!spec(service)) {
+        orphans_.push_back(service);
+        rank_[service] = next++;
+      }
+  }
+
+  Decision run(StackGoal goal) {
+    kill_expired();
+    if (goal == StackGoal::Up) {
+      for (const std::string& name : order_.order) up_service(*spec(name));
+      for (const std::string& name : orphans_) scale_down(name, 0, "service removed from stack");
+    } else {
+      stop_all(goal == StackGoal::Down);
+    }
+    return finish();
+  }
+
+ private:
+  const ServiceSpec* spec(const std::string& name) const {
+    for (const ServiceSpec& s : desired_.services)
+      if (s.name == name) return &s;
+    return nullptr;
+  }
+
+  const SlotMap& slots_of(const std::string& service) const {
+    static const SlotMap none;
+    auto it = slots_.find(service);
+    return it == slots_.end() ? none : it->second;
+  }
+
+  void wake(TimeMs t) {
+    if (t > now_ && (!decision_.wake_at || t < *decision_.wake_at)) decision_.wake_at = t;
+  }
+
+  void emit(std::vector<Ranked>& into, ActionKind kind, const ReplicaStatus* r,
+            const std::string& service, int slot, std::string reason) {
+    Action a;
+    a.kind = kind;
+    a.service = service;
+    a.slot = slot;
+    a.container_id = r ? r->container_id : "";
+    a.reason = std::move(reason);
+    if (kind == ActionKind::Stop) {
+      const ServiceSpec* s = spec(service);
+      a.signal = s ? s->stop_signal : "SIGTERM";
+    }
+    into.push_back({rank_[service], std::move(a)});
+  }
+
+  void kill_expired() {
+    for (const auto& [service, slots] : slots_)
+      for (const auto& [slot, r] : slots) {
+        if (r->state != ReplicaState::Stopping) continue;
+        const ServiceSpec* s = spec(service);
+        Ms grace = s ? s->stop_grace : kOrphanGrace;
+        TimeMs deadline = r->stop_requested_at + grace;
+        if (now_ >= deadline)
+          emit(kills_, ActionKind::Kill, r, service, slot,
+               "stop grace " + std::to_string(grace) + " ms expired");
+        else
+          wake(deadline);
+      }
+  }
+
+  // The dependency gate of a whole service: "" when its slots may be created,
+  // else the text for `blocked` ("waits for ..." or "blocked: ..."); a
+  // required dependency that will never be met also records stuck_ so that
+  // this service's own dependents fail in turn instead of waiting forever.
+  std::string gate(const ServiceSpec& s) {
+    if (cyclic_.count(s.name)) {
+      stuck_[s.name] = "in or behind dependency cycle " + order_.cycle;
+      return "blocked: " + stuck_[s.name];
+    }
+    std::string waits;
+    for (const DependencySpec& d : s.depends_on) {
+      std::string label = d.service + " (" + to_string(d.condition) + ")";
+      const ServiceSpec* dep = spec(d.service);
+      Gate g = dep ? dependency_gate(d.condition, *dep, slots_of(d.service), stuck_[d.service])
+                   : Gate{GateState::Failed, "undefined service " + d.service};
+      if (g.state == GateState::Met) continue;
+      if (g.state == GateState::Failed) {
+        if (!d.required) {
+          decision_.warnings.push_back(s.name + ": optional dependency " + label +
+                                       " skipped: " + g.why);
+          continue;
+        }
+        stuck_[s.name] = "needs " + label + ": " + g.why;
+        return "blocked: " + stuck_[s.name];
+      }
+      waits += (waits.empty() ? "" : "; ") + label + ": " + g.why;
+    }
+    return waits.empty() ? "" : "waits for " + waits;
+  }
+
+  // A service's gate, asked only when one of its slots wants to start (so a
+  // running service repeats no warnings); `held` once it said no.
+  struct Starting {
+    std::optional<std::string> wait;
+    bool held = false;
+  };
+
+  bool may_start(const ServiceSpec& s, Starting& st) {
+    if (!st.wait) st.wait = gate(s);
+    st.held = st.held || !st.wait->empty();
+    return st.wait->empty();
+  }
+
+  void up_service(const ServiceSpec& s) {
+    const SlotMap& slots = slots_of(s.name);
+    Starting st;
+    auto create = [&](const ReplicaStatus* r, int slot, const std::string& reason) {
+      if (may_start(s, st)) emit(creates_, ActionKind::Create, r, s.name, slot, reason);
+    };
+    for (int slot = 1; slot <= s.replicas; slot++) {
+      auto it = slots.find(slot);
+      const ReplicaStatus* r = it == slots.end() ? nullptr : it->second;
+      std::string of = "replica " + std::to_string(slot) + "/" + std::to_string(s.replicas);
+      if (!r || r->state == ReplicaState::Pending || r->state == ReplicaState::Removed) {
+        create(r, slot, of);
+        continue;
+      }
+      bool stale = r->config_hash != s.config_hash;
+      switch (r->state) {
+        case ReplicaState::Running:
+          if (stale)
+            emit(stops_, ActionKind::Stop, r, s.name, slot, "config changed");
+          else if (replace_unhealthy(s, *r))
+            emit(stops_, ActionKind::Stop, r, s.name, slot, "unhealthy");
+          break;
+        case ReplicaState::Created:
+        case ReplicaState::Exited:
+          if (r->stopped_by_user) break;
+          if (stale) {
+            emit(removes_, ActionKind::Remove, r, s.name, slot, "config changed");
+            create(r, slot, "config changed, " + of);
+          } else if (r->state == ReplicaState::Created) {
+            if (may_start(s, st))
+              emit(restarts_, ActionKind::Restart, r, s.name, slot, "start created container");
+          } else {
+            exited(s, r, st);
+          }
+          break;
+        default: break;  // Stopping: kill_expired(); Pending/Removed above
+      }
+    }
+    if (st.held) decision_.blocked.push_back(s.name + " " + *st.wait);
+    scale_down(s.name, s.replicas, "scale down to " + std::to_string(s.replicas));
+  }
+
+  void exited(const ServiceSpec& s, const ReplicaStatus* r, Starting& st) {
+    if (r->start_requested) {
+      if (may_start(s, st))
+        emit(restarts_, ActionKind::Restart, r, s.name, r->slot, "start requested");
+      return;
+    }
+    RestartDecision d = restart_decision(s.restart, *r);
+    if (!d.restart) return;
+    if (now_ < d.at) {
+      wake(d.at);
+      return;
+    }
+    emit(restarts_, ActionKind::Restart, r, s.name, r->slot, d.reason);
+    restarts_.back().action.policy_restart = true;
+  }
+
+  void scale_down(const std::string& service, int keep, const std::string& reason) {
+    for (const auto& [slot, r] : slots_of(service)) {
+      if (slot <= keep) continue;
+      switch (r->state) {
+        case ReplicaState::Running: emit(stops_, ActionKind::Stop, r, service, slot, reason); break;
+        case ReplicaState::Pending:
+        case ReplicaState::Created:
+        case ReplicaState::Exited:
+          emit(removes_, ActionKind::Remove, r, service, slot, reason);
+          break;
+        default: break;
+      }
+    }
+  }
+
+  // Stopped / Down.
+  void stop_all(bool remove) {
+    std::string why = remove ? "stack down" : "stack stopped";
+    std::vector<std::string> services = order_.order;
+    services.insert(services.end(), orphans_.begin(), orphans_.end());
+    for (const std::string& service : services) {
+      std::string holder;
+      if (!cyclic_.count(service))
+        for (const std::string& d : direct_dependents(desired_, service))
+          if (still_up(d) && !cyclic_.count(d)) {
+            holder = d;
+            break;
+          }
+      bool held = false;
+      for (const auto& [slot, r] : slots_of(service)) {
+        if (r->state == ReplicaState::Running) {
+          if (holder.empty())
+            emit(stops_, ActionKind::Stop, r, service, slot, why);
+          else
+            held = true;
+        } else if (remove &&
+                   (r->state == ReplicaState::Exited || r->state == ReplicaState::Created ||
+                    r->state == ReplicaState::Pending)) {
+          emit(removes_, ActionKind::Remove, r, service, slot, why);
+        }
+      }
+      if (held) decision_.blocked.push_back(service + " waits for " + holder + " to stop");
+    }
+  }
+
+  bool still_up(const std::string& service) const {
+    for (const auto& [slot, r] : slots_of(service))
+      if (r->state == ReplicaState::Running || r->state == ReplicaState::Stopping) return true;
+    return false;
+  }
+
+  Decision finish() {
+    // Stops and removes: dependents first, highest slot first. Restarts and
+    // creates: dependencies first, lowest slot first.
+    auto down = [](const Ranked& a, const Ranked& b) {
+      return a.rank != b.rank ? a.rank > b.rank : a.action.slot > b.action.slot;
+    };
+    auto up = [](const Ranked& a, const Ranked& b) {
+      return a.rank != b.rank ? a.rank < b.rank : a.action.slot < b.action.slot;
+    };
+    std::stable_sort(kills_.begin(), kills_.end(), down);
+    std::stable_sort(stops_.begin(), stops_.end(), down);
+    std::stable_sort(removes_.begin(), removes_.end(), down);
+    std::stable_sort(restarts_.begin(), restarts_.end(), up);
+    std::stable_sort(creates_.begin(), creates_.end(), up);
+    for (auto* group : {&kills_, &stops_, &removes_, &restarts_, &creates_})
+      for (Ranked& r : *group) decision_.actions.push_back(std::move(r.action));
+    return std::move(decision_);
+  }
+
+  const StackSpec& desired_;
+  TimeMs now_;
+  OrderResult order_;
+  std::map<std::string, SlotMap> slots_;
+  std::map<std::string, int> rank_;
+  std::set<std::string> cyclic_;
+  std::vector<std::string> orphans_;
+  std::map<std::string, std::string> stuck_;  // service -> why its slots cannot be created
+  std::vector<Ranked> kills_, stops_, removes_, restarts_, creates_;
+  Decision decision_;
+};
+
+}  // namespace
+
+Decision reconcile(const StackSpec& desired, const ObservedStack& observed, StackGoal goal,
+                   TimeMs now) {
+  return Pass(desired, observed, now).run(goal);
+}
+
+}  // namespace stack::sched
