@@ -11,8 +11,26 @@
 //
 // Records are replaced under a mutex and take effect for the next query (no
 // caching, TTL 0 on our answers), so a started replica resolves at once.
+//
+// Details (dns_records.h has the exact policy, dns_message.h the wire rules):
+// "stack-owned suffix" = the last label L of a record name "<x>.L" where <x>
+// or L is itself a record name of N ("web.mystack" -> "mystack", "1.web" ->
+// "web"); an alias like "api.example.com" does not capture ".com". UDP
+// answers over 512 bytes (or the client's EDNS size) are sent with TC set
+// and no answers, so the client retries over TCP. Malformed queries get
+// FORMERR (or silence when not even a header). Forwarding is asynchronous:
+// each forwarded query gets its own socket and random id, upstreams are
+// tried in order, upstream_timeout_ms each (an ICMP "port unreachable"
+// moves on at once); all failed -> SERVFAIL. A TCP client's query is
+// forwarded over UDP too. Listeners on a removed network stop at once;
+// forwards in flight finish on their own (at most the timeout) and their
+// answer is dropped.
+//
+// Threads: every method is thread-safe; the io_context may run on any
+// number of threads (sockets are serialised internally).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,9 +43,10 @@ namespace stack::net {
 
 struct DnsOptions {
   uint16_t port = 53;                  // tests use another port
-  std::vector<std::string> upstreams;  // "" entries skipped; empty = read resolv_conf
+  std::vector<std::string> upstreams;  // parse_dns_upstream() syntax; "" entries skipped; empty = read resolv_conf
+                                       // (a missing file: no upstreams, forwarded names get SERVFAIL)
   std::string resolv_conf = "/etc/resolv.conf";
-  int upstream_timeout_ms = 2000;
+  int upstream_timeout_ms = 2000;      // per upstream, tried in order; all silent -> SERVFAIL
 };
 
 struct DnsRecord {
@@ -37,9 +56,19 @@ struct DnsRecord {
   std::string ipv4;
 };
 
+// An upstream resolver: "1.2.3.4", "1.2.3.4:5353", "::1", "[::1]:5353"
+// (port 53 when absent). Error names the entry.
+struct DnsUpstream {
+  std::string address;
+  uint16_t port = 53;
+};
+rt::Result<DnsUpstream> parse_dns_upstream(const std::string& spec);
+
 class DnsServer {
  public:
-  // Runs on `io` (the caller runs the io_context on its threads).
+  // Runs on `io` (the caller runs the io_context on its threads; `io` must
+  // outlive the server). Reads options.resolv_conf when no upstreams are
+  // given; an upstream that does not parse is an error naming it.
   static rt::Result<std::unique_ptr<DnsServer>> create(boost::asio::io_context& io, DnsOptions options);
   ~DnsServer();
 
