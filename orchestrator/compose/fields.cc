@@ -1,0 +1,105 @@
+#include "orchestrator/compose/fields.h"
+
+#include "orchestrator/compose/units.h"
+
+namespace stack::compose {
+
+rt::Result<std::string> read_string(const Node& n, const std::string& path) {
+  if (n.is_null()) return std::string();
+  if (!n.is_scalar()) return fail_at(n.mark, path, std::string("expected a string, got ") + kind_name(n.kind));
+  return n.scalar;
+}
+
+rt::Result<int64_t> read_int(const Node& n, const std::string& path) {
+  if (auto v = scalar_int(n)) return *v;
+  return fail_at(n.mark, path, "expected an integer, got " + (n.is_scalar() ? "\"" + n.scalar + "\"" : kind_name(n.kind)));
+}
+
+rt::Result<double> read_double(const Node& n, const std::string& path) {
+  if (auto v = scalar_number(n)) return *v;
+  return fail_at(n.mark, path, "expected a number, got " + (n.is_scalar() ? "\"" + n.scalar + "\"" : kind_name(n.kind)));
+}
+
+rt::Result<bool> read_bool(const Node& n, const std::string& path) {
+  if (auto v = scalar_bool(n)) return *v;
+  return fail_at(n.mark, path, "expected true or false, got " + (n.is_scalar() ? "\"" + n.scalar + "\"" : kind_name(n.kind)));
+}
+
+rt::Result<Millis> read_duration(const Node& n, const std::string& path) {
+  auto s = read_string(n, path);
+  if (!s) return tl::unexpected(s.error());
+  auto d = parse_duration(*s);
+  if (!d) return fail_at(n.mark, path, d.error().context);
+  return *d;
+}
+
+rt::Result<uint64_t> read_size(const Node& n, const std::string& path) {
+  auto s = read_string(n, path);
+  if (!s) return tl::unexpected(s.error());
+  auto d = parse_size(*s);
+  if (!d) return fail_at(n.mark, path, d.error().context);
+  return *d;
+}
+
+rt::Result<std::vector<std::string>> read_string_list(const Node& n, const std::string& path) {
+  std::vector<std::string> out;
+  if (n.is_null()) return out;
+  if (n.is_scalar()) return std::vector<std::string>{n.scalar};
+  if (!n.is_seq()) return fail_at(n.mark, path, "expected a string or a list of strings");
+  for (size_t i = 0; i < n.items.size(); ++i) {
+    auto s = read_string(n.items[i], path + "[" + std::to_string(i) + "]");
+    if (!s) return tl::unexpected(s.error());
+    out.push_back(*s);
+  }
+  return out;
+}
+
+rt::Result<std::map<std::string, std::string>> read_string_map(const Node& n, const std::string& path) {
+  std::map<std::string, std::string> out;
+  if (n.is_null()) return out;
+  if (!n.is_map()) return fail_at(n.mark, path, "expected a mapping");
+  for (auto& e : n.entries) {
+    auto s = read_string(e.value, join_path(path, e.key));
+    if (!s) return tl::unexpected(s.error());
+    out[e.key] = *s;
+  }
+  return out;
+}
+
+rt::Result<std::vector<std::string>> shell_split(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool in_word = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) out.push_back(cur), cur.clear(), in_word = false;
+      continue;
+    }
+    in_word = true;
+    if (c == '\\' && i + 1 < text.size()) {
+      cur.push_back(text[++i]);
+    } else if (c == '\'') {
+      auto end = text.find('\'', i + 1);
+      if (end == std::string::npos) return rt::fail("unterminated ' in \"" + text + "\"");
+      cur += text.substr(i + 1, end - i - 1);
+      i = end;
+    } else if (c == '"') {
+      size_t j = i + 1;
+      for (; j < text.size() && text[j] != '"'; ++j) {
+        if (text[j] == '\\' && j + 1 < text.size() &&
+            (text[j + 1] == '"' || text[j + 1] == '\\' || text[j + 1] == '$' || text[j + 1] == '`'))
+          ++j;
+        cur.push_back(text[j]);
+      }
+      if (j >= text.size()) return rt::fail("unterminated \" in \"" + text + "\"");
+      i = j;
+    } else {
+      cur.push_back(c);
+    }
+  }
+  if (in_word) out.push_back(cur);
+  return out;
+}
+
+}  // namespace stack::compose

@@ -1,0 +1,33 @@
+// The validated, merged, profile-filtered tree -> the model (model.h): short
+// and long forms unified, units converted, defaults applied, env_file files
+// read, and a Warning for every field in unsupported.h that is used.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "orchestrator/compose/interpolation.h"
+#include "orchestrator/compose/loader.h"
+#include "orchestrator/compose/tree.h"
+
+namespace stack::compose {
+
+// Assigns the value of a Result expression or returns its error.
+#define STACK_COMPOSE_ASSIGN(lhs, expr)                            \
+  do {                                                              \
+    auto stack_assign_r_ = (expr);                                  \
+    if (!stack_assign_r_) return tl::unexpected(stack_assign_r_.error()); \
+    lhs = std::move(*stack_assign_r_);                              \
+  } while (0)
+
+void add_warning(std::vector<Warning>& out, const Mark& m, const std::string& path, const std::string& message);
+
+// `env` resolves bare environment entries (`- KEY`) and env_file values.
+rt::Result<Service> normalize_service(const std::string& name, const Node& node, const Lookup& env,
+                                      std::vector<Warning>& warnings);
+
+// Services, networks, volumes, configs, secrets, x-*; Project.name,
+// working_dir and files are the loader's.
+rt::Result<Project> normalize_project(const Node& doc, const Lookup& env, std::vector<Warning>& warnings);
+
+}  // namespace stack::compose

@@ -1,0 +1,323 @@
+// normalize_service(): one service's tree -> Service (see normalize.h).
+#include <filesystem>
+
+#include "orchestrator/compose/deploy.h"
+#include "orchestrator/compose/env_file.h"
+#include "orchestrator/compose/documents.h"
+#include "orchestrator/compose/fields.h"
+#include "orchestrator/compose/healthcheck.h"
+#include "orchestrator/compose/normalize.h"
+#include "orchestrator/compose/ports.h"
+#include "orchestrator/compose/unsupported.h"
+#include "orchestrator/compose/volumes.h"
+
+namespace stack::compose {
+
+namespace {
+
+std::string item_path(const std::string& p, size_t i) { return p + "[" + std::to_string(i) + "]"; }
+
+// env_file entries, in order, read with `env` for their ${VAR}s.
+rt::Result<void> read_env_files(const Node& n, const std::string& path, const Lookup& env,
+                                std::map<std::string, std::string>& out) {
+  std::vector<const Node*> items;
+  if (n.is_scalar()) items.push_back(&n);
+  for (auto& i : n.items) items.push_back(&i);
+  for (size_t i = 0; i < items.size(); ++i) {
+    const Node& it = *items[i];
+    std::string p = n.is_seq() ? item_path(path, i) : path;
+    const Node* file = it.is_map() ? it.find("path") : &it;
+    bool required = true;
+    if (it.is_map())
+      if (const Node* r = it.find("required")) STACK_COMPOSE_ASSIGN(required, read_bool(*r, p + ".required"));
+    if (!file) return fail_at(it.mark, p, "env_file needs a path");
+    std::string abs = resolve_path(file->mark, file->scalar);
+    if (!std::filesystem::exists(abs)) {
+      if (!required) continue;
+      return fail_at(file->mark, p, "env file " + abs + " not found");
+    }
+    auto vars = read_env_file(abs, file->scalar, env);
+    if (!vars) return fail_at(file->mark, p, vars.error().message());
+    for (auto& [k, v] : *vars) out[k] = v;
+  }
+  return {};
+}
+
+rt::Result<void> read_ports(const Node& n, const std::string& path, std::vector<PortSpec>& out) {
+  for (size_t i = 0; i < n.items.size(); ++i) {
+    const Node& it = n.items[i];
+    std::string p = item_path(path, i);
+    if (it.is_scalar()) {
+      auto port = parse_port_short(it.scalar);
+      if (!port) return fail_at(it.mark, p, port.error().context);
+      out.push_back(*port);
+      continue;
+    }
+    PortSpec port;
+    const Node* target = it.find("target");
+    if (!target) return fail_at(it.mark, p, "a port needs a target");
+    auto t = parse_port_range(target->scalar);
+    if (!t) return fail_at(target->mark, p + ".target", t.error().context);
+    port.target = t->first;
+    port.target_end = t->second;
+    if (const Node* pub = it.find("published"); pub && !pub->scalar.empty()) {
+      auto h = parse_port_range(pub->scalar);
+      if (!h) return fail_at(pub->mark, p + ".published", h.error().context);
+      port.published = h->first;
+      port.published_end = h->second;
+    } else {
+      port.published_auto = true;
+    }
+    if (const Node* v = it.find("host_ip")) port.host_ip = v->scalar;
+    if (const Node* v = it.find("protocol")) {
+      port.protocol = v->scalar;
+      if (auto r = check_protocol(port.protocol); !r) return fail_at(v->mark, p + ".protocol", r.error().context);
+    }
+    if (const Node* v = it.find("mode")) {
+      port.mode = v->scalar;
+      if (port.mode != "ingress" && port.mode != "host")
+        return fail_at(v->mark, p + ".mode", "\"" + port.mode + "\" is not ingress or host");
+    }
+    if (const Node* v = it.find("app_protocol")) port.app_protocol = v->scalar;
+    if (const Node* v = it.find("name")) port.name = v->scalar;
+    out.push_back(port);
+  }
+  return {};
+}
+
+rt::Result<std::optional<std::vector<std::string>>> read_command(const Node& n, const std::string& path) {
+  if (n.is_null()) return std::optional<std::vector<std::string>>();
+  if (n.is_scalar()) {
+    auto words = shell_split(n.scalar);
+    if (!words) return fail_at(n.mark, path, words.error().context);
+    return std::optional<std::vector<std::string>>(*words);
+  }
+  auto list = read_string_list(n, path);
+  if (!list) return tl::unexpected(list.error());
+  return std::optional<std::vector<std::string>>(*list);
+}
+
+rt::Result<std::vector<std::string>> read_extra_hosts(const Node& n, const std::string& path) {
+  std::vector<std::string> out;
+  if (n.is_map()) {
+    for (auto& e : n.entries) {
+      std::vector<std::string> ips;
+      STACK_COMPOSE_ASSIGN(ips, read_string_list(e.value, join_path(path, e.key)));
+      for (auto& ip : ips) out.push_back(e.key + ":" + ip);
+    }
+    return out;
+  }
+  for (size_t i = 0; i < n.items.size(); ++i) {
+    const std::string& s = n.items[i].scalar;
+    auto sep = s.find('=');
+    if (sep == std::string::npos) sep = s.find(':');
+    if (sep == std::string::npos || sep == 0 || sep + 1 == s.size())
+      return fail_at(n.items[i].mark, item_path(path, i), "invalid extra host \"" + s + "\" (HOST:IP or HOST=IP)");
+    std::string ip = s.substr(sep + 1);
+    if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+    out.push_back(s.substr(0, sep) + ":" + ip);
+  }
+  return out;
+}
+
+rt::Result<void> check_restart(const Node& n, const std::string& path) {
+  const std::string& r = n.scalar;
+  if (r == "no" || r == "always" || r == "unless-stopped" || r == "on-failure") return {};
+  if (r.rfind("on-failure:", 0) == 0 && scalar_int(Node::make_scalar(r.substr(11))).value_or(-1) >= 0) return {};
+  return fail_at(n.mark, path, "invalid restart policy \"" + r + "\" (no, always, on-failure[:N], unless-stopped)");
+}
+
+const Entry* find_entry(const Node& n, const std::string& dotted) {
+  const Node* cur = &n;
+  const Entry* found = nullptr;
+  size_t start = 0;
+  while (cur && cur->is_map()) {
+    auto dot = dotted.find('.', start);
+    std::string key = dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    found = nullptr;
+    for (auto& e : cur->entries)
+      if (e.key == key) found = &e;
+    if (!found || dot == std::string::npos) return found;
+    cur = &found->value;
+    start = dot + 1;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+void add_warning(std::vector<Warning>& out, const Mark& m, const std::string& path, const std::string& message) {
+  out.push_back(Warning{m.source ? m.source->display : "", m.line, m.column, path, message});
+}
+
+rt::Result<Service> normalize_service(const std::string& name, const Node& n, const Lookup& env,
+                                      std::vector<Warning>& warnings) {
+  Service s;
+  s.name = name;
+  const std::string base = "services." + name;
+  auto P = [&](const std::string& k) { return base + "." + k; };
+  for (auto& u : kUnsupportedFields) {
+    if (u.path.substr(0, 4) == "top:") continue;
+    if (const Entry* e = find_entry(n, std::string(u.path)))
+      add_warning(warnings, e->mark, P(std::string(u.path)), "not supported by stack yet, ignored: " + std::string(u.note));
+  }
+  if (!n.is_map()) return s;  // `web:` with nothing: caught by the image check below
+  for (auto& e : n.entries) {
+    const Node& v = e.value;
+    const std::string& k = e.key;
+    std::string p = P(k);
+    if (k == "image") STACK_COMPOSE_ASSIGN(s.image, read_string(v, p));
+    else if (k == "command") STACK_COMPOSE_ASSIGN(s.command, read_command(v, p));
+    else if (k == "entrypoint") STACK_COMPOSE_ASSIGN(s.entrypoint, read_command(v, p));
+    else if (k == "ports") STACK_TRY(read_ports(v, p, s.ports));
+    else if (k == "expose") {
+      for (size_t i = 0; i < v.items.size(); ++i) {
+        const std::string& x = v.items[i].scalar;
+        auto proto = x.find('/');
+        auto r = parse_port_range(x.substr(0, proto));
+        if (!r) return fail_at(v.items[i].mark, item_path(p, i), r.error().context);
+        if (proto != std::string::npos)
+          if (auto c = check_protocol(x.substr(proto + 1)); !c) return fail_at(v.items[i].mark, item_path(p, i), c.error().context);
+        s.expose.push_back(x);
+      }
+    } else if (k == "volumes") {
+      for (size_t i = 0; i < v.items.size(); ++i) {
+        Mount m;
+        STACK_COMPOSE_ASSIGN(m, parse_volume(v.items[i], item_path(p, i), env));
+        s.volumes.push_back(std::move(m));
+      }
+    } else if (k == "tmpfs") {
+      std::vector<const Node*> items;
+      if (v.is_scalar()) items.push_back(&v);
+      for (auto& i : v.items) items.push_back(&i);
+      for (size_t i = 0; i < items.size(); ++i) {
+        Mount m;
+        STACK_COMPOSE_ASSIGN(m, parse_tmpfs(*items[i], v.is_seq() ? item_path(p, i) : p));
+        s.volumes.push_back(std::move(m));
+      }
+    } else if (k == "networks") {
+      for (auto& ne : v.entries) {
+        ServiceNetwork sn;
+        std::string np = join_path(p, ne.key);
+        if (ne.value.is_map()) {
+          if (const Node* a = ne.value.find("aliases")) STACK_COMPOSE_ASSIGN(sn.aliases, read_string_list(*a, np + ".aliases"));
+          if (const Node* a = ne.value.find("ipv4_address")) sn.ipv4_address = a->scalar;
+          if (const Node* a = ne.value.find("ipv6_address")) sn.ipv6_address = a->scalar;
+          if (const Node* a = ne.value.find("priority")) {
+            int64_t pr = 0;
+            STACK_COMPOSE_ASSIGN(pr, read_int(*a, np + ".priority"));
+            sn.priority = static_cast<int>(pr);
+          }
+        }
+        s.networks[ne.key] = sn;
+      }
+    } else if (k == "depends_on") {
+      for (auto& de : v.entries) {
+        Dependency d;
+        std::string dp = join_path(p, de.key);
+        if (const Node* c = de.value.find("condition")) d.condition = c->scalar;
+        if (const Node* c = de.value.find("restart")) STACK_COMPOSE_ASSIGN(d.restart, read_bool(*c, dp + ".restart"));
+        if (const Node* c = de.value.find("required")) STACK_COMPOSE_ASSIGN(d.required, read_bool(*c, dp + ".required"));
+        s.depends_on[de.key] = d;
+      }
+    } else if (k == "healthcheck") {
+      Healthcheck h;
+      STACK_COMPOSE_ASSIGN(h, parse_healthcheck(v, p));
+      s.healthcheck = h;
+    } else if (k == "x-healthcheck") {
+      NativeProbe np;
+      STACK_COMPOSE_ASSIGN(np, parse_native_probe(v, p));
+      s.native_probe = np;
+      s.extensions[k] = to_json_text(v);
+    } else if (k == "restart") {
+      STACK_TRY(check_restart(v, p));
+      s.restart = v.scalar;
+    } else if (k == "deploy") STACK_COMPOSE_ASSIGN(s.deploy, parse_deploy(v, p));
+    else if (k == "user") STACK_COMPOSE_ASSIGN(s.user, read_string(v, p));
+    else if (k == "working_dir") STACK_COMPOSE_ASSIGN(s.working_dir, read_string(v, p));
+    else if (k == "hostname") STACK_COMPOSE_ASSIGN(s.hostname, read_string(v, p));
+    else if (k == "domainname") STACK_COMPOSE_ASSIGN(s.domainname, read_string(v, p));
+    else if (k == "container_name") STACK_COMPOSE_ASSIGN(s.container_name, read_string(v, p));
+    else if (k == "labels") STACK_COMPOSE_ASSIGN(s.labels, read_string_map(v, p));
+    else if (k == "cap_add") STACK_COMPOSE_ASSIGN(s.cap_add, read_string_list(v, p));
+    else if (k == "cap_drop") STACK_COMPOSE_ASSIGN(s.cap_drop, read_string_list(v, p));
+    else if (k == "security_opt") STACK_COMPOSE_ASSIGN(s.security_opt, read_string_list(v, p));
+    else if (k == "read_only") STACK_COMPOSE_ASSIGN(s.read_only, read_bool(v, p));
+    else if (k == "privileged") STACK_COMPOSE_ASSIGN(s.privileged, read_bool(v, p));
+    else if (k == "init") STACK_COMPOSE_ASSIGN(s.init, read_bool(v, p));
+    else if (k == "tty") STACK_COMPOSE_ASSIGN(s.tty, read_bool(v, p));
+    else if (k == "stdin_open") STACK_COMPOSE_ASSIGN(s.stdin_open, read_bool(v, p));
+    else if (k == "stop_signal") STACK_COMPOSE_ASSIGN(s.stop_signal, read_string(v, p));
+    else if (k == "stop_grace_period") STACK_COMPOSE_ASSIGN(s.stop_grace_period, read_duration(v, p));
+    else if (k == "ulimits") {
+      for (auto& ue : v.entries) {
+        Ulimit u;
+        std::string up = join_path(p, ue.key);
+        if (ue.value.is_map()) {
+          if (const Node* x = ue.value.find("soft")) STACK_COMPOSE_ASSIGN(u.soft, read_int(*x, up + ".soft"));
+          if (const Node* x = ue.value.find("hard")) STACK_COMPOSE_ASSIGN(u.hard, read_int(*x, up + ".hard"));
+          if (u.soft > u.hard) return fail_at(ue.value.mark, up, "soft limit is above the hard limit");
+        } else {
+          STACK_COMPOSE_ASSIGN(u.soft, read_int(ue.value, up));
+          u.hard = u.soft;
+        }
+        s.ulimits[ue.key] = u;
+      }
+    } else if (k == "sysctls") STACK_COMPOSE_ASSIGN(s.sysctls, read_string_map(v, p));
+    else if (k == "pids_limit") STACK_TRY(store(s.pids_limit, read_int(v, p)));
+    else if (k == "mem_limit") STACK_TRY(store(s.mem_limit, read_size(v, p)));
+    else if (k == "shm_size") STACK_TRY(store(s.shm_size, read_size(v, p)));
+    else if (k == "cpus") {
+      double x = 0;
+      STACK_COMPOSE_ASSIGN(x, read_double(v, p));
+      if (x < 0) return fail_at(v.mark, p, "must not be negative");
+      s.cpus = x;
+    } else if (k == "oom_score_adj") {
+      STACK_TRY(store(s.oom_score_adj, read_int(v, p)));
+    } else if (k == "scale") {
+      int64_t x = 0;
+      STACK_COMPOSE_ASSIGN(x, read_int(v, p));
+      if (x < 0) return fail_at(v.mark, p, "scale must not be negative (got " + v.scalar + ")");
+      s.replicas = static_cast<int>(x);
+    } else if (k == "extra_hosts") STACK_COMPOSE_ASSIGN(s.extra_hosts, read_extra_hosts(v, p));
+    else if (k == "dns") STACK_COMPOSE_ASSIGN(s.dns, read_string_list(v, p));
+    else if (k == "dns_search") STACK_COMPOSE_ASSIGN(s.dns_search, read_string_list(v, p));
+    else if (k == "dns_opt") STACK_COMPOSE_ASSIGN(s.dns_opt, read_string_list(v, p));
+    else if (k == "devices") {
+      for (size_t i = 0; i < v.items.size(); ++i) {
+        DeviceMapping d;
+        STACK_COMPOSE_ASSIGN(d, parse_device(v.items[i], item_path(p, i)));
+        s.devices.push_back(d);
+      }
+    } else if (k == "network_mode") STACK_COMPOSE_ASSIGN(s.network_mode, read_string(v, p));
+    else if (k == "profiles") STACK_COMPOSE_ASSIGN(s.profiles, read_string_list(v, p));
+    else if (k == "pull_policy") STACK_COMPOSE_ASSIGN(s.pull_policy, read_string(v, p));
+    else if (k.rfind("x-", 0) == 0) s.extensions[k] = to_json_text(v);
+  }
+
+  // Environment: env_file entries first, then `environment` (a bare KEY takes
+  // the caller's value, or is left out).
+  if (const Node* ef = n.find("env_file")) STACK_TRY(read_env_files(*ef, P("env_file"), env, s.environment));
+  if (const Node* en = n.find("environment"))
+    for (auto& e : en->entries) {
+      if (e.value.is_null()) {
+        if (auto val = env ? env(e.key) : std::nullopt) s.environment[e.key] = *val;
+        else s.environment.erase(e.key);
+      } else {
+        s.environment[e.key] = e.value.scalar;
+      }
+    }
+
+  if (s.image.empty())
+    return fail_at(n.mark, base, n.find("build") ? "image is required (stack does not build images)" : "image is required");
+  if (s.deploy.replicas) s.replicas = *s.deploy.replicas;
+  if (!s.pids_limit && s.deploy.limits.pids) s.pids_limit = s.deploy.limits.pids;
+  if (!s.mem_limit && s.deploy.limits.memory) s.mem_limit = s.deploy.limits.memory;
+  if (!s.cpus && s.deploy.limits.cpus) s.cpus = s.deploy.limits.cpus;
+  if (s.networks.empty() && s.network_mode.empty()) s.networks["default"] = ServiceNetwork{};
+  if (!s.network_mode.empty() && n.find("networks") != nullptr)
+    return fail_at(n.find("network_mode")->mark, P("network_mode"), "network_mode and networks cannot be combined");
+  return s;
+}
+
+}  // namespace stack::compose

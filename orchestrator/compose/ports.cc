@@ -1,0 +1,110 @@
+#include "orchestrator/compose/ports.h"
+
+#include <cctype>
+
+namespace stack::compose {
+
+namespace {
+
+rt::Result<uint16_t> parse_port(const std::string& text, const std::string& whole) {
+  if (text.empty() || text.size() > 6) return rt::fail("invalid port \"" + whole + "\": expected a port number");
+  for (char c : text)
+    if (!std::isdigit(static_cast<unsigned char>(c)))
+      return rt::fail("invalid port \"" + whole + "\": \"" + text + "\" is not a port number");
+  long v = std::stol(text);
+  if (v < 1 || v > 65535) return rt::fail("invalid port \"" + whole + "\": " + text + " is not in 1-65535");
+  return static_cast<uint16_t>(v);
+}
+
+rt::Result<std::pair<uint16_t, uint16_t>> range_of(const std::string& text, const std::string& whole) {
+  auto dash = text.find('-');
+  auto a = parse_port(text.substr(0, dash), whole);
+  if (!a) return tl::unexpected(a.error());
+  if (dash == std::string::npos) return std::make_pair(*a, *a);
+  auto b = parse_port(text.substr(dash + 1), whole);
+  if (!b) return tl::unexpected(b.error());
+  if (*b < *a) return rt::fail("invalid port \"" + whole + "\": range " + text + " ends before it starts");
+  return std::make_pair(*a, *b);
+}
+
+}  // namespace
+
+rt::Result<std::pair<uint16_t, uint16_t>> parse_port_range(const std::string& text) { return range_of(text, text); }
+
+rt::Result<void> check_protocol(const std::string& protocol) {
+  if (protocol == "tcp" || protocol == "udp") return {};
+  return rt::fail("unsupported protocol \"" + protocol + "\" (tcp or udp)");
+}
+
+rt::Result<PortSpec> parse_port_short(const std::string& text) {
+  PortSpec p;
+  std::string s = text;
+  if (auto slash = s.rfind('/'); slash != std::string::npos) {
+    p.protocol = s.substr(slash + 1);
+    s = s.substr(0, slash);
+    if (auto r = check_protocol(p.protocol); !r) return rt::fail("invalid port \"" + text + "\": " + r.error().context);
+  }
+  std::string host_ip;
+  if (!s.empty() && s[0] == '[') {  // [v6]:host:container
+    auto close = s.find(']');
+    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':')
+      return rt::fail("invalid port \"" + text + "\": expected [IPv6]:HOST:CONTAINER");
+    host_ip = s.substr(1, close - 1);
+    s = s.substr(close + 2);
+    if (s.find(':') == std::string::npos) s = ":" + s;  // "[::1]:80" would be ambiguous; treat as no host port
+  }
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t i = 0; i <= s.size(); ++i)
+    if (i == s.size() || s[i] == ':') {
+      parts.push_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  std::string published, target;
+  if (parts.size() == 1) {
+    target = parts[0];
+  } else if (parts.size() == 2) {
+    published = parts[0];
+    target = parts[1];
+  } else if (parts.size() == 3 && host_ip.empty()) {
+    host_ip = parts[0];
+    published = parts[1];
+    target = parts[2];
+    if (host_ip.find_first_not_of("0123456789.") != std::string::npos)
+      return rt::fail("invalid port \"" + text + "\": host address \"" + host_ip + "\" is not an IPv4 address");
+  } else {
+    return rt::fail("invalid port \"" + text + "\": expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]" +
+                    (parts.size() > 3 ? " (put IPv6 addresses in brackets)" : ""));
+  }
+  auto t = range_of(target, text);
+  if (!t) return tl::unexpected(t.error());
+  p.target = t->first;
+  p.target_end = t->second;
+  p.host_ip = host_ip;
+  if (published.empty()) {
+    p.published_auto = true;
+  } else {
+    auto h = range_of(published, text);
+    if (!h) return tl::unexpected(h.error());
+    p.published = h->first;
+    p.published_end = h->second;
+    // A host range over one container port picks one host port, as Docker
+    // does; two ranges must have the same length.
+    if (t->second != t->first && (h->second - h->first) != (t->second - t->first))
+      return rt::fail("invalid port \"" + text + "\": host and container ranges differ in length");
+  }
+  return p;
+}
+
+std::string port_to_string(const PortSpec& p) {
+  auto range = [](uint16_t a, uint16_t b) { return std::to_string(a) + (b != a ? "-" + std::to_string(b) : ""); };
+  std::string s;
+  if (!p.host_ip.empty()) s += (p.host_ip.find(':') != std::string::npos ? "[" + p.host_ip + "]" : p.host_ip) + ":";
+  if (p.published) s += range(p.published, p.published_end) + ":";
+  else if (!p.host_ip.empty()) s += ":";
+  s += range(p.target, p.target_end);
+  if (p.protocol != "tcp") s += "/" + p.protocol;
+  return s;
+}
+
+}  // namespace stack::compose

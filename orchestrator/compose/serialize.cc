@@ -1,0 +1,175 @@
+#include "orchestrator/compose/serialize.h"
+
+#include <set>
+
+#include <yaml-cpp/yaml.h>
+
+#include "orchestrator/compose/loader.h"
+#include "orchestrator/compose/tree.h"
+#include "orchestrator/compose/units.h"
+
+// std::optional<T> as the value or null (nlohmann 3.11 has no built-in).
+namespace nlohmann {
+template <class T>
+struct adl_serializer<std::optional<T>> {
+  static void to_json(json& j, const std::optional<T>& v) {
+    if (v) j = *v;
+    else j = nullptr;
+  }
+  static void from_json(const json& j, std::optional<T>& v) {
+    if (j.is_null()) v.reset();
+    else v = j.get<T>();
+  }
+};
+// Project goes through an explicit serializer: loader.h's
+// to_json(const Project&, int) would otherwise take part in the ADL lookup
+// nlohmann does for Project and break it. Declared here, before anything
+// instantiates the primary template; defined below the other types.
+template <>
+struct adl_serializer<stack::compose::Project> {
+  static void to_json(json& j, const stack::compose::Project& p);
+  static void from_json(const json& j, stack::compose::Project& p);
+};
+}  // namespace nlohmann
+
+namespace stack::compose {
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PortSpec, target, target_end, host_ip, published, published_end,
+                                                published_auto, protocol, app_protocol, mode, name)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Mount, type, source, target, read_only, create_host_path, tmpfs_size,
+                                                tmpfs_mode, consistency, nocopy, bind_propagation)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ServiceNetwork, aliases, ipv4_address, ipv6_address, priority)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Dependency, condition, restart, required)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Healthcheck, test, interval, timeout, retries, start_period,
+                                                start_interval, disable)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(NativeProbe, kind, port, path, expect_status_min, expect_status_max,
+                                                interval, timeout, retries, start_period, start_interval)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RestartPolicy, condition, delay, max_attempts, window)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DeviceRequest, capabilities, driver, count, device_ids, options)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Resources, cpus, memory, pids, devices)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(UpdateConfig, parallelism, delay, failure_action, order, monitor,
+                                                max_failure_ratio)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Deploy, mode, replicas, limits, reservations, restart_policy,
+                                                update_config, labels, placement_constraints)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Ulimit, soft, hard)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DeviceMapping, source, target, permissions)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Service, name, image, command, entrypoint, environment, ports, expose,
+                                                volumes, networks, depends_on, healthcheck, native_probe, restart,
+                                                deploy, replicas, user, working_dir, hostname, domainname,
+                                                container_name, labels, cap_add, cap_drop, security_opt, read_only,
+                                                privileged, init, tty, stdin_open, stop_signal, stop_grace_period,
+                                                ulimits, sysctls, pids_limit, mem_limit, cpus, extra_hosts, dns,
+                                                dns_search, dns_opt, devices, shm_size, network_mode, profiles,
+                                                pull_policy, oom_score_adj, extensions)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(NetworkDef, name, driver, internal, external, attachable, enable_ipv6,
+                                                external_name, subnets, gateways, driver_opts, labels)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(VolumeDef, name, driver, external, external_name, driver_opts, labels)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ConfigOrSecretDef, name, file, content, environment, external)
+}  // namespace stack::compose
+
+namespace nlohmann {
+void adl_serializer<stack::compose::Project>::to_json(json& j, const stack::compose::Project& p) {
+  j = json{{"name", p.name},         {"working_dir", p.working_dir}, {"files", p.files},
+           {"services", p.services}, {"networks", p.networks},       {"volumes", p.volumes},
+           {"configs", p.configs},   {"secrets", p.secrets},         {"extensions", p.extensions}};
+}
+void adl_serializer<stack::compose::Project>::from_json(const json& j, stack::compose::Project& p) {
+  j.at("name").get_to(p.name);
+  j.at("working_dir").get_to(p.working_dir);
+  j.at("files").get_to(p.files);
+  j.at("services").get_to(p.services);
+  j.at("networks").get_to(p.networks);
+  j.at("volumes").get_to(p.volumes);
+  j.at("configs").get_to(p.configs);
+  j.at("secrets").get_to(p.secrets);
+  j.at("extensions").get_to(p.extensions);
+}
+}  // namespace nlohmann
+
+namespace stack::compose {
+
+nlohmann::json project_to_json_value(const Project& project) { return nlohmann::json(project); }
+
+std::string to_json(const Project& project, int indent) { return project_to_json_value(project).dump(indent); }
+
+rt::Result<Project> project_from_json(const std::string& text) {
+  try {
+    return nlohmann::json::parse(text).get<Project>();
+  } catch (const nlohmann::json::exception& e) {
+    return rt::fail(std::string("project json: ") + e.what());
+  }
+}
+
+namespace {
+
+// Fields holding milliseconds, shown as durations in the YAML view.
+const std::set<std::string>& duration_keys() {
+  static const std::set<std::string> keys = {"interval",  "timeout", "start_period", "start_interval",
+                                             "stop_grace_period", "delay", "window", "monitor"};
+  return keys;
+}
+
+bool needs_quotes(const std::string& s) {
+  if (s.empty()) return true;
+  Node n = Node::make_scalar(s);
+  return scalar_number(n) || scalar_bool(n) || s == "null" || s == "~";
+}
+
+void emit(YAML::Emitter& out, const nlohmann::json& j, const std::string& key) {
+  if (j.is_object()) {
+    out << YAML::BeginMap;
+    for (auto& [k, v] : j.items()) {
+      out << YAML::Key << k << YAML::Value;
+      emit(out, v, k);
+    }
+    out << YAML::EndMap;
+  } else if (j.is_array()) {
+    out << YAML::BeginSeq;
+    for (auto& v : j) emit(out, v, "");
+    out << YAML::EndSeq;
+  } else if (j.is_null()) {
+    out << YAML::Null;
+  } else if (j.is_boolean()) {
+    out << (j.get<bool>() ? "true" : "false");
+  } else if (j.is_number_integer() && duration_keys().count(key)) {
+    out << format_duration(j.get<int64_t>());
+  } else if (j.is_number()) {
+    out << j.dump();
+  } else {
+    std::string s = j.get<std::string>();
+    if (needs_quotes(s)) out << YAML::DoubleQuoted << s;
+    else out << s;
+  }
+}
+
+// The YAML view leaves out what is unset or empty (null, "", {}, []) and
+// shows x-* extensions as YAML instead of JSON text.
+nlohmann::json readable(const nlohmann::json& j, const std::string& key) {
+  if (j.is_object()) {
+    auto o = nlohmann::json::object();
+    for (auto& [k, v] : j.items()) {
+      nlohmann::json x = key == "extensions" && v.is_string() ? nlohmann::json::parse(v.get<std::string>(), nullptr, false) : v;
+      if (x.is_discarded()) x = v;
+      x = readable(x, k);
+      bool empty = x.is_null() || (x.is_string() && x.get<std::string>().empty()) || (x.is_structured() && x.empty());
+      if (!empty) o[k] = std::move(x);
+    }
+    return o;
+  }
+  if (j.is_array()) {
+    auto a = nlohmann::json::array();
+    for (auto& v : j) a.push_back(readable(v, ""));
+    return a;
+  }
+  return j;
+}
+
+}  // namespace
+
+std::string to_yaml(const Project& project) {
+  YAML::Emitter out;
+  emit(out, readable(project_to_json_value(project), ""), "");
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace stack::compose

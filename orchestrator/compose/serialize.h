@@ -1,0 +1,17 @@
+// JSON and YAML views of the model (loader.h: to_yaml, to_json,
+// project_from_json). JSON holds every field of model.h in model units (ms,
+// bytes), keys sorted, unset optionals as null; project_from_json() reads it
+// back exactly (every key is required). The YAML view is the
+// same document with durations written as "1m30s", unset and empty fields
+// left out and x-* extensions shown as YAML.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "orchestrator/compose/model.h"
+
+namespace stack::compose {
+
+nlohmann::json project_to_json_value(const Project& project);
+
+}  // namespace stack::compose

@@ -1,0 +1,24 @@
+// Units as Compose (Go's time.ParseDuration, docker/go-units RAMInBytes)
+// reads them.
+//   durations: "1m30s", "10s", "500ms", "1h", "1.5s", "2us", "0"; a sequence
+//              of <decimal><unit> with units ns us µs ms s m h.
+//   sizes:     "512m", "1g", "100k", "1.5GB", "2 MiB", "1024" (bytes);
+//              k/m/g/t/p are binary (1024) multiples, as Docker does.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "orchestrator/compose/model.h"
+#include "runtime/kernel/error.h"
+
+namespace stack::compose {
+
+// Milliseconds (sub-millisecond parts are truncated). Errors name the text.
+rt::Result<Millis> parse_duration(const std::string& text);
+rt::Result<uint64_t> parse_size(const std::string& text);
+
+// The inverse for `stack config`: 90000 -> "1m30s", 500 -> "500ms", 0 -> "0s".
+std::string format_duration(Millis ms);
+
+}  // namespace stack::compose

@@ -1,0 +1,72 @@
+// The one list of Compose fields that parse and validate but that stack's
+// engine does not implement (yet). Loading a file that uses one gives a
+// Warning naming the field; nothing is dropped silently. Paths are relative
+// to a service unless they start with "top:".
+#pragma once
+
+#include <string_view>
+
+namespace stack::compose {
+
+struct UnsupportedField {
+  std::string_view path;
+  std::string_view note;
+};
+
+inline constexpr UnsupportedField kUnsupportedFields[] = {
+    {"annotations", "container annotations are not applied"},
+    {"attach", "attach is ignored"},
+    {"blkio_config", "block IO limits are not applied"},
+    {"build", "stack does not build images; `image` is used"},
+    {"cgroup", "the cgroup namespace mode is not configurable"},
+    {"cgroup_parent", "containers always live under stack's cgroup"},
+    {"configs", "configs are not mounted into containers"},
+    {"cpu_count", "not applied (use cpus)"},
+    {"cpu_percent", "not applied (use cpus)"},
+    {"cpu_period", "not applied (use cpus)"},
+    {"cpu_quota", "not applied (use cpus)"},
+    {"cpu_rt_period", "real-time scheduling is not configured"},
+    {"cpu_rt_runtime", "real-time scheduling is not configured"},
+    {"cpu_shares", "CPU shares are not applied"},
+    {"cpuset", "CPU pinning is not applied"},
+    {"credential_spec", "Windows only"},
+    {"develop", "watch mode is not supported"},
+    {"device_cgroup_rules", "extra device cgroup rules are not applied"},
+    {"external_links", "links to external containers are not supported"},
+    {"gpus", "GPU requests are not supported"},
+    {"group_add", "supplementary groups are not added"},
+    {"ipc", "the IPC namespace mode is not configurable"},
+    {"isolation", "Windows only"},
+    {"label_file", "label files are not read"},
+    {"links", "links are not supported; services reach each other by name"},
+    {"logging", "logs always use stack's json-file log"},
+    {"mac_address", "MAC addresses are assigned by the kernel"},
+    {"mem_reservation", "soft memory limits are not applied"},
+    {"mem_swappiness", "not applied"},
+    {"memswap_limit", "not applied"},
+    {"models", "models are not supported"},
+    {"oom_kill_disable", "not applied"},
+    {"pid", "the PID namespace mode is not configurable"},
+    {"platform", "images are pulled for the host platform"},
+    {"post_start", "lifecycle hooks are not run"},
+    {"pre_stop", "lifecycle hooks are not run"},
+    {"provider", "provider services are not supported"},
+    {"pull_refresh_after", "not applied"},
+    {"runtime", "stack always uses its own runtime"},
+    {"secrets", "secrets are not mounted into containers"},
+    {"storage_opt", "storage options are not applied"},
+    {"use_api_socket", "not supported"},
+    {"userns_mode", "the user namespace mode is not configurable"},
+    {"uts", "the UTS namespace mode is not configurable"},
+    {"volumes_from", "volumes_from is not supported"},
+    {"deploy.placement", "stack runs on one host; placement is ignored"},
+    {"deploy.rollback_config", "rollbacks are not supported"},
+    {"deploy.endpoint_mode", "not applied"},
+    {"deploy.resources.reservations.cpus", "reservations are not enforced"},
+    {"deploy.resources.reservations.memory", "reservations are not enforced"},
+    {"top:models", "models are not supported"},
+    {"top:configs", "configs are parsed but not mounted"},
+    {"top:secrets", "secrets are parsed but not mounted"},
+};
+
+}  // namespace stack::compose
