@@ -5,7 +5,10 @@
 // or containers beyond ids and netns paths.
 //
 // Ownership: the manager owns its netlink socket, its Nft handle and the
-// IPAM state file <state_dir>/ipam.json (saved after every change). Every
+// state files <state_dir>/ipam.json (IPAM) and <state_dir>/networks.json
+// (internal/mtu per network and the published mappings), both saved
+// atomically after every change. All kernel work happens in the network
+// namespace of the thread that called open() (the "host"). Every
 // kernel object it makes is tagged ("stack:<network>" ifalias on links,
 // "stack:..." comments on nft rules) so sweep() can find leftovers.
 // Thread-safety: every public method takes one internal mutex.
@@ -27,6 +30,8 @@
 #include "runtime/kernel/error.h"
 
 namespace stack::net {
+
+using rt::Result;
 
 struct NetworkConfig {
   std::string name;       // unique on the host, e.g. "juice-shop_default"
@@ -92,14 +97,18 @@ class NetworkManager {
   // Idempotent for the same name: returns the existing network (bridge made
   // again if missing, e.g. after a reboot).
   Result<NetworkInfo> create_network(const NetworkConfig& config);
-  // Removes bridge, rules and the IPAM record. Endpoints must be gone
-  // (EBUSY names them otherwise). Absent network: not an error.
+  // Removes bridge, rules, the network's published mappings and the IPAM
+  // record. Endpoints must be gone (EBUSY names them otherwise). Absent
+  // network: not an error.
   Result<void> remove_network(const std::string& name);
   std::optional<NetworkInfo> find_network(const std::string& name) const;
   std::vector<NetworkInfo> networks() const;
 
-  // Leases an address and creates the veth pair into the netns. Connecting
-  // an endpoint that exists returns it unchanged (restart-safe).
+  // Leases an address and creates the veth pair into the netns (host end a
+  // hairpin-mode bridge port, so a container reaches its own published
+  // port). Connecting an endpoint that exists returns it unchanged
+  // (restart-safe; its host end is re-attached to the bridge if that was
+  // re-made). egress_bytes_per_sec > 2^31-1 is EINVAL (tc.h).
   Result<EndpointInfo> connect(const EndpointRequest& request);
   // Deletes the veths (batched, one netlink round) and releases the leases.
   // Absent endpoints are not an error.
@@ -111,6 +120,9 @@ class NetworkManager {
   // (EADDRINUSE / EEXIST, nothing created); update_backends() swaps the
   // replica set atomically and flushes conntrack entries of removed backends
   // only for UDP (TCP connections keep running; new ones avoid them).
+  // The flush uses conntrack(8) (libnetfilter_conntrack is not available
+  // here); without the tool, a UDP update that removes backends fails with
+  // ENOENT before changing anything.
   Result<void> publish(const PortMapping& mapping);
   Result<void> update_backends(const PortMapping& mapping);
   Result<void> unpublish(const PortMapping& mapping);
@@ -120,7 +132,9 @@ class NetworkManager {
 
   // Crash recovery at daemon start: removes every tagged link, nft rule,
   // network and lease not in `keep`, and re-creates missing bridges/rules of
-  // networks that are kept.
+  // networks that are kept (and re-attaches kept endpoints to them). Tags
+  // are host-wide: one daemon per network namespace. Call it before the
+  // first publish() after a restart: it reinstates keep.mappings as ours.
   Result<SweepReport> sweep(const KeepSet& keep);
 
  private:

@@ -1,0 +1,355 @@
+// Published ports, UDP conntrack flushing, host-route discovery and crash
+// recovery (sweep) of the network manager.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+#include <cstring>
+#include <set>
+
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netlink/route/link/bridge.h>
+#include <nlohmann/json.hpp>
+
+#include "netplane/bridge.h"
+#include "netplane/ifname.h"
+#include "netplane/network_manager_impl.h"
+#include "netplane/veth.h"
+#include "runtime/kernel/fd.h"
+
+extern char** environ;
+
+namespace stack::net {
+namespace {
+
+uint16_t last_port(const PortMapping& m) { return m.host_port_end ? m.host_port_end : m.host_port; }
+
+// Two mappings claim a common host port: same protocol, overlapping port
+// ranges, and the same host address or either bound to every address.
+bool overlaps(const PortMapping& a, const std::string& host_ip, uint16_t lo, uint16_t hi,
+              const std::string& proto) {
+  if (a.protocol != proto) return false;
+  if (!a.host_ip.empty() && !host_ip.empty() && a.host_ip != host_ip) return false;
+  return a.host_port <= hi && lo <= last_port(a);
+}
+
+std::optional<IpAddr> ipv4_of(nl_addr* a) {
+  if (!a || nl_addr_get_family(a) != AF_INET || nl_addr_get_len(a) != 4) return std::nullopt;
+  uint32_t v;
+  std::memcpy(&v, nl_addr_get_binary_addr(a), 4);
+  return IpAddr::v4(ntohl(v));
+}
+
+// The conntrack(8) binary, or "" when it is not installed.
+std::string conntrack_tool() {
+  for (const char* p : {"/usr/sbin/conntrack", "/sbin/conntrack", "/usr/bin/conntrack"})
+    if (::access(p, X_OK) == 0) return p;
+  return "";
+}
+
+// Runs argv with stdout to /dev/null; returns exit status and stderr text.
+Result<std::pair<int, std::string>> run_tool(const std::vector<std::string>& argv) {
+  int errpipe[2];
+  if (::pipe2(errpipe, O_CLOEXEC) != 0) return rt::fail_errno("pipe");
+  rt::UniqueFd rd(errpipe[0]), wr(errpipe[1]);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, wr.get(), 2);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) return tl::unexpected(rt::Error{rc, "run " + argv[0]});
+  wr.reset();
+  std::string err;
+  char buf[512];
+  for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) > 0;) err.append(buf, static_cast<size_t>(n));
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  return std::make_pair(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), err);
+}
+
+struct NftRule {
+  std::string chain, comment;
+  uint64_t handle = 0;
+};
+
+// Every commented rule of table inet stack in the chains we fill, and the
+// elements of the bridges set.
+Result<std::pair<std::vector<NftRule>, std::vector<std::string>>> list_ours(Nft& nft) {
+  if (!nft.exists("table inet stack")) return std::pair<std::vector<NftRule>, std::vector<std::string>>{};
+  auto out = nft.list_json("list table inet stack");
+  if (!out) return tl::unexpected(out.error());
+  auto doc = nlohmann::json::parse(*out, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("nftables")) return rt::fail("parse nftables listing", EPROTO);
+  std::vector<NftRule> rules;
+  std::vector<std::string> bridges;
+  for (const auto& item : doc["nftables"]) {
+    if (item.contains("rule")) {
+      const auto& r = item["rule"];
+      std::string comment = r.value("comment", "");
+      if (comment.rfind(kLinkTagPrefix, 0) == 0)
+        rules.push_back({r.value("chain", ""), comment, r.value("handle", uint64_t{0})});
+    } else if (item.contains("set") && item["set"].value("name", "") == "bridges" &&
+               item["set"].contains("elem")) {
+      for (const auto& e : item["set"]["elem"])
+        if (e.is_string()) bridges.push_back(e.get<std::string>());
+    }
+  }
+  return std::make_pair(rules, bridges);
+}
+
+}  // namespace
+
+int NetworkManager::Impl::find_mapping(const PortMapping& m) const {
+  for (size_t i = 0; i < mappings.size(); ++i)
+    if (mapping_tag(mappings[i]) == mapping_tag(m)) return static_cast<int>(i);
+  return -1;
+}
+
+Result<std::vector<Subnet>> host_subnets(NetlinkSocket& sock) {
+  std::vector<Subnet> out;
+  nl_cache* raw = nullptr;
+  if (int err = rtnl_route_alloc_cache(sock.get(), AF_INET, 0, &raw); err < 0)
+    return tl::unexpected(sock.error(err, "list IPv4 routes in " + sock.where()));
+  CachePtr routes(raw);
+  for (nl_object* o = nl_cache_get_first(routes.get()); o; o = nl_cache_get_next(o)) {
+    auto* r = reinterpret_cast<rtnl_route*>(o);
+    // The local table holds the host's own addresses (covered below); a
+    // default route would overlap everything.
+    if (rtnl_route_get_table(r) == RT_TABLE_LOCAL) continue;
+    nl_addr* dst = rtnl_route_get_dst(r);
+    auto ip = ipv4_of(dst);
+    if (!ip || nl_addr_get_prefixlen(dst) == 0) continue;
+    out.push_back(Subnet::of(*ip, static_cast<int>(nl_addr_get_prefixlen(dst))));
+  }
+  raw = nullptr;
+  if (int err = rtnl_addr_alloc_cache(sock.get(), &raw); err < 0)
+    return tl::unexpected(sock.error(err, "list addresses in " + sock.where()));
+  CachePtr addrs(raw);
+  for (nl_object* o = nl_cache_get_first(addrs.get()); o; o = nl_cache_get_next(o)) {
+    auto* a = reinterpret_cast<rtnl_addr*>(o);
+    auto ip = ipv4_of(rtnl_addr_get_local(a));
+    if (ip) out.push_back(Subnet::of(*ip, rtnl_addr_get_prefixlen(a)));
+  }
+  return out;
+}
+
+Result<void> attach_to_bridge(NetlinkSocket& sock, const std::string& ifname, const std::string& bridge) {
+  const std::string what = "attach " + ifname + " to bridge " + bridge;
+  auto link = get_link(sock, ifname);
+  if (!link) return tl::unexpected(link.error().wrap(what));
+  auto br = get_link(sock, bridge);
+  if (!br) return tl::unexpected(br.error().wrap(what));
+  if (!*link || !*br) return rt::fail(what + ": link missing", ENODEV);
+  int br_index = rtnl_link_get_ifindex(br->get());
+  if (rtnl_link_get_master(link->get()) == br_index) return {};
+  LinkPtr change(rtnl_link_alloc());
+  if (!change) return rt::fail(what + ": allocate link", ENOMEM);
+  rtnl_link_set_master(change.get(), br_index);
+  rtnl_link_set_flags(change.get(), IFF_UP);
+  if (int err = rtnl_link_change(sock.get(), link->get(), change.get(), 0); err < 0)
+    return tl::unexpected(sock.error(err, what));
+  return {};
+}
+
+Result<void> enable_hairpin(NetlinkSocket& sock, const std::string& ifname) {
+  const std::string what = "enable hairpin mode on bridge port " + ifname;
+  auto link = get_link(sock, ifname);
+  if (!link) return tl::unexpected(link.error().wrap(what));
+  if (!*link) return rt::fail(what + ": no such link", ENODEV);
+  // An AF_BRIDGE setlink carrying IFLA_PROTINFO with IFLA_BRPORT_MODE.
+  // libnl asserts that both objects have the same family, so the "original"
+  // is an AF_BRIDGE stub with just the ifindex.
+  LinkPtr orig(rtnl_link_alloc()), change(rtnl_link_alloc());
+  if (!orig || !change) return rt::fail(what + ": allocate link", ENOMEM);
+  rtnl_link_set_ifindex(orig.get(), rtnl_link_get_ifindex(link->get()));
+  rtnl_link_set_family(orig.get(), AF_BRIDGE);
+  rtnl_link_set_family(change.get(), AF_BRIDGE);
+  if (int err = rtnl_link_bridge_set_flags(change.get(), RTNL_BRIDGE_HAIRPIN_MODE); err < 0)
+    return tl::unexpected(nl_error(err, what));
+  if (int err = rtnl_link_change(sock.get(), orig.get(), change.get(), 0); err < 0)
+    return tl::unexpected(sock.error(err, what));
+  return {};
+}
+
+Result<void> flush_udp_conntrack(const PortMapping& m, const std::vector<Backend>& removed) {
+  // libnetfilter_conntrack is not available here, so this uses conntrack(8):
+  // it dumps and deletes entry by entry, which is what a filtered delete
+  // over ctnetlink would have to do as well. A DNAT'd flow's entry has the
+  // host port as original destination and the backend as reply source.
+  std::string tool = conntrack_tool();
+  if (tool.empty()) return rt::fail("flush conntrack: conntrack(8) not installed", ENOENT);
+  for (const auto& b : removed) {
+    for (uint32_t p = m.host_port; p <= last_port(m); ++p) {
+      uint32_t bport = b.port + (p - m.host_port);
+      auto r = run_tool({tool, "-D", "-p", "udp", "--orig-port-dst", std::to_string(p), "--reply-src", b.ip,
+                         "--reply-port-src", std::to_string(bport)});
+      if (!r) return tl::unexpected(r.error().wrap("flush conntrack"));
+      // Exit 1 with "0 flow entries have been deleted" is the nothing-to-do case.
+      if (r->first != 0 && r->second.find("flow entries have been deleted") == std::string::npos)
+        return rt::fail("flush conntrack of " + b.ip + ":" + std::to_string(bport) + ": " + r->second);
+    }
+  }
+  return {};
+}
+
+Result<void> NetworkManager::publish(const PortMapping& m) {
+  std::lock_guard lock(mu_);
+  Impl& im = *impl_;
+  const std::string what = "publish " + mapping_tag(m);
+  if (!im.ipam.find(m.network)) return rt::fail(what + ": no such network", ENOENT);
+  if (im.find_mapping(m) >= 0) return rt::fail(what + ": already published", EEXIST);
+  for (const auto& other : im.mappings)
+    if (overlaps(other, m.host_ip, m.host_port, last_port(m), m.protocol))
+      return rt::fail(what + ": host port already published as " + mapping_tag(other), EADDRINUSE);
+  STACK_TRY(net::publish(im.nft, m));  // checks host sockets before creating anything
+  Undo undo;
+  undo.add([&] { (void)net::unpublish(im.nft, m); });
+  im.mappings.push_back(m);
+  undo.add([&] { im.mappings.pop_back(); });
+  STACK_TRY_CTX(im.save(), what);
+  undo.commit();
+  return {};
+}
+
+Result<void> NetworkManager::update_backends(const PortMapping& m) {
+  std::lock_guard lock(mu_);
+  Impl& im = *impl_;
+  const std::string what = "update backends of " + mapping_tag(m);
+  int idx = im.find_mapping(m);
+  if (idx < 0) return rt::fail(what + ": not published", ENOENT);
+  PortMapping old = im.mappings[idx];
+  std::vector<Backend> removed;
+  for (const auto& b : old.backends)
+    if (std::none_of(m.backends.begin(), m.backends.end(),
+                     [&](const Backend& n) { return n.ip == b.ip && n.port == b.port; }))
+      removed.push_back(b);
+  bool flush = m.protocol == "udp" && !removed.empty();
+  if (flush && conntrack_tool().empty())
+    return rt::fail(what + ": conntrack(8) is needed to move UDP flows off removed backends", ENOENT);
+  STACK_TRY(net::update_backends(im.nft, m));
+  Undo undo;
+  undo.add([&] { (void)net::update_backends(im.nft, old); });
+  im.mappings[idx] = m;
+  undo.add([&] { im.mappings[idx] = old; });
+  STACK_TRY_CTX(im.save(), what);
+  undo.commit();
+  // After the rule swap, so a removed backend's flow cannot be re-created
+  // by a datagram racing the flush. TCP keeps its established connections.
+  if (flush) STACK_TRY_CTX(flush_udp_conntrack(m, removed), what + " (rules updated)");
+  return {};
+}
+
+Result<void> NetworkManager::unpublish(const PortMapping& m) {
+  std::lock_guard lock(mu_);
+  Impl& im = *impl_;
+  const std::string what = "unpublish " + mapping_tag(m);
+  STACK_TRY(net::unpublish(im.nft, m));
+  int idx = im.find_mapping(m);
+  if (idx < 0) return {};
+  PortMapping old = im.mappings[idx];
+  im.mappings.erase(im.mappings.begin() + idx);
+  if (auto r = im.save(); !r) {
+    im.mappings.insert(im.mappings.begin() + idx, old);
+    (void)net::publish(im.nft, old);
+    return tl::unexpected(r.error().wrap(what));
+  }
+  return {};
+}
+
+Result<bool> NetworkManager::port_in_use(const std::string& host_ip, uint16_t port, const std::string& proto) {
+  std::lock_guard lock(mu_);
+  for (const auto& m : impl_->mappings)
+    if (overlaps(m, host_ip, port, port, proto)) return true;
+  return port_conflict(host_ip, port, proto);
+}
+
+Result<SweepReport> NetworkManager::sweep(const KeepSet& keep) {
+  std::lock_guard lock(mu_);
+  Impl& im = *impl_;
+  const std::string what = "sweep network state";
+  SweepReport rep;
+
+  // Links: our bridges of kept networks and veths of kept endpoints stay.
+  std::set<std::string> keep_links;
+  for (const auto& n : keep.networks) keep_links.insert(bridge_name(n));
+  for (const auto& [cid, net] : keep.endpoints) keep_links.insert(endpoint_ifname(cid, net));
+  auto links = list_tagged_links(im.nl, kLinkTagPrefix);
+  if (!links) return tl::unexpected(links.error().wrap(what));
+  std::vector<std::string> veths;
+  for (const auto& l : *links) {
+    if (keep_links.count(l.name)) continue;
+    if (l.type == "bridge") {
+      STACK_TRY_CTX(delete_bridge(im.nl, l.name), what);
+    } else {
+      veths.push_back(l.name);
+    }
+    rep.removed_links.push_back(l.name);
+  }
+  STACK_TRY_CTX(delete_endpoints(im.nl, veths), what);
+
+  // nft: per-network rules of kept networks, DNAT rules of kept mappings.
+  std::set<std::string> keep_tags;
+  for (const auto& n : keep.networks) keep_tags.insert(link_tag(n));
+  for (const auto& m : keep.mappings) keep_tags.insert(mapping_tag(m));
+  auto ours = list_ours(im.nft);
+  if (!ours) return tl::unexpected(ours.error().wrap(what));
+  std::string cmds;
+  for (const auto& r : ours->first) {
+    if (keep_tags.count(r.comment)) continue;
+    cmds += "delete rule inet stack " + r.chain + " handle " + std::to_string(r.handle) + "\n";
+    if (std::find(rep.removed_rules.begin(), rep.removed_rules.end(), r.comment) == rep.removed_rules.end())
+      rep.removed_rules.push_back(r.comment);
+  }
+  for (const auto& b : ours->second)
+    if (!keep_links.count(b)) cmds += "delete element inet stack bridges { \"" + b + "\" }\n";
+  if (!cmds.empty()) STACK_TRY_CTX(im.nft.run(cmds, what), what);
+
+  // IPAM and recorded state.
+  for (const auto& n : im.ipam.network_names()) {
+    if (!keep.networks.count(n)) {
+      for (const auto& l : im.ipam.leases(n)) rep.released_leases.push_back(n + "/" + l.id);
+      STACK_TRY_CTX(im.ipam.remove_network(n), what);
+      im.meta.erase(n);
+      rep.removed_networks.push_back(n);
+      continue;
+    }
+    for (const auto& l : im.ipam.leases(n)) {
+      if (keep.endpoints.count({l.id, n})) continue;
+      STACK_TRY_CTX(im.ipam.release(n, l.id), what);
+      rep.released_leases.push_back(n + "/" + l.id);
+    }
+  }
+  // Kept networks get their bridge and rules back (e.g. after a reboot);
+  // kept mappings their DNAT rules, with the backends the caller wants now.
+  for (const auto& n : keep.networks)
+    if (im.ipam.find(n)) STACK_TRY_CTX(im.ensure_kernel_state(n), what);
+  for (const auto& [cid, net] : keep.endpoints) {
+    std::string host_if = endpoint_ifname(cid, net);
+    auto l = get_link(im.nl, host_if);
+    if (l && *l && im.ipam.find(net)) STACK_TRY_CTX(attach_to_bridge(im.nl, host_if, bridge_name(net)), what);
+  }
+  im.mappings.clear();
+  for (const auto& m : keep.mappings) {
+    if (!im.ipam.find(m.network)) continue;
+    auto up = net::update_backends(im.nft, m);
+    if (!up && up.error().code == ENOENT) up = net::publish(im.nft, m);
+    if (!up) return tl::unexpected(up.error().wrap(what));
+    im.mappings.push_back(m);
+  }
+  STACK_TRY_CTX(im.save(), what);
+  return rep;
+}
+
+}  // namespace stack::net
