@@ -47,19 +47,6 @@ rt::Result<void> check_entries(const std::vector<std::string>& entries, const ch
   return {};
 }
 
-rt::Result<void> write_all(int fd, std::string_view content, const std::string& what) {
-  size_t off = 0;
-  while (off < content.size()) {
-    ssize_t w = ::write(fd, content.data() + off, content.size() - off);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return rt::fail_errno("write " + what);
-    }
-    off += static_cast<size_t>(w);
-  }
-  return {};
-}
-
 }  // namespace
 
 rt::Result<std::string> build_hosts(const HostsSpec& spec) {
@@ -170,29 +157,6 @@ rt::Result<std::string> build_hostname(const std::string& hostname) {
   });
   if (!ok) return rt::fail("hostname: " + quoted(hostname) + " is not valid (1-64 of [A-Za-z0-9._-])", EINVAL);
   return hostname + "\n";
-}
-
-rt::Result<void> write_file_atomic(const std::string& path, std::string_view content, mode_t mode) {
-  std::string tmp = path + ".XXXXXX";
-  rt::UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
-  if (!fd) return rt::fail_errno("create temp file for " + path);
-  auto written = [&]() -> rt::Result<void> {
-    if (::fchmod(fd.get(), mode) != 0) return rt::fail_errno("chmod " + tmp);
-    STACK_TRY(write_all(fd.get(), content, tmp));
-    if (::fsync(fd.get()) != 0) return rt::fail_errno("fsync " + tmp);
-    if (::close(fd.release()) != 0) return rt::fail_errno("close " + tmp);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) return rt::fail_errno("rename " + tmp + " to " + path);
-    return {};
-  }();
-  if (!written) ::unlink(tmp.c_str());
-  return written;
-}
-
-rt::Result<void> write_file_in_place(const std::string& path, std::string_view content) {
-  rt::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
-  if (!fd) return rt::fail_errno("open " + path);
-  STACK_TRY(write_all(fd.get(), content, path));
-  return {};
 }
 
 }  // namespace stack::net

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "netplane/atomic_file.h"
 #include "runtime/kernel/error.h"
 
 namespace stack::net {
@@ -75,15 +76,6 @@ rt::Result<std::string> build_resolv_conf(const ResolvSpec& spec);
 // "<hostname>\n". Error unless 1..64 chars of [A-Za-z0-9.-_] (no spaces).
 rt::Result<std::string> build_hostname(const std::string& hostname);
 
-// ---- writing -----------------------------------------------------------------
-
-// Writes a unique temp file next to `path`, fsyncs it, then renames it over
-// `path`: a reader sees the old or the new content, never a mix, and a
-// failure leaves `path` as it was (the temp file is removed). Use it before
-// the file is bind-mounted: after, a rename would leave the container's
-// mount on the old inode; rewrite such a file with write_file_in_place().
-rt::Result<void> write_file_atomic(const std::string& path, std::string_view content, mode_t mode = 0644);
-// Truncates and rewrites `path` keeping its inode (so bind mounts see it).
-rt::Result<void> write_file_in_place(const std::string& path, std::string_view content);
+// Writing: write_file_atomic / write_file_in_place from atomic_file.h.
 
 }  // namespace stack::net

@@ -1,5 +1,7 @@
 #include "netplane/ipam.h"
 
+#include "netplane/atomic_file.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,26 +25,6 @@ constexpr int kStateVersion = 1;
 std::string label(const IpamNetwork& n) { return "network " + n.name + " " + n.subnet.str(); }
 
 Subnet must_parse(const char* cidr) { return *Subnet::parse(cidr); }
-
-rt::Result<void> write_all(int fd, const std::string& data, const std::string& what) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return rt::fail_errno("write " + what);
-    }
-    off += static_cast<size_t>(n);
-  }
-  return {};
-}
-
-std::string parent_dir(const std::string& path) {
-  auto slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
 
 }  // namespace
 
@@ -259,24 +241,10 @@ rt::Result<void> Ipam::from_json(const std::string& text) {
 }
 
 rt::Result<void> Ipam::save(const std::string& path) const {
-  std::string tmp = path + ".tmp";
-  std::string data = to_json();
-  rt::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd) return rt::fail_errno("save IPAM state: open " + tmp);
-  auto cleanup_fail = [&](rt::Error e) {
-    ::unlink(tmp.c_str());
-    return tl::unexpected(e.wrap("save IPAM state"));
-  };
-  if (auto r = write_all(fd.get(), data, tmp); !r) return cleanup_fail(r.error());
-  if (::fsync(fd.get()) != 0) return cleanup_fail(rt::fail_errno("fsync " + tmp).value());
-  if (::close(fd.release()) != 0) return cleanup_fail(rt::fail_errno("close " + tmp).value());
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    return cleanup_fail(rt::fail_errno("rename " + tmp + " to " + path).value());
-  // The rename is durable only once the directory entry is on disk.
-  std::string dir = parent_dir(path);
-  rt::UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dfd) return rt::fail_errno("save IPAM state: open directory " + dir);
-  if (::fsync(dfd.get()) != 0) return rt::fail_errno("save IPAM state: fsync directory " + dir);
+  // Process durability (atomic_file.h): leases matter only while the host
+  // stays up; after a reboot no endpoint exists and the daemon re-leases.
+  auto r = write_file_atomic(path, to_json(), 0600, Durability::Process);
+  if (!r) return tl::unexpected(r.error().wrap("save IPAM state"));
   return {};
 }
 

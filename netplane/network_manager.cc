@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "netplane/atomic_file.h"
 #include "netplane/bridge.h"
 #include "netplane/ifname.h"
 #include "netplane/netns.h"
@@ -35,24 +36,6 @@ Result<void> write_sysctl(const std::string& path, const std::string& value) {
   if (!fd) return rt::fail_errno("open " + path);
   if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
     return rt::fail_errno("write " + value + " to " + path);
-  return {};
-}
-
-// tmp + fsync + rename: a crash leaves the old or the new file.
-Result<void> write_atomic(const std::string& path, const std::string& data) {
-  std::string tmp = path + ".tmp";
-  rt::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd) return rt::fail_errno("open " + tmp);
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return rt::fail_errno("write " + tmp);
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd.get()) != 0) return rt::fail_errno("fsync " + tmp);
-  fd.reset();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return rt::fail_errno("rename " + tmp);
   return {};
 }
 
@@ -114,7 +97,8 @@ Result<void> NetworkManager::Impl::save() const {
   json maps = json::array();
   for (const auto& m : mappings) maps.push_back(mapping_json(m));
   json doc = {{"version", 1}, {"networks", nets}, {"mappings", maps}};
-  STACK_TRY_CTX(write_atomic(meta_path, doc.dump(2) + "\n"), "save network state");
+  // Process durability: see atomic_file.h (published ports are re-made after a reboot).
+  STACK_TRY_CTX(write_file_atomic(meta_path, doc.dump(2) + "\n", 0600, Durability::Process), "save network state");
   return {};
 }
 

@@ -122,7 +122,9 @@ class NetworkManager {
   // only for UDP (TCP connections keep running; new ones avoid them).
   // The flush uses conntrack(8) (libnetfilter_conntrack is not available
   // here); without the tool, a UDP update that removes backends fails with
-  // ENOENT before changing anything.
+  // ENOENT before changing anything. A mapping may have no backends (no
+  // healthy replica yet): the port is then reserved (recorded, refused to
+  // other mappings) but has no DNAT rule until backends arrive.
   Result<void> publish(const PortMapping& mapping);
   Result<void> update_backends(const PortMapping& mapping);
   Result<void> unpublish(const PortMapping& mapping);

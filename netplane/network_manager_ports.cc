@@ -204,6 +204,32 @@ Result<void> flush_udp_conntrack(const PortMapping& m, const std::vector<Backend
   return {};
 }
 
+namespace {
+// A mapping without backends is a reservation: it is recorded (so no other
+// stack can take the port, and port_in_use() says so) but has no DNAT rule,
+// since nft cannot map to an empty set; a connection then meets the host's
+// closed port and is refused, as with no replica at all. These swaps move a
+// mapping between "no rule", "rule" and "other rule" in one nft transaction.
+Result<void> swap_rules(Nft& nft, const PortMapping* before, const PortMapping* after) {
+  bool had = before && !before->backends.empty();
+  bool has = after && !after->backends.empty();
+  if (has && had) return net::update_backends(nft, *after);
+  if (has) return net::publish(nft, *after);
+  if (had) return net::unpublish(nft, *before);
+  if (!after || before) return {};
+  // A new reservation: the host sockets check publish() would have made.
+  for (uint32_t p = after->host_port; p <= last_port(*after); ++p) {
+    auto busy = port_conflict(after->host_ip, static_cast<uint16_t>(p), after->protocol);
+    if (!busy) return tl::unexpected(busy.error());
+    if (*busy)
+      return rt::fail("publish " + mapping_tag(*after) + ": host port " + std::to_string(p) + "/" +
+                          after->protocol + " is already in use by a host process",
+                      EADDRINUSE);
+  }
+  return {};
+}
+}  // namespace
+
 Result<void> NetworkManager::publish(const PortMapping& m) {
   std::lock_guard lock(mu_);
   Impl& im = *impl_;
@@ -213,7 +239,7 @@ Result<void> NetworkManager::publish(const PortMapping& m) {
   for (const auto& other : im.mappings)
     if (overlaps(other, m.host_ip, m.host_port, last_port(m), m.protocol))
       return rt::fail(what + ": host port already published as " + mapping_tag(other), EADDRINUSE);
-  STACK_TRY(net::publish(im.nft, m));  // checks host sockets before creating anything
+  STACK_TRY(swap_rules(im.nft, nullptr, &m));  // checks host sockets before creating anything
   Undo undo;
   undo.add([&] { (void)net::unpublish(im.nft, m); });
   im.mappings.push_back(m);
@@ -238,9 +264,9 @@ Result<void> NetworkManager::update_backends(const PortMapping& m) {
   bool flush = m.protocol == "udp" && !removed.empty();
   if (flush && conntrack_tool().empty())
     return rt::fail(what + ": conntrack(8) is needed to move UDP flows off removed backends", ENOENT);
-  STACK_TRY(net::update_backends(im.nft, m));
+  STACK_TRY(swap_rules(im.nft, &old, &m));
   Undo undo;
-  undo.add([&] { (void)net::update_backends(im.nft, old); });
+  undo.add([&] { (void)swap_rules(im.nft, &m, &old); });
   im.mappings[idx] = m;
   undo.add([&] { im.mappings[idx] = old; });
   STACK_TRY_CTX(im.save(), what);
@@ -262,7 +288,7 @@ Result<void> NetworkManager::unpublish(const PortMapping& m) {
   im.mappings.erase(im.mappings.begin() + idx);
   if (auto r = im.save(); !r) {
     im.mappings.insert(im.mappings.begin() + idx, old);
-    (void)net::publish(im.nft, old);
+    (void)swap_rules(im.nft, nullptr, &old);
     return tl::unexpected(r.error().wrap(what));
   }
   return {};
@@ -343,7 +369,9 @@ Result<SweepReport> NetworkManager::sweep(const KeepSet& keep) {
   im.mappings.clear();
   for (const auto& m : keep.mappings) {
     if (!im.ipam.find(m.network)) continue;
-    auto up = net::update_backends(im.nft, m);
+    // An empty mapping is a reservation: no rule (a stale one pointing at a
+    // gone replica is deleted).
+    auto up = m.backends.empty() ? net::unpublish(im.nft, m) : net::update_backends(im.nft, m);
     if (!up && up.error().code == ENOENT) up = net::publish(im.nft, m);
     if (!up) return tl::unexpected(up.error().wrap(what));
     im.mappings.push_back(m);

@@ -1,14 +1,18 @@
-// stack: the user-facing CLI. For now only the image verbs (Docker's shape):
+// stack: the user-facing CLI.
+//   stack up|down|ps|logs|exec|run|scale|start|stop|restart|pull|config|top|
+//         stats|events|inspect|ls|version   (stack verbs, cli/stack_verbs.cc)
 //   stack image pull|push|load|import|ls|inspect|rm|prune
-//   stack images | pull | push | login
+//   stack images | pull NAME | push | login
 // Errors are one line, "stack: ...", and exit status 1.
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
 #include "orchestrator/cli/image_commands.h"
+#include "orchestrator/cli/stack_verbs.h"
 #include "runtime/image/store.h"
 
 namespace {
@@ -23,7 +27,7 @@ int report(const stack::rt::Result<>& r) {
 
 int main(int argc, char** argv) {
   using namespace stack::cli;
-  CLI::App app{"stack: containers and images", "stack"};
+  CLI::App app{"stack: compose-style stacks, containers and images", "stack"};
   app.require_subcommand(1);
   GlobalOptions g;
   g.image_root = stack::img::kDefaultImageRoot;
@@ -65,7 +69,14 @@ int main(int argc, char** argv) {
   add_pull(image, "pull");
   add_push(image, "push");
   add_ls(image, "ls")->alias("list");
-  add_pull(&app, "pull");
+  // Top-level `pull NAME` pulls an image; `pull` alone pulls the stack's images.
+  StackVerbs verbs;
+  auto* top_pull = app.add_subcommand("pull", "pull an image, or (no NAME) every image of the stack");
+  top_pull->add_option("name", name, "NAME[:TAG|@DIGEST]");
+  top_pull->add_flag("-q,--quiet", quiet, "print only the image name");
+  top_pull->callback([&] {
+    action = [&] { return name.empty() ? cmd_stack_pull(verbs.stack, g, quiet) : cmd_image_pull(g, name, quiet); };
+  });
   add_push(&app, "push");
   add_ls(&app, "images");
 
@@ -119,8 +130,13 @@ int main(int argc, char** argv) {
   login->add_flag("--password-stdin", password_stdin, "read the password from stdin");
   login->callback([&] { action = [&] { return cmd_login(g, name, user, password_stdin); }; });
 
+  add_stack_verbs(app, verbs, g, action);
+
+  std::vector<std::string> args(argv + 1, argv + argc);
+  verbs.exec.cmd = split_exec_command(args);
+  std::reverse(args.begin(), args.end());  // CLI11 takes the vector back to front
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
@@ -131,5 +147,6 @@ int main(int argc, char** argv) {
     std::cerr << "stack: no command given\n";
     return 1;
   }
-  return report(action());
+  int rc = report(action());
+  return rc ? rc : verbs.exit_code;
 }

@@ -54,7 +54,9 @@ struct ReplicaRuntime {
   int shim_pid = 0;
   int64_t started_at_ms = 0;
   std::map<std::string, std::string> addresses;  // network -> ipv4
-  std::string netns_path;
+  std::string netns_path;   // "" with network_mode host
+  bool running = true;      // reattach(): false when it had exited (exit.json); pid is then 0
+  std::vector<std::string> warnings;  // create_and_start(): what the spec could not honour
 };
 
 struct ExitInfo {
@@ -88,7 +90,8 @@ class LocalNode {
   virtual rt::Result<void> signal(const std::string& id, int signal) = 0;
 
   // Deletes the container (SIGKILL first if running) and everything the
-  // replica owns. Idempotent; batched network teardown for many ids.
+  // replica owns. Idempotent; batched network teardown for many ids. The
+  // ids' watches are cancelled first: no on_exit fires for a removed one.
   virtual rt::Result<void> remove(const std::vector<std::string>& ids) = 0;
 
   // After a daemon restart: the replica's facts if its shim still holds it

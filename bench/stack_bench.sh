@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# stack vs podman-compose (and docker-compose when a dockerd can run here):
+#   up -d until every container runs, and down, for a 1-service and a
+#   10-service stack (each service on the stack network with a published
+#   port); ps, logs and exec latency; time from a replica's SIGKILL to its
+#   replacement running; stackd's RSS with 100 replicas.
+# Same busybox image for every tool (scripts/make-demo-images.sh --podman).
+# Prints medians of REPS runs (default 3) and ratios (other / stack).
+# Usage: sudo bench/stack_bench.sh   (BUILD_DIR=build-x to pick a build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD="$PWD/${BUILD_DIR:-build}"
+STACK="$BUILD/orchestrator/stack"
+STACKD="$BUILD/orchestrator/stackd"
+REPS=${REPS:-3}
+[ "$(id -u)" = 0 ] || { echo "stack_bench: run as root" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/stack-bench-XXXXXX)
+run=/run/stack-bench-$$
+sock="$work/stackd.sock"
+export STACK_HOST="unix://$sock"
+cleanup() {
+  for f in "$work"/s*.yaml; do
+    [ -f "$f" ] || continue
+    "$STACK" -f "$f" down -v >/dev/null 2>&1 || true
+    (cd "$work" && podman-compose -f "$f" down >/dev/null 2>&1) || true
+  done
+  [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true
+  umount -l "$run/netns" 2>/dev/null || true  # stackd's private bind mount of its netns dir
+  rm -rf "$work" "$run"
+}
+trap cleanup EXIT
+
+# podman: runc and the ulimits this host allows (see the top-level README).
+cat >"$work/containers.conf" <<'EOF'
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+runtime = "runc"
+EOF
+export CONTAINERS_CONF="$work/containers.conf"
+
+bash scripts/make-demo-images.sh --stack "$STACK" --image-root "$work/root/images" --podman >/dev/null
+"$STACKD" --foreground --root "$work/root" --socket "$sock" --runtime-root "$run/runtime" \
+  --netns-dir "$run/netns" --dns-port 15301 --log-level warn >"$work/stackd.log" 2>&1 &
+daemon=$!
+for _ in $(seq 50); do "$STACK" version >/dev/null 2>&1 && break; sleep 0.1; done
+
+# A stack of N services, each `httpd` with a published port (first 18200).
+make_stack() {  # make_stack N IMAGE FILE
+  local n=$1 image=$2 file=$3
+  {
+    echo "name: bench$n"
+    echo "services:"
+    for i in $(seq 0 $((n - 1))); do
+      echo "  s$i:"
+      echo "    image: $image"
+      echo "    command: [\"httpd\", \"-f\", \"-p\", \"80\", \"-h\", \"/\"]"
+      echo "    ports: [\"$((18200 + i)):80\"]"
+    done
+  } >"$file"
+}
+
+now_ms() { date +%s%3N; }
+median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else print a[int((NR+1)/2)]}'; }
+time_ms() { local t0; t0=$(now_ms); "$@" >/dev/null 2>&1 || echo "stack_bench: failed: $*" >&2; echo $(($(now_ms) - t0)); }
+
+all_running() {  # all_running FILE N
+  local n
+  n=$("$STACK" -f "$1" ps --format json | python3 -c 'import json,sys; print(sum(r["state"]=="running" for r in json.load(sys.stdin)))')
+  [ "$n" = "$2" ]
+}
+
+declare -A R
+bench_tool() {  # bench_tool TOOL N
+  local tool=$1 n=$2 f="$work/s$n-$1.yaml" ups=() downs=()
+  if [ "$tool" = stack ]; then make_stack "$n" stack-demo/busybox:1 "$f"; else make_stack "$n" localhost/stack-demo/busybox:1 "$f"; fi
+  for _ in $(seq "$REPS"); do
+    local t0; t0=$(now_ms)
+    if [ "$tool" = stack ]; then
+      "$STACK" -f "$f" up -d >/dev/null
+      until all_running "$f" "$n"; do sleep 0.05; done
+    else
+      (cd "$work" && podman-compose -f "$f" up -d >/dev/null 2>&1)
+    fi
+    ups+=($(($(now_ms) - t0)))
+    if [ "$tool" = stack ]; then
+      downs+=($(time_ms "$STACK" -f "$f" down))
+    else
+      downs+=($(cd "$work" && time_ms podman-compose -f "$f" down))
+    fi
+  done
+  R[$tool-up$n]=$(printf '%s\n' "${ups[@]}" | median)
+  R[$tool-down$n]=$(printf '%s\n' "${downs[@]}" | median)
+}
+
+bench_verbs() {  # ps, logs, exec on the 1-service stack, per tool
+  local tool=$1 f="$work/s1-$1.yaml" ps=() logs=() ex=()
+  if [ "$tool" = stack ]; then "$STACK" -f "$f" up -d >/dev/null; else (cd "$work" && podman-compose -f "$f" up -d >/dev/null 2>&1); fi
+  for _ in $(seq "$REPS"); do
+    if [ "$tool" = stack ]; then
+      ps+=($(time_ms "$STACK" -f "$f" ps))
+      logs+=($(time_ms "$STACK" -f "$f" logs))
+      ex+=($(time_ms "$STACK" -f "$f" exec -T s0 true))
+    else
+      ps+=($(cd "$work" && time_ms podman-compose -f "$f" ps))
+      logs+=($(cd "$work" && time_ms podman-compose -f "$f" logs))
+      ex+=($(cd "$work" && time_ms podman-compose -f "$f" exec -T s0 true))
+    fi
+  done
+  R[$tool-ps]=$(printf '%s\n' "${ps[@]}" | median)
+  R[$tool-logs]=$(printf '%s\n' "${logs[@]}" | median)
+  R[$tool-exec]=$(printf '%s\n' "${ex[@]}" | median)
+}
+
+for n in 1 10; do bench_tool stack $n; bench_tool podman $n; done
+bench_verbs stack
+bench_verbs podman
+
+# SIGKILL -> replacement running (stack's restart: the stack file's default
+# restart is "no", so use a stack with restart: always).
+f="$work/s1-stack.yaml"
+sed -i 's/    ports:/    restart: always\n    ports:/' "$f"
+"$STACK" -f "$f" up -d >/dev/null
+kills=()
+for _ in $(seq "$REPS"); do
+  pid=$("$STACK" -f "$f" ps --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["pid"])')
+  t0=$(now_ms)
+  kill -9 "$pid"
+  until "$STACK" -f "$f" ps --format json | python3 -c "import json,sys; r=json.load(sys.stdin)[0]; sys.exit(0 if r['state']=='running' and r['pid'] not in (0, $pid) else 1)"; do
+    sleep 0.02
+  done
+  kills+=($(($(now_ms) - t0)))
+done
+R[stack-kill]=$(printf '%s\n' "${kills[@]}" | median)
+
+# stackd RSS with 100 replicas.
+"$STACK" -f "$f" scale s0=100 >/dev/null
+until all_running "$f" 100; do sleep 0.2; done
+R[stack-rss100]=$(awk '/VmRSS/ {print $2}' /proc/$daemon/status)
+"$STACK" -f "$f" down >/dev/null
+
+if command -v dockerd >/dev/null && command -v docker-compose >/dev/null; then
+  docker_note="installed but not run by this script (start dockerd by hand, restore FORWARD after)"
+else
+  docker_note="n/a: dockerd/docker-compose not installed (apt docker.io is installable, but a dockerd changes the host firewall FORWARD policy for every other user of this host)"
+fi
+
+ratio() { [ "$1" = n/a ] || [ "$2" = n/a ] || [ "$1" = 0 ] && echo "-" || awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", b / a}'; }
+printf '\n%-28s %12s %16s %10s\n' "operation (median ms)" "stack" "podman-compose" "ratio"
+for k in up1 down1 up10 down10 ps logs exec; do
+  printf '%-28s %12s %16s %10s\n' "$k" "${R[stack-$k]}" "${R[podman-$k]}" "$(ratio "${R[stack-$k]}" "${R[podman-$k]}")"
+done
+printf '%-28s %12s\n' "SIGKILL -> running (ms)" "${R[stack-kill]}"
+printf '%-28s %12s\n' "stackd RSS, 100 replicas" "${R[stack-rss100]} KiB"
+echo "docker-compose: $docker_note"

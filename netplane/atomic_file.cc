@@ -1,0 +1,69 @@
+#include "netplane/atomic_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "runtime/kernel/fd.h"
+
+namespace stack::net {
+
+rt::Result<void> write_all(int fd, std::string_view data, const std::string& what) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return rt::fail_errno("write " + what);
+    }
+    off += static_cast<size_t>(n);
+  }
+  return {};
+}
+
+namespace {
+std::string parent_dir(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+}  // namespace
+
+rt::Result<void> write_file_atomic(const std::string& path, std::string_view content, mode_t mode,
+                                   Durability durability) {
+  std::string tmp = path + ".XXXXXX";
+  rt::UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
+  if (!fd) return rt::fail_errno("create temp file for " + path);
+  auto written = [&]() -> rt::Result<void> {
+    if (::fchmod(fd.get(), mode) != 0) return rt::fail_errno("chmod " + tmp);
+    STACK_TRY(write_all(fd.get(), content, tmp));
+    if (durability == Durability::Disk && ::fsync(fd.get()) != 0) return rt::fail_errno("fsync " + tmp);
+    if (::close(fd.release()) != 0) return rt::fail_errno("close " + tmp);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) return rt::fail_errno("rename " + tmp + " to " + path);
+    return {};
+  }();
+  if (!written) {
+    ::unlink(tmp.c_str());
+    return written;
+  }
+  if (durability == Durability::Disk) {
+    // The rename is durable only once the directory entry is on disk.
+    std::string dir = parent_dir(path);
+    rt::UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dfd) return rt::fail_errno("open directory " + dir);
+    if (::fsync(dfd.get()) != 0) return rt::fail_errno("fsync directory " + dir);
+  }
+  return {};
+}
+
+rt::Result<void> write_file_in_place(const std::string& path, std::string_view content) {
+  rt::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+  if (!fd) return rt::fail_errno("open " + path);
+  return write_all(fd.get(), content, path);
+}
+
+}  // namespace stack::net

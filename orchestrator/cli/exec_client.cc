@@ -1,0 +1,137 @@
+#include "orchestrator/cli/exec_client.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "orchestrator/daemon/api_json.h"
+#include "orchestrator/daemon/framing.h"
+
+namespace stack::cli {
+
+using nlohmann::json;
+using orch::FrameType;
+
+namespace {
+
+// Raw mode on the local terminal for the life of the object.
+class RawTerminal {
+ public:
+  explicit RawTerminal(int fd) : fd_(fd) {
+    if (::tcgetattr(fd_, &saved_) != 0) return;
+    termios raw = saved_;
+    ::cfmakeraw(&raw);
+    active_ = ::tcsetattr(fd_, TCSANOW, &raw) == 0;
+  }
+  ~RawTerminal() {
+    if (active_) ::tcsetattr(fd_, TCSANOW, &saved_);
+  }
+  RawTerminal(const RawTerminal&) = delete;
+  RawTerminal& operator=(const RawTerminal&) = delete;
+
+ private:
+  int fd_;
+  termios saved_{};
+  bool active_ = false;
+};
+
+int g_winch_fd = -1;  // write end of the SIGWINCH self-pipe
+void on_winch(int) {
+  int saved = errno;
+  if (g_winch_fd >= 0) (void)!::write(g_winch_fd, "w", 1);
+  errno = saved;
+}
+
+std::string window_size() {
+  winsize ws{};
+  if (::ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_row == 0) return "";
+  return std::to_string(ws.ws_row) + " " + std::to_string(ws.ws_col);
+}
+
+}  // namespace
+
+Result<int> cmd_exec(const StackOptions& o, const ExecFlags& f, bool run) {
+  if (f.tty && !::isatty(STDIN_FILENO)) return rt::fail("the input device is not a TTY (use -T)");
+  auto name = stack_name(o);
+  if (!name) return tl::unexpected(name.error());
+  auto client = ApiClient::connect(o.client);
+  if (!client) return tl::unexpected(client.error());
+  orch::ExecRequest req;
+  req.stack = *name;
+  req.service = f.service;
+  req.index = f.index;
+  req.cmd = f.cmd;
+  req.tty = f.tty;
+  req.interactive = f.interactive;
+  req.env = f.env;
+  req.user = f.user;
+  req.workdir = f.workdir;
+  json body = orch::to_json(req);
+  if (run) body["rm"] = f.rm;
+  auto up = client->upgrade("/v1/stacks/" + *name + (run ? "/run" : "/exec"), body);
+  if (!up) return tl::unexpected(up.error());
+  int sock = up->fd.get();
+
+  rt::Pipe winch;
+  if (f.tty) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0) {
+      winch.read.reset(p[0]);
+      winch.write.reset(p[1]);
+      g_winch_fd = p[1];
+      ::signal(SIGWINCH, on_winch);
+    }
+    if (auto ws = window_size(); !ws.empty()) (void)orch::write_all(sock, orch::encode_frame(FrameType::Resize, ws));
+  }
+  std::optional<RawTerminal> raw;
+  if (f.tty) raw.emplace(STDIN_FILENO);
+
+  orch::FrameDecoder decoder;
+  decoder.feed(up->pending.data(), up->pending.size());
+  bool stdin_open = f.interactive;
+  if (!stdin_open) (void)orch::write_all(sock, orch::encode_frame(FrameType::Stdin, ""));
+  std::string buf(32 * 1024, '\0');
+  for (;;) {
+    while (auto fr = decoder.next()) {
+      switch (fr->type) {
+        case FrameType::Stdout: (void)orch::write_all(STDOUT_FILENO, fr->payload); break;
+        case FrameType::Stderr: (void)orch::write_all(STDERR_FILENO, fr->payload); break;
+        case FrameType::Exit: g_winch_fd = -1; return std::atoi(fr->payload.c_str());
+        case FrameType::Error: g_winch_fd = -1; return rt::fail(fr->payload);
+        default: break;
+      }
+    }
+    if (!decoder.error().empty()) return rt::fail("exec stream: " + decoder.error());
+    pollfd fds[3] = {{sock, POLLIN, 0}, {stdin_open ? STDIN_FILENO : -1, POLLIN, 0}, {winch.read.get(), POLLIN, 0}};
+    if (::poll(fds, 3, -1) < 0) {
+      if (errno == EINTR) continue;
+      return rt::fail_errno("poll");
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = ::read(sock, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return rt::fail("stackd closed the exec stream before the process exited");
+      decoder.feed(buf.data(), static_cast<size_t>(n));
+    }
+    if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = ::read(STDIN_FILENO, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      std::string payload = n > 0 ? buf.substr(0, static_cast<size_t>(n)) : "";
+      if (n <= 0) stdin_open = false;  // EOF: an empty frame closes the process's stdin
+      if (!orch::write_all(sock, orch::encode_frame(FrameType::Stdin, payload))) stdin_open = false;
+    }
+    if (fds[2].revents & POLLIN) {
+      char drain[64];
+      while (::read(winch.read.get(), drain, sizeof(drain)) > 0) {
+      }
+      if (auto ws = window_size(); !ws.empty()) (void)orch::write_all(sock, orch::encode_frame(FrameType::Resize, ws));
+    }
+  }
+}
+
+}  // namespace stack::cli

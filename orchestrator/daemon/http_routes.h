@@ -1,0 +1,54 @@
+// The API's routes (docs/api.md), independent of the transport: a parsed
+// request in, calls on the Engine, and the answer given to an ApiResponder
+// (the connection in api_server.cc; a recorder in the unit tests). Every
+// request is validated before the engine sees it: bad JSON, an unknown field
+// or a wrong type is a 400 naming the field, so a bad request changes nothing.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "orchestrator/daemon/engine.h"
+
+namespace stack::orch {
+
+struct ApiRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // without the query
+  std::multimap<std::string, std::string> query;  // decoded
+  std::string body;
+  bool upgrade = false;  // Connection: Upgrade + Upgrade: stack-stream
+};
+
+// Splits "/v1/x?a=1&b=%20" into path and decoded query.
+void parse_target(const std::string& target, std::string& path, std::multimap<std::string, std::string>& query);
+
+class ApiResponder {
+ public:
+  virtual ~ApiResponder() = default;
+  // A whole reply with a JSON body.
+  virtual void reply(int status, const std::string& json_body) = 0;
+  // A streamed 200 reply: start it, then one JSON document per line.
+  // write_line() returns false once the client is gone.
+  virtual void start_stream() = 0;
+  virtual bool write_line(const std::string& json_line) = 0;
+  // Set when the client hangs up or the server stops, while streaming.
+  virtual const std::atomic<bool>& cancelled() = 0;
+  // exec/run: send 101 Switching Protocols and relay the session's stdio as
+  // frames until the process exits.
+  virtual void relay(ExecSession& session) = 0;
+};
+
+struct ServerInfo {
+  std::string root;  // stackd --root, reported by /v1/version
+};
+
+// Maps an engine error to a status by its errno: ENOENT 404, EINVAL 400,
+// EEXIST/EBUSY/EADDRINUSE 409, else 500.
+int status_for(const rt::Error& e);
+
+void handle_request(Engine& engine, const ServerInfo& info, const ApiRequest& request, ApiResponder& out);
+
+}  // namespace stack::orch

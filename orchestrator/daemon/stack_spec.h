@@ -1,0 +1,45 @@
+// compose::Project -> sched::StackSpec: what the scheduler needs of a stack,
+// nothing of YAML or kernels. Pure.
+//
+// Health, in Compose's order of precedence: the service's x-healthcheck
+// (native probe run from the host side: http/tcp), else its healthcheck,
+// else the image's HEALTHCHECK (passed in: the engine asks LocalNode). A
+// healthcheck with test NONE or disable: true means no check at all, even if
+// the image has one. `x-restart-unhealthy: false` on a service keeps an
+// unhealthy replica running (Compose's behaviour); the default restarts it
+// (Swarm's).
+//
+// Restart: deploy.restart_policy wins over `restart` when both are set
+// (Compose does the same in swarm mode; in plain Compose deploy wins too).
+//
+// config_hash: a hash of the service's normalized JSON with the replica
+// count left out, so `scale` never replaces replicas but any other change does.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "orchestrator/compose/model.h"
+#include "runtime/kernel/error.h"
+#include "scheduler/model.h"
+
+namespace stack::orch {
+
+sched::HealthSpec health_spec(const compose::Service& service,
+                              const std::optional<compose::Healthcheck>& image_healthcheck);
+
+// Errors name the field: "services.web.restart: unknown policy \"sometimes\"".
+rt::Result<sched::RestartSpec> restart_spec(const compose::Service& service);
+
+std::string config_hash(const compose::Service& service);
+
+// `image_healthchecks`: service name -> the image's HEALTHCHECK, for services
+// whose image has one.
+rt::Result<sched::StackSpec> stack_spec(const compose::Project& project,
+                                        const std::map<std::string, compose::Healthcheck>& image_healthchecks);
+
+// 64-bit FNV-1a as 16 hex digits (content hashes, not security).
+std::string fnv1a_hex(const std::string& data);
+
+}  // namespace stack::orch

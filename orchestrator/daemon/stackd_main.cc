@@ -1,0 +1,170 @@
+// stackd: the daemon. Holds <root>/stackd.pid locked (flock) so two daemons
+// never share a root, opens the state store and the Engine, re-adopts what is
+// running (restore), then serves the API on the Unix socket. SIGTERM/SIGINT
+// stop serving and the engine's loops; containers keep running under their
+// shims, and the next stackd adopts them again (live restore).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "orchestrator/daemon/api_json.h"
+#include "orchestrator/daemon/api_server.h"
+#include "orchestrator/daemon/engine.h"
+#include "orchestrator/daemon/state_store.h"
+#include "runtime/kernel/fd.h"
+
+namespace {
+
+using stack::rt::Result;
+using stack::rt::UniqueFd;
+
+// The daemon lock: held (flock) for the process's life; the file holds our pid.
+Result<UniqueFd> lock_root(const std::string& root) {
+  std::string path = root + "/stackd.pid";
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd) return stack::rt::fail_errno("open " + path);
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) {
+    char buf[32] = {};
+    (void)!::pread(fd.get(), buf, sizeof(buf) - 1, 0);
+    return stack::rt::fail("another stackd (pid " + std::string(buf[0] ? buf : "?") + ") is running on " + root);
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd.get(), 0) < 0 || ::pwrite(fd.get(), pid.data(), pid.size(), 0) < 0)
+    return stack::rt::fail_errno("write " + path);
+  return fd;
+}
+
+// Another daemon (on another root) answering on the socket path.
+bool socket_answers(const std::string& path) {
+  UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (!s || path.size() >= sizeof(addr.sun_path)) return false;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  return ::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+}
+
+int fail_line(const std::string& message) {
+  std::cerr << "stackd: " << message << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"stackd: the stack daemon", "stackd"};
+  stack::orch::EngineOptions eo;
+  stack::orch::ApiServerOptions so;
+  std::string log_level = "info";
+  bool foreground = false;
+  std::string netns_dir;
+  app.add_option("--root", eo.root, "state directory (state.db, containers, volumes)")->capture_default_str();
+  app.add_option("--socket", so.socket_path, "API socket path")->capture_default_str();
+  app.add_option("--group", so.group, "group allowed to use the socket (besides root)");
+  app.add_option("--runtime-root", eo.runtime_root, "container runtime state (tmpfs)")->capture_default_str();
+  app.add_option("--netns-dir", netns_dir, "network namespace mounts (default: netns/ beside --runtime-root)");
+  app.add_option("--image-root", eo.image_root, "image store (default: <root>/images)");
+  app.add_option("--dns-port", eo.dns_port, "port of the per-network DNS servers")->capture_default_str();
+  app.add_option("--registry-mirror", eo.registry_mirrors, "docker.io=URL (repeatable)");
+  app.add_option("--insecure-registry", eo.insecure_registries, "plain HTTP registry HOST (repeatable)");
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
+  app.add_flag("--foreground", foreground, "stay attached to the terminal (default: detach once serving)");
+  app.set_version_flag("--version", std::string("stackd version ") + stack::orch::kStackVersion);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return fail_line(e.what());
+  }
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  if (eo.image_root.empty()) eo.image_root = eo.root + "/images";
+  eo.netns_dir = netns_dir.empty()
+                     ? (std::filesystem::path(eo.runtime_root).parent_path() / "netns").string()
+                     : netns_dir;
+  so.info.root = eo.root;
+
+  std::error_code ec;
+  std::filesystem::create_directories(eo.root, ec);
+  if (ec) return fail_line("create " + eo.root + ": " + ec.message());
+
+  // Without --foreground: detach once the socket serves; the parent waits on
+  // a pipe so `stackd && stack ps` works, and exits with the child's verdict.
+  int ready_fd = -1;
+  if (!foreground) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) < 0) return fail_line(std::string("pipe: ") + std::strerror(errno));
+    pid_t pid = ::fork();
+    if (pid < 0) return fail_line(std::string("fork: ") + std::strerror(errno));
+    if (pid > 0) {
+      ::close(p[1]);
+      char c = 0;
+      ssize_t n = ::read(p[0], &c, 1);
+      return n == 1 && c == 'y' ? 0 : 1;
+    }
+    ::close(p[0]);
+    ready_fd = p[1];
+    ::setsid();
+  }
+
+  auto lock = lock_root(eo.root);
+  if (!lock) return fail_line(lock.error().message());
+  if (socket_answers(so.socket_path)) return fail_line("another daemon answers on " + so.socket_path);
+
+  // Signals go to one waiting thread (blocked everywhere else, so every
+  // thread the engine starts inherits the mask).
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  auto store = stack::orch::open_sqlite_store(eo.root + "/state.db");
+  if (!store) return fail_line(store.error().message());
+  auto engine = stack::orch::Engine::open(eo, **store);
+  if (!engine) return fail_line("engine: " + engine.error().message());
+  if (auto r = (*engine)->restore(); !r) spdlog::error("restore: {}", r.error().message());
+  auto server = stack::orch::ApiServer::open(so, **engine);
+  if (!server) {
+    (*engine)->shutdown();
+    return fail_line(server.error().message());
+  }
+  spdlog::info("stackd {} serving on {} (root {})", stack::orch::kStackVersion, so.socket_path, eo.root);
+  if (ready_fd >= 0) {
+    (void)!::write(ready_fd, "y", 1);
+    ::close(ready_fd);
+    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+      ::dup2(null, 0);
+      ::close(null);
+    }
+  }
+
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    spdlog::info("stackd: signal {}: stopping (containers keep running)", sig);
+    (*server)->stop();
+  });
+  (*server)->serve();
+  // serve() also returns on a fatal accept error: wake the waiter then.
+  ::kill(::getpid(), SIGTERM);
+  waiter.join();
+  server->reset();
+  (*engine)->shutdown();
+  engine->reset();
+  spdlog::info("stackd: stopped");
+  return 0;
+}

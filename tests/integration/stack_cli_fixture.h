@@ -1,0 +1,177 @@
+// A real stackd for the CLI integration tests: its own --root (TempDir),
+// socket, --runtime-root and netns dir under /run, a nonstandard --dns-port,
+// and the demo images (scripts/make-demo-images.sh) in <root>/images. The
+// `stack` CLI talks to it with --host. TearDown removes every stack (down -v)
+// and stops the daemon.
+#pragma once
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/bundle.h"
+
+namespace stack::test {
+
+class StackdFixture : public ::testing::Test {
+ protected:
+  TempDir dir_{"stackd-it"};
+  std::string run_dir_;
+  pid_t daemon_ = -1;
+
+  std::string root() const { return dir_.path() + "/root"; }
+  std::string socket() const { return dir_.path() + "/stackd.sock"; }
+  std::string netns_dir() const { return run_dir_ + "/netns"; }
+
+  void SetUp() override {
+    STACK_REQUIRE_ROOT();
+    run_dir_ = "/run/stack-it-" + unique_id("d");
+    std::filesystem::create_directories(root());
+    auto img = run({"bash", std::string(STACK_SOURCE_DIR) + "/scripts/make-demo-images.sh", "--stack", binary("stack"),
+                    "--image-root", root() + "/images"});
+    ASSERT_EQ(img.status, 0) << img.err;
+    start_daemon();
+  }
+
+  void TearDown() override {
+    if (HasFailure()) {
+      auto log = read_file(dir_.path() + "/stackd.log");
+      std::cerr << "---- stackd.log (last 3000 bytes)\n" << log.substr(log.size() > 3000 ? log.size() - 3000 : 0);
+    }
+    if (daemon_ > 0) {
+      auto ls = stack({"ls", "-q"});
+      std::istringstream names(ls.out);
+      for (std::string n; std::getline(names, n);)
+        if (!n.empty()) stack({"-p", n, "down", "-v"});
+      stop_daemon(SIGTERM);
+    }
+    std::error_code ec;
+    if (!run_dir_.empty()) {
+      ::umount2(netns_dir().c_str(), MNT_DETACH);  // stackd's private bind mount of its netns dir
+      std::filesystem::remove_all(run_dir_, ec);
+    }
+  }
+
+  void start_daemon() {
+    std::string log = dir_.path() + "/stackd.log";
+    daemon_ = ::fork();
+    if (daemon_ == 0) {
+      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      std::string exe = binary("stackd");
+      ::execl(exe.c_str(), exe.c_str(), "--foreground", "--root", root().c_str(), "--socket", socket().c_str(),
+              "--runtime-root", (run_dir_ + "/runtime").c_str(), "--netns-dir", netns_dir().c_str(), "--dns-port",
+              "15353", "--log-level", "debug", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ASSERT_TRUE(wait_for([&] { return stack({"version"}).status == 0; })) << read_file(log);
+  }
+
+  // SIGTERM: a clean stop; SIGKILL: a crash. Either way containers stay.
+  void stop_daemon(int sig) {
+    if (daemon_ <= 0) return;
+    ::kill(daemon_, sig);
+    ::waitpid(daemon_, nullptr, 0);
+    daemon_ = -1;
+  }
+
+  CmdResult stack(std::vector<std::string> args, const std::string& input = "") {
+    std::vector<std::string> argv = {binary("stack"), "--host", "unix://" + socket(), "--image-root",
+                                     root() + "/images"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, input);
+  }
+
+  static std::string example(const std::string& name) {
+    return std::string(STACK_SOURCE_DIR) + "/examples/compose/" + name;
+  }
+
+  nlohmann::json ps(const std::vector<std::string>& select) {
+    std::vector<std::string> a = select;
+    for (auto s : {"ps", "-a", "--format", "json"}) a.push_back(s);
+    auto r = stack(a);
+    if (r.status != 0) return nlohmann::json::array();
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    return j.is_discarded() ? nlohmann::json::array() : j;
+  }
+
+  static nlohmann::json replica(const nlohmann::json& ps, const std::string& name) {
+    for (auto& r : ps)
+      if (r.value("name", "") == name) return r;
+    return nlohmann::json::object();
+  }
+
+  // Polls `cond` (every 200 ms) until it holds; false after `limit`. A wait
+  // for the system to converge, not a timing assertion.
+  static bool wait_for(const std::function<bool()>& cond, std::chrono::seconds limit = std::chrono::seconds(60)) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      if (cond()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return cond();
+  }
+
+  // GET http://127.0.0.1:PORT/PATH with curl; "" on failure.
+  static std::string http_get(int port, const std::string& path = "/") {
+    auto r = run({"curl", "-s", "--fail", "-m", "3", "http://127.0.0.1:" + std::to_string(port) + path});
+    return r.status == 0 ? r.out : "";
+  }
+
+  // Whether something on the host already listens on 127.0.0.1:port.
+  static bool port_in_use(int port) {
+    int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool used = ::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    ::close(s);
+    return used;
+  }
+
+  // Host state a stack may leave behind: links, nft ruleset, mounts under root.
+  struct HostSnapshot {
+    std::string links, nft;
+    size_t mounts = 0;
+    bool operator==(const HostSnapshot&) const = default;
+    friend void PrintTo(const HostSnapshot& h, std::ostream* os) {
+      *os << "{mounts=" << h.mounts << "\nlinks:\n" << h.links << "nft:\n" << h.nft << "}";
+    }
+  };
+  HostSnapshot snapshot() {
+    HostSnapshot h;
+    h.links = run({"sh", "-c", "ip -o link show | awk -F': ' '{print $2}' | sort"}).out;
+    h.nft = run({"sh", "-c", "nft list table inet stack 2>/dev/null | grep -v handle || true"}).out;
+    // Mount points under our dirs, except the netns dir itself (stackd
+    // makes it a private bind mount once, for its whole life, as ip-netns does).
+    std::ifstream m("/proc/self/mountinfo");
+    for (std::string line; std::getline(m, line);) {
+      std::istringstream f(line);
+      std::string id, parent, dev, root_in_fs, point;
+      f >> id >> parent >> dev >> root_in_fs >> point;
+      if (point == netns_dir()) continue;
+      if (point.rfind(dir_.path(), 0) == 0 || point.rfind(run_dir_, 0) == 0) ++h.mounts;
+    }
+    return h;
+  }
+};
+
+}  // namespace stack::test

@@ -1,0 +1,388 @@
+// The replica spec builder (orchestrator/daemon/spec_builder.h): Docker's
+// rules for command, env, user, working dir, capabilities, security options,
+// resources and mounts, and errors that name the service and field. Every
+// result is also checked to parse as a valid OCI spec.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "orchestrator/daemon/spec_builder.h"
+#include "orchestrator/daemon/node_record.h"
+#include "runtime/container/default_spec.h"
+
+using namespace stack::orch;
+namespace rt = stack::rt;
+
+namespace {
+
+const char* kPasswd =
+    "root:x:0:0:root:/root:/bin/sh\n"
+    "# comment\n"
+    "www:x:33:33:www:/var/www:/bin/sh\n"
+    "app:x:1000:1000:app:/home/app:/bin/sh\n";
+const char* kGroup = "root:x:0:\nwww:x:33:\napp:x:1000:\nstaff:x:50:app,www\naudio:x:29:app\n";
+
+ReplicaPlan plan() {
+  ReplicaPlan p;
+  p.id = "demo-web-1-abcdef";
+  p.name = "demo-web-1";
+  p.stack = "demo";
+  p.service.name = "web";
+  p.service.image = "app:1";
+  p.project_dir = "/srv/project";
+  return p;
+}
+
+stack::img::ImageConfig image() {
+  stack::img::ImageConfig c;
+  c.entrypoint = {"/entry.sh"};
+  c.cmd = {"serve", "--port", "80"};
+  c.env = {"PATH=/opt/bin:/bin", "MODE=image", "KEEP=1"};
+  c.working_dir = "/app";
+  return c;
+}
+
+SpecContext ctx() {
+  SpecContext c;
+  c.rootfs = "/var/lib/stack/containers/x/rootfs";
+  c.etc_dir = "/var/lib/stack/containers/x";
+  c.netns_path = "/run/stack/netns/x";
+  c.passwd = kPasswd;
+  c.group = kGroup;
+  return c;
+}
+
+BuiltSpec build(const ReplicaPlan& p, const stack::img::ImageConfig& i = image(), const SpecContext& c = ctx()) {
+  auto r = build_spec(p, i, c);
+  EXPECT_TRUE(r) << r.error().message();
+  if (!r) return {};
+  // What the runtime will parse.
+  auto parsed = rt::parse_spec(rt::spec_to_json(r->spec));
+  EXPECT_TRUE(parsed) << parsed.error().message();
+  return *r;
+}
+
+std::string error_of(const ReplicaPlan& p, const SpecContext& c = ctx()) {
+  auto r = build_spec(p, image(), c);
+  EXPECT_FALSE(r);
+  return r ? "" : r.error().message();
+}
+
+bool has(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+
+const rt::Mount* mount_at(const rt::Spec& s, const std::string& dest) {
+  for (auto& m : s.mounts)
+    if (m.destination == dest) return &m;
+  return nullptr;
+}
+
+TEST(NodeSpecBuilder, ImageEntrypointAndCmdWhenTheServiceSetsNeither) {
+  EXPECT_EQ(build(plan()).spec.process.args, (std::vector<std::string>{"/entry.sh", "serve", "--port", "80"}));
+}
+
+TEST(NodeSpecBuilder, CommandReplacesCmdOnly) {
+  auto p = plan();
+  p.service.command = std::vector<std::string>{"migrate"};
+  EXPECT_EQ(build(p).spec.process.args, (std::vector<std::string>{"/entry.sh", "migrate"}));
+}
+
+TEST(NodeSpecBuilder, EntrypointDropsTheImageCmd) {
+  auto p = plan();
+  p.service.entrypoint = std::vector<std::string>{"/bin/sh", "-c"};
+  EXPECT_EQ(build(p).spec.process.args, (std::vector<std::string>{"/bin/sh", "-c"}));
+  p.service.command = std::vector<std::string>{"echo hi"};
+  EXPECT_EQ(build(p).spec.process.args, (std::vector<std::string>{"/bin/sh", "-c", "echo hi"}));
+}
+
+TEST(NodeSpecBuilder, NothingToRunIsAnErrorNamingTheService) {
+  auto p = plan();
+  p.service.entrypoint = std::vector<std::string>{};
+  EXPECT_NE(error_of(p).find("service web: no command"), std::string::npos);
+}
+
+TEST(NodeSpecBuilder, EnvironmentMergesImageThenServiceAndKeepsOrder) {
+  auto p = plan();
+  p.service.environment = {{"MODE", "service"}, {"EXTRA", "a=b"}};
+  auto env = build(p).spec.process.env;
+  EXPECT_EQ(env[0], "PATH=/opt/bin:/bin");  // the image's PATH replaces the default in place
+  EXPECT_EQ(env[1], "HOSTNAME=demo-web-1");
+  EXPECT_TRUE(has(env, "MODE=service"));
+  EXPECT_FALSE(has(env, "MODE=image"));
+  EXPECT_TRUE(has(env, "KEEP=1"));
+  EXPECT_TRUE(has(env, "EXTRA=a=b"));
+  EXPECT_TRUE(has(env, "HOME=/root"));
+  EXPECT_FALSE(has(env, "TERM=xterm"));  // only with tty, as Docker
+}
+
+TEST(NodeSpecBuilder, UserByNameNumberAndGroup) {
+  auto p = plan();
+  p.service.user = "app";
+  auto s = build(p).spec;
+  EXPECT_EQ(s.process.user.uid, 1000u);
+  EXPECT_EQ(s.process.user.gid, 1000u);
+  EXPECT_EQ(s.process.user.additional_gids, (std::vector<uint32_t>{50, 29}));
+  EXPECT_TRUE(has(s.process.env, "HOME=/home/app"));
+
+  p.service.user = "33:staff";
+  s = build(p).spec;
+  EXPECT_EQ(s.process.user.uid, 33u);
+  EXPECT_EQ(s.process.user.gid, 50u);
+  EXPECT_TRUE(s.process.user.additional_gids.empty());
+
+  p.service.user = "4242";  // a number need not exist in passwd
+  s = build(p).spec;
+  EXPECT_EQ(s.process.user.uid, 4242u);
+  EXPECT_EQ(s.process.user.gid, 0u);
+  EXPECT_TRUE(has(s.process.env, "HOME=/"));
+}
+
+TEST(NodeSpecBuilder, ImageUserIsTheDefaultAndUnknownNamesFail) {
+  auto i = image();
+  i.user = "www";
+  auto s = build(plan(), i).spec;
+  EXPECT_EQ(s.process.user.uid, 33u);
+  auto p = plan();
+  p.service.user = "nobody";
+  EXPECT_NE(error_of(p).find("unable to find user nobody"), std::string::npos);
+  p.service.user = "app:wheel";
+  EXPECT_NE(error_of(p).find("unable to find group wheel"), std::string::npos);
+}
+
+TEST(NodeSpecBuilder, WorkingDirHostnameAndReadOnlyRoot) {
+  auto p = plan();
+  auto s = build(p).spec;
+  EXPECT_EQ(s.process.cwd, "/app");
+  EXPECT_EQ(s.hostname, "demo-web-1");
+  EXPECT_FALSE(s.root.readonly);
+  EXPECT_EQ(s.root.path, ctx().rootfs);
+  p.service.working_dir = "/srv";
+  p.service.hostname = "web";
+  p.service.domainname = "example.org";
+  p.service.read_only = true;
+  s = build(p).spec;
+  EXPECT_EQ(s.process.cwd, "/srv");
+  EXPECT_EQ(s.hostname, "web");
+  EXPECT_EQ(s.domainname, "example.org");
+  EXPECT_TRUE(s.root.readonly);
+  p.service.working_dir = "srv";
+  EXPECT_NE(error_of(p).find("must be an absolute path"), std::string::npos);
+}
+
+TEST(NodeSpecBuilder, CapabilitiesAddDropAndAll) {
+  auto p = plan();
+  p.service.cap_add = {"NET_ADMIN", "cap_sys_time"};
+  p.service.cap_drop = {"CHOWN"};
+  auto caps = build(p).spec.process.capabilities->bounding;
+  EXPECT_TRUE(has(caps, "CAP_NET_ADMIN"));
+  EXPECT_TRUE(has(caps, "CAP_SYS_TIME"));
+  EXPECT_FALSE(has(caps, "CAP_CHOWN"));
+  EXPECT_TRUE(has(caps, "CAP_KILL"));
+
+  p.service.cap_add = {"NET_BIND_SERVICE"};
+  p.service.cap_drop = {"ALL"};
+  EXPECT_EQ(build(p).spec.process.capabilities->bounding, (std::vector<std::string>{"CAP_NET_BIND_SERVICE"}));
+
+  p.service.cap_add = {"ALL"};
+  p.service.cap_drop = {"SYS_ADMIN"};
+  caps = build(p).spec.process.capabilities->effective;
+  EXPECT_TRUE(has(caps, "CAP_SYS_MODULE"));
+  EXPECT_FALSE(has(caps, "CAP_SYS_ADMIN"));
+
+  p.service.cap_add = {"FLY"};
+  EXPECT_NE(error_of(p).find("cap_add: unknown capability \"CAP_FLY\""), std::string::npos);
+}
+
+TEST(NodeSpecBuilder, PrivilegedGetsEverythingAndNoSeccomp) {
+  auto p = plan();
+  auto plain = build(p).spec;
+  EXPECT_TRUE(plain.linux.seccomp.has_value());
+  EXPECT_FALSE(plain.linux.masked_paths.empty());
+  EXPECT_FALSE(plain.process.no_new_privileges);  // Docker's default
+  p.service.privileged = true;
+  auto s = build(p).spec;
+  EXPECT_TRUE(has(s.process.capabilities->bounding, "CAP_SYS_ADMIN"));
+  EXPECT_FALSE(s.linux.seccomp.has_value());
+  EXPECT_TRUE(s.linux.masked_paths.empty());
+  EXPECT_TRUE(s.linux.readonly_paths.empty());
+  ASSERT_NE(mount_at(s, "/dev"), nullptr);
+  EXPECT_EQ(mount_at(s, "/dev")->type, "bind");
+  ASSERT_TRUE(s.linux.resources);
+  ASSERT_FALSE(s.linux.resources->devices.empty());
+  EXPECT_TRUE(s.linux.resources->devices[0].allow);
+  EXPECT_EQ(s.linux.resources->devices[0].type, "a");
+}
+
+TEST(NodeSpecBuilder, SecurityOptions) {
+  auto p = plan();
+  p.service.security_opt = {"no-new-privileges:true", "seccomp=unconfined", "label=disable"};
+  auto b = build(p);
+  EXPECT_TRUE(b.spec.process.no_new_privileges);
+  EXPECT_FALSE(b.spec.linux.seccomp.has_value());
+  ASSERT_EQ(b.warnings.size(), 1u);
+  EXPECT_NE(b.warnings[0].find("label=disable"), std::string::npos);
+
+  p.service.security_opt = {"seccomp=/etc/profile.json"};
+  auto c = ctx();
+  c.read_file = [](const std::string& path) -> rt::Result<std::string> {
+    EXPECT_EQ(path, "/etc/profile.json");
+    return std::string(R"({"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"}]})");
+  };
+  b = build(p, image(), c);
+  ASSERT_TRUE(b.spec.linux.seccomp);
+  EXPECT_EQ(b.spec.linux.seccomp->default_action, "SCMP_ACT_ERRNO");
+
+  p.service.security_opt = {"no-new-privileges=maybe"};
+  EXPECT_NE(error_of(p).find("security_opt \"no-new-privileges=maybe\""), std::string::npos);
+  p.service.security_opt = {"apparmour=x"};
+  EXPECT_NE(error_of(p).find("unknown option"), std::string::npos);
+}
+
+TEST(NodeSpecBuilder, ResourcesUlimitsSysctlsAndShm) {
+  auto p = plan();
+  p.service.mem_limit = 64ull << 20;
+  p.service.cpus = 0.5;
+  p.service.pids_limit = 100;
+  p.service.ulimits = {{"nofile", {2048, 4096}}, {"nproc", {50, 60}}};
+  p.service.sysctls = {{"net.core.somaxconn", "1024"}};
+  p.service.shm_size = 1 << 20;
+  p.service.oom_score_adj = 500;
+  auto s = build(p).spec;
+  ASSERT_TRUE(s.linux.resources);
+  EXPECT_EQ(*s.linux.resources->memory->limit, 64ll << 20);
+  EXPECT_EQ(*s.linux.resources->cpu->quota, 50000);
+  EXPECT_EQ(*s.linux.resources->cpu->period, 100000u);
+  EXPECT_EQ(s.linux.resources->pids->limit, 100);
+  auto nofile = std::find_if(s.process.rlimits.begin(), s.process.rlimits.end(),
+                             [](auto& r) { return r.type == "RLIMIT_NOFILE"; });
+  ASSERT_NE(nofile, s.process.rlimits.end());
+  EXPECT_EQ(nofile->soft, 2048u);
+  EXPECT_EQ(nofile->hard, 4096u);
+  EXPECT_EQ(std::count_if(s.process.rlimits.begin(), s.process.rlimits.end(),
+                          [](auto& r) { return r.type == "RLIMIT_NOFILE"; }),
+            1);
+  EXPECT_EQ(s.linux.sysctl.at("net.core.somaxconn"), "1024");
+  EXPECT_TRUE(has(mount_at(s, "/dev/shm")->options, "size=1048576"));
+  EXPECT_FALSE(has(mount_at(s, "/dev/shm")->options, "size=65536k"));
+  EXPECT_EQ(*s.process.oom_score_adj, 500);
+}
+
+TEST(NodeSpecBuilder, NetworkNamespaceAndEtcFiles) {
+  auto s = build(plan()).spec;
+  auto net = rt::find_namespace(s, "network");
+  ASSERT_NE(net, nullptr);
+  EXPECT_EQ(net->path, "/run/stack/netns/x");
+  ASSERT_NE(mount_at(s, "/etc/hosts"), nullptr);
+  EXPECT_EQ(mount_at(s, "/etc/hosts")->source, "/var/lib/stack/containers/x/hosts");
+  EXPECT_EQ(mount_at(s, "/etc/resolv.conf")->source, "/var/lib/stack/containers/x/resolv.conf");
+  EXPECT_EQ(mount_at(s, "/etc/hostname")->source, "/var/lib/stack/containers/x/hostname");
+
+  auto c = ctx();
+  c.netns_path.clear();
+  c.host_network = true;
+  auto p = plan();
+  s = build(p, image(), c).spec;
+  EXPECT_EQ(rt::find_namespace(s, "network"), nullptr);
+  EXPECT_EQ(rt::find_namespace(s, "uts"), nullptr);
+  EXPECT_EQ(mount_at(s, "/etc/hosts")->source, "/etc/hosts");
+  EXPECT_EQ(mount_at(s, "/etc/hostname"), nullptr);
+  p.service.sysctls = {{"net.ipv4.ip_forward", "1"}};
+  EXPECT_NE(error_of(p, c).find("not allowed with network_mode host"), std::string::npos);
+}
+
+TEST(NodeSpecBuilder, VolumesBindsAndTmpfs) {
+  auto p = plan();
+  p.volume_dirs = {{"data", "/var/lib/stack/volumes/demo_data"}};
+  stack::compose::Mount vol{.type = "volume", .source = "data", .target = "/data"};
+  stack::compose::Mount bind{.type = "bind", .source = "./conf", .target = "/etc/app", .read_only = true};
+  stack::compose::Mount tmp{.type = "tmpfs", .target = "/run/app"};
+  tmp.tmpfs_size = 1 << 20;
+  p.service.volumes = {vol, bind, tmp};
+  auto b = build(p);
+  auto* v = mount_at(b.spec, "/data");
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->source, "/var/lib/stack/volumes/demo_data");
+  EXPECT_TRUE(has(v->options, "rbind"));
+  EXPECT_TRUE(has(v->options, "rw"));
+  auto* bm = mount_at(b.spec, "/etc/app");
+  ASSERT_NE(bm, nullptr);
+  EXPECT_EQ(bm->source, "/srv/project/conf");
+  EXPECT_TRUE(has(bm->options, "ro"));
+  EXPECT_EQ(b.bind_dirs_to_create, (std::vector<std::string>{"/srv/project/conf"}));
+  auto* t = mount_at(b.spec, "/run/app");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->type, "tmpfs");
+  EXPECT_TRUE(has(t->options, "size=1048576"));
+  EXPECT_TRUE(has(t->options, "mode=1777"));
+
+  p.service.volumes = {stack::compose::Mount{.type = "volume", .source = "missing", .target = "/m"}};
+  EXPECT_NE(error_of(p).find("volumes[0] (/m): volume \"missing\" has no directory"), std::string::npos);
+  p.service.volumes = {stack::compose::Mount{.type = "bind", .source = "/x", .target = "rel"}};
+  EXPECT_NE(error_of(p).find("target must be an absolute path"), std::string::npos);
+}
+
+TEST(NodeSpecBuilder, DevicesComeFromTheHostLookup) {
+  auto p = plan();
+  p.service.devices = {{"/dev/fuse", "/dev/fuse", "rw"}};
+  auto c = ctx();
+  c.stat_device = [](const std::string& path) -> rt::Result<rt::Device> {
+    if (path != "/dev/fuse") return rt::fail("stat " + path, ENOENT);
+    rt::Device d;
+    d.type = "c";
+    d.major = 10;
+    d.minor = 229;
+    return d;
+  };
+  auto s = build(p, image(), c).spec;
+  ASSERT_EQ(s.linux.devices.size(), 1u);
+  EXPECT_EQ(s.linux.devices[0].path, "/dev/fuse");
+  EXPECT_EQ(s.linux.devices[0].major, 10);
+  ASSERT_TRUE(s.linux.resources);
+  EXPECT_EQ(s.linux.resources->devices.back().access, "rw");
+  p.service.devices = {{"/dev/nope", "/dev/nope", "rwm"}};
+  EXPECT_NE(error_of(p, c).find("devices /dev/nope"), std::string::npos);
+}
+
+TEST(NodeSpecBuilder, AnnotationsCarryLabelsStopSignalAndWarnings) {
+  auto p = plan();
+  p.labels = {{"com.stack.stack", "demo"}};
+  p.service.labels = {{"tier", "front"}};
+  p.service.stop_signal = "SIGQUIT";
+  p.service.init = true;
+  p.service.tty = true;
+  auto b = build(p);
+  EXPECT_EQ(b.spec.annotations.at("com.stack.stack"), "demo");
+  EXPECT_EQ(b.spec.annotations.at("tier"), "front");
+  EXPECT_EQ(b.spec.annotations.at(kAnnotationStopSignal), "SIGQUIT");
+  EXPECT_EQ(b.warnings.size(), 2u);
+  EXPECT_TRUE(has(b.spec.process.env, "TERM=xterm"));
+  EXPECT_FALSE(b.spec.process.terminal);
+}
+
+TEST(NodeRecord, RoundTripsAndExitRecordsParse) {
+  NodeRecord r;
+  r.id = "a";
+  r.netns_path = "/run/stack/netns/a";
+  r.networks = {"demo_default", "demo_back"};
+  r.addresses = {{"demo_default", "10.1.0.2"}};
+  r.started_at_ms = 1234;
+  auto back = NodeRecord::parse(r.to_json(), "node.json");
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(back->networks, r.networks);
+  EXPECT_EQ(back->addresses, r.addresses);
+  EXPECT_EQ(back->started_at_ms, 1234);
+  EXPECT_FALSE(NodeRecord::parse("[]", "node.json"));
+
+  auto e = parse_exit_record(R"({"exit_code":137,"signal":9,"oom_killed":true,"finished_at":"2024-01-02T03:04:05.250Z"})",
+                             "exit.json");
+  ASSERT_TRUE(e) << e.error().message();
+  EXPECT_EQ(e->exit_code, 137);
+  EXPECT_TRUE(e->oom_killed);
+  EXPECT_EQ(e->finished_at_ms, 1704164645250);
+  EXPECT_EQ(rfc3339_to_ms("2024-01-02T05:04:05+02:00"), 1704164645000);
+  EXPECT_EQ(rfc3339_to_ms("garbage"), 0);
+  EXPECT_FALSE(parse_exit_record("{}", "exit.json"));
+}
+
+}  // namespace
