@@ -1,6 +1,9 @@
 // A real stackd for the CLI integration tests: its own --root (TempDir),
-// socket, --runtime-root and netns dir under /run, a nonstandard --dns-port,
-// and the demo images (scripts/make-demo-images.sh) in <root>/images. The
+// socket, --runtime-root and netns dir under /run, its own network namespace
+// as "host" (private_netns.h: stackd sweeps its netns at start, and tests
+// run side by side under ctest -j; the daemon, the CLI and curl all inherit
+// it, so 127.0.0.1:80 and the DNS on each gateway's port 53 are the test's
+// own), and the demo images (scripts/make-demo-images.sh) in <root>/images. The
 // `stack` CLI talks to it with --host. TearDown removes every stack (down -v)
 // and stops the daemon.
 #pragma once
@@ -26,12 +29,14 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/bundle.h"
+#include "tests/support/private_netns.h"
 
 namespace stack::test {
 
 class StackdFixture : public ::testing::Test {
  protected:
   TempDir dir_{"stackd-it"};
+  PrivateNetns netns_;  // before the daemon starts, gone after it stopped
   std::string run_dir_;
   pid_t daemon_ = -1;
 
@@ -41,6 +46,7 @@ class StackdFixture : public ::testing::Test {
 
   void SetUp() override {
     STACK_REQUIRE_ROOT();
+    ASSERT_TRUE(netns_.ok());
     run_dir_ = "/run/stack-it-" + unique_id("d");
     std::filesystem::create_directories(root());
     auto img = run({"bash", std::string(STACK_SOURCE_DIR) + "/scripts/make-demo-images.sh", "--stack", binary("stack"),
@@ -78,7 +84,7 @@ class StackdFixture : public ::testing::Test {
       std::string exe = binary("stackd");
       ::execl(exe.c_str(), exe.c_str(), "--foreground", "--root", root().c_str(), "--socket", socket().c_str(),
               "--runtime-root", (run_dir_ + "/runtime").c_str(), "--netns-dir", netns_dir().c_str(), "--dns-port",
-              "15353", "--log-level", "debug", static_cast<char*>(nullptr));
+              "53", "--log-level", "debug", static_cast<char*>(nullptr));
       ::_exit(127);
     }
     ASSERT_TRUE(wait_for([&] { return stack({"version"}).status == 0; })) << read_file(log);
