@@ -189,6 +189,7 @@ Result<NetworkInfo> NetworkManager::create_network(const NetworkConfig& c) {
   }
 
   Undo undo;
+  undo.add([&] { (void)im.save(); });  // runs last: the state without this network
   if (subnet) {
     auto r = im.ipam.add_network(c.name, *subnet, gateway);
     if (!r) return tl::unexpected(r.error().wrap(what));
@@ -201,6 +202,10 @@ Result<NetworkInfo> NetworkManager::create_network(const NetworkConfig& c) {
   undo.add([&] { (void)im.ipam.remove_network(c.name); });
   im.meta[c.name] = NetworkMeta{c.internal, c.mtu};
   undo.add([&] { im.meta.erase(c.name); });
+  // Recorded before any kernel object exists: sweep() removes only what
+  // belongs to networks in our state, so a crash from here on must leave the
+  // name there for the next daemon to find the bridge and rules.
+  STACK_TRY_CTX(im.save(), what);
   const std::string bridge = bridge_name(c.name);
   // A bridge of that name tagged for this network is a leftover of ours
   // (state lost in a crash) and is reused; anything else is not ours.

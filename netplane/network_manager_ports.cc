@@ -307,6 +307,20 @@ Result<SweepReport> NetworkManager::sweep(const KeepSet& keep) {
   const std::string what = "sweep network state";
   SweepReport rep;
 
+  // Only what belongs to networks in this manager's state (or kept) is
+  // touched: another manager on the same host (a second stackd with its own
+  // root, a test) tags its objects the same way, and they are not ours.
+  std::set<std::string> mine(keep.networks.begin(), keep.networks.end());
+  for (const auto& n : im.ipam.network_names()) mine.insert(n);
+  for (const auto& [n, _] : im.meta) mine.insert(n);
+  // "stack:<network>" or "stack:<network>:<ports>/<proto>" -> <network>.
+  auto network_of = [](const std::string& tag) {
+    std::string rest = tag.substr(std::string(kLinkTagPrefix).size());
+    return rest.substr(0, rest.find(':'));
+  };
+  std::set<std::string> my_bridges;
+  for (const auto& n : mine) my_bridges.insert(bridge_name(n));
+
   // Links: our bridges of kept networks and veths of kept endpoints stay.
   std::set<std::string> keep_links;
   for (const auto& n : keep.networks) keep_links.insert(bridge_name(n));
@@ -315,7 +329,7 @@ Result<SweepReport> NetworkManager::sweep(const KeepSet& keep) {
   if (!links) return tl::unexpected(links.error().wrap(what));
   std::vector<std::string> veths;
   for (const auto& l : *links) {
-    if (keep_links.count(l.name)) continue;
+    if (keep_links.count(l.name) || !mine.count(network_of(l.alias))) continue;
     if (l.type == "bridge") {
       STACK_TRY_CTX(delete_bridge(im.nl, l.name), what);
     } else {
@@ -333,13 +347,13 @@ Result<SweepReport> NetworkManager::sweep(const KeepSet& keep) {
   if (!ours) return tl::unexpected(ours.error().wrap(what));
   std::string cmds;
   for (const auto& r : ours->first) {
-    if (keep_tags.count(r.comment)) continue;
+    if (keep_tags.count(r.comment) || !mine.count(network_of(r.comment))) continue;
     cmds += "delete rule inet stack " + r.chain + " handle " + std::to_string(r.handle) + "\n";
     if (std::find(rep.removed_rules.begin(), rep.removed_rules.end(), r.comment) == rep.removed_rules.end())
       rep.removed_rules.push_back(r.comment);
   }
   for (const auto& b : ours->second)
-    if (!keep_links.count(b)) cmds += "delete element inet stack bridges { \"" + b + "\" }\n";
+    if (!keep_links.count(b) && my_bridges.count(b)) cmds += "delete element inet stack bridges { \"" + b + "\" }\n";
   if (!cmds.empty()) STACK_TRY_CTX(im.nft.run(cmds, what), what);
 
   // IPAM and recorded state.

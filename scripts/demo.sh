@@ -29,7 +29,7 @@ trap cleanup EXIT
 mkdir -p "$work/root"
 bash scripts/make-demo-images.sh --stack "$STACK" --image-root "$work/root/images"
 "$STACKD" --foreground --root "$work/root" --socket "$sock" --runtime-root "$run/runtime" \
-  --netns-dir "$run/netns" --dns-port 15300 >"$work/stackd.log" 2>&1 &
+  --netns-dir "$run/netns" >"$work/stackd.log" 2>&1 &
 daemon=$!
 export STACK_HOST="unix://$sock"
 for _ in $(seq 50); do "$STACK" version >/dev/null 2>&1 && break; sleep 0.1; done
