@@ -412,8 +412,14 @@ bool Supervisor::do_create(std::unique_lock<std::mutex>& lk, const std::string& 
   emit("create", service, r.name, {{"image", r.image}, {"reason", reason}});
 
   lk.unlock();
-  if (!old.empty()) (void)ctx_.node.remove({old});
+  // The old incarnation's teardown (veth, netns, overlay: tens of ms) is off
+  // the crash-to-running path: it goes after the new one started, unless the
+  // new one needs what the old holds (a static address).
+  bool static_ip = false;
+  for (const auto& n : plan.networks) static_ip = static_ip || !n.ipv4_address.empty();
+  if (!old.empty() && static_ip) (void)ctx_.node.remove({old});
   auto started = ctx_.node.create_and_start(plan);
+  if (!old.empty() && !static_ip) (void)ctx_.node.remove({old});
   lk.lock();
 
   ReplicaRecord* cur = find_by_id(id);
