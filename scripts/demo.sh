@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo: installs dependencies, builds, makes the offline demo images, and
 # runs examples/compose/shop.yaml (web x2 behind port 8080, api, worker, db)
-# with `stack up -d`; shows `stack ps`, asks the published port a few times
+# with `stack up -d --wait`; shows `stack ps`, asks the published port a few times
 # (different web replicas answer), follows one request through web -> api ->
 # db by service name, then `stack down -v`.
 #
@@ -34,8 +34,8 @@ daemon=$!
 export STACK_HOST="unix://$sock"
 for _ in $(seq 50); do "$STACK" version >/dev/null 2>&1 && break; sleep 0.1; done
 
-echo "== stack up -d examples/compose/shop.yaml"
-time "$STACK" up -d -f examples/compose/shop.yaml
+echo "== stack up -d --wait examples/compose/shop.yaml (returns once every service is healthy)"
+time "$STACK" up -d --wait -f examples/compose/shop.yaml
 echo
 echo "== stack ps"
 "$STACK" -f examples/compose/shop.yaml ps
