@@ -24,6 +24,7 @@ cleanup() {
     [ -f "$f" ] || continue
     "$STACK" -f "$f" down -v >/dev/null 2>&1 || true
     (cd "$work" && podman-compose -f "$f" down >/dev/null 2>&1) || true
+    [ "${WITH_DOCKER:-0}" = 1 ] && (cd "$work" && docker-compose -f "$f" down >/dev/null 2>&1) || true
   done
   [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true
   umount -l "$run/netns" 2>/dev/null || true  # stackd's private bind mount of its netns dir
@@ -41,7 +42,10 @@ EOF
 export CONTAINERS_CONF="$work/containers.conf"
 
 podman_flag=--podman; [ "${SKIP_PODMAN:-0}" = 1 ] && podman_flag=
-bash scripts/make-demo-images.sh --stack "$STACK" --image-root "$work/root/images" $podman_flag >/dev/null
+# WITH_DOCKER=1: a dockerd you started by hand is measured too (docker-compose
+# v1 from Debian). Stop it after and restore the FORWARD policy it changed.
+docker_flag=; [ "${WITH_DOCKER:-0}" = 1 ] && docker_flag=--docker
+bash scripts/make-demo-images.sh --stack "$STACK" --image-root "$work/root/images" $podman_flag $docker_flag >/dev/null
 "$STACKD" --foreground --root "$work/root" --socket "$sock" --runtime-root "$run/runtime" \
   --netns-dir "$run/netns" --dns-port 15301 --log-level warn >"$work/stackd.log" 2>&1 &
 daemon=$!
@@ -75,24 +79,27 @@ all_running() {  # all_running FILE N
 declare -A R
 bench_tool() {  # bench_tool TOOL N
   local tool=$1 n=$2 f="$work/s$n-$1.yaml" ups=() downs=()
-  if [ "$tool" = stack ]; then make_stack "$n" stack-demo/busybox:1 "$f"; else make_stack "$n" localhost/stack-demo/busybox:1 "$f"; fi
+  case $tool in
+    stack | docker) make_stack "$n" stack-demo/busybox:1 "$f" ;;
+    *) make_stack "$n" localhost/stack-demo/busybox:1 "$f" ;;
+  esac
   for _ in $(seq "$REPS"); do
     local t0; t0=$(now_ms)
     # Both return once every container has started; the check after is not timed.
-    if [ "$tool" = stack ]; then
-      "$STACK" -f "$f" up -d >/dev/null
-    else
-      (cd "$work" && podman-compose -f "$f" up -d >/dev/null 2>&1)
-    fi
+    case $tool in
+      stack) "$STACK" -f "$f" up -d >/dev/null ;;
+      docker) (cd "$work" && docker-compose -f "$f" up -d >/dev/null 2>&1) ;;
+      *) (cd "$work" && podman-compose -f "$f" up -d >/dev/null 2>&1) ;;
+    esac
     ups+=($(($(now_ms) - t0)))
     if [ "$tool" = stack ]; then
       all_running "$f" "$n" || echo "stack_bench: stack up -d returned before $n containers ran" >&2
     fi
-    if [ "$tool" = stack ]; then
-      downs+=($(time_ms "$STACK" -f "$f" down))
-    else
-      downs+=($(cd "$work" && time_ms podman-compose -f "$f" down))
-    fi
+    case $tool in
+      stack) downs+=($(time_ms "$STACK" -f "$f" down)) ;;
+      docker) downs+=($(cd "$work" && time_ms docker-compose -f "$f" down)) ;;
+      *) downs+=($(cd "$work" && time_ms podman-compose -f "$f" down)) ;;
+    esac
   done
   R[$tool-up$n]=$(printf '%s\n' "${ups[@]}" | median)
   R[$tool-down$n]=$(printf '%s\n' "${downs[@]}" | median)
@@ -100,12 +107,20 @@ bench_tool() {  # bench_tool TOOL N
 
 bench_verbs() {  # ps, logs, exec on the 1-service stack, per tool
   local tool=$1 f="$work/s1-$1.yaml" ps=() logs=() ex=()
-  if [ "$tool" = stack ]; then "$STACK" -f "$f" up -d >/dev/null; else (cd "$work" && podman-compose -f "$f" up -d >/dev/null 2>&1); fi
+  case $tool in
+    stack) "$STACK" -f "$f" up -d >/dev/null ;;
+    docker) (cd "$work" && docker-compose -f "$f" up -d >/dev/null 2>&1) ;;
+    *) (cd "$work" && podman-compose -f "$f" up -d >/dev/null 2>&1) ;;
+  esac
   for _ in $(seq "$REPS"); do
     if [ "$tool" = stack ]; then
       ps+=($(time_ms "$STACK" -f "$f" ps))
       logs+=($(time_ms "$STACK" -f "$f" logs))
       ex+=($(time_ms "$STACK" -f "$f" exec -T s0 true))
+    elif [ "$tool" = docker ]; then
+      ps+=($(cd "$work" && time_ms docker-compose -f "$f" ps))
+      logs+=($(cd "$work" && time_ms docker-compose -f "$f" logs))
+      ex+=($(cd "$work" && time_ms docker-compose -f "$f" exec -T s0 true))
     else
       ps+=($(cd "$work" && time_ms podman-compose -f "$f" ps))
       logs+=($(cd "$work" && time_ms podman-compose -f "$f" logs))
@@ -121,9 +136,14 @@ bench_verbs() {  # ps, logs, exec on the 1-service stack, per tool
 for n in 1 10; do
   bench_tool stack $n
   [ "${SKIP_PODMAN:-0}" = 1 ] || bench_tool podman $n
+  if [ "${WITH_DOCKER:-0}" = 1 ]; then bench_tool docker $n; fi
 done
 bench_verbs stack
 [ "${SKIP_PODMAN:-0}" = 1 ] || bench_verbs podman
+if [ "${WITH_DOCKER:-0}" = 1 ]; then
+  bench_verbs docker
+  (cd "$work" && docker-compose -f "$work/s1-docker.yaml" down >/dev/null 2>&1) || true
+fi
 
 # SIGKILL -> replacement running (stack's restart: the stack file's default
 # restart is "no", so use a stack with restart: always).
@@ -168,17 +188,18 @@ until all_running "$f" 100; do sleep 0.2; done
 R[stack-rss100]=$(awk '/VmRSS/ {print $2}' /proc/$daemon/status)
 "$STACK" -f "$f" down >/dev/null
 
-if command -v dockerd >/dev/null && command -v docker-compose >/dev/null; then
-  docker_note="installed but not run by this script (start dockerd by hand, restore FORWARD after)"
+if [ "${WITH_DOCKER:-0}" = 1 ]; then
+  docker_note="$(docker-compose version --short 2>/dev/null) on dockerd $(docker version -f '{{.Server.Version}}' 2>/dev/null)"
 else
-  docker_note="n/a: dockerd/docker-compose not installed (apt docker.io is installable, but a dockerd changes the host firewall FORWARD policy for every other user of this host)"
+  docker_note="not run (WITH_DOCKER=1 with a dockerd started by hand)"
 fi
 
 ratio() { [ "$1" = n/a ] || [ "$2" = n/a ] || [ "$1" = 0 ] && echo "-" || awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", b / a}'; }
-printf '\n%-28s %12s %16s %10s\n' "operation (median ms)" "stack" "podman-compose" "ratio"
+printf '\n%-24s %8s %15s %8s %15s %8s\n' "operation (median ms)" "stack" "podman-compose" "ratio" "docker-compose" "ratio"
 for k in up1 down1 up10 down10 ps logs exec; do
-  printf '%-28s %12s %16s %10s\n' "$k" "${R[stack-$k]}" "${R[podman-$k]:-n/a}" "$(ratio "${R[stack-$k]}" "${R[podman-$k]:-n/a}")"
+  p=${R[podman-$k]:-n/a} d=${R[docker-$k]:-n/a}
+  printf '%-24s %8s %15s %8s %15s %8s\n' "$k" "${R[stack-$k]}" "$p" "$(ratio "${R[stack-$k]}" "$p")" "$d" "$(ratio "${R[stack-$k]}" "$d")"
 done
-printf '%-28s %12s\n' "SIGKILL -> running (ms)" "${R[stack-kill]} (of which 100 ms is the restart backoff)"
-printf '%-28s %12s\n' "stackd RSS, 100 replicas" "${R[stack-rss100]} KiB"
-echo "docker-compose: $docker_note"
+printf '%-24s %8s\n' "SIGKILL -> running (ms)" "${R[stack-kill]} (of which 100 ms is the restart backoff)"
+printf '%-24s %8s\n' "stackd RSS, 100 replicas" "${R[stack-rss100]} KiB"
+echo "ratio: the peer's time over stack's (above 1: stack is faster). docker-compose: $docker_note"

@@ -13,10 +13,11 @@
 #                             no node, so the stand-in's CMD runs httpd directly
 #                             (no shell involved) and its ENTRYPOINT is empty.
 #
-# Usage: scripts/make-demo-images.sh [--stack PATH] [--image-root DIR] [--podman]
+# Usage: scripts/make-demo-images.sh [--stack PATH] [--image-root DIR] [--podman] [--docker]
 #   --stack       the stack binary (default: build/orchestrator/stack, else PATH)
 #   --image-root  image store to load into (default: stack's default)
 #   --podman      also import both images into podman as localhost/NAME
+#   --docker      also import both images into a running dockerd as NAME
 #                 (for bench/stack_bench.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,11 +25,13 @@ cd "$(dirname "$0")/.."
 STACK=""
 IMAGE_ROOT=""
 PODMAN=0
+DOCKER=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --stack) STACK="$2"; shift 2 ;;
     --image-root) IMAGE_ROOT="$2"; shift 2 ;;
     --podman) PODMAN=1; shift ;;
+    --docker) DOCKER=1; shift ;;
     *) echo "make-demo-images: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -85,6 +88,11 @@ import() {  # import TAR NAME CHANGES...
     local pargs=()
     for c in "$@"; do pargs+=(--change "$c"); done
     podman import "${pargs[@]}" "$tar" "localhost/${name}" >/dev/null
+  fi
+  if [ "$DOCKER" = 1 ]; then
+    local dargs=()
+    for c in "$@"; do dargs+=(--change "$c"); done
+    docker import "${dargs[@]}" "$tar" "${name}" >/dev/null
   fi
 }
 
