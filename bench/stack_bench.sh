@@ -80,7 +80,10 @@ declare -A R
 bench_tool() {  # bench_tool TOOL N
   local tool=$1 n=$2 f="$work/s$n-$1.yaml" ups=() downs=()
   case $tool in
-    stack | docker) make_stack "$n" stack-demo/busybox:1 "$f" ;;
+    stack) make_stack "$n" stack-demo/busybox:1 "$f" ;;
+    # docker-compose 1.29 knows no top-level `name:`: the project name comes
+    # from the environment instead.
+    docker) make_stack "$n" stack-demo/busybox:1 "$f" && sed -i '/^name:/d' "$f" && export COMPOSE_PROJECT_NAME=bench$n ;;
     *) make_stack "$n" localhost/stack-demo/busybox:1 "$f" ;;
   esac
   for _ in $(seq "$REPS"); do
@@ -109,7 +112,7 @@ bench_verbs() {  # ps, logs, exec on the 1-service stack, per tool
   local tool=$1 f="$work/s1-$1.yaml" ps=() logs=() ex=()
   case $tool in
     stack) "$STACK" -f "$f" up -d >/dev/null ;;
-    docker) (cd "$work" && docker-compose -f "$f" up -d >/dev/null 2>&1) ;;
+    docker) export COMPOSE_PROJECT_NAME=bench1 && (cd "$work" && docker-compose -f "$f" up -d >/dev/null 2>&1) ;;
     *) (cd "$work" && podman-compose -f "$f" up -d >/dev/null 2>&1) ;;
   esac
   for _ in $(seq "$REPS"); do

@@ -267,7 +267,11 @@ rt::Result<bool> port_conflict(const std::string& host_ip, uint16_t port, const 
   int type = proto == "udp" ? SOCK_DGRAM : SOCK_STREAM;
   rt::UniqueFd fd(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
   if (!fd) return rt::fail_errno(what + ": socket");
-  // No SO_REUSEADDR: a listener (or a TIME_WAIT-free bound socket) makes bind fail.
+  // TCP: SO_REUSEADDR, as every server sets it, so connections of a gone
+  // listener lingering in TIME_WAIT do not count; a live listener or bound
+  // socket still makes bind fail. UDP has no TIME_WAIT: a plain bind.
+  int one = 1;
+  if (type == SOCK_STREAM) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) return false;
   if (errno == EADDRINUSE) return true;
   return rt::fail_errno(what + ": bind");
