@@ -1,5 +1,7 @@
 #include "netplane/nat.h"
 
+#include "netplane/atomic_file.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -119,13 +121,6 @@ std::string dnat_rules(const PortMapping& m) {
   return s;
 }
 
-rt::Result<void> write_sysctl(const std::string& path, const std::string& value) {
-  rt::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd) return rt::fail_errno("open " + path);
-  if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
-    return rt::fail_errno("write " + value + " to " + path);
-  return {};
-}
 
 }  // namespace
 
@@ -200,7 +195,7 @@ rt::Result<void> add_network(Nft& nft, const std::string& name, const std::strin
     s += "add rule " + t + " fwd_networks iifname " + br + " accept" + c;  // egress
   }
   STACK_TRY_CTX(nft.run(s, what), what);
-  STACK_TRY_CTX(write_sysctl("/proc/sys/net/ipv4/conf/" + bridge + "/route_localnet", "1"), what);
+  STACK_TRY_CTX(write_file_in_place("/proc/sys/net/ipv4/conf/" + bridge + "/route_localnet", "1"), what);
   return {};
 }
 

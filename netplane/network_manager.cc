@@ -31,13 +31,6 @@ bool valid_network_name(const std::string& s) {
   return true;
 }
 
-Result<void> write_sysctl(const std::string& path, const std::string& value) {
-  rt::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd) return rt::fail_errno("open " + path);
-  if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
-    return rt::fail_errno("write " + value + " to " + path);
-  return {};
-}
 
 json mapping_json(const PortMapping& m) {
   json b = json::array();
@@ -130,7 +123,7 @@ Result<void> NetworkManager::Impl::ensure_kernel_state(const std::string& name) 
   std::string cidr = i.gateway + "/" + std::to_string(i.prefix);
   STACK_TRY(ensure_bridge(nl, i.bridge, i.mtu, cidr, name));
   if (!i.internal)  // egress and published ports from outside need forwarding, as Docker sets it
-    STACK_TRY_CTX(write_sysctl("/proc/sys/net/ipv4/ip_forward", "1"), "enable IPv4 forwarding");
+    STACK_TRY_CTX(write_file_in_place("/proc/sys/net/ipv4/ip_forward", "1"), "enable IPv4 forwarding");
   STACK_TRY(add_network(nft, name, i.bridge, i.subnet, i.internal));
   return {};
 }
