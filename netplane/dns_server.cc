@@ -31,6 +31,7 @@
 #include "netplane/dns_message.h"
 #include "netplane/dns_records.h"
 #include "netplane/etc_files.h"
+#include "runtime/kernel/fd.h"
 
 namespace stack::net {
 namespace {
@@ -96,6 +97,7 @@ class Forward : public std::enable_shared_from_this<Forward> {
     const auto& upstream = shared_->upstreams[next_++];
     unsigned generation = ++generation_;
     socket_.open(upstream.protocol(), ec);
+    rt::set_cloexec(socket_.native_handle());  // stackd spawns shims: no inherited sockets
     if (!ec) socket_.connect(upstream, ec);
     if (ec) return attempt();
     our_id_ = random_id();
@@ -184,6 +186,7 @@ class UdpListener : public std::enable_shared_from_this<UdpListener> {
   rt::Result<void> bind(const udp::endpoint& at) {
     boost::system::error_code ec;
     socket_.open(at.protocol(), ec);
+    rt::set_cloexec(socket_.native_handle());
     if (!ec) socket_.bind(at, ec);
     if (ec) return bind_failure(at, "udp", ec);
     std::lock_guard lock(mu_);
@@ -306,6 +309,7 @@ class TcpListener : public std::enable_shared_from_this<TcpListener> {
   rt::Result<void> bind(const tcp::endpoint& at) {
     boost::system::error_code ec;
     acceptor_.open(at.protocol(), ec);
+    rt::set_cloexec(acceptor_.native_handle());
     if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
     if (!ec) acceptor_.bind(at, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
@@ -332,6 +336,7 @@ class TcpListener : public std::enable_shared_from_this<TcpListener> {
       if (self->closed_ || e == asio::error::operation_aborted) return;
       std::erase_if(self->connections_, [](const auto& w) { return w.expired(); });
       if (!e && self->connections_.size() < kMaxTcpConnections) {
+        rt::set_cloexec(s.native_handle());
         auto conn = std::make_shared<TcpConnection>(self->shared_, self->network_, std::move(s));
         self->connections_.push_back(conn);
         conn->start();

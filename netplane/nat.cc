@@ -54,8 +54,10 @@ uint16_t port_end(const PortMapping& m) {
 rt::Result<void> validate(const PortMapping& m, bool need_backends) {
   std::string what = "port mapping " + mapping_tag(m);
   if (!valid_network_name(m.network)) return rt::fail(what + ": invalid network name", EINVAL);
+  if (is_ipv6_mapping(m))
+    return rt::fail(what + ": IPv6 host address: not a DNAT mapping (port_proxy.h forwards it)", EINVAL);
   if (!m.host_ip.empty() && !valid_ipv4(m.host_ip))
-    return rt::fail(what + ": invalid host ip '" + m.host_ip + "' (IPv4 only)", EINVAL);
+    return rt::fail(what + ": invalid host ip '" + m.host_ip + "'", EINVAL);
   if (m.host_port == 0 || port_end(m) < m.host_port)
     return rt::fail(what + ": invalid host port range", EINVAL);
   if (m.protocol != "tcp" && m.protocol != "udp")
@@ -127,8 +129,12 @@ std::string dnat_rules(const PortMapping& m) {
 std::string mapping_tag(const PortMapping& m) {
   std::string ports = std::to_string(m.host_port);
   if (port_end(m) != m.host_port) ports += "-" + std::to_string(port_end(m));
-  return "stack:" + m.network + ":" + ports + "/" + m.protocol;
+  std::string ip;
+  if (!m.host_ip.empty()) ip = (is_ipv6_mapping(m) ? "[" + m.host_ip + "]" : m.host_ip) + ":";
+  return "stack:" + m.network + ":" + ip + ports + "/" + m.protocol;
 }
+
+bool is_ipv6_mapping(const PortMapping& m) { return m.host_ip.find(':') != std::string::npos; }
 
 rt::Result<void> ensure_base(Nft& nft) {
   // `add` of an existing table/chain/set is a no-op; base chains are flushed
@@ -251,23 +257,33 @@ rt::Result<void> unpublish(Nft& nft, const PortMapping& m) {
 rt::Result<bool> port_conflict(const std::string& host_ip, uint16_t port, const std::string& proto) {
   std::string what = "check host port " + (host_ip.empty() ? std::string("*") : host_ip) + ":" +
                      std::to_string(port) + "/" + proto;
+  // "" = every IPv4 address; an address with ':' is IPv6 (bound IPv6-only,
+  // so "::" means every IPv6 address, as the proxy binds it).
+  const bool v6 = host_ip.find(':') != std::string::npos;
   sockaddr_in sa{};
+  sockaddr_in6 sa6{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(port);
+  sa6.sin6_family = AF_INET6;
+  sa6.sin6_port = htons(port);
   if (host_ip.empty()) {
     sa.sin_addr.s_addr = htonl(INADDR_ANY);
-  } else if (inet_pton(AF_INET, host_ip.c_str(), &sa.sin_addr) != 1) {
-    return rt::fail(what + ": invalid IPv4 address", EINVAL);
+  } else if (v6 ? inet_pton(AF_INET6, host_ip.c_str(), &sa6.sin6_addr) != 1
+                : inet_pton(AF_INET, host_ip.c_str(), &sa.sin_addr) != 1) {
+    return rt::fail(what + ": invalid IP address", EINVAL);
   }
   int type = proto == "udp" ? SOCK_DGRAM : SOCK_STREAM;
-  rt::UniqueFd fd(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
+  rt::UniqueFd fd(::socket(v6 ? AF_INET6 : AF_INET, type | SOCK_CLOEXEC, 0));
   if (!fd) return rt::fail_errno(what + ": socket");
   // TCP: SO_REUSEADDR, as every server sets it, so connections of a gone
   // listener lingering in TIME_WAIT do not count; a live listener or bound
   // socket still makes bind fail. UDP has no TIME_WAIT: a plain bind.
   int one = 1;
   if (type == SOCK_STREAM) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) return false;
+  if (v6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  int rc = v6 ? ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa6), sizeof sa6)
+              : ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  if (rc == 0) return false;
   if (errno == EADDRINUSE) return true;
   return rt::fail_errno(what + ": bind");
 }

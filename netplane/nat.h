@@ -25,7 +25,8 @@
 // source address (no SNAT); container->published port on the same bridge
 // (hairpin) is masqueraded so the reply comes back through the host.
 //
-// Only IPv4 for now. Existing conntrack entries are not flushed: a removed
+// IPv4 only: mappings on IPv6 host addresses go to port_proxy.h (why: there).
+// Existing conntrack entries are not flushed: a removed
 // backend stops receiving NEW connections at once; established ones live on.
 #pragma once
 
@@ -45,15 +46,19 @@ struct Backend {
 
 struct PortMapping {
   std::string network;
-  std::string host_ip;         // "" = every local address; else e.g. "127.0.0.1"
+  std::string host_ip;         // "" = every local IPv4 address; else e.g. "127.0.0.1" or "::1"
   uint16_t host_port = 0;
   uint16_t host_port_end = 0;  // 0 or == host_port: single port; else inclusive range
   std::string protocol = "tcp";  // "tcp" | "udp"
   std::vector<Backend> backends;  // load-balanced round robin (numgen inc)
 };
 
-// The tag of a mapping's rules: "stack:<network>:<hostport>[-<end>]/<proto>".
+// The tag of a mapping's rules: "stack:<network>:[<host ip>:]<hostport>[-<end>]/<proto>",
+// an IPv6 host ip in brackets ("stack:web:[::1]:8080/tcp").
 std::string mapping_tag(const PortMapping& m);
+// host_ip is an IPv6 address: such a mapping is forwarded by port_proxy.h,
+// not DNATed here (publish/update_backends/unpublish refuse it).
+bool is_ipv6_mapping(const PortMapping& m);
 
 // Creates table inet stack with its chains and fixed rules; idempotent and
 // leaves per-network / per-port rules untouched.

@@ -232,8 +232,8 @@ Result<void> NetworkManager::remove_network(const std::string& name) {
   for (const auto& m : im.mappings) (m.network == name ? mine : keep).push_back(m);
   Undo undo;
   for (const auto& m : mine) {
-    STACK_TRY_CTX(net::unpublish(im.nft, m), what);
-    undo.add([&im, m] { (void)net::publish(im.nft, m); });
+    STACK_TRY_CTX(im.swap_rules(&m, nullptr), what);
+    undo.add([&im, m] { (void)im.swap_rules(nullptr, &m); });
   }
   // nat's removal deletes the bridges-set element, and one already gone
   // (a partial cleanup) would fail the whole transaction: re-add it first.

@@ -14,6 +14,7 @@
 #include "netplane/netlink.h"
 #include "netplane/network_manager.h"
 #include "netplane/nft.h"
+#include "netplane/port_proxy.h"
 
 namespace stack::net {
 
@@ -33,6 +34,17 @@ struct NetworkManager::Impl {
   Nft nft;
   std::map<std::string, NetworkMeta> meta;
   std::vector<PortMapping> mappings;  // every published mapping, by mapping_tag
+  std::unique_ptr<PortProxy> proxy_;  // IPv6 mappings; started with the first one
+
+  PortProxy& proxy() {
+    if (!proxy_) proxy_ = std::make_unique<PortProxy>();
+    return *proxy_;
+  }
+  // Moves a mapping between "absent" (nullptr), "reserved" (no backends)
+  // and "forwarding" in one step: nft DNAT rules for IPv4 host addresses,
+  // the proxy's listeners for IPv6 ones. A new reservation checks the host's
+  // sockets first.
+  Result<void> swap_rules(const PortMapping* before, const PortMapping* after);
 
   NetworkInfo info(const std::string& name) const;
   // Saves ipam.json and networks.json; save_ipam() only the first (all an

@@ -35,7 +35,11 @@ uint16_t last_port(const PortMapping& m) { return m.host_port_end ? m.host_port_
 bool overlaps(const PortMapping& a, const std::string& host_ip, uint16_t lo, uint16_t hi,
               const std::string& proto) {
   if (a.protocol != proto) return false;
-  if (!a.host_ip.empty() && !host_ip.empty() && a.host_ip != host_ip) return false;
+  // "" is every IPv4 address, "::" every IPv6 one; the families never meet.
+  bool v6a = a.host_ip.find(':') != std::string::npos, v6b = host_ip.find(':') != std::string::npos;
+  if (v6a != v6b) return false;
+  auto any = [](const std::string& ip) { return ip.empty() || ip == "::"; };
+  if (!any(a.host_ip) && !any(host_ip) && a.host_ip != host_ip) return false;
   return a.host_port <= hi && lo <= last_port(a);
 }
 
@@ -204,13 +208,22 @@ Result<void> flush_udp_conntrack(const PortMapping& m, const std::vector<Backend
   return {};
 }
 
-namespace {
 // A mapping without backends is a reservation: it is recorded (so no other
 // stack can take the port, and port_in_use() says so) but has no DNAT rule,
 // since nft cannot map to an empty set; a connection then meets the host's
-// closed port and is refused, as with no replica at all. These swaps move a
+// closed port and is refused, as with no replica at all. The swaps move a
 // mapping between "no rule", "rule" and "other rule" in one nft transaction.
-Result<void> swap_rules(Nft& nft, const PortMapping* before, const PortMapping* after) {
+// An IPv6 mapping's reservation is the proxy's bound listener itself.
+Result<void> NetworkManager::Impl::swap_rules(const PortMapping* before, const PortMapping* after) {
+  const PortMapping* any = after ? after : before;
+  if (any && is_ipv6_mapping(*any)) {
+    if (!after) {
+      if (proxy_) proxy_->remove(*before);
+      return {};
+    }
+    if (before && proxy().set_backends(*after)) return {};
+    return proxy().add(*after);
+  }
   bool had = before && !before->backends.empty();
   bool has = after && !after->backends.empty();
   if (has && had) return net::update_backends(nft, *after);
@@ -228,7 +241,6 @@ Result<void> swap_rules(Nft& nft, const PortMapping* before, const PortMapping* 
   }
   return {};
 }
-}  // namespace
 
 Result<void> NetworkManager::publish(const PortMapping& m) {
   std::lock_guard lock(mu_);
@@ -239,9 +251,9 @@ Result<void> NetworkManager::publish(const PortMapping& m) {
   for (const auto& other : im.mappings)
     if (overlaps(other, m.host_ip, m.host_port, last_port(m), m.protocol))
       return rt::fail(what + ": host port already published as " + mapping_tag(other), EADDRINUSE);
-  STACK_TRY(swap_rules(im.nft, nullptr, &m));  // checks host sockets before creating anything
+  STACK_TRY(im.swap_rules(nullptr, &m));  // checks host sockets before creating anything
   Undo undo;
-  undo.add([&] { (void)net::unpublish(im.nft, m); });
+  undo.add([&] { (void)im.swap_rules(&m, nullptr); });
   im.mappings.push_back(m);
   undo.add([&] { im.mappings.pop_back(); });
   STACK_TRY_CTX(im.save(), what);
@@ -261,12 +273,13 @@ Result<void> NetworkManager::update_backends(const PortMapping& m) {
     if (std::none_of(m.backends.begin(), m.backends.end(),
                      [&](const Backend& n) { return n.ip == b.ip && n.port == b.port; }))
       removed.push_back(b);
-  bool flush = m.protocol == "udp" && !removed.empty();
+  // The proxy drops a removed backend's UDP sessions itself.
+  bool flush = m.protocol == "udp" && !removed.empty() && !is_ipv6_mapping(m);
   if (flush && conntrack_tool().empty())
     return rt::fail(what + ": conntrack(8) is needed to move UDP flows off removed backends", ENOENT);
-  STACK_TRY(swap_rules(im.nft, &old, &m));
+  STACK_TRY(im.swap_rules(&old, &m));
   Undo undo;
-  undo.add([&] { (void)swap_rules(im.nft, &m, &old); });
+  undo.add([&] { (void)im.swap_rules(&m, &old); });
   im.mappings[idx] = m;
   undo.add([&] { im.mappings[idx] = old; });
   STACK_TRY_CTX(im.save(), what);
@@ -281,14 +294,15 @@ Result<void> NetworkManager::unpublish(const PortMapping& m) {
   std::lock_guard lock(mu_);
   Impl& im = *impl_;
   const std::string what = "unpublish " + mapping_tag(m);
-  STACK_TRY(net::unpublish(im.nft, m));
   int idx = im.find_mapping(m);
-  if (idx < 0) return {};
+  // Not recorded: still remove a rule a crash may have left.
+  if (idx < 0) return is_ipv6_mapping(m) ? im.swap_rules(&m, nullptr) : net::unpublish(im.nft, m);
   PortMapping old = im.mappings[idx];
+  STACK_TRY(im.swap_rules(&old, nullptr));
   im.mappings.erase(im.mappings.begin() + idx);
   if (auto r = im.save(); !r) {
     im.mappings.insert(im.mappings.begin() + idx, old);
-    (void)swap_rules(im.nft, nullptr, &old);
+    (void)im.swap_rules(nullptr, &old);
     return tl::unexpected(r.error().wrap(what));
   }
   return {};
@@ -380,9 +394,17 @@ Result<SweepReport> NetworkManager::sweep(const KeepSet& keep) {
     auto l = get_link(im.nl, host_if);
     if (l && *l && im.ipam.find(net)) STACK_TRY_CTX(attach_to_bridge(im.nl, host_if, bridge_name(net)), what);
   }
+  // Proxied mappings of this process that are not kept close now.
+  for (const auto& m : im.mappings)
+    if (is_ipv6_mapping(m) && !keep_tags.count(mapping_tag(m))) (void)im.swap_rules(&m, nullptr);
   im.mappings.clear();
   for (const auto& m : keep.mappings) {
     if (!im.ipam.find(m.network)) continue;
+    if (is_ipv6_mapping(m)) {  // a proxy of this process, or a new one after a restart
+      STACK_TRY_CTX(im.swap_rules(&m, &m), what);
+      im.mappings.push_back(m);
+      continue;
+    }
     // An empty mapping is a reservation: no rule (a stale one pointing at a
     // gone replica is deleted).
     auto up = m.backends.empty() ? net::unpublish(im.nft, m) : net::update_backends(im.nft, m);

@@ -32,8 +32,8 @@ Result<void> create_endpoint(NetlinkSocket& sock_host, const EndpointSpec& spec)
 // Removes one endpoint by host ifname; absent is not an error.
 Result<void> delete_endpoint(NetlinkSocket& sock_host, const std::string& host_ifname);
 
-// Removes many endpoints with one round-trip's worth of latency: every
-// RTM_DELLINK is sent before any ack is read, then the acks are collected.
+// Removes many endpoints in one kernel batch (a link-group delete: one RCU
+// grace period for all of them instead of one each).
 // Absent links are not an error; other failures are reported together after
 // all requests were processed.
 Result<void> delete_endpoints(NetlinkSocket& sock_host, const std::vector<std::string>& host_ifnames);

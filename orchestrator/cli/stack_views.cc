@@ -39,8 +39,12 @@ std::string ports_text(const orch::ReplicaView& r) {
   std::string s;
   for (auto& p : r.ports) {
     if (!s.empty()) s += ", ";
-    if (p.published)
-      s += (p.host_ip.empty() ? "0.0.0.0" : p.host_ip) + ":" + std::to_string(p.published) + "->";
+    if (p.published) {
+      // As docker ps prints them: "0.0.0.0:80->3000/tcp", "[::1]:8080->80/tcp".
+      std::string ip = p.host_ip.empty() ? "0.0.0.0" : p.host_ip;
+      if (ip.find(':') != std::string::npos) ip = "[" + ip + "]";
+      s += ip + ":" + std::to_string(p.published) + "->";
+    }
     s += std::to_string(p.target) + "/" + (p.protocol.empty() ? "tcp" : p.protocol);
   }
   return s;

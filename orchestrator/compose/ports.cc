@@ -1,5 +1,7 @@
 #include "orchestrator/compose/ports.h"
 
+#include <arpa/inet.h>
+
 #include <cctype>
 
 namespace stack::compose {
@@ -50,6 +52,9 @@ rt::Result<PortSpec> parse_port_short(const std::string& text) {
     if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':')
       return rt::fail("invalid port \"" + text + "\": expected [IPv6]:HOST:CONTAINER");
     host_ip = s.substr(1, close - 1);
+    unsigned char buf[16];
+    if (inet_pton(AF_INET6, host_ip.c_str(), buf) != 1)
+      return rt::fail("invalid port \"" + text + "\": host address \"" + host_ip + "\" is not an IPv6 address");
     s = s.substr(close + 2);
     if (s.find(':') == std::string::npos) s = ":" + s;  // "[::1]:80" would be ambiguous; treat as no host port
   }
@@ -66,15 +71,20 @@ rt::Result<PortSpec> parse_port_short(const std::string& text) {
   } else if (parts.size() == 2) {
     published = parts[0];
     target = parts[1];
-  } else if (parts.size() == 3 && host_ip.empty()) {
-    host_ip = parts[0];
-    published = parts[1];
-    target = parts[2];
-    if (host_ip.find_first_not_of("0123456789.") != std::string::npos)
-      return rt::fail("invalid port \"" + text + "\": host address \"" + host_ip + "\" is not an IPv4 address");
+  } else if (host_ip.empty()) {
+    // As Docker splits it (go-connections' splitParts): the last two fields
+    // are the ports, everything before them the host address, so an
+    // unbracketed IPv6 address works too ("::1:8080:80").
+    published = parts[parts.size() - 2];
+    target = parts.back();
+    for (size_t i = 0; i + 2 < parts.size(); ++i) host_ip += (i ? ":" : "") + parts[i];
+    bool v6 = parts.size() > 3;
+    unsigned char buf[16];
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, host_ip.c_str(), buf) != 1)
+      return rt::fail("invalid port \"" + text + "\": host address \"" + host_ip + "\" is not an " +
+                      (v6 ? "IPv6" : "IPv4") + " address");
   } else {
-    return rt::fail("invalid port \"" + text + "\": expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]" +
-                    (parts.size() > 3 ? " (put IPv6 addresses in brackets)" : ""));
+    return rt::fail("invalid port \"" + text + "\": expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]");
   }
   auto t = range_of(target, text);
   if (!t) return tl::unexpected(t.error());

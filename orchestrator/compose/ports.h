@@ -2,7 +2,8 @@
 // Short: "3000", "3000/udp", "3000-3005", "8080:80", "8000-8001:80-81",
 //        "8000-8010:80" (pick one host port in the range), "127.0.0.1:8080:80",
 //        "127.0.0.1::80" (ephemeral host port on one address), "[::1]:8080:80",
-//        "::1:8080:80" is rejected (IPv6 needs brackets), a plain number 3000.
+//        "::1:8080:80" (as Docker splits it: the last two fields are ports), a
+//        plain number 3000.
 // Long:  {target, published (number or "8000-8001"), host_ip, protocol, mode,
 //        app_protocol, name}.
 // A bare container port (short or long form without `published`) is marked

@@ -23,8 +23,9 @@ unsigned mtu_of(const compose::NetworkDef& def) {
 }
 
 std::string port_text(const PublishedPort& p) {
-  return (p.mapping.host_ip.empty() ? "" : p.mapping.host_ip + ":") + std::to_string(p.mapping.host_port) + "/" +
-         p.mapping.protocol;
+  const std::string& ip = p.mapping.host_ip;
+  std::string host = ip.empty() ? "" : (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":";
+  return host + std::to_string(p.mapping.host_port) + "/" + p.mapping.protocol;
 }
 
 }  // namespace

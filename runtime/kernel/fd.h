@@ -1,6 +1,7 @@
 // RAII owner of one file descriptor. Move-only; closes on destruction.
 #pragma once
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <utility>
@@ -38,5 +39,10 @@ struct Pipe {
   UniqueFd read;
   UniqueFd write;
 };
+
+// Marks an fd close-on-exec. For fds a library opened without O_CLOEXEC
+// (Boost.Asio's sockets): a daemon that spawns children must not hand its
+// listeners to them, or a port stays held after the daemon closed it.
+inline bool set_cloexec(int fd) { return fd >= 0 && ::fcntl(fd, F_SETFD, FD_CLOEXEC) == 0; }
 
 }  // namespace stack::rt

@@ -4,6 +4,7 @@
 // and the next one adopts them, and down -v leaves nothing behind.
 #include <signal.h>
 
+#include <fstream>
 #include <set>
 
 #include "tests/integration/stack_cli_fixture.h"
@@ -156,6 +157,49 @@ TEST_F(StackCli, KilledDaemonLeavesContainersServingAndTheNextOneAdoptsThem) {
     auto r = replica(ps(shop_), "shop-api-1");
     return r.value("state", "") == "running" && r.value("pid", 0) != pid;
   }));
+}
+
+TEST_F(StackCli, Ipv6PublishedPortsReachTheReplicasAndSurviveADaemonRestart) {
+  // Every IPv6 spelling Compose accepts, next to the IPv4 one on the same port.
+  std::string file = dir_.path() + "/v6.yaml";
+  std::ofstream(file) << R"yaml(name: v6
+services:
+  web:
+    image: stack-demo/busybox:1
+    deploy: {replicas: 2}
+    command: [sh, -c, 'echo "v6 web $$(hostname)" > /index.html && exec httpd -f -p 80 -h /']
+    ports:
+      - "127.0.0.1:18395:80"
+      - "::1:18395:80"
+      - "[::1]:18396:80"
+      - {target: 80, published: 18397, host_ip: "::1"}
+)yaml";
+  auto clean = snapshot();
+  auto up = stack({"up", "-d", "--wait", file});
+  ASSERT_EQ(up.status, 0) << up.err;
+  auto get6 = [&](int port) {
+    auto r = run({"curl", "-sg", "--fail", "-m", "3", "http://[::1]:" + std::to_string(port) + "/"});
+    return r.status == 0 ? r.out : "";
+  };
+  std::set<std::string> pages;
+  for (int i = 0; i < 10; ++i) pages.insert(get6(18395));
+  EXPECT_EQ(pages.size(), 2u) << "both replicas behind [::1]:18395";
+  EXPECT_EQ(pages.count(""), 0u);
+  EXPECT_NE(get6(18396).find("v6 web"), std::string::npos);
+  EXPECT_NE(get6(18397).find("v6 web"), std::string::npos);
+  EXPECT_NE(http_get(18395).find("v6 web"), std::string::npos);  // 127.0.0.1, by DNAT
+  auto table = stack({"ps", "-f", file});
+  EXPECT_NE(table.out.find("[::1]:18396->80/tcp"), std::string::npos) << table.out;
+
+  // The forwarder lives in stackd: a new daemon serves the ports again.
+  stop_daemon(SIGKILL);
+  start_daemon();
+  EXPECT_TRUE(wait_for([&] { return get6(18396).find("v6 web") != std::string::npos; }));
+
+  auto down = stack({"down", "-f", file});
+  ASSERT_EQ(down.status, 0) << down.err;
+  EXPECT_EQ(snapshot(), clean);
+  EXPECT_EQ(get6(18396), "");
 }
 
 TEST_F(StackCli, DownWithVolumesLeavesNothing) {

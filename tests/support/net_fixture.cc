@@ -11,7 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -169,6 +171,67 @@ sockaddr_in sin_of(const std::string& ip, uint16_t port) {
   return sa;
 }
 
+// An IPv4 or IPv6 ("::1") socket address.
+std::pair<sockaddr_storage, socklen_t> addr_of(const std::string& ip, uint16_t port) {
+  sockaddr_storage ss{};
+  if (ip.find(':') == std::string::npos) {
+    auto sa = sin_of(ip, port);
+    std::memcpy(&ss, &sa, sizeof sa);
+    return {ss, sizeof sa};
+  }
+  sockaddr_in6 sa6{};
+  sa6.sin6_family = AF_INET6;
+  sa6.sin6_port = htons(port);
+  ::inet_pton(AF_INET6, ip.c_str(), &sa6.sin6_addr);
+  std::memcpy(&ss, &sa6, sizeof sa6);
+  return {ss, sizeof sa6};
+}
+
+// Runs f on a thread that joined netns `ns_path` ("" = this thread's netns).
+void in_netns_thread(const std::string& ns_path, const std::function<void()>& f) {
+  std::thread t([&] {
+    if (!ns_path.empty()) {
+      rt::UniqueFd fd(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd || ::setns(fd.get(), CLONE_NEWNET) != 0) return;
+    }
+    f();
+  });
+  t.join();
+}
+
+// HTTP/1.0 GET over a plain socket (busybox wget cannot do IPv6 here): the
+// body, or "ERR(errno)" (ERR(0) for a connection closed without a reply).
+std::string socket_http_get(const std::string& ns_path, const std::string& ip, uint16_t port) {
+  std::string out = "ERR(thread)";
+  in_netns_thread(ns_path, [&] {
+    auto [sa, len] = addr_of(ip, port);
+    rt::UniqueFd s(::socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    timeval tv{5, 0};  // bounds the wait only; never asserted on
+    ::setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (::connect(s.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0) {
+      out = "ERR(" + std::to_string(errno) + ")";
+      return;
+    }
+    std::string req = "GET / HTTP/1.0\r\nHost: x\r\n\r\n";
+    if (::send(s.get(), req.data(), req.size(), MSG_NOSIGNAL) < 0) {
+      out = "ERR(" + std::to_string(errno) + ")";
+      return;
+    }
+    std::string resp;
+    char buf[65536];
+    for (ssize_t n; (n = ::recv(s.get(), buf, sizeof buf, 0)) != 0;) {
+      if (n < 0) {
+        out = "ERR(" + std::to_string(errno) + ")";
+        return;
+      }
+      resp.append(buf, static_cast<size_t>(n));
+    }
+    auto body = resp.find("\r\n\r\n");
+    out = body == std::string::npos ? "ERR(0)" : resp.substr(body + 4);
+  });
+  return out;
+}
+
 }  // namespace
 
 void NetTest::serve_udp(const std::string& ns_path, uint16_t port, const std::string& body) {
@@ -201,6 +264,7 @@ void NetTest::serve_udp(const std::string& ns_path, uint16_t port, const std::st
 }
 
 std::string NetTest::http_get(const std::string& ns_path, const std::string& ip, uint16_t port) {
+  if (ip.find(':') != std::string::npos) return socket_http_get(ns_path, ip, port);
   auto r = in_ns(ns_path, {"timeout", "5", "busybox", "wget", "-q", "-O", "-",
                            "http://" + ip + ":" + std::to_string(port) + "/"});
   return r.status == 0 ? r.out : "ERR(" + std::to_string(r.status) + ")";
@@ -208,25 +272,20 @@ std::string NetTest::http_get(const std::string& ns_path, const std::string& ip,
 
 std::string NetTest::udp_ask(const std::string& ns_path, const std::string& ip, uint16_t port, uint16_t src_port) {
   std::string out = "ERR(thread)";
-  std::thread t([&] {
-    if (!ns_path.empty()) {
-      rt::UniqueFd fd(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
-      if (!fd || ::setns(fd.get(), CLONE_NEWNET) != 0) return;
-    }
-    rt::UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  in_netns_thread(ns_path, [&] {
+    auto [sa, len] = addr_of(ip, port);
+    rt::UniqueFd s(::socket(sa.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     timeval tv{2, 0};  // bounds the wait only; never asserted on
     ::setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     if (src_port) {
-      auto local = sin_of("0.0.0.0", src_port);
-      ::bind(s.get(), reinterpret_cast<sockaddr*>(&local), sizeof local);
+      auto [local, llen] = addr_of(sa.ss_family == AF_INET6 ? "::" : "0.0.0.0", src_port);
+      ::bind(s.get(), reinterpret_cast<sockaddr*>(&local), llen);
     }
-    auto sa = sin_of(ip, port);
-    ::sendto(s.get(), "?", 1, 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    ::sendto(s.get(), "?", 1, 0, reinterpret_cast<sockaddr*>(&sa), len);
     char buf[256];
     ssize_t n = ::recv(s.get(), buf, sizeof buf, 0);
     out = n < 0 ? "ERR(" + std::to_string(errno) + ")" : std::string(buf, static_cast<size_t>(n));
   });
-  t.join();
   return out;
 }
 

@@ -46,9 +46,10 @@ class NetTest : public ::testing::Test {
   void serve_http(const std::string& ns_path, uint16_t port, const std::string& body);
   // A busybox udp echo-ish server: answers every datagram with `body`.
   void serve_udp(const std::string& ns_path, uint16_t port, const std::string& body);
-  // `wget -q -O - http://ip:port/` from `ns_path` ("" = the test host).
+  // `wget -q -O - http://ip:port/` from `ns_path` ("" = the test host); an
+  // IPv6 ip ("::1") is fetched over a plain socket instead. The body or "ERR(..)".
   std::string http_get(const std::string& ns_path, const std::string& ip, uint16_t port);
-  // One datagram to ip:port from `ns_path` ("" = the test host), from source
+  // One datagram to ip:port (IPv4 or IPv6) from `ns_path` ("" = the test host), from source
   // port `src_port` (0 = any); the reply or "ERR(errno)".
   std::string udp_ask(const std::string& ns_path, const std::string& ip, uint16_t port, uint16_t src_port = 0);
   bool ping(const std::string& ns_path, const std::string& ip);

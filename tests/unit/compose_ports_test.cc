@@ -59,6 +59,20 @@ TEST(ComposePorts, Ipv6InBrackets) {
   EXPECT_EQ(port_to_string(p), "[::1]:8080:80");
 }
 
+TEST(ComposePorts, Ipv6WithoutBracketsSplitsAsDockerDoes) {
+  auto p = port("::1:8080:80");  // the last two fields are the ports
+  EXPECT_EQ(p.host_ip, "::1");
+  EXPECT_EQ(p.published, 8080);
+  EXPECT_EQ(p.target, 80);
+  EXPECT_EQ(port_to_string(p), "[::1]:8080:80");
+  auto q = port("fd00::5:9000-9001:80-81/udp");
+  EXPECT_EQ(q.host_ip, "fd00::5");
+  EXPECT_EQ(q.published_end, 9001);
+  EXPECT_EQ(q.protocol, "udp");
+  auto r = port("[::]:8443:443");
+  EXPECT_EQ(r.host_ip, "::");
+}
+
 TEST(ComposePorts, Ranges) {
   auto p = port("9000-9002:9000-9002");
   EXPECT_EQ(p.published, 9000);
@@ -82,6 +96,7 @@ TEST(ComposePorts, BadPortsNameTheValue) {
       {"70000", "\"70000\""},       {"0:80", "not in 1-65535"},      {"80:abc", "\"abc\""},
       {"80/sctp", "sctp"},          {"9000-9002:80-81", "ranges differ"}, {"9005-9000:80", "ends before"},
       {"1:2:3:4", "IPv6"},          {"", "expected a port"},         {"host:80:80", "not an IPv4"},
+      {"[nothost]:80:80", "\"nothost\" is not an IPv6 address"}, {"::zz:80:80", "\"::zz\" is not an IPv6"},
   };
   for (auto& c : cases) {
     auto r = parse_port_short(c.text);
