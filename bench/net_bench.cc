@@ -136,6 +136,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < kEps; ++i) all.push_back({"c" + std::to_string(i), net});
     (void)m.disconnect(all);
     for (uint16_t port : {18300, 18301}) (void)m.unpublish({net, "", port, 0, "tcp", {}});
+    for (uint16_t port : {18302, 18303}) (void)m.unpublish({net, "::1", port, 0, "tcp", {}});
     (void)m.remove_network(net);
     for (auto& n : ns) (void)delete_netns(n);
   };
@@ -176,6 +177,11 @@ int main(int argc, char** argv) {
   PortMapping pip{net, "", 18301, 0, "tcp", {{e0->address, 5201}}};
   if (auto r = m.publish(prr); !r) return die("publish", r.error());
   if (auto r = m.publish(pip); !r) return die("publish", r.error());
+  // "[::1]:18302:3000": the IPv6 forwarder (port_proxy.h), not DNAT.
+  PortMapping prr6{net, "::1", 18302, 0, "tcp", {{e0->address, 3000}}};
+  PortMapping pip6{net, "::1", 18303, 0, "tcp", {{e0->address, 5201}}};
+  if (auto r = m.publish(prr6); !r) return die("publish", r.error());
+  if (auto r = m.publish(pip6); !r) return die("publish", r.error());
   wait_port(rr, ns[1], e0->address, 3000);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // iperf3 -s start
   std::string s = std::to_string(secs);
@@ -185,7 +191,8 @@ int main(int argc, char** argv) {
     int rr_port, ip_port;
   } paths[] = {{"c2c", ns[1], e0->address, 3000, 5201},
                {"host", "", e0->address, 3000, 5201},
-               {"pub", "", "127.0.0.1", 18300, 18301}};
+               {"pub", "", "127.0.0.1", 18300, 18301},
+               {"pub6", "", "::1", 18302, 18303}};
   for (auto& p : paths) {
     printf("rr_%s %s\n", p.name, capture(p.ns, {rr, "rr", p.ip, std::to_string(p.rr_port), s}).c_str());
     printf("stream_%s %s\n", p.name, capture(p.ns, {rr, "stream", p.ip, std::to_string(p.rr_port), s}).c_str());

@@ -26,19 +26,31 @@ static double now(void) {
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* HOST is IPv4 or IPv6 ("::1"). */
 static int dial(const char* host, int port) {
-  struct sockaddr_in sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) return -1;
-  int s = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_storage ss;
+  socklen_t len;
+  memset(&ss, 0, sizeof ss);
+  if (strchr(host, ':')) {
+    struct sockaddr_in6* sa6 = (struct sockaddr_in6*)&ss;
+    sa6->sin6_family = AF_INET6;
+    sa6->sin6_port = htons(port);
+    if (inet_pton(AF_INET6, host, &sa6->sin6_addr) != 1) return -1;
+    len = sizeof *sa6;
+  } else {
+    struct sockaddr_in* sa = (struct sockaddr_in*)&ss;
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons(port);
+    if (inet_pton(AF_INET, host, &sa->sin_addr) != 1) return -1;
+    len = sizeof *sa;
+  }
+  int s = socket(ss.ss_family, SOCK_STREAM, 0);
   int one = 1;
   setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   struct timeval tv = {5, 0};
   setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  if (connect(s, (struct sockaddr*)&sa, sizeof sa) != 0) {
+  if (connect(s, (struct sockaddr*)&ss, len) != 0) {
     close(s);
     return -1;
   }

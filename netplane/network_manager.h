@@ -110,7 +110,7 @@ class NetworkManager {
   // (restart-safe; its host end is re-attached to the bridge if that was
   // re-made). egress_bytes_per_sec > 2^31-1 is EINVAL (tc.h).
   Result<EndpointInfo> connect(const EndpointRequest& request);
-  // Deletes the veths (batched, one netlink round) and releases the leases.
+  // Deletes the veths (one link-group delete: one kernel batch) and releases the leases.
   // Absent endpoints are not an error.
   Result<void> disconnect(const std::vector<std::pair<std::string, std::string>>& endpoints);
   std::optional<std::string> endpoint_address(const std::string& container_id,

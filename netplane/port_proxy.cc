@@ -70,10 +70,12 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
     try_connect();
   }
 
+  // Ends the connection abruptly: the client gets a reset, not a clean end
+  // of stream, so a failed backend or a removed mapping is not mistaken for
+  // a complete reply. (The clean end is finish(); a reset there could drop
+  // reply bytes still in the send buffer.)
   void close() {
     error_code ec;
-    // Linger 0: a closed proxy resets its clients rather than leaving them
-    // waiting for data that will never come.
     client_.set_option(asio::socket_base::linger(true, 0), ec);
     client_.close(ec);
     backend_.close(ec);
@@ -156,12 +158,20 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
         error_code ec;
         to.shutdown(tcp::socket::shutdown_send, ec);
         p.done = true;
-        if (up_.done && down_.done) close();
+        if (up_.done && down_.done) finish();
         return;
       }
     }
     // A busy stream: let the io thread serve others before going on.
     asio::post(client_.get_executor(), [self = shared_from_this(), &p, &from, &to] { self->pump(p, from, to); });
+  }
+
+  // Both directions ended cleanly: the kernel still delivers what the send
+  // buffers hold, then FIN (already sent by the shutdowns).
+  void finish() {
+    error_code ec;
+    client_.close(ec);
+    backend_.close(ec);
   }
 
   void wait(Pump& p, tcp::socket& from, tcp::socket& to, tcp::socket::wait_type what, tcp::socket& on) {

@@ -1,5 +1,7 @@
 #include "orchestrator/compose/fields.h"
 
+#include <cctype>
+
 #include "orchestrator/compose/units.h"
 
 namespace stack::compose {
@@ -39,6 +41,27 @@ rt::Result<uint64_t> read_size(const Node& n, const std::string& path) {
   auto d = parse_size(*s);
   if (!d) return fail_at(n.mark, path, d.error().context);
   return *d;
+}
+
+rt::Result<uint64_t> read_bit_rate(const Node& n, const std::string& path) {
+  auto s = read_string(n, path);
+  if (!s) return tl::unexpected(s.error());
+  const std::string& t = *s;
+  size_t digits = 0;
+  while (digits < t.size() && std::isdigit(static_cast<unsigned char>(t[digits]))) ++digits;
+  std::string unit = t.substr(digits);
+  static const std::pair<const char*, uint64_t> kUnits[] = {
+      {"", 1}, {"bit", 1}, {"kbit", 1000}, {"mbit", 1000000}, {"gbit", 1000000000}};
+  uint64_t mult = 0;
+  for (auto& [u, m] : kUnits)
+    if (unit == u) mult = m;
+  auto bad = [&](const std::string& why) { return fail_at(n.mark, path, "invalid rate \"" + t + "\": " + why); };
+  if (digits == 0 || digits > 12 || mult == 0) return bad("expected a number with bit, kbit, mbit or gbit (\"10mbit\")");
+  uint64_t bits = std::stoull(t.substr(0, digits)) * mult;
+  if (bits < 8) return bad("below 8 bit/s");
+  // The kernel's tbf rate (via libnl) is a 32-bit byte count per second.
+  if (bits / 8 > 0x7fffffffu) return bad("above 17 gbit");
+  return bits / 8;
 }
 
 rt::Result<std::vector<std::string>> read_string_list(const Node& n, const std::string& path) {

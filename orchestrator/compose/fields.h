@@ -21,6 +21,10 @@ rt::Result<bool> read_bool(const Node& n, const std::string& path);
 rt::Result<Millis> read_duration(const Node& n, const std::string& path);
 // Bytes; a plain integer is bytes.
 rt::Result<uint64_t> read_size(const Node& n, const std::string& path);
+// A bit rate as tc writes one: "10mbit", "500kbit", "1gbit", "64000bit" or a
+// bare number (bit/s); k/m/g are decimal. Returned in bytes per second
+// (rounded down, at least 1).
+rt::Result<uint64_t> read_bit_rate(const Node& n, const std::string& path);
 // A string or a list of strings.
 rt::Result<std::vector<std::string>> read_string_list(const Node& n, const std::string& path);
 // A mapping of scalars (null values -> "").

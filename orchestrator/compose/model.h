@@ -188,6 +188,7 @@ struct Service {
   std::vector<std::string> profiles;
   std::string pull_policy;
   std::optional<int> oom_score_adj;
+  uint64_t egress_bytes_per_sec = 0;  // x-egress-rate ("10mbit"): tc tbf on each interface; 0 = none
   std::map<std::string, std::string> extensions;  // x-* keys of the service, as JSON text
 };
 

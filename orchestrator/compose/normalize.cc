@@ -48,7 +48,8 @@ rt::Result<NetworkDef> read_network(const std::string& name, const Node& n, cons
       for (auto& c : cfg->items) {
         const Node* sub = c.find("subnet");
         const Node* gw = c.find("gateway");
-        if (!sub) continue;
+        // IPv6 subnets are skipped (networks are IPv4 only; normalize_project warns).
+        if (!sub || sub->scalar.find(':') != std::string::npos) continue;
         d.subnets.push_back(sub->scalar);
         d.gateways.push_back(gw ? gw->scalar : "");
       }
@@ -106,6 +107,20 @@ rt::Result<Project> normalize_project(const Node& doc, const Lookup& env, std::v
       p.services[e.key] = std::move(s);
     }
   STACK_TRY(read_section(doc, "networks", p.networks, read_network));
+  // Networks are IPv4 only: say so where a file asks for IPv6.
+  if (const Node* nets = doc.find("networks"); nets && nets->is_map())
+    for (auto& ne : nets->entries) {
+      std::string np = "networks." + ne.key;
+      if (const Entry* e = find_entry(ne.value, "enable_ipv6"); e && e->value.scalar == "true")
+        add_warning(warnings, e->mark, np + ".enable_ipv6",
+                    "not supported by stack yet, ignored: networks are IPv4 only (IPv6 published ports still work)");
+      if (const Node* ipam = ne.value.find("ipam"); ipam && ipam->is_map())
+        if (const Node* cfg = ipam->find("config"); cfg && cfg->is_seq())
+          for (auto& c : cfg->items)
+            if (const Entry* e = find_entry(c, "subnet"); e && e->value.scalar.find(':') != std::string::npos)
+              add_warning(warnings, e->mark, np + ".ipam.config.subnet",
+                          "IPv6 subnet " + e->value.scalar + " ignored: networks are IPv4 only");
+    }
   STACK_TRY(read_section(doc, "volumes", p.volumes, read_volume));
   STACK_TRY(read_section(doc, "configs", p.configs, read_config));
   STACK_TRY(read_section(doc, "secrets", p.secrets, read_config));

@@ -21,6 +21,8 @@ namespace stack::compose {
   } while (0)
 
 void add_warning(std::vector<Warning>& out, const Mark& m, const std::string& path, const std::string& message);
+// The entry at a dotted key path ("deploy.placement") of a map node, or null.
+const Entry* find_entry(const Node& n, const std::string& dotted);
 
 // `env` resolves bare environment entries (`- KEY`) and env_file values.
 rt::Result<Service> normalize_service(const std::string& name, const Node& node, const Lookup& env,

@@ -127,6 +127,8 @@ rt::Result<void> check_restart(const Node& n, const std::string& path) {
   return fail_at(n.mark, path, "invalid restart policy \"" + r + "\" (no, always, on-failure[:N], unless-stopped)");
 }
 
+}  // namespace
+
 const Entry* find_entry(const Node& n, const std::string& dotted) {
   const Node* cur = &n;
   const Entry* found = nullptr;
@@ -143,8 +145,6 @@ const Entry* find_entry(const Node& n, const std::string& dotted) {
   }
   return nullptr;
 }
-
-}  // namespace
 
 void add_warning(std::vector<Warning>& out, const Mark& m, const std::string& path, const std::string& message) {
   out.push_back(Warning{m.source ? m.source->display : "", m.line, m.column, path, message});
@@ -202,7 +202,10 @@ rt::Result<Service> normalize_service(const std::string& name, const Node& n, co
         if (ne.value.is_map()) {
           if (const Node* a = ne.value.find("aliases")) STACK_COMPOSE_ASSIGN(sn.aliases, read_string_list(*a, np + ".aliases"));
           if (const Node* a = ne.value.find("ipv4_address")) sn.ipv4_address = a->scalar;
-          if (const Node* a = ne.value.find("ipv6_address")) sn.ipv6_address = a->scalar;
+          if (const Entry* a = find_entry(ne.value, "ipv6_address")) {
+            sn.ipv6_address = a->value.scalar;
+            add_warning(warnings, a->mark, np + ".ipv6_address", "not supported by stack yet, ignored: networks are IPv4 only");
+          }
           if (const Node* a = ne.value.find("priority")) {
             int64_t pr = 0;
             STACK_COMPOSE_ASSIGN(pr, read_int(*a, np + ".priority"));
@@ -228,6 +231,9 @@ rt::Result<Service> normalize_service(const std::string& name, const Node& n, co
       NativeProbe np;
       STACK_COMPOSE_ASSIGN(np, parse_native_probe(v, p));
       s.native_probe = np;
+      s.extensions[k] = to_json_text(v);
+    } else if (k == "x-egress-rate") {
+      STACK_COMPOSE_ASSIGN(s.egress_bytes_per_sec, read_bit_rate(v, p));
       s.extensions[k] = to_json_text(v);
     } else if (k == "restart") {
       STACK_TRY(check_restart(v, p));

@@ -60,7 +60,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Service, name, image, command, entrypoint, en
                                                 privileged, init, tty, stdin_open, stop_signal, stop_grace_period,
                                                 ulimits, sysctls, pids_limit, mem_limit, cpus, extra_hosts, dns,
                                                 dns_search, dns_opt, devices, shm_size, network_mode, profiles,
-                                                pull_policy, oom_score_adj, extensions)
+                                                pull_policy, oom_score_adj, egress_bytes_per_sec, extensions)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(NetworkDef, name, driver, internal, external, attachable, enable_ipv6,
                                                 external_name, subnets, gateways, driver_opts, labels)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(VolumeDef, name, driver, external, external_name, driver_opts, labels)

@@ -424,6 +424,7 @@ rt::Result<void> HostNode::connect_networks(const ReplicaPlan& plan, NodeRecord&
     req.ifname = "eth" + std::to_string(i);
     req.ipv4_address = a.ipv4_address;
     req.default_route = i == 0;
+    req.egress_bytes_per_sec = plan.service.egress_bytes_per_sec;
     auto ep = net_.connect(req);
     if (!ep) return tl::unexpected(ep.error().wrap("connect " + a.network.name));
     rr.addresses[a.network.name] = ep->address;

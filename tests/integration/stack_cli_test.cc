@@ -202,6 +202,21 @@ services:
   EXPECT_EQ(get6(18396), "");
 }
 
+TEST_F(StackCli, EgressRateLimitsTheReplicasInterface) {
+  std::string file = dir_.path() + "/egress.yaml";
+  std::ofstream(file) << "name: egress\nservices:\n  up:\n    image: stack-demo/busybox:1\n"
+                         "    command: [sleep, '1000']\n    x-egress-rate: 8mbit\n";
+  auto up = stack({"up", "-d", "--wait", file});
+  ASSERT_EQ(up.status, 0) << up.err;
+  std::string id = replica(ps({"-f", file}), "egress-up-1").value("container_id", "");
+  ASSERT_FALSE(id.empty());
+  // What `tc` shows inside the replica: a token bucket at 8 Mbit/s on eth0.
+  auto tc = run({"nsenter", "--net=" + netns_dir() + "/" + id, "tc", "qdisc", "show", "dev", "eth0"});
+  EXPECT_NE(tc.out.find("tbf"), std::string::npos) << tc.out << tc.err;
+  EXPECT_NE(tc.out.find("rate 8Mbit"), std::string::npos) << tc.out;
+  ASSERT_EQ(stack({"down", "-f", file}).status, 0);
+}
+
 TEST_F(StackCli, DownWithVolumesLeavesNothing) {
   if (port_in_use(8080)) GTEST_SKIP() << "a host process listens on port 8080";
   auto clean = snapshot();

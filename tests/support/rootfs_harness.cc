@@ -261,8 +261,12 @@ std::string watched_host_mounts() {
     auto under = [&](const std::string& prefix) {
       return mnt == prefix || mnt.rfind(prefix + "/", 0) == 0;
     };
+    // Only the rootfs tests' own temp dirs (bundles: stack-test-*, their
+    // host dirs: stack-rootfs-*): tests running beside them in parallel
+    // mount under their own prefixes (netns under stack-nm-*, overlays
+    // under stack-node-*), and those are not leaks of this test.
     if (mnt == "/" || under("/proc") || under("/sys") || under("/dev") || mnt.rfind("/stack-", 0) == 0 ||
-        mnt.rfind("/tmp/stack-", 0) == 0)
+        mnt.rfind("/tmp/stack-test-", 0) == 0 || mnt.rfind("/tmp/stack-rootfs-", 0) == 0)
       out += line + "\n";
   }
   return out;

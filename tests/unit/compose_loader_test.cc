@@ -276,6 +276,49 @@ services:
             "stack.yaml:6:7: services.a.x-healthcheck.intervl: unknown field \"intervl\" in x-healthcheck");
 }
 
+TEST(ComposeWarnings, Ipv6NetworkingIsNamedAndItsSubnetsSkipped) {
+  auto r = load_yaml(R"(services:
+  a:
+    image: x
+    networks:
+      front: {ipv6_address: "fd00:1::5"}
+networks:
+  front:
+    enable_ipv6: true
+    ipam:
+      config:
+        - subnet: fd00:1::/64
+        - subnet: 10.70.0.0/24
+)");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(cz::has_warning(*r, "services.a.networks.front.ipv6_address"));
+  EXPECT_TRUE(cz::has_warning(*r, "networks.front.enable_ipv6"));
+  EXPECT_TRUE(cz::has_warning(*r, "networks.front.ipam.config.subnet"));
+  // The IPv4 subnet is the one the network gets, whatever the order.
+  EXPECT_EQ(r->project.networks.at("front").subnets, (std::vector<std::string>{"10.70.0.0/24"}));
+}
+
+TEST(ComposeExtensions, EgressRateIsReadAsTcWritesIt) {
+  auto r = load_yaml("services:\n  a:\n    image: x\n    x-egress-rate: 10mbit\n  b:\n    image: x\n"
+                     "    x-egress-rate: 64000\n");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->project.services.at("a").egress_bytes_per_sec, 1250000u);
+  EXPECT_EQ(r->project.services.at("b").egress_bytes_per_sec, 8000u);
+  EXPECT_FALSE(cz::has_warning(*r, "services.a.x-egress-rate"));
+  struct Case {
+    const char* value;
+    const char* expect;
+  } cases[] = {{"10mb", "invalid rate \"10mb\""}, {"fast", "bit, kbit, mbit or gbit"}, {"20gbit", "above 17 gbit"},
+               {"0", "below 8 bit/s"}};
+  for (auto& c : cases) {
+    auto bad = load_yaml(std::string("services:\n  a:\n    image: x\n    x-egress-rate: ") + c.value + "\n");
+    ASSERT_FALSE(bad) << c.value;
+    EXPECT_NE(bad.error().message().find("stack.yaml:4:20: services.a.x-egress-rate: "), std::string::npos)
+        << bad.error().message();
+    EXPECT_NE(bad.error().message().find(c.expect), std::string::npos) << bad.error().message();
+  }
+}
+
 TEST(ComposeWarnings, UnsupportedFieldsAreNamed) {
   auto r = load_yaml(R"(version: "3.8"
 services:
