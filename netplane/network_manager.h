@@ -84,6 +84,7 @@ struct SweepReport {
   std::vector<std::string> removed_rules;   // nft comments
   std::vector<std::string> released_leases; // "network/container"
   std::vector<std::string> removed_networks;
+  std::vector<std::string> unserved_mappings;  // kept IPv6 mappings whose port could not be bound: "tag: error"
 };
 
 class NetworkManager {

@@ -399,9 +399,15 @@ Result<SweepReport> NetworkManager::sweep(const KeepSet& keep) {
     if (is_ipv6_mapping(m) && !keep_tags.count(mapping_tag(m))) (void)im.swap_rules(&m, nullptr);
   im.mappings.clear();
   for (const auto& m : keep.mappings) {
-    if (!im.ipam.find(m.network)) continue;
+    if (!im.ipam.find(m.network)) {
+      if (is_ipv6_mapping(m)) (void)im.swap_rules(&m, nullptr);  // a listener of this process
+      continue;
+    }
     if (is_ipv6_mapping(m)) {  // a proxy of this process, or a new one after a restart
-      STACK_TRY_CTX(im.swap_rules(&m, &m), what);
+      // Recorded even when the port cannot be bound again now (a host
+      // process took it while no daemon held it): the next backend update
+      // retries, and the other mappings are still restored.
+      if (auto r = im.swap_rules(&m, &m); !r) rep.unserved_mappings.push_back(mapping_tag(m) + ": " + r.error().message());
       im.mappings.push_back(m);
       continue;
     }

@@ -6,6 +6,8 @@
 #include "netplane/port_proxy.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -41,6 +43,10 @@ using boost::system::error_code;
 constexpr auto kUdpIdle = std::chrono::seconds(90);
 constexpr size_t kSpliceChunk = 1 << 16;
 constexpr int kRoundsPerTurn = 16;  // splice rounds before yielding to other connections
+constexpr auto kConnectTimeout = std::chrono::seconds(5);
+constexpr auto kAcceptRetry = std::chrono::milliseconds(100);  // after EMFILE and the like
+constexpr size_t kMaxConnections = 8192;  // per mapping (6 fds each); beyond: reset at once
+constexpr size_t kMaxUdpSessions = 1024;  // per listener (an fd and a 64 KiB buffer each)
 
 struct Backends {
   std::mutex mu;
@@ -58,10 +64,13 @@ struct Backends {
   }
 };
 
-// One TCP connection: client <-> backend, two splice pumps.
+// One TCP connection: client <-> backend, two splice pumps. Ends of stream
+// and errors end one direction at a time (shutdown of the other side's
+// write half), as docker-proxy does, so a backend that answers and closes
+// while the client still sends does not lose its answer to a reset.
 class TcpConn : public std::enable_shared_from_this<TcpConn> {
  public:
-  TcpConn(tcp::socket client, asio::io_context& io) : client_(std::move(client)), backend_(io) {}
+  TcpConn(tcp::socket client, asio::io_context& io) : client_(std::move(client)), backend_(io), timer_(io) {}
 
   void start(std::shared_ptr<Backends> backends, uint16_t offset) {
     backends_ = std::move(backends);
@@ -71,14 +80,12 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
   }
 
   // Ends the connection abruptly: the client gets a reset, not a clean end
-  // of stream, so a failed backend or a removed mapping is not mistaken for
-  // a complete reply. (The clean end is finish(); a reset there could drop
-  // reply bytes still in the send buffer.)
+  // of stream, so no backend or a removed mapping is not mistaken for a
+  // complete reply.
   void close() {
     error_code ec;
     client_.set_option(asio::socket_base::linger(true, 0), ec);
-    client_.close(ec);
-    backend_.close(ec);
+    finish();
   }
 
  private:
@@ -89,20 +96,31 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
   };
 
   void try_connect() {
+    if (closed_) return;
     auto b = tries_left_ ? backends_->pick() : std::nullopt;
     if (!b) return close();
     --tries_left_;
     error_code ec;
     auto addr = asio::ip::make_address_v4(b->ip, ec);
-    if (ec) return close();
+    if (ec) return try_connect();
     backend_.close(ec);
     backend_.open(tcp::v4(), ec);
     if (ec) return close();
     rt::set_cloexec(backend_.native_handle());
+    // A replica that silently drops SYNs would hold the client for minutes
+    // of SYN retries; after kConnectTimeout the next backend is tried.
+    timer_.expires_after(kConnectTimeout);
+    timer_.async_wait([self = shared_from_this()](const error_code& e) {
+      if (!e && !self->closed_) {
+        error_code ec2;
+        self->backend_.close(ec2);  // the connect handler then tries the next one
+      }
+    });
     backend_.async_connect(tcp::endpoint(addr, static_cast<uint16_t>(b->port + offset_)),
                            [self = shared_from_this()](const error_code& e) {
-                             if (e == asio::error::operation_aborted) return;
-                             if (e) return self->try_connect();  // next backend, if any
+                             self->timer_.cancel();
+                             if (self->closed_) return;
+                             if (e) return self->try_connect();  // refused or timed out: next backend
                              self->connected();
                            });
   }
@@ -126,7 +144,7 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
   // Moves what `from` has into the pipe and on to `to` until one side would
   // block; then waits for that side and continues.
   void pump(Pump& p, tcp::socket& from, tcp::socket& to) {
-    if (!from.is_open() || !to.is_open()) return;
+    if (closed_ || p.done) return;
     for (int round = 0; round < kRoundsPerTurn; ++round) {
       if (p.in_pipe == 0 && !p.eof) {
         ssize_t n = ::splice(from.native_handle(), nullptr, p.wr.get(), nullptr, kSpliceChunk,
@@ -138,7 +156,7 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
         } else if (errno == EAGAIN) {
           return wait(p, from, to, tcp::socket::wait_read, from);
         } else if (errno != EINTR) {
-          return close();
+          return end(p, from, to);  // `from` reset: its peer sees an end of stream
         }
       }
       if (p.in_pipe > 0) {
@@ -149,42 +167,49 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
         } else if (n < 0 && errno == EAGAIN) {
           return wait(p, from, to, tcp::socket::wait_write, to);
         } else if (n < 0 && errno != EINTR) {
-          return close();
+          return end(p, from, to);  // `to` is gone: what is left cannot be delivered
         }
         continue;
       }
-      if (p.eof) {
-        // Half-close: the other direction may still be talking.
-        error_code ec;
-        to.shutdown(tcp::socket::shutdown_send, ec);
-        p.done = true;
-        if (up_.done && down_.done) finish();
-        return;
-      }
+      if (p.eof) return end(p, from, to);
     }
     // A busy stream: let the io thread serve others before going on.
     asio::post(client_.get_executor(), [self = shared_from_this(), &p, &from, &to] { self->pump(p, from, to); });
   }
 
-  // Both directions ended cleanly: the kernel still delivers what the send
-  // buffers hold, then FIN (already sent by the shutdowns).
-  void finish() {
+  // One direction is over: `to` gets its end of stream; the other direction
+  // may still be talking. When both are over the sockets close cleanly.
+  void end(Pump& p, tcp::socket& from, tcp::socket& to) {
     error_code ec;
+    to.shutdown(tcp::socket::shutdown_send, ec);
+    from.shutdown(tcp::socket::shutdown_receive, ec);
+    p.done = true;
+    if (up_.done && down_.done) finish();
+  }
+
+  // The kernel still delivers what the send buffers hold, then FIN.
+  void finish() {
+    closed_ = true;
+    error_code ec;
+    timer_.cancel();
     client_.close(ec);
     backend_.close(ec);
   }
 
   void wait(Pump& p, tcp::socket& from, tcp::socket& to, tcp::socket::wait_type what, tcp::socket& on) {
     on.async_wait(what, [self = shared_from_this(), &p, &from, &to](const error_code& e) {
-      if (e) return self->close();
+      if (self->closed_) return;
+      if (e) return self->end(p, from, to);
       self->pump(p, from, to);
     });
   }
 
   tcp::socket client_, backend_;
+  asio::steady_timer timer_;
   std::shared_ptr<Backends> backends_;
   uint16_t offset_ = 0;
   size_t tries_left_ = 0;
+  bool closed_ = false;
   Pump up_, down_;
 };
 
@@ -198,27 +223,43 @@ struct UdpSession {
   std::array<char, 65536> buf;
 };
 
+// One UDP host port: its socket, its receive buffer and its clients.
+struct UdpListener {
+  std::unique_ptr<udp::socket> sock;
+  std::array<char, 65536> buf;
+  udp::endpoint from;
+  std::map<udp::endpoint, std::shared_ptr<UdpSession>> sessions;
+};
+
 struct Mapping : std::enable_shared_from_this<Mapping> {
   Mapping(asio::io_context& i) : io(i), idle_timer(i) {}
   asio::io_context& io;
   PortMapping spec;
   std::shared_ptr<Backends> backends = std::make_shared<Backends>();
-  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
-  std::vector<std::unique_ptr<udp::socket>> udp_listeners;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // one per host port (TCP)
+  std::vector<std::unique_ptr<UdpListener>> udp;            // one per host port (UDP)
   std::list<std::weak_ptr<TcpConn>> conns;
-  std::vector<std::map<udp::endpoint, std::shared_ptr<UdpSession>>> sessions;  // per UDP listener
-  std::array<char, 65536> udp_buf;
-  udp::endpoint udp_from;
   asio::steady_timer idle_timer;
   bool closed = false;
 
   void accept(size_t i) {
     acceptors[i]->async_accept([self = shared_from_this(), i](const error_code& e, tcp::socket s) {
       if (self->closed || e == asio::error::operation_aborted) return;
-      if (!e) {
-        rt::set_cloexec(s.native_handle());
-        auto c = std::make_shared<TcpConn>(std::move(s), self->io);
-        self->conns.remove_if([](const std::weak_ptr<TcpConn>& w) { return w.expired(); });
+      if (e) {
+        // Out of fds (EMFILE) and the like: accepting again at once would
+        // fail at once, so pause before the next try.
+        auto t = std::make_shared<asio::steady_timer>(self->io, kAcceptRetry);
+        t->async_wait([self, i, t](const error_code&) {
+          if (!self->closed) self->accept(i);
+        });
+        return;
+      }
+      rt::set_cloexec(s.native_handle());
+      self->conns.remove_if([](const std::weak_ptr<TcpConn>& w) { return w.expired(); });
+      auto c = std::make_shared<TcpConn>(std::move(s), self->io);
+      if (self->conns.size() >= kMaxConnections) {
+        c->close();  // reset: the client sees a failed connection, stackd keeps its fds
+      } else {
         self->conns.push_back(c);
         c->start(self->backends, static_cast<uint16_t>(i));
       }
@@ -227,44 +268,56 @@ struct Mapping : std::enable_shared_from_this<Mapping> {
   }
 
   void receive(size_t i) {
-    udp_listeners[i]->async_receive_from(asio::buffer(udp_buf), udp_from,
-                                         [self = shared_from_this(), i](const error_code& e, size_t n) {
-                                           if (self->closed || e == asio::error::operation_aborted) return;
-                                           if (!e) self->datagram(i, n);
-                                           self->receive(i);
-                                         });
+    UdpListener& l = *udp[i];
+    l.sock->async_receive_from(asio::buffer(l.buf), l.from, [self = shared_from_this(), i](const error_code& e, size_t n) {
+      if (self->closed || e == asio::error::operation_aborted) return;
+      if (!e) self->datagram(i, n);
+      self->receive(i);
+    });
   }
 
   void datagram(size_t i, size_t n) {
-    auto& table = sessions[i];
-    auto it = table.find(udp_from);
-    if (it == table.end()) {
+    UdpListener& l = *udp[i];
+    auto it = l.sessions.find(l.from);
+    if (it == l.sessions.end()) {
+      if (l.sessions.size() >= kMaxUdpSessions) return;  // dropped, as a full conntrack table would
       auto b = backends->pick();
       if (!b) return;  // no replica: dropped, as with no DNAT rule
       error_code ec;
       auto addr = asio::ip::make_address_v4(b->ip, ec);
       if (ec) return;
       auto s = std::make_shared<UdpSession>(io);
-      s->client = udp_from;
+      s->client = l.from;
       s->backend = *b;
       s->sock.open(udp::v4(), ec);
       rt::set_cloexec(s->sock.native_handle());
       if (!ec) s->sock.connect(udp::endpoint(addr, static_cast<uint16_t>(b->port + i)), ec);
       if (ec) return;
-      it = table.emplace(udp_from, s).first;
+      it = l.sessions.emplace(l.from, s).first;
       reply_loop(i, s);
     }
     it->second->last_active = std::chrono::steady_clock::now();
     error_code ec;
-    it->second->sock.send(asio::buffer(udp_buf.data(), n), 0, ec);
+    it->second->sock.send(asio::buffer(l.buf.data(), n), 0, ec);
   }
 
   void reply_loop(size_t i, std::shared_ptr<UdpSession> s) {
     s->sock.async_receive(asio::buffer(s->buf), [self = shared_from_this(), i, s](const error_code& e, size_t n) {
-      if (self->closed || e) return;
-      s->last_active = std::chrono::steady_clock::now();
-      error_code ec;
-      self->udp_listeners[i]->send_to(asio::buffer(s->buf.data(), n), s->client, 0, ec);
+      if (self->closed || e == asio::error::operation_aborted) return;
+      if (e && e != asio::error::connection_refused) {
+        // The session is broken: forget it, so the client's next datagram
+        // starts a new one (a refusal is only a replica not listening yet).
+        auto& table = self->udp[i]->sessions;
+        if (auto it = table.find(s->client); it != table.end() && it->second == s) table.erase(it);
+        error_code ec;
+        s->sock.close(ec);
+        return;
+      }
+      if (!e) {
+        s->last_active = std::chrono::steady_clock::now();
+        error_code ec;
+        self->udp[i]->sock->send_to(asio::buffer(s->buf.data(), n), s->client, 0, ec);
+      }
       self->reply_loop(i, s);
     });
   }
@@ -274,35 +327,32 @@ struct Mapping : std::enable_shared_from_this<Mapping> {
     idle_timer.async_wait([self = shared_from_this()](const error_code& e) {
       if (e || self->closed) return;
       auto now = std::chrono::steady_clock::now();
-      for (auto& table : self->sessions)
-        for (auto it = table.begin(); it != table.end();) {
-          if (now - it->second->last_active > kUdpIdle) {
-            error_code ec;
-            it->second->sock.close(ec);
-            it = table.erase(it);
-          } else {
-            ++it;
-          }
-        }
+      self->drop_sessions_if([&](const UdpSession& s) { return now - s.last_active > kUdpIdle; });
       self->expire_idle();
     });
   }
 
-  // Io thread only. UDP clients of removed backends start over with the
-  // next datagram (what the conntrack flush does for DNAT'd UDP).
-  void drop_sessions_not_in(const std::vector<Backend>& list) {
-    for (auto& table : sessions)
-      for (auto it = table.begin(); it != table.end();) {
-        const Backend& b = it->second->backend;
-        bool kept = std::any_of(list.begin(), list.end(), [&](const Backend& n) { return n.ip == b.ip && n.port == b.port; });
-        if (kept) {
+  template <class Pred>
+  void drop_sessions_if(Pred pred) {
+    for (auto& l : udp)
+      for (auto it = l->sessions.begin(); it != l->sessions.end();) {
+        if (!pred(*it->second)) {
           ++it;
           continue;
         }
         error_code ec;
         it->second->sock.close(ec);
-        it = table.erase(it);
+        it = l->sessions.erase(it);
       }
+  }
+
+  // Io thread only. UDP clients of removed backends start over with the
+  // next datagram (what the conntrack flush does for DNAT'd UDP).
+  void drop_sessions_not_in(const std::vector<Backend>& list) {
+    drop_sessions_if([&](const UdpSession& s) {
+      return std::none_of(list.begin(), list.end(),
+                          [&](const Backend& n) { return n.ip == s.backend.ip && n.port == s.backend.port; });
+    });
   }
 
   // Io thread only.
@@ -310,12 +360,10 @@ struct Mapping : std::enable_shared_from_this<Mapping> {
     closed = true;
     error_code ec;
     for (auto& a : acceptors) a->close(ec);
-    for (auto& u : udp_listeners) u->close(ec);
+    for (auto& l : udp) l->sock->close(ec);
     for (auto& w : conns)
       if (auto c = w.lock()) c->close();
-    for (auto& table : sessions)
-      for (auto& [_, s] : table) s->sock.close(ec);
-    sessions.clear();
+    drop_sessions_if([](const UdpSession&) { return true; });
     idle_timer.cancel();
   }
 };
@@ -339,7 +387,16 @@ struct PortProxy::Impl {
 };
 
 PortProxy::PortProxy() : impl_(std::make_unique<Impl>()) {
-  impl_->thread = std::thread([io = &impl_->io] { io->run(); });
+  impl_->thread = std::thread([io = &impl_->io] {
+    // splice() into a socket whose peer is gone raises SIGPIPE (it has no
+    // MSG_NOSIGNAL); blocked on this thread it stays pending and harmless,
+    // and the call fails with EPIPE, which ends that direction.
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+    io->run();
+  });
 }
 
 PortProxy::~PortProxy() {
@@ -363,6 +420,16 @@ rt::Result<void> PortProxy::add(const PortMapping& m) {
   error_code ec;
   auto addr = asio::ip::make_address_v6(m.host_ip, ec);
   if (ec) return rt::fail(what + ": host ip '" + m.host_ip + "' is not an IPv6 address", EINVAL);
+  // The checks nat.cc makes for DNAT mappings.
+  uint16_t last = m.host_port_end ? m.host_port_end : m.host_port;
+  if (m.host_port == 0 || last < m.host_port) return rt::fail(what + ": invalid host port range", EINVAL);
+  if (m.protocol != "tcp" && m.protocol != "udp") return rt::fail(what + ": protocol must be tcp or udp", EINVAL);
+  for (const auto& b : m.backends) {
+    asio::ip::make_address_v4(b.ip, ec);
+    if (ec) return rt::fail(what + ": invalid backend ip '" + b.ip + "'", EINVAL);
+    if (b.port == 0 || uint32_t{b.port} + (last - m.host_port) > 65535)
+      return rt::fail(what + ": invalid backend port", EINVAL);
+  }
   {
     std::lock_guard lock(impl_->mu);
     if (impl_->mappings.count(tag)) return rt::fail(what + ": already published", EEXIST);
@@ -370,7 +437,6 @@ rt::Result<void> PortProxy::add(const PortMapping& m) {
   auto map = std::make_shared<Mapping>(impl_->io);
   map->spec = m;
   map->backends->list = m.backends;
-  uint16_t last = m.host_port_end ? m.host_port_end : m.host_port;
   // Bound here, in the caller's thread, so a taken port is this call's error;
   // the sockets close again on any failure (the unique_ptrs go with `map`).
   for (uint32_t p = m.host_port; p <= last; ++p) {
@@ -385,7 +451,9 @@ rt::Result<void> PortProxy::add(const PortMapping& m) {
       if (!ec) s->set_option(asio::ip::v6_only(true), ec);
       if (!ec) s->bind(udp::endpoint(addr, static_cast<uint16_t>(p)), ec);
       if (ec) return fail(ec);
-      map->udp_listeners.push_back(std::move(s));
+      auto l = std::make_unique<UdpListener>();
+      l->sock = std::move(s);
+      map->udp.push_back(std::move(l));
     } else {
       auto a = std::make_unique<tcp::acceptor>(impl_->io);
       a->open(tcp::v6(), ec);
@@ -398,15 +466,14 @@ rt::Result<void> PortProxy::add(const PortMapping& m) {
       map->acceptors.push_back(std::move(a));
     }
   }
-  map->sessions.resize(map->udp_listeners.size());
   {
     std::lock_guard lock(impl_->mu);
     if (!impl_->mappings.emplace(tag, map).second) return rt::fail(what + ": already published", EEXIST);
   }
   asio::post(impl_->io, [map] {
     for (size_t i = 0; i < map->acceptors.size(); ++i) map->accept(i);
-    for (size_t i = 0; i < map->udp_listeners.size(); ++i) map->receive(i);
-    if (!map->udp_listeners.empty()) map->expire_idle();
+    for (size_t i = 0; i < map->udp.size(); ++i) map->receive(i);
+    if (!map->udp.empty()) map->expire_idle();
   });
   return {};
 }
@@ -423,7 +490,7 @@ bool PortProxy::set_backends(const PortMapping& m) {
     std::lock_guard lock(map->backends->mu);
     map->backends->list = m.backends;
   }
-  if (!map->udp_listeners.empty())
+  if (!map->udp.empty())
     asio::post(impl_->io, [map, list = m.backends] { map->drop_sessions_not_in(list); });
   return true;
 }

@@ -14,9 +14,18 @@
 //
 // Semantics kept from the DNAT mappings: each new connection (or new UDP
 // client) goes to the next backend round robin; changing the backends affects
-// new connections only; no backends = the port stays ours, a connection is
+// new connections only (UDP clients of a removed backend move on with their
+// next datagram); no backends = the port stays ours, a connection is
 // accepted and reset at once (so a client sees a failed connect). Unlike
 // DNAT, the replica sees the bridge's gateway as the client address.
+//
+// Connections: a backend that does not accept within 5 s (or refuses) is
+// skipped for the next one. An end of stream or an error ends one direction
+// (the other side's write half is shut down), as docker-proxy does, so an
+// answer is not lost to a reset; remove() resets everything. Each TCP
+// connection holds 6 fds (2 sockets, 2 pipes): at most 8192 per mapping, and
+// stackd raises its soft fd limit to the hard one. A UDP port serves at most
+// 1024 clients at once.
 //
 // Threads: one io thread, started by the constructor in the caller's network
 // namespace (the sockets and backend connections live there). Public methods

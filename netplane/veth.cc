@@ -4,10 +4,12 @@
 #include <net/if.h>
 #include <unistd.h>
 
-#include <atomic>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <mutex>
+#include <random>
 
 #include <netlink/errno.h>
 #include <netlink/route/link/veth.h>
@@ -139,20 +141,27 @@ int on_error(sockaddr_nl*, nlmsgerr* e, void* arg) {
 // step for later calls on this socket.
 Result<void> send_all(NetlinkSocket& sock, std::vector<std::pair<MsgPtr, std::string>>& requests,
                       const std::string& what) {
+  // In windows of kWindow: every ack of a window must fit the socket's
+  // receive buffer (libnl's default, 32 KiB), or the kernel drops acks and
+  // the socket's sequence numbers fall out of step for good.
+  constexpr size_t kWindow = 32;
   AckState st;
-  for (auto& [msg, label] : requests) {
-    if (int err = nl_send_auto(sock.get(), msg.get()); err < 0)
-      return tl::unexpected(nl_error(err, what + ": send request for " + label));
-    st.pending.emplace(nlmsg_hdr(msg.get())->nlmsg_seq, label);
-  }
   CbPtr base(nl_socket_get_cb(sock.get()));  // returns a reference
   CbPtr cb(base ? nl_cb_clone(base.get()) : nullptr);
   if (!cb) return rt::fail(what + ": allocate callbacks", ENOMEM);
   nl_cb_set(cb.get(), NL_CB_ACK, NL_CB_CUSTOM, on_ack, &st);
   nl_cb_err(cb.get(), NL_CB_CUSTOM, on_error, &st);
-  while (!st.pending.empty()) {
-    if (int err = nl_recvmsgs(sock.get(), cb.get()); err < 0)
-      return tl::unexpected(nl_error(err, what + ": read acks"));
+  for (size_t first = 0; first < requests.size(); first += kWindow) {
+    for (size_t i = first; i < std::min(first + kWindow, requests.size()); ++i) {
+      auto& [msg, label] = requests[i];
+      if (int err = nl_send_auto(sock.get(), msg.get()); err < 0)
+        return tl::unexpected(nl_error(err, what + ": send request for " + label));
+      st.pending.emplace(nlmsg_hdr(msg.get())->nlmsg_seq, label);
+    }
+    while (!st.pending.empty()) {
+      if (int err = nl_recvmsgs(sock.get(), cb.get()); err < 0)
+        return tl::unexpected(nl_error(err, what + ": read acks"));
+    }
   }
   if (!st.failures.empty()) return rt::fail(what + ": " + st.failures, 0);
   return {};
@@ -169,12 +178,29 @@ Result<MsgPtr> link_request(int type) {
   return msg;
 }
 
-// A link group for one batch: high bits keep it clear of the small numbers
-// /etc/iproute2/group and admins use; pid and a counter keep concurrent
-// batches (other threads, other daemons) apart.
+// A link group for one batch: random (a crash between the two phases may
+// leave links in a group, and a later batch must not pick it again), with
+// the high bits set to keep clear of the small numbers /etc/iproute2/group
+// and admins use.
 uint32_t batch_group() {
-  static std::atomic<uint32_t> counter{0};
-  return 0x5c000000u | ((static_cast<uint32_t>(::getpid()) & 0x3fffu) << 10) | (counter++ & 0x3ffu);
+  static std::mutex mu;
+  static std::mt19937 gen{std::random_device{}()};
+  std::lock_guard lock(mu);
+  return 0x40000000u | (gen() & 0x3fffffffu);
+}
+
+// Builds one RTM_SETLINK per name moving it into `group`.
+Result<std::vector<std::pair<MsgPtr, std::string>>> regroup_requests(const std::vector<std::string>& names,
+                                                                     uint32_t group) {
+  std::vector<std::pair<MsgPtr, std::string>> out;
+  for (const auto& name : names) {
+    auto msg = link_request(RTM_SETLINK);
+    if (!msg) return tl::unexpected(msg.error());
+    if (nla_put_string(msg->get(), IFLA_IFNAME, name.c_str()) < 0 || nla_put_u32(msg->get(), IFLA_GROUP, group) < 0)
+      return rt::fail("build request for " + name, ENOMEM);
+    out.emplace_back(std::move(*msg), name);
+  }
+  return out;
 }
 
 }  // namespace
@@ -190,23 +216,21 @@ Result<void> delete_endpoints(NetlinkSocket& sock_host, const std::vector<std::s
   if (host_ifnames.empty()) return {};
   if (host_ifnames.size() == 1) return delete_endpoint(sock_host, host_ifnames.front());
   const uint32_t group = batch_group();
-  std::vector<std::pair<MsgPtr, std::string>> regroup;
-  for (const auto& name : host_ifnames) {
-    auto msg = link_request(RTM_SETLINK);
-    if (!msg) return tl::unexpected(msg.error().wrap(what));
-    if (nla_put_string(msg->get(), IFLA_IFNAME, name.c_str()) < 0 || nla_put_u32(msg->get(), IFLA_GROUP, group) < 0)
-      return rt::fail(what + ": build request for " + name, ENOMEM);
-    regroup.emplace_back(std::move(*msg), name);
-  }
+  auto regroup = regroup_requests(host_ifnames, group);
+  if (!regroup) return tl::unexpected(regroup.error().wrap(what));
   // A failed regroup leaves that link in its old group; the group delete
   // below still removes the others, and the error names the one left.
-  auto moved = send_all(sock_host, regroup, what + ": move into link group " + std::to_string(group));
+  auto moved = send_all(sock_host, *regroup, what + ": move into link group " + std::to_string(group));
   std::vector<std::pair<MsgPtr, std::string>> del;
   auto msg = link_request(RTM_DELLINK);
   if (!msg) return tl::unexpected(msg.error().wrap(what));
   if (nla_put_u32(msg->get(), IFLA_GROUP, group) < 0) return rt::fail(what + ": build group delete", ENOMEM);
   del.emplace_back(std::move(*msg), "link group " + std::to_string(group));
-  STACK_TRY(send_all(sock_host, del, what));
+  if (auto r = send_all(sock_host, del, what); !r) {
+    // Nothing was deleted: put the links back into the default group.
+    if (auto back = regroup_requests(host_ifnames, 0)) (void)send_all(sock_host, *back, what);
+    return r;
+  }
   return moved;
 }
 

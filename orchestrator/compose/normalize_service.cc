@@ -68,7 +68,11 @@ rt::Result<void> read_ports(const Node& n, const std::string& path, std::vector<
     } else {
       port.published_auto = true;
     }
-    if (const Node* v = it.find("host_ip")) port.host_ip = v->scalar;
+    if (const Node* v = it.find("host_ip"); v && !v->scalar.empty()) {
+      auto ip = canonical_host_ip(v->scalar);
+      if (!ip) return fail_at(v->mark, p + ".host_ip", ip.error().context);
+      port.host_ip = *ip;
+    }
     if (const Node* v = it.find("protocol")) {
       port.protocol = v->scalar;
       if (auto r = check_protocol(port.protocol); !r) return fail_at(v->mark, p + ".protocol", r.error().context);

@@ -38,6 +38,15 @@ rt::Result<void> check_protocol(const std::string& protocol) {
   return rt::fail("unsupported protocol \"" + protocol + "\" (tcp or udp)");
 }
 
+rt::Result<std::string> canonical_host_ip(const std::string& text) {
+  unsigned char buf[16];
+  char out[INET6_ADDRSTRLEN];
+  int af = text.find(':') != std::string::npos ? AF_INET6 : AF_INET;
+  if (inet_pton(af, text.c_str(), buf) != 1 || !inet_ntop(af, buf, out, sizeof out))
+    return rt::fail("host address \"" + text + "\" is not an " + (af == AF_INET6 ? "IPv6" : "IPv4") + " address");
+  return std::string(out);
+}
+
 rt::Result<PortSpec> parse_port_short(const std::string& text) {
   PortSpec p;
   std::string s = text;
@@ -52,9 +61,11 @@ rt::Result<PortSpec> parse_port_short(const std::string& text) {
     if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':')
       return rt::fail("invalid port \"" + text + "\": expected [IPv6]:HOST:CONTAINER");
     host_ip = s.substr(1, close - 1);
-    unsigned char buf[16];
-    if (inet_pton(AF_INET6, host_ip.c_str(), buf) != 1)
+    if (host_ip.find(':') == std::string::npos)
       return rt::fail("invalid port \"" + text + "\": host address \"" + host_ip + "\" is not an IPv6 address");
+    auto ip = canonical_host_ip(host_ip);
+    if (!ip) return rt::fail("invalid port \"" + text + "\": " + ip.error().context);
+    host_ip = *ip;
     s = s.substr(close + 2);
     if (s.find(':') == std::string::npos) s = ":" + s;  // "[::1]:80" would be ambiguous; treat as no host port
   }
@@ -78,11 +89,9 @@ rt::Result<PortSpec> parse_port_short(const std::string& text) {
     published = parts[parts.size() - 2];
     target = parts.back();
     for (size_t i = 0; i + 2 < parts.size(); ++i) host_ip += (i ? ":" : "") + parts[i];
-    bool v6 = parts.size() > 3;
-    unsigned char buf[16];
-    if (inet_pton(v6 ? AF_INET6 : AF_INET, host_ip.c_str(), buf) != 1)
-      return rt::fail("invalid port \"" + text + "\": host address \"" + host_ip + "\" is not an " +
-                      (v6 ? "IPv6" : "IPv4") + " address");
+    auto ip = canonical_host_ip(host_ip);
+    if (!ip) return rt::fail("invalid port \"" + text + "\": " + ip.error().context);
+    host_ip = *ip;
   } else {
     return rt::fail("invalid port \"" + text + "\": expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]");
   }

@@ -98,7 +98,11 @@ rt::Result<void> EngineImpl::restore() {
   // Containers on disk that no stack knows: a crash between create and save.
   for (const auto& id : node_->list_ids())
     if (!known_ids.count(id)) (void)node_->remove({id});
-  if (auto s = networks_->sweep(keep); !s) emit("", "error", {{"reason", "sweep: " + s.error().message()}});
+  if (auto s = networks_->sweep(keep); !s) {
+    emit("", "error", {{"reason", "sweep: " + s.error().message()}});
+  } else {
+    for (const auto& u : s->unserved_mappings) emit("", "error", {{"reason", "published port not served: " + u}});
+  }
 
   for (auto& r : all) {
     std::string name = r.project.name;

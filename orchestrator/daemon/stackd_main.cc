@@ -7,6 +7,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -137,6 +138,13 @@ int main(int argc, char** argv) {
   sigaddset(&sigs, SIGINT);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  // Every forwarded IPv6 connection holds fds in stackd (netplane/port_proxy.h),
+  // so the soft fd limit goes up to the hard one, as Go does for docker-proxy.
+  // Containers are unaffected: their spec sets RLIMIT_NOFILE itself.
+  if (rlimit fds{}; ::getrlimit(RLIMIT_NOFILE, &fds) == 0 && fds.rlim_cur < fds.rlim_max) {
+    fds.rlim_cur = fds.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &fds) != 0) spdlog::warn("raise RLIMIT_NOFILE: {}", std::strerror(errno));
+  }
 
   auto store = stack::orch::open_sqlite_store(eo.root + "/state.db");
   if (!store) return fail_line(store.error().message());

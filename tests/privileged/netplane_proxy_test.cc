@@ -143,15 +143,41 @@ TEST_F(PortProxyTest, ReservedWithoutReplicasAndTakenPortsCreateNothing) {
   PortMapping range{"t-nm-v6-b", "::1", 18486, 18487, "tcp", {{r.address, 3000}}};
   ASSERT_FALSE(mgr_->publish(range));
   EXPECT_TRUE(can_bind("::1", 18486));
-  // Not an IPv6 address at all.
-  PortMapping bad{"t-nm-v6-b", "::zz", 18488, 0, "tcp", {}};
-  auto b = mgr_->publish(bad);
-  ASSERT_FALSE(b);
-  EXPECT_EQ(b.error().code, EINVAL) << b.error().message();
+  // Not an IPv6 address at all; no port; a backend port range past 65535.
+  for (const PortMapping& bad : {PortMapping{"t-nm-v6-b", "::zz", 18488, 0, "tcp", {}},
+                                 PortMapping{"t-nm-v6-b", "::1", 0, 0, "tcp", {}},
+                                 PortMapping{"t-nm-v6-b", "::1", 18488, 18489, "tcp", {{r.address, 65535}}}}) {
+    auto b = mgr_->publish(bad);
+    ASSERT_FALSE(b);
+    EXPECT_EQ(b.error().code, EINVAL) << b.error().message();
+  }
+  EXPECT_TRUE(can_bind("::1", 18488));
 
   ASSERT_OK(mgr_->unpublish(m));
   ASSERT_OK(mgr_->disconnect({{"v6-r3", "t-nm-v6-b"}}));
   ASSERT_OK(mgr_->remove_network("t-nm-v6-b"));
+}
+
+TEST_F(PortProxyTest, UdpRangesMapPortByPortAndAClientOutlivesARefusal) {
+  ASSERT_TRUE(mgr_->create_network({"t-nm-v6-e", "10.231.44.0/24", "", false, 1500}));
+  std::string ns = make_ns("v6-u1");
+  auto ep = mgr_->connect({"v6-u1", "t-nm-v6-e", ns});
+  ASSERT_TRUE(ep) << ep.error().message();
+  serve_udp(ns, 3001, "udp-a");
+  serve_udp(ns, 3002, "udp-b");
+  PortMapping range{"t-nm-v6-e", "::1", 18492, 18494, "udp", {{ep->address, 3001}}};
+  ASSERT_OK(mgr_->publish(range));
+  EXPECT_EQ(udp_ask("", "::1", 18492), "udp-a");
+  EXPECT_EQ(udp_ask("", "::1", 18493), "udp-b");
+  // 18494 -> 3003, where nothing listens yet: the replica answers with
+  // "port unreachable". The same client (same source port) is answered once
+  // a server is there.
+  EXPECT_EQ(udp_ask("", "::1", 18494, 40494).rfind("ERR", 0), 0u);
+  serve_udp(ns, 3003, "udp-c");
+  EXPECT_EQ(udp_ask("", "::1", 18494, 40494), "udp-c");
+  ASSERT_OK(mgr_->unpublish(range));
+  ASSERT_OK(mgr_->disconnect({{"v6-u1", "t-nm-v6-e"}}));
+  ASSERT_OK(mgr_->remove_network("t-nm-v6-e"));
 }
 
 TEST_F(PortProxyTest, LargeBodiesArriveWholeThroughSplice) {

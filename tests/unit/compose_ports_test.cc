@@ -71,6 +71,8 @@ TEST(ComposePorts, Ipv6WithoutBracketsSplitsAsDockerDoes) {
   EXPECT_EQ(q.protocol, "udp");
   auto r = port("[::]:8443:443");
   EXPECT_EQ(r.host_ip, "::");
+  EXPECT_EQ(port("0:0::1:8080:80").host_ip, "::1");  // one spelling per address
+  EXPECT_EQ(port("[0::]:8080:80").host_ip, "::");
 }
 
 TEST(ComposePorts, Ranges) {
@@ -143,6 +145,10 @@ TEST(ComposePorts, LoaderRejectsBadPortWithLocation) {
   EXPECT_EQ(e, "stack.yaml:5:9: services.web.ports[0]: invalid port \"8080:70000\": 70000 is not in 1-65535");
   auto e2 = cz::load_error("services:\n  web:\n    image: nginx\n    ports:\n      - target: 99999\n");
   EXPECT_NE(e2.find("services.web.ports[0].target: invalid port \"99999\""), std::string::npos) << e2;
+  auto e3 = cz::load_error("services:\n  web:\n    image: nginx\n    ports:\n      - {target: 80, host_ip: \"[::1]\"}\n");
+  EXPECT_NE(e3.find("stack.yaml:5:31: services.web.ports[0].host_ip: host address \"[::1]\" is not an IPv6 address"),
+            std::string::npos)
+      << e3;
 }
 
 }  // namespace
