@@ -28,6 +28,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 
+#include "netplane/asio_listen.h"
 #include "netplane/dns_message.h"
 #include "netplane/dns_records.h"
 #include "netplane/etc_files.h"
@@ -184,11 +185,7 @@ class UdpListener : public std::enable_shared_from_this<UdpListener> {
       : shared_(std::move(shared)), network_(std::move(network)), socket_(shared_->io) {}
 
   rt::Result<void> bind(const udp::endpoint& at) {
-    boost::system::error_code ec;
-    socket_.open(at.protocol(), ec);
-    rt::set_cloexec(socket_.native_handle());
-    if (!ec) socket_.bind(at, ec);
-    if (ec) return bind_failure(at, "udp", ec);
+    if (auto ec = bind_udp(socket_, at)) return bind_failure(at, "udp", ec);
     std::lock_guard lock(mu_);
     arm();
     return {};
@@ -307,13 +304,7 @@ class TcpListener : public std::enable_shared_from_this<TcpListener> {
       : shared_(std::move(shared)), network_(std::move(network)), acceptor_(shared_->io) {}
 
   rt::Result<void> bind(const tcp::endpoint& at) {
-    boost::system::error_code ec;
-    acceptor_.open(at.protocol(), ec);
-    rt::set_cloexec(acceptor_.native_handle());
-    if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(at, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return bind_failure(at, "tcp", ec);
+    if (auto ec = listen_tcp(acceptor_, at)) return bind_failure(at, "tcp", ec);
     std::lock_guard lock(mu_);
     arm();
     return {};

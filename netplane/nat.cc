@@ -58,18 +58,8 @@ rt::Result<void> validate(const PortMapping& m, bool need_backends) {
     return rt::fail(what + ": IPv6 host address: not a DNAT mapping (port_proxy.h forwards it)", EINVAL);
   if (!m.host_ip.empty() && !valid_ipv4(m.host_ip))
     return rt::fail(what + ": invalid host ip '" + m.host_ip + "'", EINVAL);
-  if (m.host_port == 0 || port_end(m) < m.host_port)
-    return rt::fail(what + ": invalid host port range", EINVAL);
-  if (m.protocol != "tcp" && m.protocol != "udp")
-    return rt::fail(what + ": protocol must be tcp or udp", EINVAL);
   if (need_backends && m.backends.empty()) return rt::fail(what + ": no backends", EINVAL);
-  uint32_t span = port_end(m) - m.host_port;
-  for (const auto& b : m.backends) {
-    if (!valid_ipv4(b.ip)) return rt::fail(what + ": invalid backend ip '" + b.ip + "'", EINVAL);
-    if (b.port == 0 || uint32_t{b.port} + span > 65535)
-      return rt::fail(what + ": invalid backend port", EINVAL);
-  }
-  return {};
+  return check_ports_and_backends(m);
 }
 
 // Handles of the rules in `chain` whose comment equals `tag`.
@@ -125,6 +115,21 @@ std::string dnat_rules(const PortMapping& m) {
 
 
 }  // namespace
+
+rt::Result<void> check_ports_and_backends(const PortMapping& m) {
+  std::string what = "port mapping " + mapping_tag(m);
+  if (m.host_port == 0 || port_end(m) < m.host_port)
+    return rt::fail(what + ": invalid host port range", EINVAL);
+  if (m.protocol != "tcp" && m.protocol != "udp")
+    return rt::fail(what + ": protocol must be tcp or udp", EINVAL);
+  uint32_t span = port_end(m) - m.host_port;
+  for (const auto& b : m.backends) {
+    if (!valid_ipv4(b.ip)) return rt::fail(what + ": invalid backend ip '" + b.ip + "'", EINVAL);
+    if (b.port == 0 || uint32_t{b.port} + span > 65535)
+      return rt::fail(what + ": invalid backend port", EINVAL);
+  }
+  return {};
+}
 
 std::string mapping_tag(const PortMapping& m) {
   std::string ports = std::to_string(m.host_port);

@@ -59,6 +59,10 @@ std::string mapping_tag(const PortMapping& m);
 // host_ip is an IPv6 address: such a mapping is forwarded by port_proxy.h,
 // not DNATed here (publish/update_backends/unpublish refuse it).
 bool is_ipv6_mapping(const PortMapping& m);
+// What every mapping needs whatever its host address family: a host port
+// range, tcp or udp, IPv4 backends whose ports stay within 1-65535 over the
+// range. EINVAL naming the field otherwise.
+rt::Result<void> check_ports_and_backends(const PortMapping& m);
 
 // Creates table inet stack with its chains and fixed rules; idempotent and
 // leaves per-network / per-port rules untouched.

@@ -26,10 +26,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "netplane/asio_listen.h"
 #include "runtime/kernel/fd.h"
 
 namespace stack::net {
@@ -420,16 +420,8 @@ rt::Result<void> PortProxy::add(const PortMapping& m) {
   error_code ec;
   auto addr = asio::ip::make_address_v6(m.host_ip, ec);
   if (ec) return rt::fail(what + ": host ip '" + m.host_ip + "' is not an IPv6 address", EINVAL);
-  // The checks nat.cc makes for DNAT mappings.
+  STACK_TRY(check_ports_and_backends(m));
   uint16_t last = m.host_port_end ? m.host_port_end : m.host_port;
-  if (m.host_port == 0 || last < m.host_port) return rt::fail(what + ": invalid host port range", EINVAL);
-  if (m.protocol != "tcp" && m.protocol != "udp") return rt::fail(what + ": protocol must be tcp or udp", EINVAL);
-  for (const auto& b : m.backends) {
-    asio::ip::make_address_v4(b.ip, ec);
-    if (ec) return rt::fail(what + ": invalid backend ip '" + b.ip + "'", EINVAL);
-    if (b.port == 0 || uint32_t{b.port} + (last - m.host_port) > 65535)
-      return rt::fail(what + ": invalid backend port", EINVAL);
-  }
   {
     std::lock_guard lock(impl_->mu);
     if (impl_->mappings.count(tag)) return rt::fail(what + ": already published", EEXIST);
@@ -445,24 +437,13 @@ rt::Result<void> PortProxy::add(const PortMapping& m) {
                       e.value());
     };
     if (m.protocol == "udp") {
-      auto s = std::make_unique<udp::socket>(impl_->io);
-      s->open(udp::v6(), ec);
-      rt::set_cloexec(s->native_handle());
-      if (!ec) s->set_option(asio::ip::v6_only(true), ec);
-      if (!ec) s->bind(udp::endpoint(addr, static_cast<uint16_t>(p)), ec);
-      if (ec) return fail(ec);
       auto l = std::make_unique<UdpListener>();
-      l->sock = std::move(s);
+      l->sock = std::make_unique<udp::socket>(impl_->io);
+      if (auto e = bind_udp(*l->sock, udp::endpoint(addr, static_cast<uint16_t>(p)))) return fail(e);
       map->udp.push_back(std::move(l));
     } else {
       auto a = std::make_unique<tcp::acceptor>(impl_->io);
-      a->open(tcp::v6(), ec);
-      rt::set_cloexec(a->native_handle());
-      if (!ec) a->set_option(asio::ip::v6_only(true), ec);
-      if (!ec) a->set_option(tcp::acceptor::reuse_address(true), ec);  // as servers do: TIME_WAIT is no conflict
-      if (!ec) a->bind(tcp::endpoint(addr, static_cast<uint16_t>(p)), ec);
-      if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
-      if (ec) return fail(ec);
+      if (auto e = listen_tcp(*a, tcp::endpoint(addr, static_cast<uint16_t>(p)))) return fail(e);
       map->acceptors.push_back(std::move(a));
     }
   }
