@@ -4,6 +4,7 @@
 // --systemd-cgroup (accepted; cgroupfs is always used).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -11,6 +12,8 @@
 
 #include "runtime/cli/commands.h"
 #include "runtime/cli/log.h"
+#include "runtime/kernel/fd.h"
+#include "runtime/kernel/protected_exe.h"
 
 int main(int argc, char** argv) {
   using namespace stack::cli;
@@ -120,6 +123,18 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "stack-runtime: %s\n", msg.c_str());
     return 2;
   }
+  // Verbs that put a process into a container run through a protected path to
+  // this binary, never the host file (CVE-2019-5736, see protected_exe.h).
+  if (*c_create || *c_run || *c_exec) {
+    if (auto exe = stack::rt::reexec_protected(argv); !exe) {
+      std::fprintf(stderr, "stack-runtime: %s\n", exe.error().message().c_str());
+      return 1;
+    }
+  }
+  // Only stdio and the fds the caller asked to pass on survive (runc's
+  // --preserve-fds): anything else a caller leaked could reach a container.
+  const int preserve = *c_exec ? exec.preserve_fds : (*c_create || *c_run) ? create.preserve_fds : 0;
+  stack::rt::close_fds_from(3 + std::max(preserve, 0));
   log_setup(g.log, g.log_format, g.debug);
 
   if (*c_spec) return cmd_spec(g, spec);

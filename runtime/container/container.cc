@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/container/device_rules.h"
 #include "runtime/container/hooks.h"
 #include "runtime/container/plan.h"
 #include "runtime/kernel/cgroup.h"
@@ -193,8 +194,13 @@ Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& 
   auto cg = make_cgroup_manager(spec->linux.cgroups_path, o.id);
   if (!cg) return tl::unexpected(cg.error().wrap("linux.cgroupsPath"));
   rollback.cgroup = std::move(*cg);
-  // Limits are written once the init has made its /dev (see init.h).
-  auto made = rollback.cgroup->create(Resources{});
+  // Device rules go in before the init exists, so no process of the
+  // container ever runs without them (default deny, see device_rules.h; the
+  // default list allows mknod, which the init needs for /dev). The other
+  // limits are written once the init has made its /dev (see init.h).
+  Resources device_rules;
+  device_rules.devices = effective_device_rules(*spec);
+  auto made = rollback.cgroup->create(device_rules);
   if (!made) return tl::unexpected(made.error().wrap("linux.cgroupsPath"));
 
   // A pid namespace given by path is entered here: setns(CLONE_NEWPID) only
@@ -253,12 +259,9 @@ Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& 
   if (n != static_cast<ssize_t>(sizeof msg)) return fail("container init exited during setup", EIO);
   if (msg.type != InitMessage::kReady) return fail(std::string("container init: ") + msg.error.what, msg.error.code);
   if (spec->linux.resources) {
-    STACK_TRY_CTX(rollback.cgroup->apply(*spec->linux.resources), "linux.resources");
-    // cgroup v2 enforces device rules only through an eBPF program, which we
-    // do not load yet: say so rather than pretend (the nodes in /dev are
-    // still only the ones the spec lists).
-    if (rollback.cgroup->layout() == CgroupLayout::V2 && !spec->linux.resources->devices.empty())
-      result.warnings.push_back("linux.resources.devices: not enforced on cgroup v2 hosts yet (needs eBPF)");
+    Resources limits = *spec->linux.resources;
+    limits.devices.clear();  // already in force, merged with the defaults
+    STACK_TRY_CTX(rollback.cgroup->apply(limits), "linux.resources");
   }
   if (::write(parent_end.get(), &kLimitsApplied, 1) != 1) return fail_errno("release container init");
 

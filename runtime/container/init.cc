@@ -13,6 +13,7 @@
 
 #include <sstream>
 
+#include "runtime/kernel/safe_path.h"
 #include "runtime/kernel/terminal.h"
 
 namespace stack::rt {
@@ -92,6 +93,40 @@ size_t cstrlen(const char* s) noexcept {
   size_t n = 0;
   while (s[n]) n++;
   return n;
+}
+
+// The working directory, resolved inside the container's root: a cwd such
+// as "/proc/self/fd/9" (an fd some caller leaked to us, CVE-2024-21626) or a
+// symlink out of the rootfs must not put the process in the host's tree.
+// RESOLVE_IN_ROOT scopes ".." and absolute symlinks to the root and refuses
+// magic links; getcwd then proves the result is reachable from our root
+// (the kernel prefixes "(unreachable)" otherwise), as runc checks.
+int enter_cwd(const char* cwd, ChildError* err) noexcept {
+  int root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) {
+    err->set(errno, "open / to resolve cwd ", cwd);
+    return err->code;
+  }
+  int dir = open_in_root(root, cwd, CreateMode::kNone);
+  ::close(root);
+  if (dir < 0) {
+    err->set(-dir, "chdir to cwd ", cwd);
+    return err->code;
+  }
+  int rc = ::fchdir(dir);
+  int e = errno;
+  ::close(dir);
+  if (rc != 0) {
+    err->set(e, "chdir to cwd ", cwd);
+    return err->code;
+  }
+  char buf[kMaxInRootPath + 1];
+  long n = ::syscall(SYS_getcwd, buf, sizeof buf);
+  if (n <= 0 || buf[0] != '/') {
+    err->set(EPERM, "current working directory is outside of container mount namespace root: ", cwd);
+    return err->code;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -174,10 +209,7 @@ void run_init(const InitPlan& p, int sync_fd) noexcept {
   if (drop_bounding(p.caps, &err) != 0) die(sync_fd, err);
   if (apply_identity(p.identity, &err) != 0) die(sync_fd, err);
   if (apply_capabilities(p.caps, &err) != 0) die(sync_fd, err);
-  if (::chdir(p.cwd.c_str()) != 0) {
-    err.set(errno, "chdir to cwd ", p.cwd.c_str());
-    die(sync_fd, err);
-  }
+  if (enter_cwd(p.cwd.c_str(), &err) != 0) die(sync_fd, err);
   if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     err.set(errno, "prctl(PR_SET_NO_NEW_PRIVS)");
     die(sync_fd, err);

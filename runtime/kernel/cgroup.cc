@@ -19,6 +19,7 @@
 
 #include "runtime/kernel/cgroup_v1.h"
 #include "runtime/kernel/cgroup_v2.h"
+#include "runtime/kernel/device_filter.h"
 #include "runtime/kernel/fd.h"
 
 namespace stack::rt {
@@ -93,9 +94,14 @@ class HybridCgroupManager final : public CgroupManager {
     // mount (some nested setups) must not stop the container.
     if (!r && !tolerable(r.error())) return r;
     tracking_ = r.has_value();
+    guard_unified_devices(resources);
     return {};
   }
-  Result<> apply(const Resources& resources) override { return v1_->apply(resources); }
+  Result<> apply(const Resources& resources) override {
+    STACK_TRY(v1_->apply(resources));
+    guard_unified_devices(resources);
+    return {};
+  }
   Result<> add_pid(pid_t pid) override {
     STACK_TRY(v1_->add_pid(pid));
     if (!tracking_) return {};
@@ -134,6 +140,13 @@ class HybridCgroupManager final : public CgroupManager {
   }
 
  private:
+  // The v1 devices controller enforces the rules; the same rules as a v2
+  // device program on the unified cgroup are a second lock the kernel also
+  // consults (and keep the v2 path exercised on hybrid hosts). Best effort:
+  // nested setups may refuse BPF, and v1 already holds.
+  void guard_unified_devices(const Resources& resources) {
+    if (tracking_ && !resources.devices.empty()) (void)set_device_filter(unified_->dir(), resources.devices);
+  }
   static bool tolerable(const Error& e) {
     return e.code == EROFS || e.code == EACCES || e.code == EPERM;
   }

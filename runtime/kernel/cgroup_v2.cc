@@ -6,6 +6,8 @@
 #include <sstream>
 #include <thread>
 
+#include "runtime/kernel/device_filter.h"
+
 namespace stack::rt {
 
 namespace {
@@ -168,7 +170,7 @@ Result<> CgroupV2Manager::apply(const Resources& r) {
   }
   if (r.pids)
     STACK_TRY(cgroupfs::write(dir_ + "/pids.max", r.pids->limit > 0 ? std::to_string(r.pids->limit) : "max"));
-  // r.devices: skipped, see the header (needs an eBPF device program).
+  if (!r.devices.empty()) STACK_TRY_CTX(set_device_filter(dir_, r.devices), "linux.resources.devices");
   // The raw map last, so it can override what the typed fields wrote.
   for (const auto& [key, value] : r.unified) {
     auto w = cgroupfs::write(dir_ + "/" + key, value);

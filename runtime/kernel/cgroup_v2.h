@@ -5,9 +5,9 @@
 // sub-cgroups the container makes below it); never the shared parents, whose
 // cgroup.subtree_control it only extends.
 //
-// Device rules (linux.resources.devices) are not applied on v2: the kernel
-// has no devices files there, enforcement needs a BPF_CGROUP_DEVICE program
-// (runc generates one); not implemented yet, so they are skipped.
+// Device rules (linux.resources.devices): v2 has no devices files; they are
+// enforced by a BPF_CGROUP_DEVICE program attached to the directory
+// (device_filter.h), replaced as a whole when the rules change.
 #pragma once
 
 #include <string>

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <utility>
@@ -44,5 +45,11 @@ struct Pipe {
 // (Boost.Asio's sockets): a daemon that spawns children must not hand its
 // listeners to them, or a port stays held after the daemon closed it.
 inline bool set_cloexec(int fd) { return fd >= 0 && ::fcntl(fd, F_SETFD, FD_CLOEXEC) == 0; }
+
+// Closes every fd from `first` up. Our binaries start with it: a caller
+// that leaks a directory fd (a shell, a daemon, a CI runner) would otherwise
+// hand a container a way back into the host's tree ("/proc/self/fd/9" as
+// the working directory, CVE-2024-21626).
+inline bool close_fds_from(int first) { return ::syscall(SYS_close_range, first, ~0U, 0) == 0; }
 
 }  // namespace stack::rt

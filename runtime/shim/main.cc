@@ -4,7 +4,6 @@
 // parent, logs its output, records how it ended, and outlives both its
 // caller and a restarting daemon. See monitor.h for the lifecycle and
 // startup.h for --detach.
-#include <linux/close_range.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -14,6 +13,8 @@
 #include <cstring>
 #include <string>
 
+#include "runtime/kernel/fd.h"
+#include "runtime/kernel/protected_exe.h"
 #include "runtime/shim/monitor.h"
 #include "runtime/shim/options.h"
 #include "runtime/shim/startup.h"
@@ -31,7 +32,7 @@ void reset_process_state() {
   // be clobbered when the container's stdio is put there.
   for (int fd = ::open("/dev/null", O_RDWR); fd >= 0 && fd <= 2; fd = ::open("/dev/null", O_RDWR)) {
   }
-  ::syscall(SYS_close_range, 3, ~0U, 0);
+  stack::rt::close_fds_from(3);
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -45,6 +46,13 @@ void reset_process_state() {
 
 int main(int argc, char** argv) {
   using namespace stack::shim;
+  // The container's init is cloned from us: we must not run from the host's
+  // binary file (CVE-2019-5736, see protected_exe.h). Free when stackd started
+  // us through its protected path.
+  if (auto exe = stack::rt::reexec_protected(argv); !exe) {
+    say("stack-shim: " + exe.error().message() + "\n");
+    return kShimFailed;
+  }
   reset_process_state();
   auto opts = parse_shim_args(argc, argv);
   if (!opts) {

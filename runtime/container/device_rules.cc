@@ -1,0 +1,40 @@
+#include "runtime/container/device_rules.h"
+
+namespace stack::rt {
+
+const std::vector<DeviceCgroupRule>& default_device_rules() {
+  // moby/oci/devices_linux.go and runc's AllowedDevices.
+  auto c = [](int64_t major, std::optional<int64_t> minor) {
+    return DeviceCgroupRule{true, "c", major, minor, "rwm"};
+  };
+  static const std::vector<DeviceCgroupRule> rules = {
+      {false, "a", std::nullopt, std::nullopt, "rwm"},
+      {true, "c", std::nullopt, std::nullopt, "m"},
+      {true, "b", std::nullopt, std::nullopt, "m"},
+      c(1, 3),    // /dev/null
+      c(1, 5),    // /dev/zero
+      c(1, 7),    // /dev/full
+      c(1, 8),    // /dev/random
+      c(1, 9),    // /dev/urandom
+      c(5, 0),    // /dev/tty
+      c(5, 1),    // /dev/console
+      c(5, 2),    // /dev/ptmx
+      c(10, 200), // /dev/net/tun
+      c(136, std::nullopt),  // /dev/pts/*
+  };
+  return rules;
+}
+
+std::vector<DeviceCgroupRule> effective_device_rules(const Spec& spec) {
+  std::vector<DeviceCgroupRule> out = default_device_rules();
+  for (const auto& d : spec.linux.devices) {
+    // Only nodes the cgroup controls: fifos ("p") are not devices.
+    if (d.type != "c" && d.type != "u" && d.type != "b") continue;
+    out.push_back({true, d.type == "b" ? "b" : "c", d.major, d.minor, "rwm"});
+  }
+  if (spec.linux.resources)
+    out.insert(out.end(), spec.linux.resources->devices.begin(), spec.linux.resources->devices.end());
+  return out;
+}
+
+}  // namespace stack::rt

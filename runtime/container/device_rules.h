@@ -1,0 +1,32 @@
+// The device cgroup rules every container gets (the host-block-device
+// escape: without them a container with CAP_MKNOD can make a node for the
+// host's disk and read it). Docker and runc deny everything, then allow the
+// few character devices a normal program uses; the spec's own rules come
+// after, so a privileged spec's "allow a" still opens everything and a spec
+// can deny a default.
+//
+// Order of the effective list:
+//   1. deny all ("a *:* rwm");
+//   2. Docker's allow list: mknod of any c/b node (making a node is harmless,
+//      opening it is what counts), /dev/null, zero, full, random, urandom,
+//      tty, console, ptmx, net/tun and the pty slaves (136:*);
+//   3. the nodes the spec lists in linux.devices, rwm: a device the user
+//      asked to see is one the user asked to use (crun does the same);
+//   4. linux.resources.devices, in order.
+// Policy, not a kernel wrapper: the cgroup backends apply whatever list they
+// are given (cgroup_v1 devices.allow/deny, device_filter.h on v2).
+#pragma once
+
+#include <vector>
+
+#include "runtime/container/spec.h"
+
+namespace stack::rt {
+
+// Items 1 and 2 above.
+const std::vector<DeviceCgroupRule>& default_device_rules();
+
+// The whole list for `spec`.
+std::vector<DeviceCgroupRule> effective_device_rules(const Spec& spec);
+
+}  // namespace stack::rt
