@@ -1,5 +1,7 @@
 #include "orchestrator/daemon/child_process.h"
 
+#include "runtime/kernel/protected_exe.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -8,6 +10,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <map>
+#include <mutex>
 
 extern char** environ;
 
@@ -19,8 +24,31 @@ int64_t monotonic_ms() {
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
+namespace {
+std::mutex g_protected_mu;
+// Never destroyed: a spawn may be on its way to exec a path in here.
+std::map<std::string, rt::ProtectedBinary>& protected_binaries() {
+  static auto* m = new std::map<std::string, rt::ProtectedBinary>;
+  return *m;
+}
+}  // namespace
+
+rt::Result<> ChildProcess::protect(const std::string& path) {
+  std::lock_guard lk(g_protected_mu);
+  if (protected_binaries().count(path)) return {};
+  auto p = rt::ProtectedBinary::open(path);
+  if (!p) return tl::unexpected(p.error().wrap("protect " + path));
+  protected_binaries().emplace(path, std::move(*p));
+  return {};
+}
+
 rt::Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv, int in, int out, int err) {
   if (argv.empty()) return rt::fail("spawn: empty command", EINVAL);
+  std::string exe = argv[0];
+  {
+    std::lock_guard lk(g_protected_mu);
+    if (auto it = protected_binaries().find(exe); it != protected_binaries().end()) exe = it->second.path();
+  }
   rt::UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!null) return rt::fail_errno("open /dev/null");
   posix_spawn_file_actions_t fa;
@@ -39,7 +67,7 @@ rt::Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& arg
   for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = 0;
-  int rc = ::posix_spawn(&pid, args[0], &fa, &attr, args.data(), environ);
+  int rc = ::posix_spawn(&pid, exe.c_str(), &fa, &attr, args.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return rt::fail("spawn " + argv[0], rc);

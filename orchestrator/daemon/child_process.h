@@ -22,6 +22,13 @@ namespace stack::orch {
 
 class ChildProcess {
  public:
+  // From now on, a spawn whose argv[0] is `path` executes a protected path
+  // to that binary (runtime/kernel/protected_exe.h, made here once and kept
+  // for the life of the process): argv[0] stays as given, so ps and the
+  // shim lookup by command line still see the real name, and no call site
+  // can forget the protection. stackd protects stack-shim and stack-runtime.
+  static rt::Result<> protect(const std::string& path);
+
   // stdio: fds to become the child's 0, 1, 2; -1 = /dev/null.
   static rt::Result<ChildProcess> spawn(const std::vector<std::string>& argv, int in = -1, int out = -1,
                                         int err = -1);

@@ -17,10 +17,8 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <optional>
 #include <sstream>
 #include <thread>
-#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -41,7 +39,6 @@
 #include "runtime/image/overlay.h"
 #include "runtime/image/progress.h"
 #include "runtime/image/registry.h"
-#include "runtime/kernel/protected_exe.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -105,18 +102,17 @@ class HostNode : public LocalNode {
     if (!svc) return tl::unexpected(svc.error().wrap("open image store"));
     images_.emplace(std::move(*svc));
     // Shims and `stack-runtime exec` enter containers: they are spawned
-    // through protected paths made once here (CVE-2019-5736, see
-    // protected_exe.h), so no container start or health check re-executes.
-    for (auto [name, configured, guarded, path] :
-         {std::tuple{"stack-shim", &opts_.shim_path, &protected_shim_, &shim_},
-          std::tuple{"stack-runtime", &opts_.runtime_path, &protected_runtime_, &runtime_bin_}}) {
-      auto bin = locate_binary(name, *configured);
-      if (!bin) return tl::unexpected(bin.error());
-      auto copy = rt::ProtectedBinary::open(*bin);
-      if (!copy) return tl::unexpected(copy.error().wrap(std::string("protect ") + name));
-      guarded->emplace(std::move(*copy));
-      *path = (*guarded)->path();
-    }
+    // through protected paths made once (CVE-2019-5736, protected_exe.h,
+    // ChildProcess::protect), so no container start or health check
+    // re-executes itself first.
+    auto shim = locate_binary("stack-shim", opts_.shim_path);
+    if (!shim) return tl::unexpected(shim.error());
+    shim_ = *shim;
+    auto runtime = locate_binary("stack-runtime", opts_.runtime_path);
+    if (!runtime) return tl::unexpected(runtime.error());
+    runtime_bin_ = *runtime;
+    STACK_TRY(ChildProcess::protect(shim_));
+    STACK_TRY(ChildProcess::protect(runtime_bin_));
     std::error_code ec;
     for (auto& d : {containers_dir(), opts_.runtime_root}) {
       fs::create_directories(d, ec);
@@ -330,8 +326,7 @@ class HostNode : public LocalNode {
   net::NetworkManager& net_;
   rt::StateDir runtime_;
   std::optional<img::ImageService> images_;
-  std::optional<rt::ProtectedBinary> protected_shim_, protected_runtime_;
-  std::string shim_, runtime_bin_;  // /proc/self/fd paths of the protected binaries
+  std::string shim_, runtime_bin_;
   std::unique_ptr<ExitWatcher> watcher_;
   StatsSampler sampler_;
   std::mutex mu_;

@@ -195,12 +195,12 @@ Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& 
   if (!cg) return tl::unexpected(cg.error().wrap("linux.cgroupsPath"));
   rollback.cgroup = std::move(*cg);
   // Device rules go in before the init exists, so no process of the
-  // container ever runs without them (default deny, see device_rules.h; the
-  // default list allows mknod, which the init needs for /dev). The other
-  // limits are written once the init has made its /dev (see init.h).
-  Resources device_rules;
-  device_rules.devices = effective_device_rules(*spec);
-  auto made = rollback.cgroup->create(device_rules);
+  // container ever runs without default-deny (device_rules.h). The setup
+  // list keeps mknod, which the init needs for /dev; the spec's own rules
+  // and the other limits are written once /dev is made (see init.h).
+  Resources setup;
+  setup.devices = setup_device_rules(*spec);
+  auto made = rollback.cgroup->create(setup);
   if (!made) return tl::unexpected(made.error().wrap("linux.cgroupsPath"));
 
   // A pid namespace given by path is entered here: setns(CLONE_NEWPID) only
@@ -260,7 +260,10 @@ Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& 
   if (msg.type != InitMessage::kReady) return fail(std::string("container init: ") + msg.error.what, msg.error.code);
   if (spec->linux.resources) {
     Resources limits = *spec->linux.resources;
-    limits.devices.clear();  // already in force, merged with the defaults
+    // The whole list again (v1 starts over at its deny-all; v2 replaces the
+    // program), now with the spec's rules; none when it has none.
+    limits.devices.clear();
+    if (!spec->linux.resources->devices.empty()) limits.devices = effective_device_rules(*spec);
     STACK_TRY_CTX(rollback.cgroup->apply(limits), "linux.resources");
   }
   if (::write(parent_end.get(), &kLimitsApplied, 1) != 1) return fail_errno("release container init");

@@ -26,7 +26,12 @@ namespace stack::rt {
 // Items 1 and 2 above.
 const std::vector<DeviceCgroupRule>& default_device_rules();
 
-// The whole list for `spec`.
+// Items 1 to 3: in force from the cgroup's creation, while the init makes
+// /dev (it needs mknod, which a spec's own deny-all would take away).
+std::vector<DeviceCgroupRule> setup_device_rules(const Spec& spec);
+
+// The whole list for `spec`: replaces the setup list before the user's
+// program runs.
 std::vector<DeviceCgroupRule> effective_device_rules(const Spec& spec);
 
 }  // namespace stack::rt

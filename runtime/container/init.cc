@@ -53,23 +53,6 @@ namespace {
   _exit(1);
 }
 
-int write_file(const char* path, const char* value, ChildError* err) noexcept {
-  int fd = ::open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) {
-    err->set(errno, "open ", path);
-    return err->code;
-  }
-  size_t len = 0;
-  while (value[len]) len++;
-  if (::write(fd, value, len) < 0) {
-    err->set(errno, "write ", path);
-    ::close(fd);
-    return err->code;
-  }
-  ::close(fd);
-  return 0;
-}
-
 int loopback_up(ChildError* err) noexcept {
   int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) {
@@ -166,9 +149,8 @@ void run_init(const InitPlan& p, int sync_fd) noexcept {
     die(sync_fd, err);
   }
   if (p.loopback_up && loopback_up(&err) != 0) die(sync_fd, err);
+  // linux.sysctl is written by rootfs_enter, through a verified procfs.
   if (p.rootfs && rootfs_enter(*p.rootfs, &err) != 0) die(sync_fd, err);
-  for (auto& s : p.sysctls)
-    if (write_file(s.path.c_str(), s.value.c_str(), &err) != 0) die(sync_fd, err);
   if (!p.hostname.empty() && ::sethostname(p.hostname.c_str(), p.hostname.size()) != 0) {
     err.set(errno, "sethostname");
     die(sync_fd, err);

@@ -41,11 +41,6 @@ struct JoinNamespace {
   int flag = 0;
 };
 
-struct SysctlWrite {
-  std::string path;   // /proc/sys/net/ipv4/ip_forward
-  std::string value;
-};
-
 struct InitPlan {
   // Namespaces joined by setns in the child (user first, mount last).
   std::vector<JoinNamespace> join;
@@ -53,7 +48,6 @@ struct InitPlan {
   bool new_user_ns = false;      // become root in it once the maps are written
   bool loopback_up = false;      // new network namespace: bring `lo` up, as runc does
   RootfsPlanPtr rootfs;          // null: the process joins an existing rootfs (exec)
-  std::vector<SysctlWrite> sysctls;
   std::string hostname;          // empty: leave as is
   std::string domainname;
   RlimitPlan rlimits;

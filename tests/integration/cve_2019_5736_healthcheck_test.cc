@@ -43,11 +43,13 @@ TEST_F(Cve20195736, ExecHealthCheckCannotOverwriteTheRuntimeBinary) {
   auto up = stack({"up", "-d", "-f", file});
   ASSERT_EQ(up.status, 0) << up.err;
 
-  std::string report;
+  std::string report, err;
   ASSERT_TRUE(wait_for([&] {
-    report = stack({"exec", "-T", "-f", file, "victim", "cat", "/report"}).out;
+    auto r = stack({"exec", "-T", "-f", file, "victim", "cat", "/report"});
+    report = r.out;
+    err = r.err;
     return report.find("write ") != std::string::npos;
-  })) << report;
+  })) << report << err << stack({"ps", "-a", "-f", file}).out << stack({"-f", file, "logs"}).out;
   EXPECT_NE(report.find("captured "), std::string::npos) << report;
   EXPECT_TRUE(report.find("write EROFS") != std::string::npos || report.find("write EPERM") != std::string::npos)
       << report;
