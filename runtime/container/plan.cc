@@ -82,14 +82,8 @@ Result<int> plan_container(const Spec& spec, const ContainerPlanOptions& options
   if (!rootfs) return tl::unexpected(rootfs.error());
   p.rootfs = std::move(*rootfs);
 
-  for (auto& [key, value] : spec.linux.sysctl) {
-    if (key.empty() || key.find("..") != std::string::npos || key.find('/') != std::string::npos)
-      return fail("linux.sysctl: invalid key \"" + key + "\"", EINVAL);
-    std::string path = "/proc/sys/" + key;
-    for (size_t i = 10; i < path.size(); i++)
-      if (path[i] == '.') path[i] = '/';
-    p.sysctls.push_back({path, value});
-  }
+  // linux.sysctl is planned and written by the rootfs (verified procfs
+  // writes, rootfs.h).
   p.hostname = spec.hostname;
   p.domainname = spec.domainname;
   auto proc = plan_process(spec.process, spec, seccomp_cache, out);

@@ -17,6 +17,7 @@
 #include "runtime/kernel/devices.h"
 #include "runtime/kernel/fd.h"
 #include "runtime/kernel/mount_options.h"
+#include "runtime/kernel/procfs.h"
 #include "runtime/kernel/rootfs_cgroup.h"
 #include "runtime/kernel/safe_path.h"
 
@@ -41,6 +42,11 @@ struct PlannedMount {
   std::vector<unsigned long> propagation;
   uint64_t attr_set = 0, attr_clr = 0;  // mount_setattr(AT_RECURSIVE), both 0 = none
   CreateMode target = CreateMode::kDirectory;
+  bool onto_proc_ok = false;  // may resolve into a mounted procfs (procfs.h rule 1)
+  // proc, sysfs: no symlink on the way to the mount point. A swappable one
+  // (/proc -> /vol/x) would send the later masked/read-only lookups of the
+  // same path to a decoy instead of /proc/sys (CVE-2023-27561).
+  bool plain_dir = false;
 };
 
 struct RootfsPlan {
@@ -56,6 +62,7 @@ struct RootfsPlan {
   std::vector<CgroupV1Hierarchy> cgroup_v1;  // for kCgroupV1 mounts
   std::vector<std::string> masked_paths;     // clean container paths
   std::vector<std::string> readonly_paths;
+  std::vector<PlannedSysctl> sysctls;
 };
 
 void destroy_rootfs_plan(RootfsPlan* plan) { delete plan; }
@@ -113,12 +120,15 @@ Result<PlannedMount> plan_mount(const Mount& m, size_t index, const RootfsOption
     // MS_BIND ignores every other flag; they need a remount of the new mount.
     if (opts->bind_remount_flags() != 0) p.remount_flags = opts->bind_remount_flags() | MS_BIND | MS_REMOUNT;
     p.flags &= MS_BIND | MS_REC;
+    p.onto_proc_ok = proc_file_may_be_covered(p.destination);
+    STACK_TRY_CTX(check_proc_destination(p.destination, "", p.source), where);
     return p;
   }
 
   if (m.type.empty()) return fail(where + ": no type and no bind option", EINVAL);
   p.type = m.type;
   p.source = m.source.empty() ? m.type : m.source;
+  p.plain_dir = m.type == "proc" || m.type == "sysfs";
   if (m.type == "sysfs") {
     p.kind = MountKind::kSysfs;
   } else if (m.type == "cgroup") {
@@ -130,6 +140,8 @@ Result<PlannedMount> plan_mount(const Mount& m, size_t index, const RootfsOption
       *needs_cgroup_v1 = true;
     }
   }
+  p.onto_proc_ok = p.type == "proc" || proc_file_may_be_covered(p.destination);
+  STACK_TRY_CTX(check_proc_destination(p.destination, p.type, ""), where);
   return p;
 }
 
@@ -181,6 +193,9 @@ Result<RootfsPlanPtr> plan_rootfs(const Spec& spec, const RootfsOptions& options
   for (const auto* list : {&plan->masked_paths, &plan->readonly_paths})
     for (const auto& p : *list)
       if (p.size() > kMaxInRootPath) return fail("masked/readonly path too long: " + p, ENAMETOOLONG);
+  auto sysctls = plan_sysctls(spec.linux.sysctl);
+  if (!sysctls) return tl::unexpected(sysctls.error());
+  plan->sysctls = std::move(*sysctls);
   return plan;
 }
 
@@ -233,12 +248,22 @@ int reopen(int root_fd, const char* dest, ChildError* err, UniqueFd* out) noexce
 }
 
 // The second half of every mount: bind remount flags, recursive attributes,
-// propagation, all on the new mount (not the directory under it).
-int finish_mount(int root_fd, const PlannedMount& m, ChildError* err) noexcept {
+// propagation, all on the new mount (not the directory under it). The new
+// mount is found by resolving the destination again; for a bind, `source`
+// (the bound object's stat) must be what is found there, or a rename between
+// the mount and this lookup (CVE-2021-30465) would put "ro" and the rest on
+// some other mount and leave the volume writable.
+int finish_mount(int root_fd, const PlannedMount& m, ChildError* err,
+                 const struct stat* source = nullptr) noexcept {
   if (m.remount_flags == 0 && m.attr_set == 0 && m.attr_clr == 0 && m.propagation.empty()) return 0;
   const char* dest = m.destination.c_str();
   UniqueFd fd;
   if (int rc = reopen(root_fd, dest, err, &fd)) return rc;
+  struct stat st {};
+  if (source && (::fstat(fd.get(), &st) != 0 || st.st_dev != source->st_dev || st.st_ino != source->st_ino)) {
+    err->set(EBUSY, dest, " changed while ", m.source.c_str(), " was mounted on it (swapped for a symlink?)");
+    return EBUSY;
+  }
   if (m.remount_flags != 0) {
     if (int rc = remount_fd(fd.get(), m.remount_flags)) {
       err->set(rc, "remount bind ", m.source.c_str(), " on ", dest);
@@ -267,24 +292,48 @@ int finish_mount(int root_fd, const PlannedMount& m, ChildError* err) noexcept {
 
 int mount_one(int root_fd, const RootfsPlan& plan, const PlannedMount& m, ChildError* err) noexcept {
   const char* dest = m.destination.c_str();
-  if (m.kind == MountKind::kCgroupV1) {
-    if (int rc = mount_cgroup_v1(root_fd, dest, m.flags, plan.cgroup_v1, err)) return rc;
-    return finish_mount(root_fd, m, err);
-  }
   int tfd = open_in_root(root_fd, dest, m.target);
   if (tfd < 0) {
     err->set(-tfd, "create mount point ", dest, " in ", plan.rootfs.c_str());
     return -tfd;
   }
   UniqueFd target(tfd);
+  if (m.plain_dir) {
+    tfd = open_in_root_no_symlinks(root_fd, dest);
+    struct stat st {};
+    if (tfd >= 0 && (::fstat(tfd, &st) != 0 || !S_ISDIR(st.st_mode))) {
+      ::close(tfd);
+      tfd = -ENOTDIR;
+    }
+    if (tfd < 0) {
+      err->set(-tfd, m.type.c_str(), " must be mounted on an ordinary directory, not through a symlink: ", dest);
+      return -tfd;
+    }
+    target.reset(tfd);
+  }
+  // Where the destination really is, not what it is called: an image
+  // symlink (/vol -> /proc) can lead a volume onto the container's procfs.
+  if (!m.onto_proc_ok && on_procfs(target.get())) {
+    err->set(EPERM, "mount on ", dest, ": it resolves into /proc, where only proc may be mounted");
+    return EPERM;
+  }
+  if (m.kind == MountKind::kCgroupV1) {
+    target.reset();
+    if (int rc = mount_cgroup_v1(root_fd, dest, m.flags, plan.cgroup_v1, err)) return rc;
+    return finish_mount(root_fd, m, err);
+  }
   FdPath tpath = fd_path(target.get());
   if (m.kind == MountKind::kBind) {
-    if (::mount(m.source.c_str(), tpath.c_str(), nullptr, m.flags, nullptr) != 0) {
+    // Bound through an fd, so what finish_mount checks is what was bound.
+    UniqueFd src(::open(m.source.c_str(), O_PATH | O_CLOEXEC));
+    struct stat src_st {};
+    if (!src || ::fstat(src.get(), &src_st) != 0 ||
+        ::mount(fd_path(src.get()).c_str(), tpath.c_str(), nullptr, m.flags, nullptr) != 0) {
       int e = errno;
       err->set(e, "bind mount ", m.source.c_str(), " on ", dest);
       return e;
     }
-    return finish_mount(root_fd, m, err);
+    return finish_mount(root_fd, m, err, &src_st);
   }
   if (::mount(m.source.c_str(), tpath.c_str(), m.type.c_str(), m.flags, or_null(m.data)) == 0)
     return finish_mount(root_fd, m, err);
@@ -389,6 +438,18 @@ int pivot(const RootfsPlan& plan, ChildError* err) noexcept {
   return 0;
 }
 
+// Masks and read-only binds reach their targets through /proc/self/fd
+// (fd_path) of the container's /proc: that must be the kernel's procfs, not
+// a tree the image provides, or the mounts go where its symlinks say.
+int check_proc_once(int root_fd, bool* checked, ChildError* err) noexcept {
+  if (*checked) return 0;
+  int fd = open_proc_root(root_fd, err);
+  if (fd < 0) return -fd;
+  ::close(fd);
+  *checked = true;
+  return 0;
+}
+
 }  // namespace
 
 int rootfs_enter(const RootfsPlan& plan, ChildError* err) noexcept {
@@ -446,7 +507,9 @@ int rootfs_enter(const RootfsPlan& plan, ChildError* err) noexcept {
     if (int rc = create_devices(root.get(), plan.devices, err)) return rc;
   root.reset();
   // 5. Switch roots.
-  return pivot(plan, err);
+  if (int rc = pivot(plan, err)) return rc;
+  // 6. linux.sysctl, through a /proc checked to be procfs.
+  return write_sysctls(plan.sysctls, err);
 }
 
 int rootfs_finalize(const RootfsPlan& plan, ChildError* err) noexcept {
@@ -456,6 +519,7 @@ int rootfs_finalize(const RootfsPlan& plan, ChildError* err) noexcept {
     err->set(e, "open /");
     return e;
   }
+  bool proc_checked = false;
   for (const std::string& p : plan.readonly_paths) {
     int fd = open_in_root(root.get(), p.c_str(), CreateMode::kNone);
     if (fd == -ENOENT) continue;
@@ -464,6 +528,7 @@ int rootfs_finalize(const RootfsPlan& plan, ChildError* err) noexcept {
       return -fd;
     }
     UniqueFd target(fd);
+    if (int rc = check_proc_once(root.get(), &proc_checked, err)) return rc;
     FdPath tp = fd_path(target.get());
     if (::mount(tp.c_str(), tp.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
       int e = errno;
@@ -491,6 +556,7 @@ int rootfs_finalize(const RootfsPlan& plan, ChildError* err) noexcept {
       err->set(e, "stat masked path ", p.c_str());
       return e;
     }
+    if (int rc = check_proc_once(root.get(), &proc_checked, err)) return rc;
     FdPath tp = fd_path(target.get());
     if (S_ISDIR(st.st_mode)) {
       // An empty read-only tmpfs hides the directory's content.

@@ -40,14 +40,18 @@ Result<RootfsPlanPtr> plan_rootfs(const Spec& spec, const RootfsOptions& options
 // propagation, bind the rootfs on itself, the spec's mounts in order
 // (proc, sysfs, tmpfs /dev, devpts, mqueue, shm, cgroup, binds ...),
 // default devices and /dev symlinks (fd, stdin, stdout, stderr, ptmx),
-// then pivot_root into it and detach the old root. Returns 0 or errno
+// then pivot_root into it and detach the old root, and last write
+// linux.sysctl through the new /proc, checked to be procfs (procfs.h).
+// A mount whose destination resolves into a mounted procfs is refused
+// unless it is proc itself or one of the /proc files lxcfs replaces; proc
+// and sysfs refuse a mount point reached through a symlink. Returns 0 or errno
 // (details in *err). Refuses (EPERM) to run in the mount namespace of the
 // host's pid 1, so a caller that forgot CLONE_NEWNS cannot remount the host.
 // Needs about 8 KiB of stack (path buffers); the host /proc must still be
 // mounted at /proc (mount targets are reached through /proc/self/fd).
 int rootfs_enter(const RootfsPlan& plan, ChildError* err) noexcept;
 
-// Child, phase 2 (after sysctls and hostname are written): rootfs
+// Child, phase 2 (after the hostname is written): rootfs
 // propagation as the spec asks, read-only root remount, linux.maskedPaths
 // (/dev/null over files, read-only tmpfs over dirs) and linux.readonlyPaths.
 // Masked and read-only paths that do not exist are skipped. Needs the

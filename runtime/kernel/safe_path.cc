@@ -15,11 +15,11 @@ namespace {
 
 // One openat2 from the root. The kernel answers EAGAIN when a rename or
 // mount raced with a RESOLVE_IN_ROOT walk; retrying is what it asks for.
-int resolve(int root_fd, const char* path) noexcept {
+int resolve(int root_fd, const char* path, unsigned long long extra = 0) noexcept {
   struct open_how how;
   std::memset(&how, 0, sizeof how);
   how.flags = O_PATH | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | extra;
   for (int tries = 0; tries < 32; ++tries) {
     long fd = ::syscall(SYS_openat2, root_fd, path, &how, sizeof how);
     if (fd >= 0) return static_cast<int>(fd);
@@ -79,6 +79,11 @@ int open_in_root(int root_fd, const char* path, CreateMode create) noexcept {
     buf[i] = saved;
   }
   return parent >= 0 ? parent : resolve(root_fd, "/");
+}
+
+int open_in_root_no_symlinks(int root_fd, const char* path) noexcept {
+  if (path == nullptr) return -EINVAL;
+  return resolve(root_fd, *path ? path : "/", RESOLVE_NO_SYMLINKS);
 }
 
 FdPath fd_path(int fd) noexcept {

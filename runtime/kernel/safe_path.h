@@ -35,6 +35,13 @@ inline constexpr size_t kMaxInRootPath = 4095;
 // ENOTDIR). Async-signal-safe.
 int open_in_root(int root_fd, const char* path, CreateMode create) noexcept;
 
+// As open_in_root(root_fd, path, kNone), but a symlink anywhere on the way
+// (even one that stays inside the root) is an error, ELOOP. For mount points
+// that must be ordinary directories (proc, sysfs): a symlink there could be
+// swapped between our mount and a later lookup of the same path.
+// Async-signal-safe.
+int open_in_root_no_symlinks(int root_fd, const char* path) noexcept;
+
 // "/proc/self/fd/<fd>": the name through which mount(2) and friends reach an
 // fd we resolved (the kernel follows the magic link to exactly that dentry).
 // Async-signal-safe; only meaningful while a procfs is mounted at /proc.

@@ -4,6 +4,8 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
@@ -28,6 +30,15 @@ int setup_console(int socket_fd, unsigned rows, unsigned cols, ChildError* err) 
   int master = ::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0) {
     err->set(errno, "open /dev/ptmx");
+    return err->code;
+  }
+  // /dev/ptmx is a name inside the container (an image's /dev, a symlink):
+  // only the pty multiplexer (5:2, the host's or a devpts instance's) may
+  // become the master we hand to the caller (CVE-2025-52565).
+  struct stat st {};
+  if (::fstat(master, &st) != 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(5, 2)) {
+    ::close(master);
+    err->set(ENODEV, "/dev/ptmx is not the pty multiplexer (char 5:2)");
     return err->code;
   }
   int unlock = 0;

@@ -8,10 +8,14 @@ namespace stack::test {
 
 void RuntimeTest::SetUp() {}
 
-CmdResult RuntimeTest::rt(const std::vector<std::string>& args, const std::string& input) {
-  std::vector<std::string> argv = {binary("stack-runtime"), "--root", root_.path()};
+CmdResult run_runtime(const std::string& root, const std::vector<std::string>& args, const std::string& input) {
+  std::vector<std::string> argv = {binary("stack-runtime"), "--root", root};
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv, input);
+}
+
+CmdResult RuntimeTest::rt(const std::vector<std::string>& args, const std::string& input) {
+  return run_runtime(root_.path(), args, input);
 }
 
 std::string RuntimeTest::new_id() {
@@ -35,16 +39,18 @@ std::vector<std::string> RuntimeTest::cgroup_dirs_of(const std::string& id) {
   return found;
 }
 
-void RuntimeTest::TearDown() {
+void expect_no_leftovers(const std::string& root, const std::vector<std::string>& ids) {
   // Whatever a failed test left is force-deleted, then the leak check runs
   // for every id the test used.
-  for (auto& id : ids_) {
-    if (fs::exists(root_.path() + "/" + id)) {
+  for (auto& id : ids) {
+    if (fs::exists(root + "/" + id)) {
       ADD_FAILURE() << "container " << id << " was left behind";
-      rt({"delete", "--force", id});
+      run_runtime(root, {"delete", "--force", id});
     }
-    EXPECT_TRUE(cgroup_dirs_of(id).empty()) << "cgroup of " << id << " leaked";
+    EXPECT_TRUE(RuntimeTest::cgroup_dirs_of(id).empty()) << "cgroup of " << id << " leaked";
   }
 }
+
+void RuntimeTest::TearDown() { expect_no_leftovers(root_.path(), ids_); }
 
 }  // namespace stack::test

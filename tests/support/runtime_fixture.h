@@ -12,6 +12,14 @@
 
 namespace stack::test {
 
+// stack-runtime --root <root> ARGS..., for fixtures that cannot derive
+// from RuntimeTest (the CVE tests mix it with the rootfs harness).
+CmdResult run_runtime(const std::string& root, const std::vector<std::string>& args,
+                      const std::string& input = "");
+// RuntimeTest's leak check: no state dir under `root` and no cgroup
+// directory for any of `ids` (a leftover is force-deleted and reported).
+void expect_no_leftovers(const std::string& root, const std::vector<std::string>& ids);
+
 class RuntimeTest : public ::testing::Test {
  protected:
   void SetUp() override;
@@ -23,9 +31,12 @@ class RuntimeTest : public ::testing::Test {
   CmdResult run_in(Bundle& b, const std::vector<std::string>& args);
   // A fresh id remembered for the leak check.
   std::string new_id();
+
+ public:
   // cgroup directories (any hierarchy) whose last component is `id`.
   static std::vector<std::string> cgroup_dirs_of(const std::string& id);
 
+ protected:
   TempDir root_{"stack-rt-root"};
   std::vector<std::string> ids_;
 };
