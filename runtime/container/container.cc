@@ -199,7 +199,7 @@ Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& 
   // list keeps mknod, which the init needs for /dev; the spec's own rules
   // and the other limits are written once /dev is made (see init.h).
   Resources setup;
-  setup.devices = setup_device_rules(*spec);
+  setup.devices = default_device_rules();
   auto made = rollback.cgroup->create(setup);
   if (!made) return tl::unexpected(made.error().wrap("linux.cgroupsPath"));
 

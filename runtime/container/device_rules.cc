@@ -25,18 +25,8 @@ const std::vector<DeviceCgroupRule>& default_device_rules() {
   return rules;
 }
 
-std::vector<DeviceCgroupRule> setup_device_rules(const Spec& spec) {
-  std::vector<DeviceCgroupRule> out = default_device_rules();
-  for (const auto& d : spec.linux.devices) {
-    // Only nodes the cgroup controls: fifos ("p") are not devices.
-    if (d.type != "c" && d.type != "u" && d.type != "b") continue;
-    out.push_back({true, d.type == "b" ? "b" : "c", d.major, d.minor, "rwm"});
-  }
-  return out;
-}
-
 std::vector<DeviceCgroupRule> effective_device_rules(const Spec& spec) {
-  std::vector<DeviceCgroupRule> out = setup_device_rules(spec);
+  std::vector<DeviceCgroupRule> out = default_device_rules();
   if (spec.linux.resources)
     out.insert(out.end(), spec.linux.resources->devices.begin(), spec.linux.resources->devices.end());
   return out;

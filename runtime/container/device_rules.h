@@ -10,9 +10,10 @@
 //   2. Docker's allow list: mknod of any c/b node (making a node is harmless,
 //      opening it is what counts), /dev/null, zero, full, random, urandom,
 //      tty, console, ptmx, net/tun and the pty slaves (136:*);
-//   3. the nodes the spec lists in linux.devices, rwm: a device the user
-//      asked to see is one the user asked to use (crun does the same);
-//   4. linux.resources.devices, in order.
+//   3. linux.resources.devices, in order.
+// A node listed in linux.devices is made but not opened up: its access is
+// what the rules say, as under runc (Docker, podman and stackd's spec
+// builder add a rule with the permissions the user gave, e.g. "r" only).
 // Policy, not a kernel wrapper: the cgroup backends apply whatever list they
 // are given (cgroup_v1 devices.allow/deny, device_filter.h on v2).
 #pragma once
@@ -23,14 +24,11 @@
 
 namespace stack::rt {
 
-// Items 1 and 2 above.
+// Items 1 and 2: in force from the cgroup's creation, while the init makes
+// /dev (it needs mknod, which a spec's own deny-all would take away).
 const std::vector<DeviceCgroupRule>& default_device_rules();
 
-// Items 1 to 3: in force from the cgroup's creation, while the init makes
-// /dev (it needs mknod, which a spec's own deny-all would take away).
-std::vector<DeviceCgroupRule> setup_device_rules(const Spec& spec);
-
-// The whole list for `spec`: replaces the setup list before the user's
+// The whole list for `spec`: replaces the defaults before the user's
 // program runs.
 std::vector<DeviceCgroupRule> effective_device_rules(const Spec& spec);
 

@@ -72,17 +72,20 @@ TEST(DeviceRules, DefaultContainerGetsDenyAllThenDockersAllowList) {
   EXPECT_EQ(verdict(p, kChar, W, 10, 229), 0);     // fuse
 }
 
-TEST(DeviceRules, SpecDevicesAreAllowedAndSpecRulesComeLast) {
+TEST(DeviceRules, SpecRulesComeLastAndListedNodesGetOnlyWhatTheRulesSay) {
   Spec s = default_spec();
   s.linux.devices.push_back({"/dev/fuse", "c", 10, 229, std::nullopt, std::nullopt, std::nullopt});
-  s.linux.devices.push_back({"/dev/fifo", "p", 0, 0, std::nullopt, std::nullopt, std::nullopt});
   Resources r;
-  r.devices = {{false, "c", 1, 9, "rwm"}};  // deny urandom, a default
+  r.devices = {{false, "c", 1, 9, "rwm"},   // deny urandom, a default
+               {true, "c", 10, 229, "r"}};  // fuse, read only
   s.linux.resources = r;
   auto p = compile(effective_device_rules(s));
-  EXPECT_EQ(verdict(p, kChar, R | W, 10, 229), 1);
+  EXPECT_EQ(verdict(p, kChar, R, 10, 229), 1);
+  EXPECT_EQ(verdict(p, kChar, R | W, 10, 229), 0);
   EXPECT_EQ(verdict(p, kChar, R, 1, 9), 0);
   EXPECT_EQ(verdict(p, kChar, R, 1, 8), 1);
+  s.linux.resources.reset();
+  EXPECT_EQ(verdict(compile(effective_device_rules(s)), kChar, R, 10, 229), 0) << "listed, not allowed";
 }
 
 TEST(DeviceRules, PrivilegedAllowAllOpensEverything) {
