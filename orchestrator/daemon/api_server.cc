@@ -17,8 +17,11 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "orchestrator/daemon/authz_policy_file.h"
+#include "orchestrator/daemon/authz_request.h"
 #include "orchestrator/daemon/framing.h"
 #include "runtime/kernel/fd.h"
 
@@ -34,8 +37,10 @@ namespace {
 // One accepted client. The thread that runs it owns the socket; stop()
 // (another thread) only sets `cancel` and shuts the socket down to unblock it.
 struct Connection : ApiResponder {
-  Connection(asio::io_context& io, int fd, Engine& engine, const ServerInfo& info, bool allowed, std::string who)
-      : sock(io), engine(engine), info(info), allowed(allowed), who(std::move(who)) {
+  Connection(asio::io_context& io, int fd, Engine& engine, const ServerInfo& info, bool allowed, std::string who,
+             bool root, const AuthzPolicy& authz, const PathResolver& resolve)
+      : sock(io), engine(engine), info(info), allowed(allowed), who(std::move(who)), root(root), authz(authz),
+        resolve(resolve) {
     sock.assign(local(), fd);
   }
 
@@ -44,6 +49,9 @@ struct Connection : ApiResponder {
   const ServerInfo& info;
   bool allowed;
   std::string who;
+  bool root;                   // SO_PEERCRED uid 0: the policy does not apply
+  const AuthzPolicy& authz;    // owned by the server
+  const PathResolver& resolve;
   beast::flat_buffer buf;
   std::atomic<bool> cancel{false};
   std::atomic<bool> done{false};
@@ -75,6 +83,19 @@ struct Connection : ApiResponder {
       for (auto& c : conn_hdr) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       req.upgrade = conn_hdr.find("upgrade") != std::string::npos && msg[http::field::upgrade] == "stack-stream";
       spdlog::debug("api: {} {}", req.method, std::string(msg.target()));
+      if (!root) {
+        auto verdict = authorize_request(authz, engine, req, resolve);
+        if (!verdict) {
+          std::string message = denial_message(authz, verdict.error());
+          spdlog::warn("api: {}: {} {}: {}", who, req.method, req.path, message);
+          // The message may quote the request's path, which need not be
+          // UTF-8: replace bad bytes rather than throw out of this thread.
+          reply(403, nlohmann::json{{"error", message}}.dump(-1, ' ', false,
+                                                              nlohmann::json::error_handler_t::replace));
+          if (!keep_alive || cancel) break;
+          continue;
+        }
+      }
       handle_request(engine, info, req, *this);
       if (streaming) end_stream();
       if (streaming || upgraded || !keep_alive || cancel) break;
@@ -157,7 +178,10 @@ struct Connection : ApiResponder {
 
 class Server final : public ApiServer {
  public:
-  Server(ApiServerOptions o, Engine& e) : options_(std::move(o)), engine_(e) {}
+  Server(ApiServerOptions o, Engine& e) : options_(std::move(o)), engine_(e) {
+    if (!options_.authz) options_.authz = std::make_shared<AuthzPolicy>();
+    if (!options_.resolve_path) options_.resolve_path = resolve_host_path;
+  }
   ~Server() override {
     stop();
     join_all();
@@ -230,11 +254,14 @@ class Server final : public ApiServer {
   };
 
   // uid 0, or the peer's user is in --group (primary or supplementary).
-  std::pair<bool, std::string> check_peer(int fd) {
+  // `root` is set only for uid 0: everyone else goes through the policy.
+  std::pair<bool, std::string> check_peer(int fd, bool& root) {
+    root = false;
     ucred cred{};
     socklen_t len = sizeof(cred);
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return {false, "unknown peer"};
     std::string who = "uid " + std::to_string(cred.uid);
+    root = cred.uid == 0;
     if (cred.uid == 0) return {true, who};
     if (!gid_) return {false, who};
     if (cred.gid == *gid_) return {true, who};
@@ -251,9 +278,11 @@ class Server final : public ApiServer {
   }
 
   void accept_one(int fd) {
-    auto [allowed, who] = check_peer(fd);
+    bool root = false;
+    auto [allowed, who] = check_peer(fd, root);
     if (!allowed) spdlog::warn("api: refusing {}", who);
-    auto conn = std::make_unique<Connection>(io_, fd, engine_, options_.info, allowed, who);
+    auto conn = std::make_unique<Connection>(io_, fd, engine_, options_.info, allowed, who, root, *options_.authz,
+                                             options_.resolve_path);
     std::lock_guard lock(mu_);
     reap_locked();
     Connection* raw = conn.get();

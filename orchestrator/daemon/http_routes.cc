@@ -49,6 +49,11 @@ std::vector<std::string> split(const std::string& s, char sep) {
 
 json error_body(const std::string& message) { return json{{"error", message}}; }
 
+// Replies echo request paths, query keys and container log text, none of
+// which need be UTF-8 ("GET /v1/%ff"); plain dump() throws on those, and an
+// exception out of a connection thread ends stackd. Bad bytes become U+FFFD.
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 // One request being answered; helpers return false after replying an error.
 struct Call {
   Engine& engine;
@@ -56,14 +61,14 @@ struct Call {
   const ApiRequest& req;
   ApiResponder& out;
 
-  void fail(int status, const std::string& message) { out.reply(status, error_body(message).dump()); }
+  void fail(int status, const std::string& message) { out.reply(status, dump(error_body(message))); }
   // A 4xx errno is the engine's way to classify ("no such stack: x" with
   // ENOENT): its context is the message; other errors keep strerror.
   void fail(const rt::Error& e) {
     int status = status_for(e);
     fail(status, status < 500 ? e.context : e.message());
   }
-  void ok(const json& body) { out.reply(200, body.dump()); }
+  void ok(const json& body) { out.reply(200, dump(body)); }
 
   bool body_json(json& j) {
     if (req.body.empty()) {
@@ -224,8 +229,8 @@ struct Call {
     if (!check(engine.project(stack))) return;  // unknown stack: 404 before the stream starts
     out.start_stream();
     auto r = engine.logs(
-        stack, o, [&](const LogLine& l) { return out.write_line(to_json(l).dump()); }, out.cancelled());
-    if (!r) out.write_line(error_body(r.error().message()).dump());
+        stack, o, [&](const LogLine& l) { return out.write_line(dump(to_json(l))); }, out.cancelled());
+    if (!r) out.write_line(dump(error_body(r.error().message())));
   }
 
   void events() {
@@ -257,7 +262,7 @@ struct Call {
       batch.swap(q->items);
       lock.unlock();
       for (auto& e : batch)
-        if (!out.write_line(to_json(e).dump())) return;
+        if (!out.write_line(dump(to_json(e)))) return;
     }
   }
 
@@ -285,7 +290,9 @@ struct Call {
     if (parts.size() == 3 && parts[2] == "version" && m == "GET") return version();
     if (parts.size() == 3 && parts[2] == "events" && m == "GET") return events();
     if (parts.size() == 3 && parts[2] == "stacks" && m == "GET") return list_stacks();
-    if (parts[2] != "stacks" || parts.size() > 5) return fail(404, "no such endpoint: " + m + " " + req.path);
+    // "/v1/stacks" itself with another method has no parts[3]: 404, not a read past the end.
+    if (parts[2] != "stacks" || parts.size() < 4 || parts.size() > 5)
+      return fail(404, "no such endpoint: " + m + " " + req.path);
     const std::string& stack = parts[3];
     auto norm = normalize_project_name(stack);
     if (stack != "_all" && (!norm || *norm != stack))

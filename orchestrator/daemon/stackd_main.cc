@@ -9,6 +9,7 @@
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 
 #include "orchestrator/daemon/api_json.h"
 #include "orchestrator/daemon/api_server.h"
+#include "orchestrator/daemon/authz_policy_file.h"
 #include "orchestrator/daemon/engine.h"
 #include "orchestrator/daemon/state_store.h"
 #include "runtime/kernel/fd.h"
@@ -57,6 +59,26 @@ bool socket_answers(const std::string& path) {
   return ::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
 }
 
+// Creates `path` (and its parents, with the default modes) and clears every
+// permission bit of `path` itself that `mode` lacks, also when it already
+// existed looser. CVE-2021-41091: the data root holds every container's
+// merged rootfs and the runtime root their state; were either traversable by
+// other users, an unprivileged host user could reach (and run) setuid
+// binaries and device nodes inside containers and images.
+Result<void> private_dir(const std::string& path, mode_t mode) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return stack::rt::fail("create " + path + ": " + ec.message(), ec.value());
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return stack::rt::fail_errno("open " + path);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return stack::rt::fail_errno("stat " + path);
+  mode_t want = st.st_mode & 07777 & mode;
+  if (want != (st.st_mode & 07777) && ::fchmod(fd.get(), want) != 0)
+    return stack::rt::fail_errno("restrict the mode of " + path);
+  return {};
+}
+
 int fail_line(const std::string& message) {
   std::cerr << "stackd: " << message << "\n";
   return 1;
@@ -80,6 +102,9 @@ int main(int argc, char** argv) {
   app.add_option("--root", eo.root, "state directory (state.db, containers, volumes)")->capture_default_str();
   app.add_option("--socket", so.socket_path, "API socket path")->capture_default_str();
   app.add_option("--group", so.group, "group allowed to use the socket (besides root)");
+  std::string authz_policy;
+  app.add_option("--authz-policy", authz_policy,
+                 "what non-root members of --group may do (default: <root>/authz.json; absent = deny all)");
   app.add_option("--runtime-root", eo.runtime_root, "container runtime state (tmpfs)")->capture_default_str();
   app.add_option("--netns-dir", netns_dir, "network namespace mounts (default: netns/ beside --runtime-root)");
   app.add_option("--image-root", eo.image_root, "image store (default: <root>/images)");
@@ -103,9 +128,24 @@ int main(int argc, char** argv) {
                      : netns_dir;
   so.info.root = eo.root;
 
-  std::error_code ec;
-  std::filesystem::create_directories(eo.root, ec);
-  if (ec) return fail_line("create " + eo.root + ": " + ec.message());
+  // 0710 as Docker's /var/lib/docker: only root (and group root) may
+  // traverse; the runtime root is root's alone.
+  if (auto r = private_dir(eo.root, 0710); !r) return fail_line(r.error().message());
+  if (auto r = private_dir(eo.runtime_root, 0700); !r) return fail_line(r.error().message());
+
+  // Before anything starts: a policy that does not parse stops the daemon
+  // (naming the file and line) rather than serving under a guess.
+  {
+    bool named = !authz_policy.empty();
+    auto policy = stack::orch::load_authz_policy(named ? authz_policy : eo.root + "/authz.json", named,
+                                                 stack::orch::resolve_host_path);
+    if (!policy) return fail_line(policy.error().message());
+    if (policy->from_file)
+      spdlog::info("authorization policy for non-root callers: {}", policy->source);
+    else
+      spdlog::info("authorization policy for non-root callers: the default (deny all; no {})", policy->source);
+    so.authz = std::make_shared<stack::orch::AuthzPolicy>(std::move(*policy));
+  }
 
   // Without --foreground: detach once the socket serves; the parent waits on
   // a pipe so `stackd && stack ps` works, and exits with the child's verdict.

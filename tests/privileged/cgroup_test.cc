@@ -12,6 +12,7 @@
 #include <algorithm>
 
 #include "runtime/kernel/cgroup.h"
+#include "runtime/kernel/device_filter.h"
 #include "tests/privileged/cgroup_test_support.h"
 #include "tests/support/bundle.h"
 
@@ -120,14 +121,21 @@ TEST_F(CgroupTest, CpusetIsInheritedSoProcessesCanJoinAndCanBeNarrowed) {
   EXPECT_NE(status.find("Cpus_allowed_list:\t0\n"), std::string::npos) << status;
 }
 
-TEST_F(CgroupTest, V1DeviceRulesEndUpInDevicesList) {
-  if (v2()) GTEST_SKIP() << "v2 device rules need eBPF and are not implemented";
+TEST_F(CgroupTest, DeviceRulesEndUpInDevicesListOrABpfProgram) {
   Resources r;
   r.devices = {{false, "a", std::nullopt, std::nullopt, "rwm"},
                {true, "c", 1, 3, "rwm"},
                {true, "c", std::nullopt, std::nullopt, "m"}};
   auto c = mgr_->create(r);
   ASSERT_TRUE(c.has_value()) << c.error().message();
+  for (const auto& h : mgr_->hierarchies()) {
+    if (!h.unified) continue;
+    // v2, and the unified side of a hybrid host: one device program.
+    auto n = device_filter_count(h.dir);
+    ASSERT_TRUE(n.has_value()) << n.error().message();
+    EXPECT_EQ(*n, 1u) << h.dir;
+  }
+  if (v2()) return;
   std::string list = slurp(file("devices", "devices.list"));
   EXPECT_NE(list.find("c 1:3 rwm"), std::string::npos) << list;
   EXPECT_NE(list.find("c *:* m"), std::string::npos) << list;

@@ -203,7 +203,8 @@ TEST_F(FakeCgroup2, WritesEveryLimitToItsV2File) {
   r.cpu->cpus = "0-1";
   r.cpu->mems = "0";
   r.pids = PidsResources{10};
-  r.devices = {{false, "a", std::nullopt, std::nullopt, "rwm"}};  // skipped on v2 (needs eBPF)
+  // Device rules are a BPF program on v2, which needs a real cgroup:
+  // tests/privileged/device_filter_test.cc.
   r.unified["memory.high"] = "30000000";
   auto m = manager();
   auto c = m.create(r);
