@@ -7,6 +7,11 @@ namespace {
 
 constexpr size_t kMaxName = 255;   // wire length of a name (RFC 1035 2.3.4)
 constexpr size_t kMaxLabel = 63;
+// Pointers per name. Going strictly backwards ends every walk, but a chain of
+// pointers to pointers costs one step each: a 64 KiB TCP message with an
+// 8K-long chain and 4K records naming its end took 32M steps to parse. A real
+// name has at most 127 labels, so it never needs more jumps than that.
+constexpr size_t kMaxJumps = 127;
 
 // Bounds-checked big-endian reader over the packet.
 class Reader {
@@ -35,6 +40,7 @@ class Reader {
     size_t at = pos_;
     size_t wire = 0;
     bool jumped = false;
+    size_t jumps = 0;
     for (;;) {
       if (at >= p_.size()) return rt::fail("truncated name");
       uint8_t len = p_[at];
@@ -42,6 +48,7 @@ class Reader {
         if (at + 1 >= p_.size()) return rt::fail("truncated compression pointer");
         size_t target = static_cast<size_t>(len & 0x3F) << 8 | p_[at + 1];
         if (target >= at) return rt::fail("compression pointer does not point backwards");
+        if (++jumps > kMaxJumps) return rt::fail("more than 127 compression pointers in one name");
         if (!jumped) pos_ = at + 2;
         jumped = true;
         at = target;

@@ -21,6 +21,8 @@ PACKAGES=(
   iperf3 conntrack
   # stack benchmarks: peers run side by side
   podman-compose
+  # fuzzing (scripts/fuzz.sh): clang, and libFuzzer's runtime (libclang-rt-14-dev)
+  clang libclang-rt-dev
 )
 
 missing=()

@@ -40,6 +40,40 @@ struct Input {
   std::shared_ptr<const Source> source;
 };
 
+// Well-formed UTF-8 (no overlong forms, surrogates or code points past
+// U+10FFFF): the rule nlohmann's dump() enforces by throwing.
+bool valid_utf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return false;
+    uint32_t cp = len == 1 ? c : c & (0x7F >> len);
+    for (size_t k = 1; k < len; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = cp << 6 | (cc & 0x3F);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+      return false;
+    i += len;
+  }
+  return true;
+}
+
+// Every value ends up in JSON (to_json() is how the CLI hands the project to
+// stackd; x-* fields are kept as JSON text), and dump() throws on bytes that
+// are not UTF-8. Checked after interpolation: variables are bytes too.
+rt::Result<void> check_utf8(const Node& n, const std::string& path) {
+  if (n.is_scalar() && !valid_utf8(n.scalar)) return fail_at(n.mark, path, "not valid UTF-8");
+  for (size_t i = 0; i < n.items.size(); ++i) STACK_TRY(check_utf8(n.items[i], path + "[" + std::to_string(i) + "]"));
+  for (auto& e : n.entries) {
+    if (!valid_utf8(e.key)) return fail_at(e.mark, path, "a key is not valid UTF-8");
+    STACK_TRY(check_utf8(e.value, path.empty() ? e.key : path + "." + e.key));
+  }
+  return {};
+}
+
 // One load: the environment, the warnings, and the files being read (to
 // catch include/extends cycles).
 class Pipeline {
@@ -71,6 +105,12 @@ class Pipeline {
     result.project.working_dir = project_dir_;
     for (auto& in : inputs)
       if (!in.source->path.empty()) result.project.files.push_back(in.source->path);
+    // env_file contents and paths never were tree scalars: the same check, whole.
+    try {
+      (void)to_json(result.project);
+    } catch (const std::exception& e) {
+      return rt::fail(std::string("a value from an env_file or a path is not valid UTF-8: ") + e.what(), EINVAL);
+    }
     result.warnings = std::move(warnings_);
     return result;
   }
@@ -103,6 +143,7 @@ class Pipeline {
     if (!doc.is_map()) return fail_at(doc.mark, "", "a Compose file must be a mapping");
     std::vector<UnsetVariable> unset;
     STACK_TRY(interpolate_tree(doc, lookup, &unset));
+    STACK_TRY(check_utf8(doc, ""));
     for (auto& u : unset)
       if (warned_vars_.insert(u.name).second)
         add_warning(warnings_, u.mark, u.path, "the \"" + u.name + "\" variable is not set, defaulting to a blank string");

@@ -12,6 +12,11 @@ namespace {
 // Aliases are expanded by copying; this caps the copies so a "billion laughs"
 // file fails instead of eating the memory.
 constexpr size_t kMaxNodes = 1'000'000;
+// yaml-cpp lets an alias refer to the node that holds it ("x: &a {y: *a}"):
+// the graph is cyclic and converting it recursed until the stack overflowed.
+// Real stack files are a few levels deep; this bounds the recursion (and so
+// the stack of every later pass over the tree) well inside the default stack.
+constexpr size_t kMaxDepth = 256;
 
 struct Converter {
   std::shared_ptr<const Source> source;
@@ -19,8 +24,11 @@ struct Converter {
 
   Mark mark(const YAML::Mark& m) const { return Mark{source, m.line + 1, m.column + 1}; }
 
-  rt::Result<Node> convert(const YAML::Node& y) {
+  rt::Result<Node> convert(const YAML::Node& y, size_t depth = 0) {
     if (++count > kMaxNodes) return fail_at(mark(y.Mark()), "", "yaml: document too large (alias expansion)");
+    if (depth > kMaxDepth)
+      return fail_at(mark(y.Mark()), "", "yaml: nested deeper than " + std::to_string(kMaxDepth) +
+                                             " levels (or an alias inside its own anchor)");
     Node n;
     n.mark = mark(y.Mark());
     const std::string& tag = y.Tag();
@@ -38,7 +46,7 @@ struct Converter {
       case YAML::NodeType::Sequence:
         n.kind = Node::Kind::Sequence;
         for (const auto& item : y) {
-          auto c = convert(item);
+          auto c = convert(item, depth + 1);
           if (!c) return c;
           n.items.push_back(std::move(*c));
         }
@@ -50,7 +58,7 @@ struct Converter {
           if (!it->first.IsScalar())
             return fail_at(mark(it->first.Mark()), "", "yaml: mapping keys must be strings");
           std::string key = it->first.Scalar();
-          auto v = convert(it->second);
+          auto v = convert(it->second, depth + 1);
           if (!v) return v;
           if (key == "<<" && it->first.Tag() != "!") {
             if (v->is_map()) {

@@ -87,6 +87,9 @@ int fail_line(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A daemon outlives whoever started it: an fd it inherited (a lock file, a
+  // caller's directory) would be held for its whole life and handed on.
+  stack::rt::close_fds_from(3);
   // glibc gives every thread that allocates its own arena (the supervisor of
   // each stack, connection threads, the exit watcher); their mostly empty
   // pages are what made the daemon's RSS grow with stacks and clients.

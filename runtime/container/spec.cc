@@ -411,6 +411,8 @@ Result<Spec> parse_spec_text(const std::string& text, const std::string& origin)
       (void)json::parse(text);
     } catch (const json::parse_error& e) {
       return fail(origin + ": invalid JSON at byte " + std::to_string(e.byte), EINVAL);
+    } catch (const json::exception& e) {  // out_of_range: a number beyond double ("1e400")
+      return fail(origin + ": invalid JSON: " + e.what(), EINVAL);
     }
     return fail(origin + ": invalid JSON", EINVAL);
   }
