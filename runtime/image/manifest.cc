@@ -121,15 +121,37 @@ Result<Descriptor> parse_descriptor(const json& j, const std::string& path, bool
   return d;
 }
 
-// The media type from the caller (Content-Type) wins; otherwise the JSON's own.
-// OCI allows omitting mediaType, so the shape decides as a last resort.
+// The media type from the caller (Content-Type) or, failing that, the JSON's
+// own; OCI allows omitting mediaType, so the shape decides as a last resort.
+// CVE-2021-41190: a document whose own mediaType disagrees with the
+// Content-Type it was served with could be read as a manifest by one client
+// and as an index by another, so both must agree when both are given.
 Result<std::string> resolve_media_type(const json& j, const std::string& given) {
   auto own = get_string(j, "mediaType", "");
   if (!own) return tl::unexpected(own.error());
-  if (!given.empty() && given != "application/json" && given != "application/octet-stream") return given;
+  if (!given.empty() && given != "application/json" && given != "application/octet-stream") {
+    if (!own->empty() && *own != given)
+      return fail("mediaType \"" + *own + "\" does not match the Content-Type \"" + given + "\"");
+    return given;
+  }
   if (!own->empty()) return *own;
   if (j.contains("manifests")) return std::string(media::kOciIndex);
   return std::string(media::kOciManifest);
+}
+
+// CVE-2021-41190: a document with both an index's and a manifest's fields is
+// ambiguous (its digest would name two different images); refused either way.
+Result<> check_unambiguous(const json& j, bool as_index) {
+  auto present = [&](const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && !it->is_null();
+  };
+  if (as_index && (present("layers") || present("config")))
+    return fail("ambiguous document: an index with \"" + std::string(present("layers") ? "layers" : "config") +
+                "\" (a manifest's field)");
+  if (!as_index && present("manifests"))
+    return fail("ambiguous document: a manifest with \"manifests\" (an index's field)");
+  return {};
 }
 
 Result<> check_schema(const json& j) {
@@ -151,6 +173,7 @@ Result<Manifest> parse_manifest(const std::string& text, const std::string& medi
   if (!mt) return wrap(mt.error());
   if (is_index_media_type(*mt)) return fail("manifest: media type " + *mt + " is an index, not an image manifest");
   if (!is_manifest_media_type(*mt)) return fail("manifest: unsupported media type \"" + *mt + "\"");
+  if (auto u = check_unambiguous(*j, false); !u) return wrap(u.error());
   Manifest m;
   m.media_type = *mt;
   auto cfg = j->find("config");
@@ -179,6 +202,7 @@ Result<Index> parse_index(const std::string& text, const std::string& media_type
   if (!mt) return wrap(mt.error());
   if (is_manifest_media_type(*mt)) return fail("index: media type " + *mt + " is an image manifest, not an index");
   if (!is_index_media_type(*mt)) return fail("index: unsupported media type \"" + *mt + "\"");
+  if (auto u = check_unambiguous(*j, true); !u) return wrap(u.error());
   Index idx;
   idx.media_type = *mt;
   auto ms = j->find("manifests");

@@ -80,6 +80,19 @@ Result<> mkdir_p(const std::string& path, mode_t mode) {
   return fail_errno("create directory " + path);
 }
 
+// Clears every permission bit of the directory `path` that `mode` lacks; a
+// directory that is already as strict is left alone (no needless chmod).
+Result<> restrict_mode(const std::string& path, mode_t mode) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return fail_errno("open " + path);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return fail_errno("stat " + path);
+  mode_t want = st.st_mode & 07777 & mode;
+  if (want == (st.st_mode & 07777)) return {};
+  if (::fchmod(fd.get(), want) != 0) return fail_errno("restrict the mode of " + path);
+  return {};
+}
+
 Result<> fsync_dir(const std::string& dir) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return fail_errno("open " + dir);
@@ -277,9 +290,12 @@ Result<> BlobWriter::commit() {
 Result<ContentStore> ContentStore::open(const std::string& root) {
   if (root.empty()) return fail("open image store: empty root path", EINVAL);
   ContentStore st(root);
-  // 0700 on the root: layers may hold setuid binaries and secrets baked into
-  // images; nothing below needs to be reachable by other users.
+  // 0700 on the root: layers may hold setuid binaries, device nodes and
+  // secrets baked into images; nothing below needs to be reachable by other
+  // users (CVE-2021-41091). A root made looser earlier (mkdir -p, an older
+  // version) is tightened, not trusted.
   STACK_TRY_CTX(mkdir_p(root, 0700), "open image store");
+  STACK_TRY_CTX(restrict_mode(root, 0700), "open image store");
   for (const char* sub : {"/blobs", "/blobs/sha256", "/ingest", "/snapshots"})
     STACK_TRY_CTX(mkdir_p(root + sub, 0700), "open image store");
 

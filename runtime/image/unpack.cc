@@ -216,10 +216,14 @@ Result<int> Unpacker::parent_dir(const std::vector<std::string>& parts, size_t n
       std::string prefix = join(parts, i + 1);
       UniqueFd next(sys_openat2(root_.get(), prefix, O_RDONLY | O_DIRECTORY));
       if (!next && errno == ENOENT) {
-        // mkdirat never follows the final component: a dangling symlink here
-        // gives EEXIST and the entry is refused.
-        if (::mkdirat(cur.get(), parts[i].c_str(), 0755) != 0)
+        // mkdirat never follows the final component: a symlink whose target
+        // is missing from the layer (typically a host path: it is resolved
+        // inside the layer, never on the host) gives EEXIST and the entry is refused.
+        if (::mkdirat(cur.get(), parts[i].c_str(), 0755) != 0) {
+          if (errno == EEXIST)
+            return rt::fail(ctx("parent " + prefix + " is a symlink to a directory not in the layer"), ENOTDIR);
           return rt::fail_errno(ctx("create parent directory " + prefix));
+        }
         next.reset(sys_openat2(root_.get(), prefix, O_RDONLY | O_DIRECTORY));
       }
       if (!next) return rt::fail_errno(ctx("resolve parent " + prefix));
@@ -318,7 +322,7 @@ Result<> Unpacker::entry(archive* a, archive_entry* e) {
   std::string name = raw_name;
   if (name.size() >= PATH_MAX) return rt::fail(ctx("entry name longer than PATH_MAX"), ENAMETOOLONG);
   auto parts_r = clean_layer_path(name);
-  if (!parts_r) return tl::unexpected(parts_r.error().wrap(ctx("entry")));
+  if (!parts_r) return rt::fail(ctx(parts_r.error().context), parts_r.error().code);
   auto parts = std::move(*parts_r);
   mode_t type = archive_entry_filetype(e);
   mode_t perm = archive_entry_perm(e) & 07777;
@@ -512,7 +516,10 @@ Result<UnpackResult> unpack_layer(const std::string& blob_path, const std::strin
     }
     if (r == ARCHIVE_WARN && archive_error_string(tar.get()))
       res.warnings.push_back(archive_error_string(tar.get()));
-    STACK_TRY_CTX(u.entry(tar.get(), e), "layer " + blob_path);
+    // The entry's name as the layer spells it, so a refusal says which one.
+    const char* entry_name = archive_entry_pathname(e);
+    STACK_TRY_CTX(u.entry(tar.get(), e),
+                  "layer " + blob_path + ": entry \"" + (entry_name ? entry_name : "") + "\"");
   }
   // The diff_id covers the whole stream, including padding after the end marker.
   const void* buf = nullptr;

@@ -342,5 +342,26 @@ TEST(ChainIds, FollowTheOciDefinition) {
   EXPECT_EQ(chain_ids({l1, l2})[1].hex, "309581fa63d7e85c25cc33a8312eb1834497f8c53be119b23e78a71e21e00e36");
 }
 
+// CVE-2021-41190 at the parser (tests/integration/cve_registry_test.cc pulls
+// the same documents from a stub registry): one document must not be
+// readable both as a manifest and as an index.
+TEST(ParseManifest, RefusesAmbiguousAndMislabelledDocuments) {
+  auto m = nlohmann::json::parse(kOciManifestJson);
+  auto both = m;
+  both["manifests"] = nlohmann::json::array();
+  EXPECT_FALSE(parse_manifest(both.dump()));
+  both.erase("mediaType");
+  EXPECT_FALSE(parse_manifest(both.dump(), media::kOciManifest));
+  EXPECT_FALSE(parse_index(both.dump(), media::kOciIndex));
+  auto mislabelled = parse_manifest(m.dump(), media::kDockerManifest);
+  ASSERT_FALSE(mislabelled);
+  EXPECT_NE(mislabelled.error().message().find("does not match the Content-Type"), std::string::npos);
+  auto idx = nlohmann::json::parse(kOciIndexWithAttestation);
+  EXPECT_TRUE(parse_index(idx.dump(), media::kOciIndex));
+  EXPECT_FALSE(parse_index(idx.dump(), media::kDockerList));
+  idx["config"] = m["config"];
+  EXPECT_FALSE(parse_index(idx.dump()));
+}
+
 }  // namespace
 }  // namespace stack::img
