@@ -172,7 +172,7 @@ struct Connection : ApiResponder {
       (void)session.wait();
       return;
     }
-    relay_frames(fd(), session, std::move(pending));
+    relay_frames(fd(), session, std::move(pending), cancel);
   }
 };
 

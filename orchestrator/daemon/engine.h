@@ -178,6 +178,12 @@ class Engine {
 
   // Stops loops (containers keep running: they belong to their shims).
   virtual void shutdown() = 0;
+  // Before the API server joins its connection threads (SIGTERM): the calls
+  // that wait for a stack to converge (up, scale, start, stop, down) return
+  // ECANCELED instead of blocking the daemon's exit for a stop grace period
+  // or for ever. What they asked for is in the store; the next stackd
+  // carries it out.
+  virtual void interrupt_waits() {}
 };
 
 }  // namespace stack::orch

@@ -62,6 +62,12 @@ void EngineImpl::shutdown() {
   if (io_thread_.joinable()) io_thread_.join();
 }
 
+void EngineImpl::interrupt_waits() {
+  std::lock_guard lk(mu_);
+  interrupted_ = true;
+  for (auto& [_, s] : stacks_) s->interrupt_waits();
+}
+
 SupervisorContext EngineImpl::context() {
   return SupervisorContext{options_, *node_, *wiring_, *events_, store_, pool_};
 }
@@ -186,12 +192,15 @@ rt::Result<std::vector<ReplicaView>> EngineImpl::up(const compose::Project& proj
     sup->start();
     std::lock_guard lk(mu_);
     stacks_[project.name] = sup;
+    if (interrupted_) sup->interrupt_waits();
   }
   emit(project.name, "up");
   int64_t deadline = options.wait_timeout_ms > 0 ? now_ms() + options.wait_timeout_ms : 0;
   if (auto w = sup->wait_settled(options.services, options.wait, deadline); !w) {
     emit(project.name, "error", {{"reason", w.error().message()}});
-    if (!existed) {
+    // Interrupted by stackd's stop: the stack is stored with goal up and the
+    // next stackd finishes it; rolling back here would only slow the exit.
+    if (!existed && w.error().code != ECANCELED) {
       (void)teardown(project.name, false);
       rollback();
     }
@@ -206,7 +215,10 @@ rt::Result<void> EngineImpl::teardown(const std::string& stack, bool remove_volu
   compose::Project project = sup->project();
   (void)save_stack(project, sched::StackGoal::Down);  // a crash mid-down resumes the down on restore
   sup->set_goal(sched::StackGoal::Down);
-  if (!sup->wait_gone(stop_deadline(*sup))) (void)node_->remove(sup->container_ids());
+  auto gone = sup->wait_gone(stop_deadline(*sup));
+  // stackd is stopping: goal down is stored, restore() finishes the down.
+  if (!gone && gone.error().code == ECANCELED) return tl::unexpected(gone.error().wrap("down " + stack));
+  if (!gone) (void)node_->remove(sup->container_ids());
   sup->stop_loop();
   {
     std::lock_guard lk(mu_);

@@ -56,6 +56,7 @@ class EngineImpl final : public Engine {
   rt::Result<std::string> stats(const std::string& stack) override;
   Subscription subscribe(uint64_t since_seq, std::function<void(const Event&)> sink) override;
   void shutdown() override;
+  void interrupt_waits() override;
 
  private:
   std::shared_ptr<Supervisor> find(const std::string& stack);
@@ -84,6 +85,7 @@ class EngineImpl final : public Engine {
   std::map<std::string, std::shared_ptr<Supervisor>> stacks_;
   std::map<std::string, std::shared_ptr<std::mutex>> op_locks_;
   bool shut_ = false;
+  bool interrupted_ = false;  // interrupt_waits(): stacks made after it are interrupted too
 };
 
 }  // namespace stack::orch

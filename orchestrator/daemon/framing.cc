@@ -98,7 +98,7 @@ struct RelayState {
 
 }  // namespace
 
-void relay_frames(int socket_fd, ExecSession& session, std::string pending) {
+void relay_frames(int socket_fd, ExecSession& session, std::string pending, const std::atomic<bool>& stop) {
   RelayState st{socket_fd, session};
   FrameDecoder decoder;
   auto drain_decoder = [&] {
@@ -122,9 +122,13 @@ void relay_frames(int socket_fd, ExecSession& session, std::string pending) {
     if (out_open) { out_i = static_cast<int>(n); fds[n++] = {out_fd, POLLIN, 0}; }
     if (err_open) { err_i = static_cast<int>(n); fds[n++] = {err_fd, POLLIN, 0}; }
     if (!st.client_gone) { sock_i = static_cast<int>(n); fds[n++] = {socket_fd, POLLIN, 0}; }
-    if (::poll(fds, n, -1) < 0) {
+    if (::poll(fds, n, 200) < 0) {
       if (errno == EINTR) continue;
       break;
+    }
+    if (stop) {
+      st.send(FrameType::Error, "stackd is stopping");
+      return;
     }
     auto pump = [&](int idx, int fd, bool& open, FrameType t) {
       if (idx < 0 || !(fds[idx].revents & (POLLIN | POLLHUP | POLLERR))) return;

@@ -4,6 +4,7 @@
 // moves bytes between a socket and an ExecSession (stackd's side).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -48,7 +49,10 @@ rt::Result<void> write_all(int fd, const std::string& data);
 // ends, then sends the exit frame. `pending` holds bytes already read from the
 // socket after the request. Returns when the exit (or error) frame is sent or
 // the socket breaks; if the client goes away first, stdin is closed and the
-// output drained so the process is still waited for.
-void relay_frames(int socket_fd, ExecSession& session, std::string pending);
+// output drained so the process is still waited for. `stop` (stackd is
+// stopping) ends the relay within 200 ms without that wait: the server joins
+// this thread, and a process that runs for ever would hold the daemon's exit;
+// the session's owner ends the process when it drops the session.
+void relay_frames(int socket_fd, ExecSession& session, std::string pending, const std::atomic<bool>& stop);
 
 }  // namespace stack::orch

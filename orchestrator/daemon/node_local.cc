@@ -39,6 +39,7 @@
 #include "runtime/image/overlay.h"
 #include "runtime/image/progress.h"
 #include "runtime/image/registry.h"
+#include "runtime/kernel/cgroup.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -77,6 +78,40 @@ pid_t live_shim(const std::string& runtime_root, const std::string& id) {
     if (c == '\0') c = ' ';
   if (cmd.find("stack-shim") == std::string::npos || cmd.find(" " + id + " ") == std::string::npos) return 0;
   return pid;
+}
+
+// A runtime state dir without a state record: a create killed half-way (a
+// SIGKILLed shim), or one still running in a shim that stackd lost while it
+// started (killed between spawning it and its report; the shim writes
+// shim.pid only once created, so live_shim() cannot see it). delete_container()
+// refuses such a dir ("still being created") and it stayed for ever; a shim
+// still creating would even finish a container no record owns. So: end such
+// a shim (found by its command line), then remove the cgroup it may have
+// made and the dir. stackd's specs leave linux.cgroupsPath empty: the
+// cgroup is /stack/<id>.
+rt::Result<void> remove_unfinished(const rt::StateDir& runtime, const std::string& id) {
+  std::error_code ec;
+  for (auto it = fs::directory_iterator("/proc", ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    std::string name = it->path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmd = slurp("/proc/" + name + "/cmdline");
+    for (auto& c : cmd)
+      if (c == '\0') c = ' ';
+    if (cmd.find("stack-shim") == std::string::npos || cmd.find(" --root " + runtime.root() + " ") == std::string::npos ||
+        cmd.find(" --id " + id + " ") == std::string::npos)
+      continue;
+    rt::UniqueFd fd = pidfd_of(std::stoi(name));
+    if (!fd || ::syscall(SYS_pidfd_send_signal, fd.get(), SIGKILL, nullptr, 0) != 0) continue;  // gone meanwhile
+    struct pollfd p = {fd.get(), POLLIN, 0};
+    int n;
+    do n = ::poll(&p, 1, kShimExitWaitMs);
+    while (n < 0 && errno == EINTR);
+    if (n == 0) return rt::fail("remove " + id + ": its starting stack-shim did not exit after SIGKILL", ETIMEDOUT);
+  }
+  auto cg = rt::make_cgroup_manager("", id);
+  if (!cg) return tl::unexpected(cg.error().wrap("remove " + id));
+  STACK_TRY_CTX((*cg)->destroy(), "remove cgroup of \"" + id + "\"");
+  return runtime.remove(id);
 }
 
 class ProgressLines : public img::ProgressSink {
@@ -541,6 +576,7 @@ rt::Result<void> HostNode::remove_batch(const std::vector<std::string>& ids) {
     if (exists(runtime_.dir(id))) {
       stop_container(id);
       auto d = rt::delete_container(runtime_, id, true);
+      if (!d && d.error().code == EBUSY) d = remove_unfinished(runtime_, id);  // stop_container() ended its shim
       if (!d && d.error().code != ENOENT) note(d, "remove " + id);
     }
     records.push_back({id, rec});

@@ -214,6 +214,9 @@ int main(int argc, char** argv) {
     int sig = 0;
     sigwait(&sigs, &sig);
     spdlog::info("stackd: signal {}: stopping (containers keep running)", sig);
+    // Requests waiting for a stack to converge would hold serve()'s join of
+    // their threads (for a stop grace period, or for ever): release them.
+    (*engine)->interrupt_waits();
     (*server)->stop();
   });
   (*server)->serve();

@@ -530,6 +530,12 @@ void Supervisor::user_start(const std::vector<std::string>& services) {
   kick_cv_.notify_all();
 }
 
+void Supervisor::interrupt_waits() {
+  std::lock_guard lk(mu_);
+  interrupted_ = true;
+  changed_cv_.notify_all();
+}
+
 rt::Result<void> Supervisor::wait_settled(const std::vector<std::string>& services, bool healthy,
                                           int64_t deadline_ms) {
   std::unique_lock lk(mu_);
@@ -558,6 +564,8 @@ rt::Result<void> Supervisor::wait_settled(const std::vector<std::string>& servic
     }
     if (done) return {};
     if (quit_) return rt::fail("stack " + desired_.project.name + " is no longer supervised");
+    if (interrupted_)
+      return rt::fail("stackd is stopping; stack " + desired_.project.name + " converges after its restart", ECANCELED);
     if (deadline_ms > 0) {
       if (now_ms() >= deadline_ms) {
         std::string why = blocked_.empty() ? "" : ": " + blocked_.front();
@@ -581,6 +589,8 @@ rt::Result<void> Supervisor::wait_stopped(const std::vector<std::string>& servic
   };
   while (!stopped()) {
     if (quit_) return rt::fail("stack " + desired_.project.name + " is no longer supervised");
+    if (interrupted_)
+      return rt::fail("stackd is stopping; stack " + desired_.project.name + " stops after its restart", ECANCELED);
     if (now_ms() >= deadline_ms) return rt::fail("timed out stopping " + desired_.project.name, ETIMEDOUT);
     changed_cv_.wait_until(lk, at_ms(deadline_ms));
   }
@@ -591,6 +601,8 @@ rt::Result<void> Supervisor::wait_gone(int64_t deadline_ms) {
   std::unique_lock lk(mu_);
   while (!replicas_.empty()) {
     if (quit_) return rt::fail("stack " + desired_.project.name + " is no longer supervised");
+    if (interrupted_)
+      return rt::fail("stackd is stopping; stack " + desired_.project.name + " is removed after its restart", ECANCELED);
     if (now_ms() >= deadline_ms) return rt::fail("timed out removing " + desired_.project.name, ETIMEDOUT);
     changed_cv_.wait_until(lk, at_ms(deadline_ms));
   }

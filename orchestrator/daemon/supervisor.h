@@ -94,6 +94,10 @@ class Supervisor {
   rt::Result<void> wait_stopped(const std::vector<std::string>& services, int64_t deadline_ms);
   // Blocks until no replica has a container.
   rt::Result<void> wait_gone(int64_t deadline_ms);
+  // stackd is stopping: every wait_* above returns ECANCELED now and from
+  // then on (the API server joins the threads blocked in them before the
+  // loops stop). Supervision itself goes on until stop_loop().
+  void interrupt_waits();
 
   std::vector<ReplicaRecord> replicas();
   // Drops every record (down, after wait_gone or a forced removal).
@@ -126,6 +130,7 @@ class Supervisor {
   std::condition_variable changed_cv_;  // wakes waiters after any change
   bool kicked_ = false;
   bool quit_ = false;
+  bool interrupted_ = false;  // interrupt_waits()
   StackDesired desired_;
   std::map<Slot, ReplicaRecord> replicas_;
   std::map<Slot, std::string> errors_;   // last hard failure per slot (create failed)
