@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "orchestrator/daemon/shim_processes.h"
 #include "runtime/container/container.h"
 #include "runtime/container/state.h"
 #include "runtime/kernel/cgroup.h"
@@ -17,13 +18,6 @@ namespace stack::orch {
 namespace {
 
 using nlohmann::json;
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 std::string user_name(uint32_t uid, const std::string& passwd) {
   std::istringstream in(passwd);
@@ -68,13 +62,13 @@ rt::Result<std::string> container_top(const std::string& runtime_root, const std
   json out = json::array();
   for (pid_t p : *pids) {
     std::string base = "/proc/" + std::to_string(p);
-    std::string cmd = slurp(base + "/cmdline");
+    std::string cmd = read_text(base + "/cmdline");
     if (cmd.empty()) continue;  // gone meanwhile (or a kernel thread)
     while (!cmd.empty() && cmd.back() == '\0') cmd.pop_back();
     for (auto& ch : cmd)
       if (ch == '\0') ch = ' ';
     json e = {{"pid", p}, {"cmd", cmd}};
-    std::istringstream st(slurp(base + "/status"));
+    std::istringstream st(read_text(base + "/status"));
     for (std::string line; std::getline(st, line);) {
       std::istringstream f(line);
       std::string key;
@@ -130,7 +124,7 @@ rt::Result<std::string> StatsSampler::stats(const std::string& runtime_root, con
   }
   NetCounters net;
   if (rec->pid > 0 && rt::process_start_time(rec->pid) == rec->pid_start)
-    net = parse_net_dev(slurp("/proc/" + std::to_string(rec->pid) + "/net/dev"));
+    net = parse_net_dev(read_text("/proc/" + std::to_string(rec->pid) + "/net/dev"));
   json out = {{"id", id},
               {"cpu_percent", cpu},
               {"cpu_usage_ns", st->cpu_usage_ns},

@@ -31,6 +31,7 @@
 #include "orchestrator/daemon/node_record.h"
 #include "orchestrator/daemon/probes.h"
 #include "orchestrator/daemon/replica_fs.h"
+#include "orchestrator/daemon/shim_processes.h"
 #include "orchestrator/daemon/spec_builder.h"
 #include "runtime/container/container.h"
 #include "runtime/container/exec.h"
@@ -54,64 +55,9 @@ constexpr int kShimExitWaitMs = 10000;
 // How long the shim may take to create and start a container.
 constexpr int kShimStartTimeoutMs = 120000;
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 bool exists(const std::string& p) {
   struct stat st {};
   return ::lstat(p.c_str(), &st) == 0;
-}
-
-rt::UniqueFd pidfd_of(pid_t pid) { return rt::UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))); }
-
-// The shim's pid when a stack-shim for `id` is alive.
-pid_t live_shim(const std::string& runtime_root, const std::string& id) {
-  pid_t pid = 0;
-  std::ifstream f(runtime_root + "/" + id + "/shim.pid");
-  if (!(f >> pid) || pid <= 0) return 0;
-  std::string cmd = slurp("/proc/" + std::to_string(pid) + "/cmdline");
-  for (auto& c : cmd)
-    if (c == '\0') c = ' ';
-  if (cmd.find("stack-shim") == std::string::npos || cmd.find(" " + id + " ") == std::string::npos) return 0;
-  return pid;
-}
-
-// A runtime state dir without a state record: a create killed half-way (a
-// SIGKILLed shim), or one still running in a shim that stackd lost while it
-// started (killed between spawning it and its report; the shim writes
-// shim.pid only once created, so live_shim() cannot see it). delete_container()
-// refuses such a dir ("still being created") and it stayed for ever; a shim
-// still creating would even finish a container no record owns. So: end such
-// a shim (found by its command line), then remove the cgroup it may have
-// made and the dir. stackd's specs leave linux.cgroupsPath empty: the
-// cgroup is /stack/<id>.
-rt::Result<void> remove_unfinished(const rt::StateDir& runtime, const std::string& id) {
-  std::error_code ec;
-  for (auto it = fs::directory_iterator("/proc", ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    std::string name = it->path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string cmd = slurp("/proc/" + name + "/cmdline");
-    for (auto& c : cmd)
-      if (c == '\0') c = ' ';
-    if (cmd.find("stack-shim") == std::string::npos || cmd.find(" --root " + runtime.root() + " ") == std::string::npos ||
-        cmd.find(" --id " + id + " ") == std::string::npos)
-      continue;
-    rt::UniqueFd fd = pidfd_of(std::stoi(name));
-    if (!fd || ::syscall(SYS_pidfd_send_signal, fd.get(), SIGKILL, nullptr, 0) != 0) continue;  // gone meanwhile
-    struct pollfd p = {fd.get(), POLLIN, 0};
-    int n;
-    do n = ::poll(&p, 1, kShimExitWaitMs);
-    while (n < 0 && errno == EINTR);
-    if (n == 0) return rt::fail("remove " + id + ": its starting stack-shim did not exit after SIGKILL", ETIMEDOUT);
-  }
-  auto cg = rt::make_cgroup_manager("", id);
-  if (!cg) return tl::unexpected(cg.error().wrap("remove " + id));
-  STACK_TRY_CTX((*cg)->destroy(), "remove cgroup of \"" + id + "\"");
-  return runtime.remove(id);
 }
 
 class ProgressLines : public img::ProgressSink {
@@ -225,7 +171,7 @@ class HostNode : public LocalNode {
       // The shim writes exit.json just before it exits; a shim that died
       // without one (killed) leaves the code unknown: 255.
       ExitInfo info{255, false, 0};
-      if (auto e = parse_exit_record(slurp(exit_file), exit_file)) info = *e;
+      if (auto e = parse_exit_record(read_text(exit_file), exit_file)) info = *e;
       on_exit(info);
     };
     if (exists(exit_file)) {
@@ -255,7 +201,7 @@ class HostNode : public LocalNode {
   rt::Result<std::optional<ReplicaRuntime>> reattach(const std::string& id) override {
     std::string dir = container_dir(id);
     if (!exists(dir)) return std::optional<ReplicaRuntime>();
-    auto rec = NodeRecord::parse(slurp(dir + "/node.json"), dir + "/node.json");
+    auto rec = NodeRecord::parse(read_text(dir + "/node.json"), dir + "/node.json");
     if (!rec) return std::optional<ReplicaRuntime>();
     ReplicaRuntime rr;
     rr.id = id;
@@ -495,7 +441,7 @@ rt::Result<void> HostNode::write_etc_files(const ReplicaPlan& plan, const std::s
   net::ResolvSpec rs;
   rs.mode = plan.dns_server.empty() || endpoints.empty() ? net::ResolvMode::None : net::ResolvMode::Bridge;
   rs.gateway = plan.dns_server;
-  rs.host_resolv_conf = slurp("/etc/resolv.conf");
+  rs.host_resolv_conf = read_text("/etc/resolv.conf");
   rs.dns = s.dns;
   rs.dns_search = s.dns_search;
   rs.dns_opt = s.dns_opt;
@@ -537,7 +483,7 @@ rt::Result<ReplicaRuntime> HostNode::start_shim(const std::string& id, const std
   rr.started_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
-  auto rec = NodeRecord::parse(slurp(dir + "/node.json"), dir + "/node.json");
+  auto rec = NodeRecord::parse(read_text(dir + "/node.json"), dir + "/node.json");
   if (!rec) return tl::unexpected(rec.error());
   rec->addresses = rr.addresses;
   rec->started_at_ms = rr.started_at_ms;
@@ -571,12 +517,12 @@ rt::Result<void> HostNode::remove_batch(const std::vector<std::string>& ids) {
     sampler_.forget(id);
     std::string dir = container_dir(id);
     NodeRecord rec;
-    if (auto r = NodeRecord::parse(slurp(dir + "/node.json"), dir + "/node.json")) rec = *r;
+    if (auto r = NodeRecord::parse(read_text(dir + "/node.json"), dir + "/node.json")) rec = *r;
     for (auto& n : rec.networks) endpoints.push_back({id, n});
     if (exists(runtime_.dir(id))) {
       stop_container(id);
       auto d = rt::delete_container(runtime_, id, true);
-      if (!d && d.error().code == EBUSY) d = remove_unfinished(runtime_, id);  // stop_container() ended its shim
+      if (!d && d.error().code == EBUSY) d = remove_unfinished(runtime_, id, kShimExitWaitMs);  // stop_container() ended its shim
       if (!d && d.error().code != ENOENT) note(d, "remove " + id);
     }
     records.push_back({id, rec});

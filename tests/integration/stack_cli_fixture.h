@@ -74,17 +74,22 @@ class StackdFixture : public ::testing::Test {
     }
   }
 
-  void start_daemon() {
+  // `extra` flags go after the fixture's own (--group, --authz-policy ...).
+  void start_daemon(const std::vector<std::string>& extra = {}) {
     std::string log = dir_.path() + "/stackd.log";
+    std::vector<std::string> args = {binary("stackd"), "--foreground", "--root", root(), "--socket", socket(),
+                                     "--runtime-root", run_dir_ + "/runtime", "--netns-dir", netns_dir(),
+                                     "--dns-port", "53", "--log-level", "debug"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
     daemon_ = ::fork();
     if (daemon_ == 0) {
       int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
       ::dup2(fd, 1);
       ::dup2(fd, 2);
-      std::string exe = binary("stackd");
-      ::execl(exe.c_str(), exe.c_str(), "--foreground", "--root", root().c_str(), "--socket", socket().c_str(),
-              "--runtime-root", (run_dir_ + "/runtime").c_str(), "--netns-dir", netns_dir().c_str(), "--dns-port",
-              "53", "--log-level", "debug", static_cast<char*>(nullptr));
+      ::execv(argv[0], argv.data());
       ::_exit(127);
     }
     ASSERT_TRUE(wait_for([&] { return stack({"version"}).status == 0; })) << read_file(log);
@@ -96,6 +101,16 @@ class StackdFixture : public ::testing::Test {
     ::kill(daemon_, sig);
     ::waitpid(daemon_, nullptr, 0);
     daemon_ = -1;
+  }
+  // SIGTERM, then whether stackd exited within `limit`; one that did not is
+  // SIGKILLed so the test goes on (a bound on a hang, not a timing check).
+  bool terminate_daemon_within(std::chrono::seconds limit) {
+    if (daemon_ <= 0) return true;
+    ::kill(daemon_, SIGTERM);
+    bool exited = wait_for([&] { return ::waitpid(daemon_, nullptr, WNOHANG) == daemon_; }, limit);
+    if (!exited) stop_daemon(SIGKILL);
+    daemon_ = -1;
+    return exited;
   }
 
   CmdResult stack(std::vector<std::string> args, const std::string& input = "") {

@@ -115,28 +115,9 @@ class StackdAuthz : public StackdFixture {
   // --authz-policy.
   void restart_with_group(const std::string& policy = "") {
     stop_daemon(SIGTERM);
-    std::string log = dir_.path() + "/stackd.log";
-    daemon_ = ::fork();
-    if (daemon_ == 0) {
-      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::string exe = binary("stackd");
-      std::vector<std::string> args = {exe,          "--foreground",   "--root",      root(),
-                                       "--socket",   socket(),         "--runtime-root", run_dir_ + "/runtime",
-                                       "--netns-dir", netns_dir(),     "--dns-port",  "53",
-                                       "--log-level", "debug",         "--group",     "nogroup"};
-      if (!policy.empty()) {
-        args.push_back("--authz-policy");
-        args.push_back(policy);
-      }
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(exe.c_str(), argv.data());
-      ::_exit(127);
-    }
-    ASSERT_TRUE(wait_for([&] { return stack({"version"}).status == 0; })) << read_file(log);
+    std::vector<std::string> extra = {"--group", "nogroup"};
+    if (!policy.empty()) extra.insert(extra.end(), {"--authz-policy", policy});
+    start_daemon(extra);
   }
 
   // The `up` body the CLI would send for `yaml`.

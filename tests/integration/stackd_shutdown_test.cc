@@ -39,21 +39,7 @@ TEST_F(StackdShutdown, SigtermWhileAScaleWaitsForAStopGracePeriodExitsPromptly) 
     FAIL() << "worker never went to stopping: " << stack({"-f", file, "ps", "-a"}).out;
   }
 
-  auto t0 = std::chrono::steady_clock::now();
-  ::kill(daemon_, SIGTERM);
-  bool exited = false;
-  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10)) {
-    if (::waitpid(daemon_, nullptr, WNOHANG) == daemon_) {
-      exited = true;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  if (!exited) {
-    ::kill(daemon_, SIGKILL);
-    ::waitpid(daemon_, nullptr, 0);
-  }
-  daemon_ = -1;
+  bool exited = terminate_daemon_within(std::chrono::seconds(10));
   scaler.join();
   EXPECT_TRUE(exited) << "stackd still running 10 s after SIGTERM (the scale waits out the 30 s grace)";
   EXPECT_NE(scaled.status, 0) << "the interrupted scale reports that it did not finish";
@@ -79,21 +65,7 @@ TEST_F(StackdShutdown, SigtermWhileAnExecRunsExitsPromptly) {
   CmdResult exec;
   std::thread execer([&] { exec = stack({"-f", file, "exec", "-T", "worker", "sleep", "60"}); });
   std::this_thread::sleep_for(std::chrono::seconds(2));  // the relay runs
-  auto t0 = std::chrono::steady_clock::now();
-  ::kill(daemon_, SIGTERM);
-  bool exited = false;
-  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10)) {
-    if (::waitpid(daemon_, nullptr, WNOHANG) == daemon_) {
-      exited = true;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  if (!exited) {
-    ::kill(daemon_, SIGKILL);
-    ::waitpid(daemon_, nullptr, 0);
-  }
-  daemon_ = -1;
+  bool exited = terminate_daemon_within(std::chrono::seconds(10));
   execer.join();
   EXPECT_TRUE(exited) << "stackd still running 10 s after SIGTERM (the exec runs 60 s)";
   EXPECT_NE(exec.status, 0);
