@@ -9,6 +9,8 @@
 //   not count; a success always makes it Healthy and clears the streak.
 #include "scheduler/health.h"
 
+#include <algorithm>
+
 namespace stack::sched {
 
 namespace {
@@ -40,13 +42,27 @@ Ms next_interval(const HealthSpec& spec, Health status, TimeMs started_at, TimeM
   return interval_of(spec);
 }
 
+// A result from the readiness phase: the replica has never passed and the
+// probe began before the normal schedule's first probe.
+bool in_readiness_phase(const HealthStatus& s, const ProbeResult& result) {
+  return s.health == Health::Starting && s.first_scheduled_at != 0 && result.start < s.first_scheduled_at;
+}
+
 }  // namespace
+
+Ms readiness_delay(const HealthSpec& spec, int probes_done) {
+  constexpr Ms kFirst = 25, kCap = 200;
+  Ms d = kFirst;
+  for (int i = 1; i < probes_done && d < kCap; ++i) d *= 2;
+  return std::min({d, kCap, start_interval_of(spec), interval_of(spec)});
+}
 
 HealthStatus health_on_start(const HealthSpec& spec, TimeMs started_at) {
   HealthStatus s;
   if (spec.kind == ProbeKind::None) return s;
   s.health = Health::Starting;
-  s.next_probe_at = started_at + next_interval(spec, Health::Starting, started_at, started_at);
+  s.first_scheduled_at = started_at + next_interval(spec, Health::Starting, started_at, started_at);
+  s.next_probe_at = started_at;  // the readiness phase begins at once
   return s;
 }
 
@@ -55,8 +71,17 @@ HealthStatus health_on_result(const HealthSpec& spec, const HealthStatus& curren
   if (spec.kind == ProbeKind::None) return HealthStatus{};
   HealthStatus s = current;
   if (s.health == Health::None) s.health = Health::Starting;
+  const bool readiness = in_readiness_phase(s, result);
 
-  if (result.exit_code == 0) {
+  if (readiness) {
+    // Success: Healthy now. Failure: not counted; probe again soon, but
+    // never past the normal schedule's first probe.
+    s.readiness_probes++;
+    if (result.exit_code == 0) {
+      s.failing_streak = 0;
+      s.health = Health::Healthy;
+    }
+  } else if (result.exit_code == 0) {
     s.failing_streak = 0;
     s.health = Health::Healthy;
   } else {
@@ -73,7 +98,10 @@ HealthStatus health_on_result(const HealthSpec& spec, const HealthStatus& curren
   if (s.log.size() > kLogEntries)
     s.log.erase(s.log.begin(), s.log.end() - static_cast<long>(kLogEntries));
 
-  s.next_probe_at = result.end + next_interval(spec, s.health, started_at, result.end);
+  if (readiness && s.health == Health::Starting)
+    s.next_probe_at = std::min(result.end + readiness_delay(spec, s.readiness_probes), s.first_scheduled_at);
+  else
+    s.next_probe_at = result.end + next_interval(spec, s.health, started_at, result.end);
   return s;
 }
 

@@ -105,6 +105,10 @@ struct HealthStatus {
   int failing_streak = 0;
   std::vector<ProbeResult> log;  // last 5, as Docker keeps
   TimeMs next_probe_at = 0;      // 0 = none scheduled
+  // The readiness phase (health.h): the time of the normal schedule's first
+  // probe, and how many quick probes came before it. 0 = no readiness phase.
+  TimeMs first_scheduled_at = 0;
+  int readiness_probes = 0;
 };
 
 struct ReplicaStatus {

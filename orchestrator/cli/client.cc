@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core.hpp>
@@ -189,9 +190,19 @@ Result<json> ApiClient::call(const std::string& method, const std::string& targe
 
 Result<void> ApiClient::stream(const std::string& target, const std::function<void()>& on_open,
                                const std::function<bool(const json&)>& on_line, StreamCancel* cancel) const {
+  return stream_request("GET", target, on_open, on_line, cancel);
+}
+
+Result<void> ApiClient::post_stream(const std::string& target, const std::function<bool(const json&)>& on_line) const {
+  return stream_request("POST", target, nullptr, on_line, nullptr);
+}
+
+Result<void> ApiClient::stream_request(const std::string& method, const std::string& target,
+                                       const std::function<void()>& on_open,
+                                       const std::function<bool(const json&)>& on_line, StreamCancel* cancel) const {
   asio::io_context io;
   local::socket sock(io);
-  STACK_TRY(connect_and_send(sock, socket_, make_request(http::verb::get, target, nullptr)));
+  STACK_TRY(connect_and_send(sock, socket_, make_request(http::string_to_verb(method), target, nullptr)));
   beast::error_code ec;
   beast::flat_buffer buf;
   http::response_parser<http::string_body> parser;
@@ -235,6 +246,50 @@ Result<void> ApiClient::stream(const std::string& target, const std::function<vo
   if (!stream_error.empty()) return fail(stream_error);
   if (ec && !stopped) return fail("stream from stackd: " + ec.message());
   return {};
+}
+
+Result<json> ApiClient::upload(const std::string& target, int fd) const {
+  asio::io_context io;
+  local::socket sock(io);
+  auto conn = connect_unix(socket_);
+  if (!conn) return tl::unexpected(conn.error());
+  sock.assign(local(), conn->release());
+  http::request<http::empty_body> req{http::verb::post, target, 11};
+  req.set(http::field::host, "stackd");
+  req.set(http::field::user_agent, "stack-cli");
+  req.set(http::field::content_type, "application/x-tar");
+  req.chunked(true);  // the length is unknown for stdin or a tar being made
+  http::request_serializer<http::empty_body> sr{req};
+  beast::error_code ec;
+  http::write_header(sock, sr, ec);
+  std::string send_error = ec ? ec.message() : "";
+  std::vector<char> chunk(256 * 1024);
+  while (send_error.empty()) {
+    ssize_t n = ::read(fd, chunk.data(), chunk.size());
+    if (n < 0 && errno == EINTR) continue;
+    // Abort without the last chunk: stackd sees a truncated body and keeps nothing.
+    if (n < 0) return rt::fail_errno("read the archive");
+    if (n == 0) {
+      asio::write(sock, http::make_chunk_last(), ec);
+      if (ec) send_error = ec.message();
+      break;
+    }
+    asio::write(sock, http::make_chunk(asio::buffer(chunk.data(), static_cast<size_t>(n))), ec);
+    if (ec) send_error = ec.message();
+  }
+  // A daemon that refuses (403) answers without reading the body and
+  // closes: the write fails, but its reply says why.
+  beast::flat_buffer buf;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(256u << 20);
+  http::read(sock, buf, parser, ec);
+  if (ec) return fail(send_error.empty() ? "read from stackd: " + ec.message() : "send to stackd: " + send_error);
+  auto& res = parser.get();
+  int status = static_cast<int>(res.result_int());
+  if (status / 100 != 2) return fail(error_of(status, res.body()));
+  auto j = json::parse(res.body(), nullptr, false);
+  if (j.is_discarded()) return fail("stackd sent a reply that is not JSON");
+  return j;
 }
 
 Result<Upgraded> ApiClient::upgrade(const std::string& target, const json& body) const {

@@ -66,12 +66,27 @@ class ApiClient {
                           const std::function<bool(const nlohmann::json&)>& on_line,
                           StreamCancel* cancel = nullptr) const;
 
+  // A POST whose reply is streamed (image pull/push progress): `on_line` per
+  // line, as stream(); the stream's {"error"} line is the call's error.
+  rt::Result<void> post_stream(const std::string& target,
+                               const std::function<bool(const nlohmann::json&)>& on_line) const;
+
+  // A POST whose body is everything readable from `fd` (an archive, maybe
+  // many GB), sent in chunks as it is read, never held in memory; the reply
+  // as call(). A read error on `fd` aborts the upload (the daemon drops the
+  // partial body and changes nothing).
+  rt::Result<nlohmann::json> upload(const std::string& target, int fd) const;
+
   rt::Result<Upgraded> upgrade(const std::string& target, const nlohmann::json& body) const;
 
   const std::string& socket_path() const { return socket_; }
 
  private:
   explicit ApiClient(std::string socket) : socket_(std::move(socket)) {}
+  rt::Result<void> stream_request(const std::string& method, const std::string& target,
+                                  const std::function<void()>& on_open,
+                                  const std::function<bool(const nlohmann::json&)>& on_line,
+                                  StreamCancel* cancel) const;
   std::string socket_;
 };
 

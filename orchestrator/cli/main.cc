@@ -2,7 +2,9 @@
 //   stack up|down|ps|logs|exec|run|scale|start|stop|restart|pull|config|top|
 //         stats|events|inspect|ls|version   (stack verbs, cli/stack_verbs.cc)
 //   stack image pull|push|load|import|ls|inspect|rm|prune
-//   stack images | pull NAME | push | login
+//   stack images | pull NAME | push | rmi | system df | login
+// Image verbs go to stackd (image_commands.h) unless --image-root names a
+// store to work on directly (image_offline.h).
 // Errors are one line, "stack: ...", and exit status 1.
 #include <unistd.h>
 
@@ -13,7 +15,6 @@
 
 #include "orchestrator/cli/image_commands.h"
 #include "orchestrator/cli/stack_verbs.h"
-#include "runtime/image/store.h"
 
 namespace {
 
@@ -30,10 +31,14 @@ int main(int argc, char** argv) {
   CLI::App app{"stack: compose-style stacks, containers and images", "stack"};
   app.require_subcommand(1);
   GlobalOptions g;
-  g.image_root = stack::img::kDefaultImageRoot;
-  app.add_option("--image-root", g.image_root, "image store directory")->capture_default_str();
-  app.add_option("--registry-mirror", g.registry_mirrors, "mirror for a registry: docker.io=URL (repeatable)");
-  app.add_option("--insecure-registry", g.insecure_registries, "talk plain HTTP / unverified TLS to HOST (repeatable)");
+  StackVerbs verbs;
+  g.client = &verbs.stack.client;  // image verbs go to the daemon the stack verbs use
+  app.add_option("--image-root", g.image_root,
+                 "image verbs work on this store directly, without stackd (to prepare a store offline)");
+  app.add_option("--registry-mirror", g.registry_mirrors,
+                 "with --image-root: mirror for a registry: docker.io=URL (repeatable)");
+  app.add_option("--insecure-registry", g.insecure_registries,
+                 "with --image-root: talk plain HTTP / unverified TLS to HOST (repeatable)");
   app.set_version_flag("-v,--version", "stack version 0.1.0");
   app.fallthrough();
 
@@ -70,7 +75,6 @@ int main(int argc, char** argv) {
   add_push(image, "push");
   add_ls(image, "ls")->alias("list");
   // Top-level `pull NAME` pulls an image; `pull` alone pulls the stack's images.
-  StackVerbs verbs;
   auto* top_pull = app.add_subcommand("pull", "pull an image, or (no NAME) every image of the stack");
   top_pull->add_option("name", name, "NAME[:TAG|@DIGEST]");
   top_pull->add_flag("-q,--quiet", quiet, "print only the image name");

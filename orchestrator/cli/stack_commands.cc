@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "orchestrator/cli/log_printer.h"
+#include "orchestrator/compose/build.h"
 #include "orchestrator/daemon/api_json.h"
 #include "orchestrator/project_name.h"
 
@@ -223,7 +224,15 @@ Result<> cmd_stack_pull(const StackOptions& o, const GlobalOptions& g, bool quie
   auto project = load_stack(o);
   if (!project) return tl::unexpected(project.error());
   std::set<std::string> images;
-  for (auto& [n, s] : project->services) images.insert(s.image);
+  for (auto& [n, s] : project->services) {
+    // build: without image: names an image a build makes, never a registry's
+    // (compose/build.h); Compose skips it too.
+    if (compose::image_is_built(*project, s)) {
+      if (!quiet) std::cout << n << ": skipped, image " << s.image << " is built, not pulled\n";
+      continue;
+    }
+    images.insert(s.image);
+  }
   for (auto& image : images) STACK_TRY(cmd_image_pull(g, image, quiet));
   return {};
 }

@@ -16,7 +16,13 @@ struct FileRequest {
   std::string base_dir;                // where its relative paths resolve
   std::vector<std::string> env_files;  // include's env_file: extra interpolation sources
   Mark from;                           // the extends/include node, for messages
+  std::string what;                    // "include" or "services.web.extends", for messages
 };
+
+// The loader reports a failure to load the file as "<from>: <what>: <error>"
+// (the error keeps its own file:line), and a cycle of files once, where it
+// closes: "<from>: include cycle: a.yaml -> b.yaml -> a.yaml". Callers pass
+// the error on as it is.
 
 using LoadFile = std::function<rt::Result<Node>(const FileRequest&)>;
 

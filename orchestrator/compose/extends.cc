@@ -59,8 +59,8 @@ class Resolver {
       if (!r) return r;
       base = *doc_.find("services")->find(base_name);
     } else {
-      auto other = load_(FileRequest{file, std::filesystem::path(file).parent_path().string(), {}, ext->mark});
-      if (!other) return tl::unexpected(other.error().wrap(ext->mark.where() + ": " + path));
+      auto other = load_(FileRequest{file, std::filesystem::path(file).parent_path().string(), {}, ext->mark, path});
+      if (!other) return tl::unexpected(other.error());
       const Node* os = other->find("services");
       const Node* b = os ? os->find(base_name) : nullptr;
       if (!b) return fail_at(ext->mark, path, "service \"" + base_name + "\" not found in " + file);

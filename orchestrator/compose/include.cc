@@ -58,8 +58,8 @@ rt::Result<void> resolve_include(Node& document, const LoadFile& load) {
       std::string base = project_dir.empty()
                              ? std::filesystem::path(resolve_path(paths[0]->mark, paths[0]->scalar)).parent_path().string()
                              : project_dir;
-      auto doc = load(FileRequest{file, base, env_files, paths[i]->mark});
-      if (!doc) return tl::unexpected(doc.error().wrap(paths[i]->mark.where() + ": include"));
+      auto doc = load(FileRequest{file, base, env_files, paths[i]->mark, "include"});
+      if (!doc) return tl::unexpected(doc.error());
       if (i == 0) merged = std::move(*doc);
       else merge_documents(merged, *doc);
     }

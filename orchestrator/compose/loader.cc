@@ -1,9 +1,11 @@
 // load_project(): the pipeline described in loader.h.
 #include "orchestrator/compose/loader.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
+#include "orchestrator/compose/build.h"
 #include "orchestrator/compose/checks.h"
 #include "orchestrator/compose/env_file.h"
 #include "orchestrator/compose/extends.h"
@@ -74,8 +76,8 @@ rt::Result<void> check_utf8(const Node& n, const std::string& path) {
   return {};
 }
 
-// One load: the environment, the warnings, and the files being read (to
-// catch include/extends cycles).
+// One load: the environment, the warnings, and the chain of files being read
+// (to catch include/extends cycles).
 class Pipeline {
  public:
   Pipeline(const LoadOptions& options, std::string project_dir) : options_(options), project_dir_(std::move(project_dir)) {}
@@ -85,9 +87,20 @@ class Pipeline {
     Node merged;
     for (size_t i = 0; i < inputs.size(); ++i) {
       Node doc;
+      chain_.clear();
+      if (!inputs[i].source->path.empty()) chain_.push_back(inputs[i].source->path);
       STACK_COMPOSE_ASSIGN(doc, document(inputs[i].text, inputs[i].source, lookup_));
       if (i == 0) merged = std::move(doc);
       else merge_documents(merged, doc);
+    }
+    // Compose refuses a project with nothing in it (an empty file, or only
+    // comments, or only the obsolete `version`): most likely the wrong file.
+    bool empty = std::all_of(merged.entries.begin(), merged.entries.end(),
+                             [](const Entry& e) { return e.key == "version"; });
+    if (empty) {
+      std::string names;
+      for (auto& in : inputs) names += (names.empty() ? "" : ", ") + in.source->display;
+      return rt::fail(names + ": empty compose file");
     }
     strip_merge_tags(merged);
 
@@ -101,6 +114,8 @@ class Pipeline {
     std::string name = result.project.name;
     STACK_COMPOSE_ASSIGN(result.project, normalize_project(merged, lookup_, warnings_));
     result.project.name = name;
+    for (auto& [sname, s] : result.project.services)
+      if (s.image.empty() && s.build) s.image = default_image_name(name, sname);
     STACK_TRY(check_project(result.project, merged, disabled, warnings_));
     result.project.working_dir = project_dir_;
     for (auto& in : inputs)
@@ -161,14 +176,23 @@ class Pipeline {
     return doc;
   }
 
+  // See documents.h: failures name where the file was asked for, once; a
+  // cycle is reported where it closes and passed up unwrapped.
   rt::Result<Node> load_other(const FileRequest& r, const Lookup& parent) {
-    if (loading_.count(r.path)) return fail_at(r.from, "", "include/extends cycle through " + r.path);
+    std::string from = r.from.where() + ": " + r.what;
+    if (std::find(chain_.begin(), chain_.end(), r.path) != chain_.end()) {
+      std::string files;
+      for (auto& c : chain_) files += display(c) + " -> ";
+      in_cycle_ = true;
+      return fail_at(r.from, "", (r.what == "include" ? "include" : "extends") + std::string(" cycle: ") + files +
+                                     display(r.path));
+    }
     auto text = read_text_file(r.path);
-    if (!text) return tl::unexpected(text.error());
+    if (!text) return tl::unexpected(text.error().wrap(from));
     std::map<std::string, std::string> extra;
     for (auto& f : r.env_files) {
       auto vars = read_env_file(f, f, parent);
-      if (!vars) return tl::unexpected(vars.error().wrap("env file"));
+      if (!vars) return tl::unexpected(vars.error().wrap(from + ": env file"));
       for (auto& [k, v] : *vars) extra[k] = v;
     }
     Lookup lookup = [parent, extra](const std::string& k) -> std::optional<std::string> {
@@ -177,9 +201,10 @@ class Pipeline {
       return std::nullopt;
     };
     auto source = std::make_shared<Source>(Source{display(r.path), r.path, r.base_dir});
-    loading_.insert(r.path);
+    chain_.push_back(r.path);
     auto doc = document(*text, source, lookup);
-    loading_.erase(r.path);
+    chain_.pop_back();
+    if (!doc && !in_cycle_) return tl::unexpected(doc.error().wrap(from));
     return doc;
   }
 
@@ -225,7 +250,8 @@ class Pipeline {
   std::map<std::string, std::string> dotenv_;
   std::vector<Warning> warnings_;
   std::set<std::string> warned_vars_;
-  std::set<std::string> loading_;
+  std::vector<std::string> chain_;  // absolute paths: the -f file, then what it includes/extends, in order
+  bool in_cycle_ = false;           // the error on its way up is a cycle, already located
   Lookup lookup_ = [this](const std::string& k) -> std::optional<std::string> {
     if (auto it = options_.environment.find(k); it != options_.environment.end()) return it->second;
     if (auto it = dotenv_.find(k); it != dotenv_.end()) return it->second;

@@ -133,6 +133,14 @@ void canonicalize_service(Node& svc) {
   if (!svc.is_map()) return;
   for (const char* k : {"environment", "labels", "annotations", "sysctls"})
     if (Node* n = svc.find(k)) list_to_map(*n);
+  // `build: ./dir` is {context: ./dir}, so an override's `build: {target: x}`
+  // merges into it as in Compose.
+  if (Node* b = svc.find("build"); b && b->is_scalar()) {
+    Node m = Node::make_map(b->mark);
+    m.tag = b->tag;
+    m.set("context", Node::make_scalar(b->scalar, b->mark));
+    *b = std::move(m);
+  }
   if (Node* b = svc.find("build"); b && b->is_map())
     if (Node* a = b->find("args")) list_to_map(*a);
   if (Node* d = svc.find("deploy")) labels_of(d);

@@ -141,9 +141,29 @@ struct DeviceMapping {  // devices: "/dev/fuse:/dev/fuse:rwm"
   std::string permissions = "rwm";
 };
 
+// `build:` (short form "./dir" or the long form). stack does not build yet:
+// the image the build would produce must already be in the store (build.h).
+struct Build {
+  std::string context;                    // absolute path, or a remote context (git/http URL) as written
+  std::string dockerfile = "Dockerfile";  // relative to the context, as written
+  std::map<std::string, std::string> args;
+  std::string target;
+};
+
+// One entry of a service's `secrets:` ("name" or the long form). Parsed and
+// printed; not mounted yet (unsupported.h).
+struct SecretRef {
+  std::string source;
+  std::string target;  // "" = /run/secrets/<source>
+  std::string uid;
+  std::string gid;
+  std::optional<uint32_t> mode;  // "0440" and 0o440 read as octal, as Compose reads them
+};
+
 struct Service {
   std::string name;
-  std::string image;  // required (we do not build)
+  std::string image;  // as written; for `build:` without `image:`, "<project>-<service>" (build.h)
+  std::optional<Build> build;
   std::optional<std::vector<std::string>> command;     // unset = the image's CMD
   std::optional<std::vector<std::string>> entrypoint;  // unset = the image's ENTRYPOINT
   std::map<std::string, std::string> environment;      // env_file merged in, file entries first
@@ -187,6 +207,9 @@ struct Service {
   std::string network_mode;  // "", "none", "host", "service:x", "container:x"
   std::vector<std::string> profiles;
   std::string pull_policy;
+  std::vector<SecretRef> secrets;
+  std::string platform;  // printed; images are pulled for the host platform
+  std::string runtime;   // printed; stack always uses its own runtime
   std::optional<int> oom_score_adj;
   uint64_t egress_bytes_per_sec = 0;  // x-egress-rate ("10mbit"): tc tbf on each interface; 0 = none
   std::map<std::string, std::string> extensions;  // x-* keys of the service, as JSON text

@@ -1,6 +1,7 @@
 // normalize_service(): one service's tree -> Service (see normalize.h).
 #include <filesystem>
 
+#include "orchestrator/compose/build.h"
 #include "orchestrator/compose/deploy.h"
 #include "orchestrator/compose/env_file.h"
 #include "orchestrator/compose/documents.h"
@@ -124,6 +125,38 @@ rt::Result<std::vector<std::string>> read_extra_hosts(const Node& n, const std::
   return out;
 }
 
+// secrets: "name" or {source, target, uid, gid, mode}. A mode is octal as
+// Compose reads it: 0440 and 0o440 are r--r-----; without a leading 0 it is a
+// plain number.
+rt::Result<SecretRef> parse_secret_ref(const Node& n, const std::string& path) {
+  SecretRef r;
+  if (n.is_scalar()) {
+    r.source = n.scalar;
+    return r;
+  }
+  if (const Node* v = n.find("source")) STACK_COMPOSE_ASSIGN(r.source, read_string(*v, path + ".source"));
+  if (const Node* v = n.find("target")) STACK_COMPOSE_ASSIGN(r.target, read_string(*v, path + ".target"));
+  if (const Node* v = n.find("uid")) STACK_COMPOSE_ASSIGN(r.uid, read_string(*v, path + ".uid"));
+  if (const Node* v = n.find("gid")) STACK_COMPOSE_ASSIGN(r.gid, read_string(*v, path + ".gid"));
+  if (const Node* v = n.find("mode")) {
+    std::string m = v->scalar;
+    int base = 10;
+    if (m.rfind("0o", 0) == 0) m = m.substr(2), base = 8;
+    else if (m.size() > 1 && m[0] == '0') base = 8;
+    size_t used = 0;
+    unsigned long x = 0;
+    try {
+      x = std::stoul(m, &used, base);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (m.empty() || used != m.size() || x > 07777)
+      return fail_at(v->mark, path + ".mode", "invalid file mode \"" + v->scalar + "\" (octal, e.g. 0440)");
+    r.mode = static_cast<uint32_t>(x);
+  }
+  return r;
+}
+
 rt::Result<void> check_restart(const Node& n, const std::string& path) {
   const std::string& r = n.scalar;
   if (r == "no" || r == "always" || r == "unless-stopped" || r == "on-failure") return {};
@@ -171,6 +204,18 @@ rt::Result<Service> normalize_service(const std::string& name, const Node& n, co
     const std::string& k = e.key;
     std::string p = P(k);
     if (k == "image") STACK_COMPOSE_ASSIGN(s.image, read_string(v, p));
+    else if (k == "build") {
+      Build b;
+      STACK_COMPOSE_ASSIGN(b, parse_build(v, p, env));
+      s.build = std::move(b);
+    } else if (k == "secrets") {
+      for (size_t i = 0; i < v.items.size(); ++i) {
+        SecretRef r;
+        STACK_COMPOSE_ASSIGN(r, parse_secret_ref(v.items[i], item_path(p, i)));
+        s.secrets.push_back(std::move(r));
+      }
+    } else if (k == "platform") STACK_COMPOSE_ASSIGN(s.platform, read_string(v, p));
+    else if (k == "runtime") STACK_COMPOSE_ASSIGN(s.runtime, read_string(v, p));
     else if (k == "command") STACK_COMPOSE_ASSIGN(s.command, read_command(v, p));
     else if (k == "entrypoint") STACK_COMPOSE_ASSIGN(s.entrypoint, read_command(v, p));
     else if (k == "ports") STACK_TRY(read_ports(v, p, s.ports));
@@ -318,8 +363,9 @@ rt::Result<Service> normalize_service(const std::string& name, const Node& n, co
       }
     }
 
-  if (s.image.empty())
-    return fail_at(n.mark, base, n.find("build") ? "image is required (stack does not build images)" : "image is required");
+  // build: without image: is named <project>-<service> by the loader once the
+  // project has its name (build.h).
+  if (s.image.empty() && !s.build) return fail_at(n.mark, base, "has neither an image nor a build context specified");
   if (s.deploy.replicas) s.replicas = *s.deploy.replicas;
   if (!s.pids_limit && s.deploy.limits.pids) s.pids_limit = s.deploy.limits.pids;
   if (!s.mem_limit && s.deploy.limits.memory) s.mem_limit = s.deploy.limits.memory;

@@ -1,5 +1,6 @@
 #include "orchestrator/compose/serialize.h"
 
+#include <cstdio>
 #include <set>
 
 #include <yaml-cpp/yaml.h>
@@ -53,14 +54,17 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Deploy, mode, replicas, limits, reservations,
                                                 update_config, labels, placement_constraints)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Ulimit, soft, hard)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DeviceMapping, source, target, permissions)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Service, name, image, command, entrypoint, environment, ports, expose,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Build, context, dockerfile, args, target)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SecretRef, source, target, uid, gid, mode)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Service, name, image, build, command, entrypoint, environment, ports, expose,
                                                 volumes, networks, depends_on, healthcheck, native_probe, restart,
                                                 deploy, replicas, user, working_dir, hostname, domainname,
                                                 container_name, labels, cap_add, cap_drop, security_opt, read_only,
                                                 privileged, init, tty, stdin_open, stop_signal, stop_grace_period,
                                                 ulimits, sysctls, pids_limit, mem_limit, cpus, extra_hosts, dns,
                                                 dns_search, dns_opt, devices, shm_size, network_mode, profiles,
-                                                pull_policy, oom_score_adj, egress_bytes_per_sec, extensions)
+                                                pull_policy, secrets, platform, runtime, oom_score_adj,
+                                                egress_bytes_per_sec, extensions)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(NetworkDef, name, driver, internal, external, attachable, enable_ipv6,
                                                 external_name, subnets, gateways, driver_opts, labels)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(VolumeDef, name, driver, external, external_name, driver_opts, labels)
@@ -109,10 +113,22 @@ const std::set<std::string>& duration_keys() {
   return keys;
 }
 
+// Quoted where a YAML reader would take the plain text for something else:
+// numbers, booleans (YAML 1.1's yes/no/on/off too: `restart: "no"` must stay
+// a string for Compose and PyYAML), null.
 bool needs_quotes(const std::string& s) {
+  static const std::set<std::string> yaml11_bools = {"y", "Y", "yes", "Yes", "YES", "n",  "N",   "no",
+                                                     "No", "NO", "on", "On", "ON", "off", "Off", "OFF"};
   if (s.empty()) return true;
   Node n = Node::make_scalar(s);
-  return scalar_number(n) || scalar_bool(n) || s == "null" || s == "~";
+  return scalar_number(n) || scalar_bool(n) || yaml11_bools.count(s) || s == "null" || s == "~";
+}
+
+// File modes (a service's secrets) read as Compose writes them: octal, "0440".
+std::string octal_mode(int64_t mode) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0%llo", static_cast<unsigned long long>(mode));
+  return buf;
 }
 
 void emit(YAML::Emitter& out, const nlohmann::json& j, const std::string& key) {
@@ -133,6 +149,8 @@ void emit(YAML::Emitter& out, const nlohmann::json& j, const std::string& key) {
     out << (j.get<bool>() ? "true" : "false");
   } else if (j.is_number_integer() && duration_keys().count(key)) {
     out << format_duration(j.get<int64_t>());
+  } else if (j.is_number_integer() && key == "mode") {
+    out << YAML::DoubleQuoted << octal_mode(j.get<int64_t>());
   } else if (j.is_number()) {
     out << j.dump();
   } else {
@@ -142,17 +160,29 @@ void emit(YAML::Emitter& out, const nlohmann::json& j, const std::string& key) {
   }
 }
 
-// The YAML view leaves out what is unset or empty (null, "", {}, []) and
-// shows x-* extensions as YAML instead of JSON text.
+// Maps whose entries are the user's own (variables, labels, build args, the
+// networks a service joins): an entry is printed even when its value is
+// empty, as Compose prints `TZ: ""` and `front: null`; dropping it would
+// change what the file means.
+bool keeps_entries(const std::string& key) {
+  static const std::set<std::string> keys = {"environment", "labels",  "args",    "sysctls",
+                                             "driver_opts", "options", "networks"};
+  return keys.count(key) > 0;
+}
+
+// The YAML view leaves out what is unset or empty (null, "", {}, []), except
+// in the maps above, and shows x-* extensions as YAML instead of JSON text.
 nlohmann::json readable(const nlohmann::json& j, const std::string& key) {
   if (j.is_object()) {
     auto o = nlohmann::json::object();
+    bool keep = keeps_entries(key);
     for (auto& [k, v] : j.items()) {
       nlohmann::json x = key == "extensions" && v.is_string() ? nlohmann::json::parse(v.get<std::string>(), nullptr, false) : v;
       if (x.is_discarded()) x = v;
       x = readable(x, k);
       bool empty = x.is_null() || (x.is_string() && x.get<std::string>().empty()) || (x.is_structured() && x.empty());
-      if (!empty) o[k] = std::move(x);
+      if (keep) o[k] = x.is_structured() && x.empty() ? nlohmann::json(nullptr) : std::move(x);
+      else if (!empty) o[k] = std::move(x);
     }
     return o;
   }
@@ -164,11 +194,35 @@ nlohmann::json readable(const nlohmann::json& j, const std::string& key) {
   return j;
 }
 
+// What Compose prints as a network's or volume's `name:`: the name the
+// resource has on the host. An explicit `name:` (external or not), else the
+// key itself for an external one, else "<project>_<key>".
+std::string resource_name(const std::string& project, const std::string& key, const nlohmann::json& def) {
+  const std::string& explicit_name = def.at("external_name").get_ref<const std::string&>();
+  if (!explicit_name.empty()) return explicit_name;
+  if (def.at("external").get<bool>()) return key;
+  return project + "_" + key;
+}
+
+// The model's JSON reshaped where Compose's output says something else: the
+// model keeps a network's key and its `name:` apart (stackd needs both), the
+// view prints the resource name alone.
+nlohmann::json compose_view(const Project& project) {
+  nlohmann::json v = project_to_json_value(project);
+  for (const char* section : {"networks", "volumes"})
+    for (auto& [key, def] : v[section].items()) {
+      def["name"] = resource_name(project.name, key, def);
+      def.erase("external_name");
+    }
+  return v;
+}
+
 }  // namespace
 
 std::string to_yaml(const Project& project) {
   YAML::Emitter out;
-  emit(out, readable(project_to_json_value(project), ""), "");
+  out.SetNullFormat(YAML::LowerNull);  // `front: null`, as Compose prints it
+  emit(out, readable(compose_view(project), ""), "");
   return std::string(out.c_str()) + "\n";
 }
 

@@ -17,7 +17,7 @@ inline constexpr UnsupportedField kUnsupportedFields[] = {
     {"annotations", "container annotations are not applied"},
     {"attach", "attach is ignored"},
     {"blkio_config", "block IO limits are not applied"},
-    {"build", "stack does not build images; `image` is used"},
+    {"build", "stack does not build images yet: the image (`image`, else <project>-<service>) must be in the store"},
     {"cgroup", "the cgroup namespace mode is not configurable"},
     {"cgroup_parent", "containers always live under stack's cgroup"},
     {"configs", "configs are not mounted into containers"},

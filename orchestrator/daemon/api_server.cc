@@ -23,6 +23,8 @@
 #include "orchestrator/daemon/authz_policy_file.h"
 #include "orchestrator/daemon/authz_request.h"
 #include "orchestrator/daemon/framing.h"
+#include "orchestrator/daemon/image_routes.h"
+#include "orchestrator/daemon/upload_spool.h"
 #include "runtime/kernel/fd.h"
 
 namespace stack::orch {
@@ -64,12 +66,13 @@ struct Connection : ApiResponder {
 
   void run() {
     for (;;) {
-      http::request_parser<http::string_body> parser;
-      parser.body_limit(64u << 20);
+      // The header first: an upload's body (image_routes.h) goes to a file,
+      // every other body into memory (64 MiB at most).
+      http::request_parser<http::empty_body> head;
       beast::error_code ec;
-      http::read(sock, buf, parser, ec);
+      http::read_header(sock, buf, head, ec);
       if (ec) break;  // closed, or not HTTP: nothing to answer
-      auto& msg = parser.get();
+      auto& msg = head.get();
       keep_alive = msg.keep_alive();
       if (!allowed) {
         reply(403, R"({"error":"permission denied: )" + who + R"( is not root or in stackd's group"})");
@@ -78,11 +81,20 @@ struct Connection : ApiResponder {
       ApiRequest req;
       req.method = std::string(msg.method_string());
       parse_target(std::string(msg.target()), req.path, req.query);
-      req.body = std::move(msg.body());
       std::string conn_hdr(msg[http::field::connection]);
       for (auto& c : conn_hdr) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       req.upgrade = conn_hdr.find("upgrade") != std::string::npos && msg[http::field::upgrade] == "stack-stream";
       spdlog::debug("api: {} {}", req.method, std::string(msg.target()));
+      bool upload = is_upload_route(req.method, req.path);
+      if (!upload) {
+        http::request_parser<http::string_body> parser(std::move(head));
+        parser.body_limit(64u << 20);
+        http::read(sock, buf, parser, ec);
+        if (ec) break;
+        req.body = std::move(parser.get().body());
+      } else {
+        keep_alive = false;  // a refused upload's body is never read: end the connection after the reply
+      }
       if (!root) {
         auto verdict = authorize_request(authz, engine, req, resolve);
         if (!verdict) {
@@ -95,6 +107,19 @@ struct Connection : ApiResponder {
           if (!keep_alive || cancel) break;
           continue;
         }
+      }
+      // Authorized uploads only: a refused one costs no disk.
+      SpooledBody spooled;
+      if (upload) {
+        auto body = spool_body(sock, buf, std::move(head), info.root + "/tmp");
+        if (!body) {
+          spdlog::warn("api: {} {}: {}", req.method, req.path, body.error().message());
+          reply(body.error().code == EIO ? 400 : 500,
+                nlohmann::json{{"error", body.error().message()}}.dump());
+          break;
+        }
+        spooled = std::move(*body);
+        req.body_file = spooled.path();
       }
       handle_request(engine, info, req, *this);
       if (streaming) end_stream();

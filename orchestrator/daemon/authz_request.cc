@@ -110,6 +110,21 @@ struct Gate {
   }
 };
 
+// Image routes (image_routes.h). pull fetches what the name means at the
+// registry stackd is configured for, as `up` already does for any caller;
+// remove and prune only take away, as down does. load and import set what a
+// name means to content the caller chose: a root stack started from that
+// name (even a privileged one) would run it, so they are root's. push sends
+// the store's content out with stackd's registry credentials: root's too.
+AuthzResult image_request(const std::string& verb, const std::string& what) {
+  if (verb == "pull" || verb == "remove" || verb == "prune") return {};
+  if (verb == "load" || verb == "import")
+    return unchecked(what, "only root may load or import images: the names they set are what every stack, "
+                           "root's included, runs");
+  if (verb == "push") return unchecked(what, "only root may push images: stackd pushes with its own registry credentials");
+  return unchecked(what, "not a request the policy knows");
+}
+
 }  // namespace
 
 AuthzResult authorize_request(const AuthzPolicy& policy, Engine& engine, const ApiRequest& req,
@@ -119,6 +134,8 @@ AuthzResult authorize_request(const AuthzPolicy& policy, Engine& engine, const A
   if (req.method == "GET") return {};
   auto parts = split_path(req.path);  // "", "v1", "stacks", stack, verb
   std::string what = req.method + " " + req.path;
+  if (req.method == "POST" && parts.size() == 4 && parts[0].empty() && parts[1] == "v1" && parts[2] == "images")
+    return image_request(parts[3], what);
   if (req.method != "POST" || parts.size() != 5 || !parts[0].empty() || parts[1] != "v1" || parts[2] != "stacks")
     return unchecked(what, "not a request the policy knows");
   const std::string& verb = parts[4];

@@ -16,6 +16,10 @@
 //                      so a later implementation is not open by default)
 //   start, restart     the stored project's services named (all when none)
 //   scale              the stored project's services named
+//   image pull,        nothing: pull is what `up` does for any caller;
+//   remove, prune      the others only take away
+//   image load,        refused: they set what an image name runs (root's
+//   import, push       stacks included), or push with stackd's credentials
 //   exec, run          the stored project's service: exec into (or a
 //                      one-off copy of) a privileged container a root caller
 //                      started is as good as starting one. The request's own

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "orchestrator/compose/build.h"
 #include "orchestrator/compose/loader.h"
 #include "orchestrator/daemon/stack_spec.h"
 #include "scheduler/reconcile.h"
@@ -139,10 +140,17 @@ rt::Result<std::vector<ReplicaView>> EngineImpl::up(const compose::Project& proj
   // anything is created: published ports, then images (pulled when missing).
   STACK_TRY(wiring_->check_ports(project));
   for (const auto& [name, s] : project.services) {
-    bool always = options.pull_always || s.pull_policy == "always";
+    // build: without image: names an image that only a build makes
+    // (compose/build.h): never pulled, it runs once it is in the store.
+    // image_healthcheck() reads the image's config from the store alone, so
+    // it fails exactly when the image is not there.
+    bool built = compose::image_is_built(project, s);
+    if (built && !node_->image_healthcheck(s.image)) return rt::fail(unbuilt_image_message(s), ENOENT);
+    bool always = !built && (options.pull_always || s.pull_policy == "always");
     auto img = node_->ensure_image(s.image, always, [&](const std::string& line) {
       emit(project.name, "pull", {{"image", s.image}, {"progress", line}});
     });
+    if (!img && s.build) return rt::fail(unbuilt_image_message(s, img.error().message()), ENOENT);
     if (!img) return tl::unexpected(img.error().wrap("services." + name + ".image " + s.image));
   }
   auto spec = stack_spec(project, image_healthchecks(project));

@@ -12,6 +12,7 @@
 
 #include "orchestrator/compose/loader.h"
 #include "orchestrator/daemon/api_json.h"
+#include "orchestrator/daemon/image_routes.h"
 #include "orchestrator/project_name.h"
 
 namespace stack::orch {
@@ -290,6 +291,7 @@ struct Call {
     if (parts.size() == 3 && parts[2] == "version" && m == "GET") return version();
     if (parts.size() == 3 && parts[2] == "events" && m == "GET") return events();
     if (parts.size() == 3 && parts[2] == "stacks" && m == "GET") return list_stacks();
+    if (parts[2] == "images") return handle_image_request(info, req, out);
     // "/v1/stacks" itself with another method has no parts[3]: 404, not a read past the end.
     if (parts[2] != "stacks" || parts.size() < 4 || parts.size() > 5)
       return fail(404, "no such endpoint: " + m + " " + req.path);

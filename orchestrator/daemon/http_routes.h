@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "orchestrator/daemon/engine.h"
 
@@ -19,6 +20,10 @@ struct ApiRequest {
   std::string path;    // without the query
   std::multimap<std::string, std::string> query;  // decoded
   std::string body;
+  // An upload's body (image load/import, image_routes.h is_upload_route):
+  // the transport streamed it into this file, which it removes after the
+  // request; `body` is then empty.
+  std::string body_file;
   bool upgrade = false;  // Connection: Upgrade + Upgrade: stack-stream
 };
 
@@ -42,7 +47,12 @@ class ApiResponder {
 };
 
 struct ServerInfo {
-  std::string root;  // stackd --root, reported by /v1/version
+  std::string root;  // stackd --root, reported by /v1/version; uploads are spooled in <root>/tmp
+  // The image routes' store and registries (stackd --image-root,
+  // --registry-mirror, --insecure-registry).
+  std::string image_root;
+  std::vector<std::string> registry_mirrors;
+  std::vector<std::string> insecure_registries;
 };
 
 // Maps an engine error to a status by its errno: ENOENT 404, EINVAL 400,

@@ -56,7 +56,9 @@ std::string replica_to_json(const ReplicaRecord& r) {
          {"health", {{"status", sched::to_string(s.health.health)},
                      {"failing_streak", s.health.failing_streak},
                      {"log", log},
-                     {"next_probe_at", s.health.next_probe_at}}},
+                     {"next_probe_at", s.health.next_probe_at},
+                     {"first_scheduled_at", s.health.first_scheduled_at},
+                     {"readiness_probes", s.health.readiness_probes}}},
          {"exit_code", s.exit_code},
          {"oom_killed", s.oom_killed},
          {"created_at", s.created_at},
@@ -97,6 +99,8 @@ rt::Result<ReplicaRecord> replica_from_json(const std::string& text) {
       s.health.failing_streak = h.value("failing_streak", 0);
       for (const auto& p : h.value("log", json::array())) s.health.log.push_back(probe_from_json(p));
       s.health.next_probe_at = h.value("next_probe_at", int64_t{0});
+      s.health.first_scheduled_at = h.value("first_scheduled_at", int64_t{0});
+      s.health.readiness_probes = h.value("readiness_probes", 0);
     }
     s.exit_code = j.value("exit_code", 0);
     s.oom_killed = j.value("oom_killed", false);

@@ -49,6 +49,22 @@ bool restart_unhealthy(const compose::Service& s) {
 
 }  // namespace
 
+std::string unbuilt_image_message(const compose::Service& s, const std::string& pull_error) {
+  std::string msg = "services." + s.name + ": image " + s.image + " must be built first";
+  if (!pull_error.empty()) msg += " (it is not in the store, and pulling it failed: " + pull_error + ")";
+  msg += ": stack does not build images yet";
+  if (!s.build) return msg;
+  const compose::Build& b = *s.build;
+  std::string cmd = "docker build -t " + s.image;
+  // docker build reads -f relative to the current directory, not the context.
+  if (b.dockerfile != "Dockerfile")
+    cmd += " -f " + (b.dockerfile[0] != '/' && b.context[0] == '/' ? b.context + "/" : "") + b.dockerfile;
+  if (!b.target.empty()) cmd += " --target " + b.target;
+  cmd += " " + b.context;
+  msg += ". Build it elsewhere (" + cmd + "), then load it: docker save " + s.image + " | stack image load";
+  return msg;
+}
+
 std::string fnv1a_hex(const std::string& data) {
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : data) {

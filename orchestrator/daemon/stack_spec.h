@@ -39,6 +39,13 @@ std::string config_hash(const compose::Service& service);
 rt::Result<sched::StackSpec> stack_spec(const compose::Project& project,
                                         const std::map<std::string, compose::Healthcheck>& image_healthchecks);
 
+// Why `up` cannot run a service with `build:` whose image is not in the store:
+// stack does not build images yet. Names the service and the image and says
+// how to provide it. `pull_error`: why pulling it failed, for a service that
+// names its image (one with build: and no image: is never pulled, see
+// compose/build.h).
+std::string unbuilt_image_message(const compose::Service& service, const std::string& pull_error = "");
+
 // 64-bit FNV-1a as 16 hex digits (content hashes, not security).
 std::string fnv1a_hex(const std::string& data);
 

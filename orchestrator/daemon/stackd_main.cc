@@ -130,6 +130,9 @@ int main(int argc, char** argv) {
                      ? (std::filesystem::path(eo.runtime_root).parent_path() / "netns").string()
                      : netns_dir;
   so.info.root = eo.root;
+  so.info.image_root = eo.image_root;
+  so.info.registry_mirrors = eo.registry_mirrors;
+  so.info.insecure_registries = eo.insecure_registries;
 
   // 0710 as Docker's /var/lib/docker: only root (and group root) may
   // traverse; the runtime root is root's alone.

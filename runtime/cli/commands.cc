@@ -152,13 +152,17 @@ int cmd_run(const Globals& g, const CreateArgs& a) {
   if (!a.keep) {
     auto d = rt::delete_container(dir, a.id, true);
     if (!d) report(d.error());
+    else
+      for (auto& w : *d) log_warn(w);
   }
   return code;
 }
 
 int cmd_start(const Globals& g, const std::string& id) {
   auto r = rt::start_container(StateDir(g.root), id);
-  return r ? 0 : report(r.error());
+  if (!r) return report(r.error());
+  for (auto& w : *r) log_warn(w);
+  return 0;
 }
 
 int cmd_state(const Globals& g, const std::string& id) {
@@ -179,7 +183,9 @@ int cmd_delete(const Globals& g, const DeleteArgs& a) {
   StateDir dir(g.root);
   auto r = rt::delete_container(dir, a.id, a.force);
   if (!r && a.force && r.error().code == ENOENT) return 0;  // runc: delete -f of a missing id succeeds
-  return r ? 0 : report(r.error());
+  if (!r) return report(r.error());
+  for (auto& w : *r) log_warn(w);
+  return 0;
 }
 
 int cmd_exec(const Globals& g, const ExecArgs& a) {
@@ -318,8 +324,9 @@ int cmd_features(const Globals&) {
            {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ",
             "SCMP_CMP_NE"}},
           {"archs", {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32"}}}},
-        {"apparmor", {{"enabled", false}}},
-        {"selinux", {{"enabled", false}}}}},
+        // Supported by this build; whether the host has them is checked at create.
+        {"apparmor", {{"enabled", true}}},
+        {"selinux", {{"enabled", true}}}}},
   };
   std::cout << f.dump(2) << std::endl;
   return 0;

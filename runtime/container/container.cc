@@ -22,6 +22,7 @@
 #include "runtime/container/plan.h"
 #include "runtime/kernel/cgroup.h"
 #include "runtime/kernel/clone.h"
+#include "runtime/kernel/mountinfo.h"
 #include "runtime/kernel/terminal.h"
 
 namespace stack::rt {
@@ -91,6 +92,7 @@ struct CreateRollback {
   std::string id;
   std::unique_ptr<CgroupManager> cgroup;
   pid_t pid = 0;
+  std::string runtime_ns_mounts;  // rootfs whose mounts are in our namespace ("" = none)
   bool armed = true;
   ~CreateRollback() {
     if (!armed) return;
@@ -98,7 +100,8 @@ struct CreateRollback {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, nullptr, 0);
     }
-    if (cgroup) (void)cgroup->destroy();
+    if (!runtime_ns_mounts.empty()) (void)unmount_under(runtime_ns_mounts);
+    if (cgroup && cgroup->destroy()) remove_default_parent(*cgroup);  // a refused create leaves no /stack
     (void)dir.remove(id);
   }
 };
@@ -224,6 +227,8 @@ Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& 
   }
   rollback.pid = pid;
   child_end.reset();
+  const bool mounts_in_runtime_ns = !has_namespace(*spec, "mount");
+  if (mounts_in_runtime_ns) rollback.runtime_ns_mounts = *rootfs;
 
   if (plan.new_user_ns) {
     STACK_TRY_CTX(write_id_map(pid, "uid_map", spec->linux.uid_mappings), "linux.uidMappings");
@@ -247,10 +252,12 @@ Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& 
   rec.created = now_rfc3339();
   rec.cgroups_path = spec->linux.cgroups_path;
   rec.annotations = spec->annotations;
+  rec.mounts_in_runtime_ns = mounts_in_runtime_ns;
   if (!spec->hooks.create_runtime.empty() || !spec->hooks.prestart.empty()) {
-    std::string state = oci_state(rec, Status::Creating).dump();
-    STACK_TRY(run_hooks(spec->hooks.prestart, state, "prestart"));
-    STACK_TRY(run_hooks(spec->hooks.create_runtime, state, "createRuntime"));
+    // The runtime spec's state table: prestart sees "created", createRuntime
+    // "creating".
+    STACK_TRY(run_hooks(spec->hooks.prestart, oci_state(rec, Status::Created).dump(), "prestart"));
+    STACK_TRY(run_hooks(spec->hooks.create_runtime, oci_state(rec, Status::Creating).dump(), "createRuntime"));
   }
 
   if (::write(parent_end.get(), &kGo, 1) != 1) return fail_errno("signal container init");
@@ -264,7 +271,8 @@ Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& 
     // program), now with the spec's rules; none when it has none.
     limits.devices.clear();
     if (!spec->linux.resources->devices.empty()) limits.devices = effective_device_rules(*spec);
-    STACK_TRY_CTX(rollback.cgroup->apply(limits), "linux.resources");
+    if (auto applied = rollback.cgroup->apply(limits); !applied)
+      return tl::unexpected(applied.error().within("linux.resources"));
   }
   if (::write(parent_end.get(), &kLimitsApplied, 1) != 1) return fail_errno("release container init");
 
@@ -275,7 +283,7 @@ Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& 
   return result;
 }
 
-Result<> start_container(const StateDir& dir, const std::string& id) {
+Result<std::vector<std::string>> start_container(const StateDir& dir, const std::string& id) {
   auto rec = dir.load(id);
   if (!rec) return tl::unexpected(rec.error());
   Status st = status_of(dir, *rec);
@@ -284,24 +292,30 @@ Result<> start_container(const StateDir& dir, const std::string& id) {
   UniqueFd fifo(::open(dir.fifo(id).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fifo) return fail_errno("open " + dir.fifo(id));
   // The writer is the container's init, blocked in open(2) until we open the
-  // read end; then it writes one byte. Poll in slices so a container killed
-  // meanwhile does not hang us.
+  // read end; then it writes one byte and keeps the fd, which is close-on-
+  // exec: end of file means the user's program has been executed (or the
+  // init died trying), and only then may poststart hooks run. Poll in slices
+  // so a container killed before its byte does not hang us.
+  bool got_byte = false;
   for (;;) {
     struct pollfd p{fifo.get(), POLLIN, 0};
     int r = ::poll(&p, 1, 100);
     if (r > 0) {
       char c;
-      if (::read(fifo.get(), &c, 1) == 1) break;
+      ssize_t n = ::read(fifo.get(), &c, 1);
+      if (n == 1) got_byte = true;
+      else if (n == 0 && got_byte) break;  // the writer is closed: exec'd
     }
     if (r < 0 && errno != EINTR) return fail_errno("wait on exec.fifo");
-    if (process_start_time(rec->pid) != rec->pid_start)
+    if (!got_byte && process_start_time(rec->pid) != rec->pid_start)
       return fail("container \"" + id + "\" exited before it was started", ESRCH);
   }
   ::unlink(dir.fifo(id).c_str());
+  std::vector<std::string> warnings;
   auto spec = load_spec_if_hooked(dir.config(id), "poststart");
   if (spec && !spec->hooks.poststart.empty())
-    (void)run_hooks(spec->hooks.poststart, oci_state(*rec, Status::Running).dump(), "poststart");
-  return {};
+    warnings = run_hooks_warning(spec->hooks.poststart, oci_state(*rec, Status::Running).dump(), "poststart");
+  return warnings;
 }
 
 Result<> kill_container(const StateDir& dir, const std::string& id, int signal, bool all) {
@@ -329,7 +343,7 @@ Result<> kill_container(const StateDir& dir, const std::string& id, int signal, 
   return {};
 }
 
-Result<> delete_container(const StateDir& dir, const std::string& id, bool force) {
+Result<std::vector<std::string>> delete_container(const StateDir& dir, const std::string& id, bool force) {
   auto rec = dir.load(id);
   if (!rec) return tl::unexpected(rec.error());
   Status st = status_of(dir, *rec);
@@ -347,10 +361,14 @@ Result<> delete_container(const StateDir& dir, const std::string& id, bool force
   if (!cg) return tl::unexpected(cg.error());
   STACK_TRY_CTX((*cg)->destroy(), "remove cgroup of \"" + id + "\"");
   remove_default_parent(**cg);
+  if (rec->mounts_in_runtime_ns)
+    STACK_TRY_CTX(unmount_under(rec->rootfs), "remove the mounts of \"" + id + "\" (no mount namespace of its own)");
+  std::vector<std::string> warnings;
   auto spec = load_spec_if_hooked(dir.config(id), "poststop");
   if (spec && !spec->hooks.poststop.empty())
-    (void)run_hooks(spec->hooks.poststop, oci_state(*rec, Status::Stopped).dump(), "poststop");
-  return dir.remove(id);
+    warnings = run_hooks_warning(spec->hooks.poststop, oci_state(*rec, Status::Stopped).dump(), "poststop");
+  STACK_TRY(dir.remove(id));
+  return warnings;
 }
 
 Result<nlohmann::json> container_state(const StateDir& dir, const std::string& id) {

@@ -41,11 +41,17 @@ struct CreateResult {
 // on exec.fifo for `start`. Any failure rolls everything back: no state dir,
 // cgroup or process is left.
 Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& options);
-Result<> start_container(const StateDir& dir, const std::string& id);
+// start: lets the init exec the user's program and returns once it has
+// (exec.fifo is closed on exec), then runs the poststart hooks. Their
+// failures come back as warnings: the container runs.
+Result<std::vector<std::string>> start_container(const StateDir& dir, const std::string& id);
 // `all`: every process in the container's cgroup, not only its init.
 Result<> kill_container(const StateDir& dir, const std::string& id, int signal, bool all = false);
-// Removes the cgroup and state. A running container needs `force` (SIGKILL).
-Result<> delete_container(const StateDir& dir, const std::string& id, bool force);
+// Removes the cgroup and state. A running container needs `force` (SIGKILL);
+// a created one is killed without it, as runc does (containerd's shim
+// deletes a created task without --force). Poststop hook failures come back
+// as warnings: the container is gone either way.
+Result<std::vector<std::string>> delete_container(const StateDir& dir, const std::string& id, bool force);
 Result<nlohmann::json> container_state(const StateDir& dir, const std::string& id);
 Result<std::vector<pid_t>> container_pids(const StateDir& dir, const std::string& id);
 

@@ -26,9 +26,13 @@ const std::vector<DeviceCgroupRule>& default_device_rules() {
 }
 
 std::vector<DeviceCgroupRule> effective_device_rules(const Spec& spec) {
-  std::vector<DeviceCgroupRule> out = default_device_rules();
+  const auto& defaults = default_device_rules();
+  std::vector<DeviceCgroupRule> out(defaults.begin(), defaults.begin() + 1);  // deny all
   if (spec.linux.resources)
     out.insert(out.end(), spec.linux.resources->devices.begin(), spec.linux.resources->devices.end());
+  // The allow list last, as runc appends its AllowedDevices: a generated
+  // config's own "deny a" (Kubernetes, podman) must not take /dev/null away.
+  out.insert(out.end(), defaults.begin() + 1, defaults.end());
   return out;
 }
 

@@ -58,4 +58,12 @@ Result<> run_hooks(const std::vector<Hook>& hooks, const std::string& state_json
   return {};
 }
 
+std::vector<std::string> run_hooks_warning(const std::vector<Hook>& hooks, const std::string& state_json,
+                                           const char* stage) {
+  std::vector<std::string> warnings;
+  for (auto& h : hooks)
+    if (auto r = run_hook(h, state_json, stage); !r) warnings.push_back(r.error().message());
+  return warnings;
+}
+
 }  // namespace stack::rt

@@ -13,6 +13,7 @@
 
 #include <sstream>
 
+#include "runtime/container/exec_lookup.h"
 #include "runtime/kernel/safe_path.h"
 #include "runtime/kernel/terminal.h"
 
@@ -161,6 +162,7 @@ void run_init(const InitPlan& p, int sync_fd) noexcept {
   }
   if (p.rootfs && rootfs_finalize(*p.rootfs, &err) != 0) die(sync_fd, err);
   if (apply_rlimits(p.rlimits, &err) != 0) die(sync_fd, err);
+  if (write_exec_labels(p.exec_labels, &err) != 0) die(sync_fd, err);
 
   if (p.console_socket >= 0) {
     if (setup_console(p.console_socket, p.console_rows, p.console_cols, &err) != 0) die(sync_fd, err);
@@ -178,6 +180,15 @@ void run_init(const InitPlan& p, int sync_fd) noexcept {
     die(sync_fd, err);
   }
 
+  // The working directory and the executable, before any seccomp filter is
+  // loaded, so no profile can break them (a profile without openat2 or
+  // faccessat2: exec_lookup.h). The cwd is entered as root, as runc does
+  // first: a directory the user cannot search is still the process's cwd.
+  // Finding the executable now makes a typo in args fail `create`, not `start`.
+  if (enter_cwd(p.cwd.c_str(), &err) != 0) die(sync_fd, err);
+  const int index = find_executable(p.exec_candidates, p.args[0], p.identity, &err);
+  if (index < 0) die(sync_fd, err);
+
   // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN, which is
   // about to be dropped: load it now (the profile must then allow the
   // remaining setup calls, as Docker's does).
@@ -191,22 +202,8 @@ void run_init(const InitPlan& p, int sync_fd) noexcept {
   if (drop_bounding(p.caps, &err) != 0) die(sync_fd, err);
   if (apply_identity(p.identity, &err) != 0) die(sync_fd, err);
   if (apply_capabilities(p.caps, &err) != 0) die(sync_fd, err);
-  if (enter_cwd(p.cwd.c_str(), &err) != 0) die(sync_fd, err);
   if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     err.set(errno, "prctl(PR_SET_NO_NEW_PRIVS)");
-    die(sync_fd, err);
-  }
-
-  // Find the executable now, so a typo in args fails `create`, not `start`.
-  int index = -1;
-  for (size_t i = 0; i < p.exec_candidates.size(); i++) {
-    if (::faccessat(AT_FDCWD, p.exec_candidates[i].c_str(), X_OK, AT_EACCESS) == 0) {
-      index = static_cast<int>(i);
-      break;
-    }
-  }
-  if (index < 0) {
-    err.set(ENOENT, "exec: \"", p.args[0].c_str(), "\": executable file not found in $PATH");
     die(sync_fd, err);
   }
 
@@ -244,10 +241,11 @@ void run_init(const InitPlan& p, int sync_fd) noexcept {
     } while (v);
     while (d) path[n++] = digits[--d];
     path[n] = '\0';
+    // Kept open: execve closes it (O_CLOEXEC), and that end of file tells
+    // `start` the user's program runs (poststart hooks wait for it).
     int w = ::open(path, O_WRONLY | O_CLOEXEC);
     if (w < 0) _exit(127);
     if (::write(w, "0", 1) != 1) _exit(127);
-    ::close(w);
   }
 
   if (p.no_new_privileges && !p.seccomp.empty()) {

@@ -21,6 +21,7 @@
 #include "runtime/kernel/capabilities.h"
 #include "runtime/kernel/child_error.h"
 #include "runtime/kernel/identity.h"
+#include "runtime/kernel/lsm.h"
 #include "runtime/kernel/rlimits.h"
 #include "runtime/kernel/rootfs.h"
 #include "runtime/kernel/seccomp.h"
@@ -55,6 +56,9 @@ struct InitPlan {
   IdentityPlan identity;
   SeccompProgram seccomp;        // empty: none
   bool no_new_privileges = false;
+  // AppArmor/SELinux labels for execve (lsm_plan.h), written while still
+  // root, before capabilities and the user change.
+  std::vector<ExecLabel> exec_labels;
   int console_socket = -1;       // >= 0: set up a pty and send its master here
   unsigned console_rows = 0, console_cols = 0;
   int preserve_fds = 0;          // fds 3 .. 3+n-1 survive exec

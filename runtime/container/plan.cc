@@ -2,6 +2,7 @@
 
 #include <sched.h>
 
+#include "runtime/container/lsm_plan.h"
 #include "runtime/kernel/namespaces.h"
 
 namespace stack::rt {
@@ -20,9 +21,13 @@ Result<> plan_process(const Process& process, const Spec& spec, const std::strin
   // allowed (we write gid_map as root on the host).
   p.identity = plan_identity(process.user, true);
   p.no_new_privileges = process.no_new_privileges;
+  auto labels = plan_exec_labels(process);
+  if (!labels) return tl::unexpected(labels.error());
+  p.exec_labels = std::move(*labels);
   if (spec.linux.seccomp) {
     auto prog = compile_seccomp(*spec.linux.seccomp, seccomp_cache);
-    if (!prog) return tl::unexpected(prog.error().wrap("linux.seccomp"));
+    // Validation errors already name the field ("linux.seccomp: syscalls[3]...").
+    if (!prog) return tl::unexpected(prog.error().within("linux.seccomp"));
     p.seccomp = std::move(*prog);
   }
   if (process.console_size) {
@@ -68,8 +73,6 @@ Result<int> plan_container(const Spec& spec, const ContainerPlanOptions& options
   }
   p.new_user_ns = clone_flags & CLONE_NEWUSER;
   p.loopback_up = clone_flags & CLONE_NEWNET;
-  if (!has_namespace(spec, "mount"))
-    return fail("linux.namespaces: a mount namespace is required", EINVAL);
   if ((spec.linux.uid_mappings.empty() || spec.linux.gid_mappings.empty()) && p.new_user_ns)
     return fail("linux.uidMappings and linux.gidMappings are required with a new user namespace", EINVAL);
 
@@ -78,6 +81,12 @@ Result<int> plan_container(const Spec& spec, const ContainerPlanOptions& options
   ro.bundle = options.bundle;
   ro.no_pivot = options.no_pivot;
   ro.in_user_ns = p.new_user_ns;
+  // No mount namespace listed: the runtime's is inherited, as the runtime
+  // spec requires (rootfs.h says what changes then).
+  ro.inherit_mount_ns = !has_namespace(spec, "mount");
+  auto label = plan_mount_label(spec);
+  if (!label) return tl::unexpected(label.error());
+  ro.mount_label = std::move(*label);
   auto rootfs = plan_rootfs(spec, ro);
   if (!rootfs) return tl::unexpected(rootfs.error());
   p.rootfs = std::move(*rootfs);
@@ -86,6 +95,15 @@ Result<int> plan_container(const Spec& spec, const ContainerPlanOptions& options
   // writes, rootfs.h).
   p.hostname = spec.hostname;
   p.domainname = spec.domainname;
+  // Kernel memory limits are gone from the kernel (v1 kmem limits since
+  // 5.16, never in v2); runc ignores them too, but the user should know.
+  if (auto& r = spec.linux.resources; r && r->memory) {
+    if (r->memory->kernel && *r->memory->kernel)
+      out.warnings.push_back("linux.resources.memory.kernel: kernel memory limits are not supported by the "
+                             "kernel; ignored");
+    if (r->memory->kernel_tcp && *r->memory->kernel_tcp)
+      out.warnings.push_back("linux.resources.memory.kernelTCP: kernel TCP memory limits are not supported; ignored");
+  }
   auto proc = plan_process(spec.process, spec, seccomp_cache, out);
   if (!proc) return tl::unexpected(proc.error());
   return clone_flags;

@@ -60,6 +60,12 @@ uint32_t get_u32(const json& v, const std::string& path) {
   return static_cast<uint32_t>(x);
 }
 
+uint16_t get_u16(const json& v, const std::string& path) {
+  uint64_t x = get_uint(v, path);
+  if (x > 0xffff) bad(path, "out of range");
+  return static_cast<uint16_t>(x);
+}
+
 std::vector<std::string> get_strings(const json& v, const std::string& path) {
   if (!v.is_array()) bad(path, "must be an array of strings");
   std::vector<std::string> out;
@@ -171,6 +177,48 @@ std::vector<IdMapping> parse_idmaps(const json& j, const std::string& path) {
   return out;
 }
 
+// major and minor are required for every device entry (runtime-spec).
+template <class T>
+void device_numbers(const json& d, const std::string& path, T& out) {
+  require_object(d, path);
+  const json* major = field(d, "major");
+  if (!major) bad(join(path, "major"), "is required");
+  out.major = get_int(*major, join(path, "major"));
+  const json* minor = field(d, "minor");
+  if (!minor) bad(join(path, "minor"), "is required");
+  out.minor = get_int(*minor, join(path, "minor"));
+  if (out.major < 0 || out.minor < 0) bad(path, "major and minor must not be negative");
+}
+
+BlockIoResources parse_block_io(const json& j, const std::string& path) {
+  require_object(j, path);
+  BlockIoResources b;
+  OPT(j, "weight", path, b.weight = get_u16(*v, p));
+  OPT(j, "leafWeight", path, b.leaf_weight = get_u16(*v, p));
+  OPT(j, "weightDevice", path, each(*v, p, [&](const json& d, const std::string& dp) {
+        WeightDevice wd;
+        device_numbers(d, dp, wd);
+        OPT(d, "weight", dp, wd.weight = get_u16(*v, p));
+        OPT(d, "leafWeight", dp, wd.leaf_weight = get_u16(*v, p));
+        b.weight_device.push_back(wd);
+      }));
+  auto throttles = [&](const char* key, std::vector<ThrottleDevice>& into) {
+    OPT(j, key, path, each(*v, p, [&](const json& d, const std::string& dp) {
+          ThrottleDevice td;
+          device_numbers(d, dp, td);
+          const json* rate = field(d, "rate");
+          if (!rate) bad(join(dp, "rate"), "is required");
+          td.rate = get_uint(*rate, join(dp, "rate"));
+          into.push_back(td);
+        }));
+  };
+  throttles("throttleReadBpsDevice", b.throttle_read_bps_device);
+  throttles("throttleWriteBpsDevice", b.throttle_write_bps_device);
+  throttles("throttleReadIOPSDevice", b.throttle_read_iops_device);
+  throttles("throttleWriteIOPSDevice", b.throttle_write_iops_device);
+  return b;
+}
+
 Resources parse_resources(const json& j, const std::string& path) {
   require_object(j, path);
   Resources r;
@@ -184,6 +232,8 @@ Resources parse_resources(const json& j, const std::string& path) {
     OPT(o, "swap", mp, m.swap = get_int(*v, p));
     OPT(o, "swappiness", mp, m.swappiness = get_uint(*v, p));
     OPT(o, "disableOOMKiller", mp, m.disable_oom_killer = get_bool(*v, p));
+    OPT(o, "kernel", mp, m.kernel = get_int(*v, p));
+    OPT(o, "kernelTCP", mp, m.kernel_tcp = get_int(*v, p));
     r.memory = m;
   });
   OPT(j, "cpu", path, {
@@ -222,6 +272,35 @@ Resources parse_resources(const json& j, const std::string& path) {
           if (c != 'r' && c != 'w' && c != 'm') bad(join(dp, "access"), "must be a subset of \"rwm\"");
         r.devices.push_back(rule);
       }));
+  OPT(j, "blockIO", path, r.block_io = parse_block_io(*v, p));
+  OPT(j, "hugepageLimits", path, each(*v, p, [&](const json& h, const std::string& hp) {
+        require_object(h, hp);
+        HugepageLimit hl;
+        const json* size = field(h, "pageSize");
+        if (!size) bad(join(hp, "pageSize"), "is required");
+        hl.page_size = get_string(*size, join(hp, "pageSize"));
+        const json* limit = field(h, "limit");
+        if (!limit) bad(join(hp, "limit"), "is required");
+        hl.limit = get_uint(*limit, join(hp, "limit"));
+        r.hugepage_limits.push_back(hl);
+      }));
+  OPT(j, "network", path, {
+    require_object(*v, p);
+    NetworkResources n;
+    const json& o = *v;
+    const std::string np = p;
+    OPT(o, "classID", np, n.class_id = get_u32(*v, p));
+    OPT(o, "priorities", np, each(*v, p, [&](const json& e, const std::string& ep) {
+          require_object(e, ep);
+          InterfacePriority ip;
+          const json* name = field(e, "name");
+          if (!name) bad(join(ep, "name"), "is required");
+          ip.name = get_string(*name, join(ep, "name"));
+          OPT(e, "priority", ep, ip.priority = get_u32(*v, p));
+          n.priorities.push_back(ip);
+        }));
+    r.network = n;
+  });
   OPT(j, "unified", path, r.unified = get_string_map(*v, p));
   return r;
 }

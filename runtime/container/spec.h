@@ -50,8 +50,8 @@ struct Process {
   std::vector<Rlimit> rlimits;
   bool no_new_privileges = false;
   std::optional<int> oom_score_adj;
-  std::string apparmor_profile;  // accepted, not enforced (no AppArmor here)
-  std::string selinux_label;     // accepted, not enforced
+  std::string apparmor_profile;  // applied when AppArmor is enabled, else create fails (lsm_plan.h)
+  std::string selinux_label;     // applied when SELinux is enabled, else create fails
 };
 
 struct Root {
@@ -101,6 +101,10 @@ struct MemoryResources {
   std::optional<int64_t> swap;  // memory+swap, as runc (-1 = unlimited)
   std::optional<uint64_t> swappiness;
   std::optional<bool> disable_oom_killer;
+  // Kernel memory limits: parsed so create can warn that they are ignored
+  // (the kernel dropped kmem limits in 5.16 and v2 never had them).
+  std::optional<int64_t> kernel;
+  std::optional<int64_t> kernel_tcp;
 };
 
 struct CpuResources {
@@ -117,11 +121,53 @@ struct PidsResources {
   int64_t limit = 0;  // <= 0 means unlimited
 };
 
+// linux.resources.blockIO (cgroup v1 blkio, v2 io). 0 means "unset", as in
+// runc (Docker sends 0 for what the user did not give).
+struct WeightDevice {
+  int64_t major = 0;
+  int64_t minor = 0;
+  std::optional<uint16_t> weight;
+  std::optional<uint16_t> leaf_weight;
+};
+
+struct ThrottleDevice {
+  int64_t major = 0;
+  int64_t minor = 0;
+  uint64_t rate = 0;  // bytes or operations per second
+};
+
+struct BlockIoResources {
+  std::optional<uint16_t> weight;       // 10..1000
+  std::optional<uint16_t> leaf_weight;  // 10..1000, v1 CFQ only
+  std::vector<WeightDevice> weight_device;
+  std::vector<ThrottleDevice> throttle_read_bps_device, throttle_write_bps_device;
+  std::vector<ThrottleDevice> throttle_read_iops_device, throttle_write_iops_device;
+};
+
+struct HugepageLimit {
+  std::string page_size;  // "2MB", "1GB", "64KB"
+  uint64_t limit = 0;     // bytes
+};
+
+struct InterfacePriority {
+  std::string name;  // interface, "eth0"
+  uint32_t priority = 0;
+};
+
+// linux.resources.network (cgroup v1 net_cls and net_prio only).
+struct NetworkResources {
+  std::optional<uint32_t> class_id;
+  std::vector<InterfacePriority> priorities;
+};
+
 struct Resources {
   std::optional<MemoryResources> memory;
   std::optional<CpuResources> cpu;
   std::optional<PidsResources> pids;
   std::vector<DeviceCgroupRule> devices;
+  std::optional<BlockIoResources> block_io;
+  std::vector<HugepageLimit> hugepage_limits;
+  std::optional<NetworkResources> network;
   std::map<std::string, std::string> unified;  // cgroup v2 "file" -> value
 };
 

@@ -15,6 +15,33 @@ json idmaps(const std::vector<IdMapping>& maps) {
   return a;
 }
 
+json block_io(const BlockIoResources& b) {
+  json j = json::object();
+  if (b.weight) j["weight"] = *b.weight;
+  if (b.leaf_weight) j["leafWeight"] = *b.leaf_weight;
+  if (!b.weight_device.empty()) {
+    json a = json::array();
+    for (auto& d : b.weight_device) {
+      json x = {{"major", d.major}, {"minor", d.minor}};
+      if (d.weight) x["weight"] = *d.weight;
+      if (d.leaf_weight) x["leafWeight"] = *d.leaf_weight;
+      a.push_back(x);
+    }
+    j["weightDevice"] = a;
+  }
+  auto throttles = [&](const char* key, const std::vector<ThrottleDevice>& list) {
+    if (list.empty()) return;
+    json a = json::array();
+    for (auto& d : list) a.push_back({{"major", d.major}, {"minor", d.minor}, {"rate", d.rate}});
+    j[key] = a;
+  };
+  throttles("throttleReadBpsDevice", b.throttle_read_bps_device);
+  throttles("throttleWriteBpsDevice", b.throttle_write_bps_device);
+  throttles("throttleReadIOPSDevice", b.throttle_read_iops_device);
+  throttles("throttleWriteIOPSDevice", b.throttle_write_iops_device);
+  return j;
+}
+
 json resources(const Resources& r) {
   json j = json::object();
   if (r.memory) {
@@ -24,6 +51,8 @@ json resources(const Resources& r) {
     if (r.memory->swap) m["swap"] = *r.memory->swap;
     if (r.memory->swappiness) m["swappiness"] = *r.memory->swappiness;
     if (r.memory->disable_oom_killer) m["disableOOMKiller"] = *r.memory->disable_oom_killer;
+    if (r.memory->kernel) m["kernel"] = *r.memory->kernel;
+    if (r.memory->kernel_tcp) m["kernelTCP"] = *r.memory->kernel_tcp;
     j["memory"] = m;
   }
   if (r.cpu) {
@@ -49,6 +78,22 @@ json resources(const Resources& r) {
       d.push_back(x);
     }
     j["devices"] = d;
+  }
+  if (r.block_io) j["blockIO"] = block_io(*r.block_io);
+  if (!r.hugepage_limits.empty()) {
+    json h = json::array();
+    for (auto& l : r.hugepage_limits) h.push_back({{"pageSize", l.page_size}, {"limit", l.limit}});
+    j["hugepageLimits"] = h;
+  }
+  if (r.network) {
+    json n = json::object();
+    if (r.network->class_id) n["classID"] = *r.network->class_id;
+    if (!r.network->priorities.empty()) {
+      json prio = json::array();
+      for (auto& p : r.network->priorities) prio.push_back({{"name", p.name}, {"priority", p.priority}});
+      n["priorities"] = prio;
+    }
+    j["network"] = n;
   }
   if (!r.unified.empty()) j["unified"] = r.unified;
   return j;

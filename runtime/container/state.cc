@@ -72,6 +72,7 @@ Result<> StateDir::save(const ContainerRecord& r) const {
   nlohmann::json j = {{"id", r.id},           {"bundle", r.bundle},   {"rootfs", r.rootfs},
                       {"pid", r.pid},         {"pid_start", r.pid_start}, {"created", r.created},
                       {"cgroups_path", r.cgroups_path}, {"annotations", r.annotations}};
+  if (r.mounts_in_runtime_ns) j["mounts_in_runtime_ns"] = true;
   return write_file_atomic(dir(r.id) + "/state.json", j.dump());
 }
 
@@ -98,6 +99,7 @@ Result<ContainerRecord> StateDir::load(const std::string& id) const {
     r.created = j.at("created");
     r.cgroups_path = j.at("cgroups_path");
     r.annotations = j.at("annotations").get<std::map<std::string, std::string>>();
+    r.mounts_in_runtime_ns = j.value("mounts_in_runtime_ns", false);
   } catch (const std::exception& e) {
     return fail("state of container \"" + id + "\" is corrupt: " + e.what(), EIO);
   }

@@ -34,6 +34,9 @@ struct ContainerRecord {
   std::string created;     // RFC 3339
   std::string cgroups_path;
   std::map<std::string, std::string> annotations;
+  // No mount namespace of its own: its mounts under `rootfs` are in the
+  // runtime's namespace, and `delete` unmounts them.
+  bool mounts_in_runtime_ns = false;
 };
 
 class StateDir {

@@ -80,6 +80,21 @@ Result<> mkdir_p(const std::string& path, mode_t mode) {
   return fail_errno("create directory " + path);
 }
 
+// mkdir -p: missing parents get 0755 (as mkdir -p under umask 022; the
+// store's own directory is 0700, which is what keeps its contents private),
+// so a store under a fresh /var/lib/stack works before any daemon made it.
+Result<> mkdir_parents(const std::string& path, mode_t mode) {
+  auto parent = fs::path(path).parent_path();
+  if (!parent.empty() && parent != fs::path(path) && parent != parent.root_path()) {
+    struct stat st {};
+    if (::stat(parent.c_str(), &st) != 0) {
+      if (errno != ENOENT) return fail_errno("stat " + parent.string());
+      STACK_TRY(mkdir_parents(parent.string(), 0755));
+    }
+  }
+  return mkdir_p(path, mode);
+}
+
 // Clears every permission bit of the directory `path` that `mode` lacks; a
 // directory that is already as strict is left alone (no needless chmod).
 Result<> restrict_mode(const std::string& path, mode_t mode) {
@@ -294,7 +309,7 @@ Result<ContentStore> ContentStore::open(const std::string& root) {
   // secrets baked into images; nothing below needs to be reachable by other
   // users (CVE-2021-41091). A root made looser earlier (mkdir -p, an older
   // version) is tightened, not trusted.
-  STACK_TRY_CTX(mkdir_p(root, 0700), "open image store");
+  STACK_TRY_CTX(mkdir_parents(root, 0700), "open image store");
   STACK_TRY_CTX(restrict_mode(root, 0700), "open image store");
   for (const char* sub : {"/blobs", "/blobs/sha256", "/ingest", "/snapshots"})
     STACK_TRY_CTX(mkdir_p(root + sub, 0700), "open image store");

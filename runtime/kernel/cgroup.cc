@@ -21,6 +21,7 @@
 #include "runtime/kernel/cgroup_v2.h"
 #include "runtime/kernel/device_filter.h"
 #include "runtime/kernel/fd.h"
+#include "runtime/kernel/mountinfo.h"
 
 namespace stack::rt {
 
@@ -35,23 +36,6 @@ bool is_v1_controller(const std::string& opt) {
       "cpu",     "cpuacct", "cpuset",     "memory",  "devices", "freezer", "net_cls", "net_prio",
       "blkio",   "perf_event", "hugetlb", "pids",    "rdma",    "misc",    "debug"};
   return known.count(opt) > 0 || opt.rfind("name=", 0) == 0;
-}
-
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string unescape_mountinfo(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      const std::string oct = s.substr(i + 1, 3);
-      if (oct.size() == 3 && std::all_of(oct.begin(), oct.end(), [](char c) { return c >= '0' && c <= '7'; })) {
-        out.push_back(static_cast<char>(std::stoi(oct, nullptr, 8)));
-        i += 3;
-        continue;
-      }
-    }
-    out.push_back(s[i]);
-  }
-  return out;
 }
 
 std::vector<std::string> split(const std::string& s, char sep) {

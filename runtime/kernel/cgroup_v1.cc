@@ -4,6 +4,9 @@
 #include <chrono>
 #include <thread>
 
+#include "runtime/kernel/cgroup_blkio.h"
+#include "runtime/kernel/cgroup_hugetlb.h"
+
 namespace stack::rt {
 
 namespace {
@@ -112,6 +115,36 @@ Result<> CgroupV1Manager::apply(const Resources& r) {
     STACK_TRY(cgroupfs::write(*dir + "/pids.max", r.pids->limit > 0 ? std::to_string(r.pids->limit) : "max"));
   }
   if (!r.devices.empty()) STACK_TRY(set_devices(r.devices));
+  if (r.block_io && block_io_requested(*r.block_io)) {
+    auto dir = require("blkio", "linux.resources.blockIO");
+    if (!dir) return tl::unexpected(dir.error());
+    STACK_TRY(set_blkio_v1(*dir, *r.block_io));
+  }
+  if (!r.hugepage_limits.empty()) {
+    auto dir = require("hugetlb", "linux.resources.hugepageLimits");
+    if (!dir) return tl::unexpected(dir.error());
+    STACK_TRY(set_hugetlb_v1(*dir, r.hugepage_limits));
+  }
+  if (r.network) STACK_TRY(set_network(*r.network));
+  return {};
+}
+
+Result<> CgroupV1Manager::set_network(const NetworkResources& n) {
+  // 0 is "unset" for the class id, as in runc.
+  if (n.class_id && *n.class_id) {
+    auto dir = require("net_cls", "linux.resources.network.classID");
+    if (!dir) return tl::unexpected(dir.error());
+    STACK_TRY_CTX(cgroupfs::write(*dir + "/net_cls.classid", std::to_string(*n.class_id)),
+                  "linux.resources.network.classID");
+  }
+  for (size_t i = 0; i < n.priorities.size(); ++i) {
+    const std::string what = "linux.resources.network.priorities[" + std::to_string(i) + "]";
+    auto dir = require("net_prio", what);
+    if (!dir) return tl::unexpected(dir.error());
+    // One "ifname priority" per write; the kernel refuses an unknown name.
+    const auto& p = n.priorities[i];
+    STACK_TRY_CTX(cgroupfs::write(*dir + "/net_prio.ifpriomap", p.name + " " + std::to_string(p.priority)), what);
+  }
   return {};
 }
 

@@ -46,6 +46,7 @@ class CgroupV1Manager final : public CgroupManager {
   Result<> set_memory(const MemoryResources& m);
   Result<> set_cpu(const CpuResources& c);
   Result<> set_devices(const std::vector<DeviceCgroupRule>& rules);
+  Result<> set_network(const NetworkResources& n);  // net_cls and net_prio
 
   std::vector<Hierarchy> hierarchies_;
   std::string path_;

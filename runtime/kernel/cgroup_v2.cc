@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
 
+#include "runtime/kernel/cgroup_blkio.h"
+#include "runtime/kernel/cgroup_hugetlb.h"
 #include "runtime/kernel/device_filter.h"
 
 namespace stack::rt {
@@ -52,6 +55,15 @@ Result<std::set<std::string>> needed_controllers(const Resources& r) {
     if (!c.cpus.empty() || !c.mems.empty()) need.insert("cpuset");
   }
   if (r.pids) need.insert("pids");
+  if (r.block_io && block_io_requested(*r.block_io)) need.insert("io");
+  if (!r.hugepage_limits.empty()) need.insert("hugetlb");
+  // net_cls and net_prio are v1-only; v2 classifies traffic by cgroup path
+  // (BPF, nftables "socket cgroupv2"), which the spec cannot express here.
+  if (r.network && ((r.network->class_id && *r.network->class_id) || !r.network->priorities.empty()))
+    return fail(std::string("linux.resources.network.") +
+                    (r.network->class_id && *r.network->class_id ? "classID" : "priorities") +
+                    ": cgroup v2 has no net_cls or net_prio controller",
+                EOPNOTSUPP);
   for (const auto& [key, value] : r.unified) {
     STACK_TRY(validate_unified_key(key));
     // "memory.high" needs memory; core files ("cgroup.max.depth") need none.
@@ -59,6 +71,16 @@ Result<std::set<std::string>> needed_controllers(const Resources& r) {
     if (prefix != "cgroup" && key.find('.') != std::string::npos) need.insert(prefix);
   }
   return need;
+}
+
+// "linux.resources.blockIO: " for "io": names the setting that needs a
+// controller the host does not delegate.
+std::string field_needing(const std::string& controller) {
+  static const std::map<std::string, std::string> fields = {
+      {"io", "blockIO"}, {"hugetlb", "hugepageLimits"}, {"memory", "memory"},
+      {"cpu", "cpu"},    {"cpuset", "cpu.cpus/mems"},   {"pids", "pids"}};
+  auto it = fields.find(controller);
+  return it == fields.end() ? "" : "linux.resources." + it->second + ": ";
 }
 
 }  // namespace
@@ -115,8 +137,8 @@ Result<> CgroupV2Manager::enable_controllers(const Resources& resources) {
         std::string list;
         for (const auto& h : have) list += (list.empty() ? "" : " ") + h;
         if (list.empty()) list = "empty; on a hybrid host the controllers are bound to v1";
-        return fail("cgroup v2 controller \"" + c + "\" is not available in " + a + " (cgroup.controllers: " +
-                        list + ")",
+        return fail(field_needing(c) + "cgroup v2 controller \"" + c + "\" is not available in " + a +
+                        " (cgroup.controllers: " + list + ")",
                     EOPNOTSUPP);
       }
       auto w = cgroupfs::write(a + "/cgroup.subtree_control", "+" + c);
@@ -171,6 +193,8 @@ Result<> CgroupV2Manager::apply(const Resources& r) {
   if (r.pids)
     STACK_TRY(cgroupfs::write(dir_ + "/pids.max", r.pids->limit > 0 ? std::to_string(r.pids->limit) : "max"));
   if (!r.devices.empty()) STACK_TRY_CTX(set_device_filter(dir_, r.devices), "linux.resources.devices");
+  if (r.block_io && block_io_requested(*r.block_io)) STACK_TRY(set_io_v2(dir_, *r.block_io));
+  if (!r.hugepage_limits.empty()) STACK_TRY(set_hugetlb_v2(dir_, r.hugepage_limits));
   // The raw map last, so it can override what the typed fields wrote.
   for (const auto& [key, value] : r.unified) {
     auto w = cgroupfs::write(dir_ + "/" + key, value);

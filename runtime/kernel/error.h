@@ -25,6 +25,9 @@ struct Error {
   }
   // Prepend an outer context: "create container x: " + inner.
   Error wrap(const std::string& outer) const { return Error{code, outer + ": " + context}; }
+  // wrap(), unless the message already starts with that field's name
+  // ("linux.resources.blockIO.weight: ..." inside "linux.resources").
+  Error within(const std::string& field) const { return context.rfind(field, 0) == 0 ? *this : wrap(field); }
 };
 
 template <class T = void>

@@ -16,9 +16,11 @@
 
 #include "runtime/kernel/devices.h"
 #include "runtime/kernel/fd.h"
+#include "runtime/kernel/lsm.h"
 #include "runtime/kernel/mount_options.h"
 #include "runtime/kernel/procfs.h"
 #include "runtime/kernel/rootfs_cgroup.h"
+#include "runtime/kernel/rootfs_switch.h"
 #include "runtime/kernel/safe_path.h"
 
 namespace stack::rt {
@@ -56,6 +58,7 @@ struct RootfsPlan {
   unsigned long root_propagation = 0;          // rootfsPropagation, on the new "/"; 0 = none
   bool readonly_root = false;
   bool no_pivot = false;
+  bool inherit_mount_ns = false;  // no mount namespace of its own: chroot, no propagation changes
   std::vector<PlannedMount> mounts;
   bool setup_dev = false;  // /dev is ours to populate (not a bind of something else)
   DevicePlan devices;
@@ -141,6 +144,9 @@ Result<PlannedMount> plan_mount(const Mount& m, size_t index, const RootfsOption
     }
   }
   p.onto_proc_ok = p.type == "proc" || proc_file_may_be_covered(p.destination);
+  // linux.mountLabel: the SELinux context runc gives these filesystems.
+  if (p.type == "tmpfs" || p.type == "devpts" || p.type == "mqueue")
+    p.data = mount_data_with_label(p.data, options.mount_label);
   STACK_TRY_CTX(check_proc_destination(p.destination, p.type, ""), where);
   return p;
 }
@@ -164,6 +170,11 @@ Result<RootfsPlanPtr> plan_rootfs(const Spec& spec, const RootfsOptions& options
   }
   plan->readonly_root = spec.root.readonly;
   plan->no_pivot = options.no_pivot;
+  plan->inherit_mount_ns = options.inherit_mount_ns;
+  if (options.inherit_mount_ns && !spec.linux.rootfs_propagation.empty())
+    return fail("linux.rootfsPropagation: needs a mount namespace of the container's own (linux.namespaces has none): "
+                "it would change the propagation of the runtime's own mounts",
+                EINVAL);
 
   const bool unified = host_cgroup_is_unified();
   bool needs_v1 = false;
@@ -358,86 +369,6 @@ int mount_one(int root_fd, const RootfsPlan& plan, const PlannedMount& m, ChildE
   return e;
 }
 
-// True when this process shares its mount namespace with the pid 1 that
-// /proc shows (the host's before pivot). Unknown counts as "not shared".
-bool in_pid1_mount_ns() noexcept {
-  struct stat self {}, init {};
-  if (::stat("/proc/self/ns/mnt", &self) != 0 || ::stat("/proc/1/ns/mnt", &init) != 0) return false;
-  return self.st_ino == init.st_ino && self.st_dev == init.st_dev;
-}
-
-// --no-pivot, or the fallback where pivot_root is impossible: move the
-// rootfs mount over "/" and chroot into it. The old root stays reachable to a
-// process that can escape a chroot, which is why pivot_root is preferred.
-int move_and_chroot(const char* rootfs, ChildError* err) noexcept {
-  if (::mount(rootfs, "/", nullptr, MS_MOVE, nullptr) != 0) {
-    int e = errno;
-    err->set(e, "move rootfs ", rootfs, " to /");
-    return e;
-  }
-  if (::chroot(".") != 0 || ::chdir("/") != 0) {
-    int e = errno;
-    err->set(e, "chroot into ", rootfs);
-    return e;
-  }
-  return 0;
-}
-
-int pivot(const RootfsPlan& plan, ChildError* err) noexcept {
-  const char* rootfs = plan.rootfs.c_str();
-  UniqueFd new_root(::open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC));
-  if (!new_root) {
-    int e = errno;
-    err->set(e, "open rootfs ", rootfs);
-    return e;
-  }
-  if (::fchdir(new_root.get()) != 0) {
-    int e = errno;
-    err->set(e, "chdir to rootfs ", rootfs);
-    return e;
-  }
-  if (plan.no_pivot) return move_and_chroot(rootfs, err);
-  UniqueFd old_root(::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
-  if (!old_root) {
-    int e = errno;
-    err->set(e, "open old root /");
-    return e;
-  }
-  // pivot_root(".", ".") stacks the old root on top of the new one at the
-  // same place; no put_old directory is needed inside the image.
-  if (::syscall(SYS_pivot_root, ".", ".") != 0) {
-    int e = errno;
-    // EINVAL: the host root cannot be pivoted away from (an initramfs or
-    // ramfs root, as on some minimal hosts and PXE boots). Only then fall
-    // back to the weaker MS_MOVE + chroot, as crun does.
-    if (e == EINVAL) return move_and_chroot(rootfs, err);
-    err->set(e, "pivot_root to ", rootfs);
-    return e;
-  }
-  if (::fchdir(old_root.get()) != 0) {
-    int e = errno;
-    err->set(e, "chdir to old root");
-    return e;
-  }
-  // Slave first, so the unmount below cannot propagate to the host's peers.
-  if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) {
-    int e = errno;
-    err->set(e, "make old root rslave");
-    return e;
-  }
-  if (::umount2(".", MNT_DETACH) != 0) {
-    int e = errno;
-    err->set(e, "detach old root");
-    return e;
-  }
-  if (::chdir("/") != 0) {
-    int e = errno;
-    err->set(e, "chdir to new root");
-    return e;
-  }
-  return 0;
-}
-
 // Masks and read-only binds reach their targets through /proc/self/fd
 // (fd_path) of the container's /proc: that must be the kernel's procfs, not
 // a tree the image provides, or the mounts go where its symlinks say.
@@ -462,20 +393,25 @@ int rootfs_enter(const RootfsPlan& plan, ChildError* err) noexcept {
       return e;
     }
   }
-  if (in_pid1_mount_ns()) {
+  if (!plan.inherit_mount_ns && in_pid1_mount_ns()) {
     err->set(EPERM, "rootfs setup refused: not in a new mount namespace");
     return EPERM;
   }
-  // 1. Nothing we mount from here on may reach the host.
-  if (::mount(nullptr, "/", nullptr, plan.enter_propagation, nullptr) != 0) {
+  // 1. Nothing we mount from here on may reach the host. In an inherited
+  // namespace the mounts are the runtime's own (made under the rootfs only,
+  // removed by `delete`) and the propagation of "/" is not ours to change.
+  if (plan.inherit_mount_ns) {
+    // nothing: no pivot, so no private parent is needed either
+  } else if (::mount(nullptr, "/", nullptr, plan.enter_propagation, nullptr) != 0) {
     int e = errno;
     err->set(e, "set propagation of /");
     return e;
   }
   // pivot_root and MS_MOVE refuse a rootfs whose parent mount is shared:
   // make the nearest mount at or above it private (EINVAL = not a mount).
-  bool made_private = false;
-  for (const std::string& p : plan.rootfs_and_parents) {
+  bool made_private = plan.inherit_mount_ns;
+  for (size_t i = 0; !made_private && i < plan.rootfs_and_parents.size(); ++i) {
+    const std::string& p = plan.rootfs_and_parents[i];
     if (::mount(nullptr, p.c_str(), nullptr, MS_PRIVATE, nullptr) == 0) {
       made_private = true;
       break;
@@ -487,7 +423,8 @@ int rootfs_enter(const RootfsPlan& plan, ChildError* err) noexcept {
     err->set(e, "make the mount holding ", rootfs, " private");
     return e;
   }
-  // 2. The rootfs becomes a mount point of its own (pivot_root needs one).
+  // 2. The rootfs becomes a mount point of its own (pivot_root needs one;
+  // under chroot it is what a read-only root remounts, never the host's).
   if (::mount(rootfs, rootfs, nullptr, MS_BIND | MS_REC, nullptr) != 0) {
     int e = errno;
     err->set(e, "bind rootfs ", rootfs, " on itself");
@@ -506,8 +443,12 @@ int rootfs_enter(const RootfsPlan& plan, ChildError* err) noexcept {
   if (plan.setup_dev)
     if (int rc = create_devices(root.get(), plan.devices, err)) return rc;
   root.reset();
-  // 5. Switch roots.
-  if (int rc = pivot(plan, err)) return rc;
+  // 5. Switch roots (rootfs_switch.h).
+  if (int rc = switch_root(plan.rootfs.c_str(), plan.inherit_mount_ns ? RootSwitch::kChroot
+                                                : plan.no_pivot         ? RootSwitch::kMoveAndChroot
+                                                                        : RootSwitch::kPivot,
+                           err))
+    return rc;
   // 6. linux.sysctl, through a /proc checked to be procfs.
   return write_sysctls(plan.sysctls, err);
 }

@@ -22,6 +22,12 @@ struct RootfsOptions {
   std::string bundle;     // relative bind-mount sources are taken from here; "" = the cwd
   bool no_pivot = false;  // --no-pivot: MS_MOVE + chroot instead of pivot_root
   bool in_user_ns = false;  // devices are bind-mounted from the host instead of mknod
+  std::string mount_label;  // SELinux context for tmpfs/devpts/mqueue mounts ("" = none)
+  // linux.namespaces lists no mount namespace: the runtime's is the
+  // container's. The mounts are made under the rootfs in it (the caller
+  // removes them with the container: unmount_under), the root is entered
+  // with chroot, and the propagation of "/" is left alone.
+  bool inherit_mount_ns = false;
 };
 
 void destroy_rootfs_plan(RootfsPlan* plan);  // for unique_ptr of an opaque type

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "runtime/kernel/fd.h"
+#include "runtime/kernel/mountinfo.h"
 #include "runtime/kernel/safe_path.h"
 
 namespace stack::rt {
@@ -25,23 +26,6 @@ std::vector<std::string> split(const std::string& s, char sep) {
   std::string cur;
   std::istringstream in(s);
   while (std::getline(in, cur, sep)) out.push_back(cur);
-  return out;
-}
-
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string unescape_mountinfo(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      const char* p = s.c_str() + i + 1;
-      if (p[0] >= '0' && p[0] <= '7' && p[1] >= '0' && p[1] <= '7' && p[2] >= '0' && p[2] <= '7') {
-        out += static_cast<char>((p[0] - '0') * 64 + (p[1] - '0') * 8 + (p[2] - '0'));
-        i += 3;
-        continue;
-      }
-    }
-    out += s[i];
-  }
   return out;
 }
 
@@ -107,8 +91,12 @@ std::vector<CgroupV1Hierarchy> parse_cgroup_v1_hierarchies(const std::string& pr
       break;
     }
     if (h.dir.empty()) {
-      // Not mounted on the host: name it after its controllers.
-      h.dir = controllers.rfind("name=", 0) == 0 ? controllers.substr(5) : controllers;
+      // A named hierarchy that the host does not mount is some tool's
+      // private one (mounted in its own mount namespace, gone when it
+      // unmounts): not ours to show, and mounting it races its removal.
+      if (controllers.rfind("name=", 0) == 0) continue;
+      // A controller not mounted on the host: name it after itself.
+      h.dir = controllers;
     }
     if (h.dir.empty() || h.dir == "." || h.dir == ".." || h.dir.find('/') != std::string::npos)
       continue;

@@ -169,10 +169,12 @@ rt::Result<> Monitor::launch() {
     abort_container();
     return r;
   }
-  if (auto r = rt::start_container(dir_, o_.id); !r) {
+  auto started = rt::start_container(dir_, o_.id);
+  if (!started) {
     abort_container();
-    return tl::unexpected(r.error().wrap("start container \"" + o_.id + "\""));
+    return tl::unexpected(started.error().wrap("start container \"" + o_.id + "\""));
   }
+  for (auto& w : *started) report_.warn(w);
   started_at_ = rfc3339_now();
   return {};
 }

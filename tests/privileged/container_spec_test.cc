@@ -35,14 +35,19 @@ class ContainerSpec : public stack::test::RuntimeTest {
 TEST_F(ContainerSpec, DeviceRulesDenyWhatTheyDoNotAllow) {
   STACK_REQUIRE_ROOT();
   Bundle b;
-  // Deny everything, then allow /dev/null only: /dev/zero exists (the
-  // runtime made it before the rules applied) but cannot be opened.
+  // Deny everything, then allow /dev/null only: /dev/kmsg (listed in
+  // linux.devices, so the runtime makes it) exists but cannot be opened.
+  // /dev/zero stays open: the default devices are allowed whatever the
+  // rules say, as under runc (issue 12).
+  b.config["linux"]["devices"] = {{{"path", "/dev/kmsg"}, {"type", "c"}, {"major", 1}, {"minor", 11}}};
   b.config["linux"]["resources"]["devices"] = {
       {{"allow", false}, {"access", "rwm"}},
       {{"allow", true}, {"type", "c"}, {"major", 1}, {"minor", 3}, {"access", "rw"}}};
-  CmdResult r = run_in(b, {"sh", "-c", "echo x > /dev/null && echo null-ok; head -c1 /dev/zero >/dev/null 2>&1 || echo zero-denied; ls /dev/zero"});
+  CmdResult r = run_in(b, {"sh", "-c",
+                           "echo x > /dev/null && echo null-ok; (: < /dev/kmsg) 2>/dev/null || echo kmsg-denied; "
+                           "ls /dev/kmsg; head -c1 /dev/zero | wc -c"});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out, "null-ok\nzero-denied\n/dev/zero\n");
+  EXPECT_EQ(r.out, "null-ok\nkmsg-denied\n/dev/kmsg\n1\n");
 }
 
 TEST_F(ContainerSpec, SysctlsAreWrittenInTheContainersNamespaceOnly) {
@@ -116,7 +121,7 @@ TEST_F(ContainerSpec, HooksSeeTheContainerState) {
   auto state = json::parse(stack::test::read_file(out));
   EXPECT_EQ(state["id"], ids_.back());
   EXPECT_GT(state["pid"].get<int>(), 0);
-  EXPECT_EQ(state["status"], "creating");
+  EXPECT_EQ(state["status"], "created");  // the runtime spec's state table (issue 12)
   EXPECT_EQ(json::parse(stack::test::read_file(out + ".stop"))["status"], "stopped");
 
   b.config["hooks"]["prestart"] = {{{"path", "/bin/false"}}};

@@ -383,6 +383,38 @@ TEST_F(EngineTest, UpWithATakenPortFailsAndCreatesNothing) {
   expect_no_leftovers("eng4");
 }
 
+// build: without image: (compose/build.h): stack does not build, so `up`
+// says the image <project>-<service> must be built, pulls nothing and creates
+// nothing; once an image of that name is in the store (built elsewhere and
+// loaded), the same project runs.
+TEST_F(EngineTest, UpOfABuildOnlyServiceNeedsItsImageInTheStore) {
+  compose::Project p = bare("eng8", "10.236.8.0/24");
+  compose::Service web = service("web", {"httpd", "-f", "-p", "8080", "-h", "/srv"});
+  web.image = "eng8-web";
+  compose::Build b;
+  b.context = "/src/web";
+  web.build = b;
+  p.services["web"] = web;
+  auto up = engine_->up(p, {});
+  ASSERT_FALSE(up);
+  EXPECT_EQ(up.error().context,
+            "services.web: image eng8-web must be built first: stack does not build images yet. Build it elsewhere "
+            "(docker build -t eng8-web /src/web), then load it: docker save eng8-web | stack image load");
+  EXPECT_TRUE(engine_->stacks().empty());
+  expect_no_leftovers("eng8");
+
+  auto svc = img::ImageService::open(options_.image_root);
+  ASSERT_TRUE(svc) << svc.error().message();
+  img::ImportOptions o;
+  o.changes = {R"(CMD ["/bin/sh"])", "ENV PATH=/bin"};
+  auto imp = img::import_rootfs(svc->store(), dir_.path() + "/image.tar", "eng8-web", o);
+  ASSERT_TRUE(imp) << imp.error().message();
+  auto again = engine_->up(p, {});
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_TRUE(wait_for([&] { return running("eng8", "web") == 1; })) << describe("eng8");
+  ASSERT_TRUE(engine_->down("eng8", true));
+}
+
 TEST_F(EngineTest, RestoreAdoptsRunningReplicasAndKeepsSupervising) {
   auto up = engine_->up(shop("eng5", "10.236.5.0/24", 18235), {});
   ASSERT_TRUE(up) << up.error().message();

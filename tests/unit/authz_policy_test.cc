@@ -449,6 +449,29 @@ TEST(AuthzGate, ReadsPassAndUnknownWritesFailClosed) {
   }
 }
 
+// Image routes: reads, pull (what `up` does anyway) and the ones that only
+// take away are open; load/import (they choose what a name runs, root's
+// stacks included) and push (stackd's credentials) are root's, whatever the
+// policy file allows.
+TEST(AuthzGate, ImageRoutesLoadImportAndPushAreRootsOnly) {
+  StoredEngine e;
+  AuthzPolicy everything;
+  everything.privileged = everything.host_namespaces = everything.cap_add_any = everything.devices_any = true;
+  everything.bind_dirs = {"/"};
+  for (const char* path : {"/v1/images", "/v1/images/inspect", "/v1/images/df"})
+    EXPECT_TRUE(gate(e, "GET", path, "")) << path;
+  for (const char* verb : {"pull", "remove", "prune"})
+    EXPECT_TRUE(gate(e, "POST", std::string("/v1/images/") + verb, "")) << verb;
+  for (const char* verb : {"load", "import", "push", "tag", "nope"}) {
+    auto r = gate(e, "POST", std::string("/v1/images/") + verb, "", everything);
+    ASSERT_FALSE(r) << verb;
+    EXPECT_EQ(r.error().rule, "") << verb;
+    EXPECT_EQ(r.error().field, std::string("POST /v1/images/") + verb);
+  }
+  EXPECT_NE(gate(e, "POST", "/v1/images/load", "").error().reason.find("only root may load"), std::string::npos);
+  EXPECT_FALSE(gate(e, "PUT", "/v1/images/pull", ""));
+}
+
 TEST(AuthzGate, UnparseableBodiesFailClosed) {
   StoredEngine e;
   for (const char* verb : {"up", "start", "restart", "scale", "exec", "run"})

@@ -86,7 +86,7 @@ TEST(ComposeChecks, ReplicasAndContainerName) {
             "(container names are unique)");
   auto r = load_yaml("services:\n  a:\n    image: x\n    scale: 2\n    deploy: {replicas: 3}\n");
   EXPECT_EQ(r->project.services.at("a").replicas, 3);
-  EXPECT_EQ(load_error("services:\n  a:\n    command: x\n"), "stack.yaml:3:5: services.a: image is required");
+  EXPECT_EQ(load_error("services:\n  a:\n    command: x\n"), "stack.yaml:3:5: services.a: has neither an image nor a build context specified");
 }
 
 TEST(ComposeChecks, BadDurationsAndSizes) {

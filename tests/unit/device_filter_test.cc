@@ -72,18 +72,22 @@ TEST(DeviceRules, DefaultContainerGetsDenyAllThenDockersAllowList) {
   EXPECT_EQ(verdict(p, kChar, W, 10, 229), 0);     // fuse
 }
 
-TEST(DeviceRules, SpecRulesComeLastAndListedNodesGetOnlyWhatTheRulesSay) {
+TEST(DeviceRules, TheDefaultsStayAllowedWhateverTheSpecSaysAndListedNodesGetOnlyWhatTheRulesSay) {
   Spec s = default_spec();
   s.linux.devices.push_back({"/dev/fuse", "c", 10, 229, std::nullopt, std::nullopt, std::nullopt});
   Resources r;
-  r.devices = {{false, "c", 1, 9, "rwm"},   // deny urandom, a default
-               {true, "c", 10, 229, "r"}};  // fuse, read only
+  r.devices = {{false, "a", std::nullopt, std::nullopt, "rwm"},  // what generated configs start with
+               {false, "c", 1, 9, "rwm"},                        // deny urandom, a default
+               {true, "c", 10, 229, "r"}};                       // fuse, read only
   s.linux.resources = r;
   auto p = compile(effective_device_rules(s));
   EXPECT_EQ(verdict(p, kChar, R, 10, 229), 1);
   EXPECT_EQ(verdict(p, kChar, R | W, 10, 229), 0);
-  EXPECT_EQ(verdict(p, kChar, R, 1, 9), 0);
-  EXPECT_EQ(verdict(p, kChar, R, 1, 8), 1);
+  // runc's AllowedDevices come last: the defaults survive the spec's denials.
+  for (auto [maj, min] : std::vector<std::pair<int, int>>{{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1},
+                                                          {5, 2}, {10, 200}, {136, 0}, {136, 9}})
+    EXPECT_EQ(verdict(p, kChar, R | W, maj, min), 1) << maj << ":" << min;
+  EXPECT_EQ(verdict(p, kBlock, R, 8, 0), 0);
   s.linux.resources.reset();
   EXPECT_EQ(verdict(compile(effective_device_rules(s)), kChar, R, 10, 229), 0) << "listed, not allowed";
 }

@@ -3,6 +3,7 @@
 // records and events through a store, json-file log lines.
 #include <gtest/gtest.h>
 
+#include "orchestrator/compose/build.h"
 #include "orchestrator/daemon/events.h"
 #include "orchestrator/daemon/log_reader.h"
 #include "orchestrator/daemon/netwiring.h"
@@ -267,4 +268,33 @@ TEST(EngineLogs, JsonFileLinesParse) {
   EXPECT_EQ(l->time_ns, 1704164645123456789LL);
   EXPECT_EQ(parse_rfc3339_ns("2024-01-02T04:04:05+01:00"), 1704164645000000000LL);
   EXPECT_FALSE(parse_log_line("not json"));
+}
+
+// stack does not build images yet: `up` of a service with build: whose image
+// is not in the store says which image, that it must be built, and how.
+TEST(EngineStackSpec, UnbuiltImageMessageNamesServiceImageAndHowToBuildIt) {
+  compose::Service web = service("web", "shop-web");
+  compose::Build b;
+  b.context = "/srv/shop/web";
+  web.build = b;
+  EXPECT_EQ(unbuilt_image_message(web),
+            "services.web: image shop-web must be built first: stack does not build images yet. Build it elsewhere "
+            "(docker build -t shop-web /srv/shop/web), then load it: docker save shop-web | stack image load");
+  compose::Service worker = service("worker", "shop/worker:dev");
+  b.context = "/srv/shop";
+  b.dockerfile = "docker/worker.Dockerfile";
+  b.target = "prod";
+  worker.build = b;
+  EXPECT_EQ(unbuilt_image_message(worker, "pull shop/worker:dev: not found"),
+            "services.worker: image shop/worker:dev must be built first (it is not in the store, and pulling it "
+            "failed: pull shop/worker:dev: not found): stack does not build images yet. Build it elsewhere (docker "
+            "build -t shop/worker:dev -f /srv/shop/docker/worker.Dockerfile --target prod /srv/shop), then load it: "
+            "docker save shop/worker:dev | stack image load");
+
+  // Only build: without image: is never pulled (its name is <project>-<service>).
+  compose::Project p;
+  p.name = "shop";
+  EXPECT_TRUE(compose::image_is_built(p, web));
+  EXPECT_FALSE(compose::image_is_built(p, worker));
+  EXPECT_FALSE(compose::image_is_built(p, service("db", "shop-db")));  // no build:
 }

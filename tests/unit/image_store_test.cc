@@ -60,6 +60,17 @@ TEST_F(ImageStoreTest, OpenCreatesAPrivateLayout) {
   EXPECT_EQ(st.st_mode & 077, 0u) << "root must not be accessible to other users";
 }
 
+// A fresh host has no /var/lib/stack: the store makes its parents (mkdir -p).
+TEST_F(ImageStoreTest, OpenCreatesMissingParentDirectories) {
+  std::string deep = tmp_.path() + "/var/lib/stack/images";
+  auto s = ContentStore::open(deep);
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_TRUE(fs::is_directory(deep + "/blobs/sha256"));
+  struct stat st {};
+  ASSERT_EQ(::stat(deep.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 077, 0u);
+}
+
 TEST_F(ImageStoreTest, IngestedBlobAppearsWithItsContent) {
   const std::string data = "hello, layer";
   Digest d = sha256_of(data);

@@ -32,10 +32,12 @@ TEST(SchedulerHealth, NoCheckMeansNoStatusAndNoProbes) {
   EXPECT_FALSE(health_probe_due(none, s, 1'000'000));
 }
 
-TEST(SchedulerHealth, FirstProbeIsOneIntervalAfterStart) {
+TEST(SchedulerHealth, TheNormalScheduleStartsOneIntervalAfterStart) {
+  // Docker's first probe: one start_interval (inside a start period) or one
+  // interval after start. Before it, the readiness phase probes at once.
   struct Case {
     Ms start_period, start_interval;
-    TimeMs first_probe;
+    TimeMs first_scheduled;
   } cases[] = {
       {0, 5000, 1000 + 30000},     // no start period: interval
       {60000, 5000, 1000 + 5000},  // start period: start_interval
@@ -45,10 +47,84 @@ TEST(SchedulerHealth, FirstProbeIsOneIntervalAfterStart) {
     HealthSpec spec = probe_spec(30000, 3, c.start_period, c.start_interval);
     HealthStatus s = health_on_start(spec, 1000);
     EXPECT_EQ(s.health, Health::Starting);
-    EXPECT_EQ(s.next_probe_at, c.first_probe) << c.start_period << "/" << c.start_interval;
-    EXPECT_FALSE(health_probe_due(spec, s, c.first_probe - 1));
-    EXPECT_TRUE(health_probe_due(spec, s, c.first_probe));
+    EXPECT_EQ(s.first_scheduled_at, c.first_scheduled) << c.start_period << "/" << c.start_interval;
+    EXPECT_EQ(s.next_probe_at, 1000) << "the readiness phase begins at once";
+    EXPECT_FALSE(health_probe_due(spec, s, 999));
+    EXPECT_TRUE(health_probe_due(spec, s, 1000));
   }
+}
+
+// Issue 11: a replica ready after 2 s used to wait for the first probe at
+// 30 s before it got traffic. Quick probes until the normal schedule's
+// first one: a success makes it Healthy at once, failures never count.
+TEST(SchedulerHealth, AReplicaIsHealthyAsSoonAsItPassesAQuickProbe) {
+  HealthSpec spec = probe_spec(30000, 3, 0, 5000);  // Docker's defaults, no start period
+  const TimeMs started = 10000;
+  HealthStatus s = health_on_start(spec, started);
+  TimeMs t = s.next_probe_at;
+  std::vector<Ms> delays;
+  // The app listens 2 s after start; each probe takes 5 ms.
+  while (t - started < 2000) {
+    s = health_on_result(spec, s, started, result(t, 1, "connection refused"));
+    ASSERT_EQ(s.health, Health::Starting) << "a failure before the first scheduled probe is not counted";
+    ASSERT_EQ(s.failing_streak, 0);
+    delays.push_back(s.next_probe_at - (t + 5));
+    t = s.next_probe_at;
+  }
+  s = health_on_result(spec, s, started, result(t, 0));
+  EXPECT_EQ(s.health, Health::Healthy);
+  // Healthy within one quick delay (200 ms) plus one probe of being ready.
+  EXPECT_LE(t - (started + 2000), 205);
+  ASSERT_GE(delays.size(), 5u);
+  EXPECT_EQ((std::vector<Ms>(delays.begin(), delays.begin() + 5)), (std::vector<Ms>{25, 50, 100, 200, 200}));
+  // Healthy: Docker's interval from now on.
+  EXPECT_EQ(s.next_probe_at, t + 5 + 30000);
+}
+
+TEST(SchedulerHealth, QuickProbesNeverOutpaceAShortIntervalNorPassTheFirstScheduledProbe) {
+  // interval 100 ms: the quick delays are capped by it.
+  EXPECT_EQ(readiness_delay(probe_spec(100, 3, 0, 0), 10), 100);
+  EXPECT_EQ(readiness_delay(probe_spec(30000, 3, 60000, 40), 10), 40);
+  // interval 150 ms, start 0: the phase ends at +150 whatever the delays say.
+  HealthSpec spec = probe_spec(150, 3, 0, 0);
+  HealthStatus s = health_on_start(spec, 0);
+  EXPECT_EQ(s.first_scheduled_at, 150);
+  s = health_on_result(spec, s, 0, {0, 140, 1, ""});
+  EXPECT_EQ(s.next_probe_at, 150);
+}
+
+TEST(SchedulerHealth, FromTheFirstScheduledProbeOnDockersRulesApply) {
+  // A replica that never passes: the quick phase counts nothing, then
+  // `retries` failures on the normal schedule make it Unhealthy.
+  HealthSpec spec = probe_spec(1000, 2, 0, 0);
+  HealthStatus s = health_on_start(spec, 0);
+  TimeMs t = 0;
+  int quick = 0;
+  while (t < s.first_scheduled_at) {
+    s = health_on_result(spec, s, 0, result(t, 1));
+    t = s.next_probe_at;
+    quick++;
+  }
+  EXPECT_GT(quick, 3);
+  EXPECT_EQ(s.failing_streak, 0);
+  EXPECT_EQ(t, 1000);
+  s = health_on_result(spec, s, 0, result(1000, 1));
+  EXPECT_EQ(s.health, Health::Starting);
+  EXPECT_EQ(s.failing_streak, 1);
+  EXPECT_EQ(s.next_probe_at, 1005 + 1000);
+  s = health_on_result(spec, s, 0, result(2005, 1));
+  EXPECT_EQ(s.health, Health::Unhealthy);
+}
+
+TEST(SchedulerHealth, ARestoredStatusWithoutAReadinessPhaseKeepsDockersSchedule) {
+  // A status saved before the readiness phase existed (first_scheduled_at
+  // 0): its results count as Docker counts them.
+  HealthSpec spec = probe_spec(1000, 1, 0, 0);
+  HealthStatus s;
+  s.health = Health::Starting;
+  s.next_probe_at = 1000;
+  s = health_on_result(spec, s, 0, result(1000, 1));
+  EXPECT_EQ(s.health, Health::Unhealthy);
 }
 
 // A sequence of probe results (time since start, exit code) and the status
