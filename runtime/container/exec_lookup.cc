@@ -64,6 +64,8 @@ int find_executable(const std::vector<std::string>& candidates, const std::strin
   const bool bare = arg0.find('/') == std::string::npos;
   if (bare && (best == 0 || best == ENOENT || best == ENOTDIR))
     err->set(ENOENT, "exec: \"", arg0.c_str(), "\": executable file not found in $PATH");
+  else if (best == 0 || best == ENOENT)
+    err->set(ENOENT, "exec: \"", arg0.c_str(), "\": executable file not found");
   else  // the errno's text follows in the message ("exec: \"/app\": Permission denied")
     err->set(best ? best : ENOENT, "exec: \"", arg0.c_str(), "\"");
   return -1;

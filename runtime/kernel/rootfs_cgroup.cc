@@ -90,14 +90,11 @@ std::vector<CgroupV1Hierarchy> parse_cgroup_v1_hierarchies(const std::string& pr
       h.dir = m.mountpoint.substr(slash == std::string::npos ? 0 : slash + 1);
       break;
     }
-    if (h.dir.empty()) {
-      // A named hierarchy that the host does not mount is some tool's
-      // private one (mounted in its own mount namespace, gone when it
-      // unmounts): not ours to show, and mounting it races its removal.
-      if (controllers.rfind("name=", 0) == 0) continue;
-      // A controller not mounted on the host: name it after itself.
-      h.dir = controllers;
-    }
+    // A hierarchy the host does not mount is left out, as runc leaves it
+    // (it mounts what mountinfo shows): it is some tool's private one,
+    // mounted in its own mount namespace and gone when that unmounts it, so
+    // mounting it into a container races its removal (EPERM, EINVAL).
+    if (h.dir.empty()) continue;
     if (h.dir.empty() || h.dir == "." || h.dir == ".." || h.dir.find('/') != std::string::npos)
       continue;
     bool dup = false;

@@ -100,6 +100,11 @@ TEST_F(OciConformance, ANotFoundOrNotExecutableProgramIsReportedWithItsRealError
   CmdResult r = run_in(b, {"no-such-program"});
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("exec: \"no-such-program\": executable file not found in $PATH"), std::string::npos) << r.err;
+  r = run_in(b, {"/no/such/program"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("exec: \"/no/such/program\": executable file not found: No such file or directory"),
+            std::string::npos)
+      << r.err;
   std::ofstream(b.rootfs() + "/bin/script") << "#!/bin/sh\necho hi\n";
   fs::permissions(b.rootfs() + "/bin/script", fs::perms::owner_read | fs::perms::owner_write);
   r = run_in(b, {"/bin/script"});
@@ -213,8 +218,10 @@ TEST_F(OciConformance, PoststartRunsAfterTheUserProcessIsExecuted) {
   const int rounds = 10;
   for (int i = 0; i < rounds; ++i) {
     const std::string id = new_id();
-    ASSERT_EQ(rt({"create", "--bundle", b.dir(), id}).status, 0);
-    ASSERT_EQ(rt({"start", id}).status, 0);
+    CmdResult c = rt({"create", "--bundle", b.dir(), id});
+    ASSERT_EQ(c.status, 0) << c.err;
+    CmdResult s = rt({"start", id});
+    ASSERT_EQ(s.status, 0) << s.err;
     EXPECT_EQ(rt({"delete", "--force", id}).status, 0);
   }
   std::ifstream f(out);
