@@ -1,5 +1,7 @@
 #include "orchestrator/compose/serialize.h"
 
+#include "orchestrator/compose/build.h"
+
 #include <cstdio>
 #include <set>
 
@@ -214,6 +216,10 @@ nlohmann::json compose_view(const Project& project) {
       def["name"] = resource_name(project.name, key, def);
       def.erase("external_name");
     }
+  // A service built from `build:` with no `image:` has no image in Compose's
+  // output: the name (<project>-<service>) is given at build time.
+  for (const auto& [name, service] : project.services)
+    if (image_is_built(project, service) && v["services"].contains(name)) v["services"][name].erase("image");
   return v;
 }
 
