@@ -16,16 +16,9 @@
 # Usage: sudo bench/readiness_bench.sh   (BUILD_DIR=build-x; SKIP_PODMAN=1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUILD="$PWD/${BUILD_DIR:-build}"
-STACK="$BUILD/orchestrator/stack"
-STACKD="$BUILD/orchestrator/stackd"
+source bench/lib.sh
 REPS=${REPS:-5}
-[ "$(id -u)" = 0 ] || { echo "readiness_bench: run as root" >&2; exit 1; }
-
-work=$(mktemp -d /tmp/stack-readiness-XXXXXX)
-run=/run/stack-readiness-$$
-sock="$work/stackd.sock"
-export STACK_HOST="unix://$sock"
+bench_setup readiness
 cleanup() {
   "$STACK" -f "$work/slow.yaml" down >/dev/null 2>&1 || true
   podman rm -f stack-readiness >/dev/null 2>&1 || true
@@ -35,19 +28,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cat >"$work/containers.conf" <<'EOF'
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-[engine]
-runtime = "runc"
-EOF
-export CONTAINERS_CONF="$work/containers.conf"
+podman_conf
 podman_flag=--podman; [ "${SKIP_PODMAN:-0}" = 1 ] && podman_flag=
 bash scripts/make-demo-images.sh --stack "$STACK" --image-root "$work/root/images" $podman_flag >/dev/null
-"$STACKD" --foreground --root "$work/root" --socket "$sock" --runtime-root "$run/runtime" \
-  --netns-dir "$run/netns" --dns-port 15302 --log-level warn >"$work/stackd.log" 2>&1 &
-daemon=$!
-for _ in $(seq 50); do "$STACK" version >/dev/null 2>&1 && break; sleep 0.1; done
+start_stackd 15302
 
 # The app: 3 s of start-up, then httpd binds port 3000 (and daemonizes after
 # the bind), then the host's uptime is written where the bench reads it.

@@ -9,16 +9,9 @@
 # Usage: sudo bench/stack_bench.sh   (BUILD_DIR=build-x to pick a build; SKIP_PODMAN=1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUILD="$PWD/${BUILD_DIR:-build}"
-STACK="$BUILD/orchestrator/stack"
-STACKD="$BUILD/orchestrator/stackd"
+source bench/lib.sh
 REPS=${REPS:-3}
-[ "$(id -u)" = 0 ] || { echo "stack_bench: run as root" >&2; exit 1; }
-
-work=$(mktemp -d /tmp/stack-bench-XXXXXX)
-run=/run/stack-bench-$$
-sock="$work/stackd.sock"
-export STACK_HOST="unix://$sock"
+bench_setup bench
 cleanup() {
   for f in "$work"/s*.yaml; do
     [ -f "$f" ] || continue
@@ -32,24 +25,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# podman: runc and the ulimits this host allows (see the top-level README).
-cat >"$work/containers.conf" <<'EOF'
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-[engine]
-runtime = "runc"
-EOF
-export CONTAINERS_CONF="$work/containers.conf"
+podman_conf
 
 podman_flag=--podman; [ "${SKIP_PODMAN:-0}" = 1 ] && podman_flag=
 # WITH_DOCKER=1: a dockerd you started by hand is measured too (docker-compose
 # v1 from Debian). Stop it after and restore the FORWARD policy it changed.
 docker_flag=; [ "${WITH_DOCKER:-0}" = 1 ] && docker_flag=--docker
 bash scripts/make-demo-images.sh --stack "$STACK" --image-root "$work/root/images" $podman_flag $docker_flag >/dev/null
-"$STACKD" --foreground --root "$work/root" --socket "$sock" --runtime-root "$run/runtime" \
-  --netns-dir "$run/netns" --dns-port 15301 --log-level warn >"$work/stackd.log" 2>&1 &
-daemon=$!
-for _ in $(seq 50); do "$STACK" version >/dev/null 2>&1 && break; sleep 0.1; done
+start_stackd 15301
 
 # A stack of N services, each `httpd` with a published port (first 18200).
 make_stack() {  # make_stack N IMAGE FILE

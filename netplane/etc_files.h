@@ -13,7 +13,7 @@
 #include <sys/types.h>
 #include <vector>
 
-#include "netplane/atomic_file.h"
+#include "base/io.h"
 #include "runtime/kernel/error.h"
 
 namespace stack::net {
@@ -76,6 +76,6 @@ rt::Result<std::string> build_resolv_conf(const ResolvSpec& spec);
 // "<hostname>\n". Error unless 1..64 chars of [A-Za-z0-9.-_] (no spaces).
 rt::Result<std::string> build_hostname(const std::string& hostname);
 
-// Writing: write_file_atomic / write_file_in_place from atomic_file.h.
+// Writing: write_file_atomic / write_file_in_place from base/io.h.
 
 }  // namespace stack::net

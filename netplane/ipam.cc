@@ -1,6 +1,6 @@
 #include "netplane/ipam.h"
 
-#include "netplane/atomic_file.h"
+#include "base/io.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -241,9 +241,9 @@ rt::Result<void> Ipam::from_json(const std::string& text) {
 }
 
 rt::Result<void> Ipam::save(const std::string& path) const {
-  // Process durability (atomic_file.h): leases matter only while the host
+  // Process durability (base/io.h): leases matter only while the host
   // stays up; after a reboot no endpoint exists and the daemon re-leases.
-  auto r = write_file_atomic(path, to_json(), 0600, Durability::Process);
+  auto r = io::write_file_atomic(path, to_json(), 0600, io::Durability::Process);
   if (!r) return tl::unexpected(r.error().wrap("save IPAM state"));
   return {};
 }

@@ -1,6 +1,6 @@
 #include "netplane/nat.h"
 
-#include "netplane/atomic_file.h"
+#include "base/io.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -206,7 +206,7 @@ rt::Result<void> add_network(Nft& nft, const std::string& name, const std::strin
     s += "add rule " + t + " fwd_networks iifname " + br + " accept" + c;  // egress
   }
   STACK_TRY_CTX(nft.run(s, what), what);
-  STACK_TRY_CTX(write_file_in_place("/proc/sys/net/ipv4/conf/" + bridge + "/route_localnet", "1"), what);
+  STACK_TRY_CTX(io::write_file_in_place("/proc/sys/net/ipv4/conf/" + bridge + "/route_localnet", "1"), what);
   return {};
 }
 

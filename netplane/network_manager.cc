@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "netplane/atomic_file.h"
+#include "base/io.h"
 #include "netplane/bridge.h"
 #include "netplane/ifname.h"
 #include "netplane/netns.h"
@@ -81,7 +81,10 @@ NetworkInfo NetworkManager::Impl::info(const std::string& name) const {
   return i;
 }
 
-Result<void> NetworkManager::Impl::save_ipam() const { return ipam.save(ipam_path); }
+Result<void> NetworkManager::Impl::save_ipam() const {
+  STACK_TRY_CTX(storage->save("ipam", ipam.to_json()), "save IPAM state");
+  return {};
+}
 
 Result<void> NetworkManager::Impl::save() const {
   STACK_TRY(save_ipam());
@@ -90,30 +93,28 @@ Result<void> NetworkManager::Impl::save() const {
   json maps = json::array();
   for (const auto& m : mappings) maps.push_back(mapping_json(m));
   json doc = {{"version", 1}, {"networks", nets}, {"mappings", maps}};
-  // Process durability: see atomic_file.h (published ports are re-made after a reboot).
-  STACK_TRY_CTX(write_file_atomic(meta_path, doc.dump(2) + "\n", 0600, Durability::Process), "save network state");
+  // Process durability for the files (net_state_storage.h): published ports are re-made after a reboot.
+  STACK_TRY_CTX(storage->save("networks", doc.dump(2) + "\n"), "save network state");
   return {};
 }
 
 Result<void> NetworkManager::Impl::load() {
-  STACK_TRY(ipam.load(ipam_path));
-  std::error_code ec;
-  if (!std::filesystem::exists(meta_path, ec)) return {};
-  std::string text;
-  {
-    rt::UniqueFd fd(::open(meta_path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return rt::fail_errno("load network state: open " + meta_path);
-    char buf[8192];
-    for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
-  }
+  // A missing document is a first start; an unreadable or corrupt one is an
+  // error, never silently an empty state (running containers hold leases).
+  auto ipam_text = storage->load("ipam");
+  if (!ipam_text) return tl::unexpected(ipam_text.error().wrap("load IPAM state"));
+  if (*ipam_text) STACK_TRY_CTX(ipam.from_json(**ipam_text), "load IPAM state from " + storage->where("ipam"));
+  auto text = storage->load("networks");
+  if (!text) return tl::unexpected(text.error().wrap("load network state"));
+  if (!*text) return {};
   try {
-    json doc = json::parse(text);
+    json doc = json::parse(**text);
     for (const auto& [name, m] : doc.at("networks").items())
       meta[name] = NetworkMeta{m.at("internal").get<bool>(), m.at("mtu").get<unsigned>()};
     for (const auto& m : doc.at("mappings")) mappings.push_back(mapping_from(m));
   } catch (const json::exception& e) {
     // Never start from an empty state silently: published ports would be forgotten.
-    return rt::fail("load network state from " + meta_path + ": " + e.what(), EINVAL);
+    return rt::fail("load network state from " + storage->where("networks") + ": " + e.what(), EINVAL);
   }
   return {};
 }
@@ -123,7 +124,7 @@ Result<void> NetworkManager::Impl::ensure_kernel_state(const std::string& name) 
   std::string cidr = i.gateway + "/" + std::to_string(i.prefix);
   STACK_TRY(ensure_bridge(nl, i.bridge, i.mtu, cidr, name));
   if (!i.internal)  // egress and published ports from outside need forwarding, as Docker sets it
-    STACK_TRY_CTX(write_file_in_place("/proc/sys/net/ipv4/ip_forward", "1"), "enable IPv4 forwarding");
+    STACK_TRY_CTX(io::write_file_in_place("/proc/sys/net/ipv4/ip_forward", "1"), "enable IPv4 forwarding");
   STACK_TRY(add_network(nft, name, i.bridge, i.subnet, i.internal));
   return {};
 }
@@ -134,6 +135,12 @@ Result<std::unique_ptr<NetworkManager>> NetworkManager::open(const std::string& 
   std::error_code ec;
   std::filesystem::create_directories(state_dir, ec);
   if (ec) return rt::fail(what + ": create " + state_dir + ": " + ec.message(), ec.value());
+  return open(file_net_state_storage(state_dir), std::move(pools));
+}
+
+Result<std::unique_ptr<NetworkManager>> NetworkManager::open(std::unique_ptr<NetStateStorage> storage,
+                                                             std::vector<AddressPool> pools) {
+  const std::string what = "open network manager";
   auto sock = NetlinkSocket::open();
   if (!sock) return tl::unexpected(sock.error().wrap(what));
   auto nft = Nft::open();
@@ -142,8 +149,7 @@ Result<std::unique_ptr<NetworkManager>> NetworkManager::open(const std::string& 
   mgr->impl_ = std::make_unique<Impl>(std::move(*sock), std::move(*nft));
   Impl& im = *mgr->impl_;
   im.ipam = Ipam(std::move(pools));
-  im.ipam_path = state_dir + "/ipam.json";
-  im.meta_path = state_dir + "/networks.json";
+  im.storage = std::move(storage);
   STACK_TRY_CTX(im.load(), what);
   STACK_TRY_CTX(ensure_base(im.nft), what);
   return mgr;

@@ -4,10 +4,11 @@
 // Built on ipam.h, bridge.h, veth.h, nat.h, netns.h; knows nothing of stacks
 // or containers beyond ids and netns paths.
 //
-// Ownership: the manager owns its netlink socket, its Nft handle and the
-// state files <state_dir>/ipam.json (IPAM) and <state_dir>/networks.json
-// (internal/mtu per network and the published mappings), both saved
-// atomically after every change. All kernel work happens in the network
+// Ownership: the manager owns its netlink socket, its Nft handle and its
+// state (net_state_storage.h): IPAM, and internal/mtu per network with the
+// published mappings, both saved whole after every change, in stackd's state
+// store or in the files <state_dir>/ipam.json and <state_dir>/networks.json.
+// All kernel work happens in the network
 // namespace of the thread that called open() (the "host"). Every
 // kernel object it makes is tagged ("stack:<network>" ifalias on links,
 // "stack:..." comments on nft rules) so sweep() can find leftovers.
@@ -31,6 +32,7 @@
 
 namespace stack::net {
 
+class NetStateStorage;
 using rt::Result;
 
 struct NetworkConfig {
@@ -92,6 +94,9 @@ class NetworkManager {
   // Loads <state_dir>/ipam.json (created on first use) and makes sure the nft
   // base table exists.
   static Result<std::unique_ptr<NetworkManager>> open(const std::string& state_dir,
+                                                      std::vector<AddressPool> pools = default_address_pools());
+  // The same with the state kept in `storage` (stackd: its state store).
+  static Result<std::unique_ptr<NetworkManager>> open(std::unique_ptr<NetStateStorage> storage,
                                                       std::vector<AddressPool> pools = default_address_pools());
   ~NetworkManager();
 

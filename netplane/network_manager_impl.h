@@ -11,6 +11,7 @@
 
 #include "netplane/ipam.h"
 #include "netplane/nat.h"
+#include "netplane/net_state_storage.h"
 #include "netplane/netlink.h"
 #include "netplane/network_manager.h"
 #include "netplane/nft.h"
@@ -27,8 +28,8 @@ struct NetworkMeta {
 struct NetworkManager::Impl {
   Impl(NetlinkSocket s, Nft n) : nl(std::move(s)), nft(std::move(n)) {}
 
-  std::string ipam_path;  // <state_dir>/ipam.json
-  std::string meta_path;  // <state_dir>/networks.json: NetworkMeta + published mappings
+  // Documents "ipam" (Ipam::to_json) and "networks" (NetworkMeta + published mappings).
+  std::unique_ptr<NetStateStorage> storage;
   Ipam ipam;
   NetlinkSocket nl;  // host netns (the one open() ran in)
   Nft nft;
@@ -47,8 +48,8 @@ struct NetworkManager::Impl {
   Result<void> swap_rules(const PortMapping* before, const PortMapping* after);
 
   NetworkInfo info(const std::string& name) const;
-  // Saves ipam.json and networks.json; save_ipam() only the first (all an
-  // endpoint change touches: each file costs fsyncs).
+  // Saves both documents; save_ipam() only the IPAM one (all an endpoint
+  // change touches: each save is a write to disk).
   Result<void> save() const;
   Result<void> save_ipam() const;
   Result<void> load();

@@ -32,6 +32,10 @@ std::map<std::string, std::set<std::string>> dependency_edges(const StackSpec& d
 
 // Among services that all still wait on one another, follow "depends on"
 // edges (smallest name first) until one repeats: that loop is a cycle.
+// The loader refuses a cycle at its file:line (compose/checks.cc), so a
+// stack from a file never has one here; this only names what Kahn's order
+// left over when a spec came another way (a client's JSON, a test), so that
+// reconcile blocks what the cycle holds instead of waiting forever.
 std::string cycle_text(const std::map<std::string, std::set<std::string>>& edges,
                        const std::set<std::string>& remaining) {
   std::vector<std::string> path;

@@ -161,6 +161,8 @@ struct Action {
   std::string reason;   // human text for events: "scale 3->1", "exit 1, on-failure"
   bool policy_restart = false;  // Restart by restart policy: the daemon records it
                                 // with note_restart() (restart.h) when it starts it
+  std::string node;             // Create/Restart: the node placement chose
+                                // (placement.h); "" from reconcile() without nodes
 };
 
 struct Decision {

@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <set>
 
 namespace stack::sched {
 
@@ -177,6 +179,68 @@ PlacementResult place(const ServiceSpec& service, const std::vector<NodeInfo>& n
                        std::to_string(replicas_of(*best, service.name)) + " replica(s) of " +
                        service.name + " there)";
   return result;
+}
+
+namespace {
+
+NodeInfo* node_by_id(std::vector<NodeInfo>& nodes, const std::string& id) {
+  for (NodeInfo& n : nodes)
+    if (n.id == id) return &n;
+  return nullptr;
+}
+
+void reserve(NodeInfo& node, const ServiceSpec* service, const std::string& name) {
+  node.replicas_of_service[name]++;
+  if (!service) return;  // an orphan: its reservations are unknown, it only counts for spread
+  const Requirements& req = service->requirements;
+  node.cpus_used += req.cpus;
+  node.memory_used += req.memory;
+  node.gpus_used = req.gpus < 0 ? std::max(node.gpus_used, node.gpus) : node.gpus_used + req.gpus;
+}
+
+const ServiceSpec* service_of(const StackSpec& desired, const std::string& name) {
+  for (const ServiceSpec& s : desired.services)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+}  // namespace
+
+void place_actions(Decision& decision, const StackSpec& desired, const ObservedStack& observed,
+                   std::vector<NodeInfo> nodes) {
+  std::map<std::pair<std::string, int>, std::string> node_of_slot;
+  for (const ReplicaStatus& r : observed.replicas) {
+    node_of_slot[{r.service, r.slot}] = r.node;
+    if (r.state != ReplicaState::Running && r.state != ReplicaState::Stopping) continue;
+    if (NodeInfo* n = node_by_id(nodes, r.node)) reserve(*n, service_of(desired, r.service), r.service);
+  }
+  std::vector<Action> kept;
+  std::set<std::string> reported;
+  for (Action& a : decision.actions) {
+    if (a.kind != ActionKind::Create && a.kind != ActionKind::Restart) {
+      kept.push_back(std::move(a));
+      continue;
+    }
+    const ServiceSpec* s = service_of(desired, a.service);
+    ServiceSpec none;
+    none.name = a.service;
+    const ServiceSpec& spec = s ? *s : none;
+    PlacementResult p;
+    if (a.kind == ActionKind::Restart) {
+      auto it = node_of_slot.find({a.service, a.slot});
+      NodeInfo* home = it == node_of_slot.end() ? nullptr : node_by_id(nodes, it->second);
+      if (home) p = place(spec, {*home});
+    }
+    if (p.node.empty()) p = place(spec, nodes);
+    if (p.node.empty()) {
+      if (reported.insert(a.service).second) decision.blocked.push_back(a.service + " blocked: " + p.explanation);
+      continue;
+    }
+    reserve(*node_by_id(nodes, p.node), s, a.service);
+    a.node = p.node;
+    kept.push_back(std::move(a));
+  }
+  decision.actions = std::move(kept);
 }
 
 }  // namespace stack::sched

@@ -4,6 +4,7 @@
 // are described, never asked. One node today ("local"), many later.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -32,5 +33,19 @@ struct PlacementResult {
 };
 
 PlacementResult place(const ServiceSpec& service, const std::vector<NodeInfo>& nodes);
+
+// Puts every Create and Restart action of `decision` on a node (Action::node),
+// in the decision's order. Each node's load is what its replicas reserve
+// (observed Running or Stopping there, by their service's requirements)
+// plus what this function placed on it before; `nodes` carry capacity, the
+// loads are computed here. (A Created container holds nothing: it is
+// started by a Restart, placed like any other.) A Restart stays on its replica's
+// node while that node can take it (its named volumes are there); otherwise,
+// and for a Create, place() chooses. An action no node can take is dropped
+// and its service gets one `blocked` line, "web blocked: no node satisfies:
+// local: 0 of 1 gpu free": the slot stays as it is, and the next reconcile
+// tries again (a replica that exits frees its reservation).
+void place_actions(Decision& decision, const StackSpec& desired, const ObservedStack& observed,
+                   std::vector<NodeInfo> nodes);
 
 }  // namespace stack::sched

@@ -325,4 +325,11 @@ Decision reconcile(const StackSpec& desired, const ObservedStack& observed, Stac
   return Pass(desired, observed, now).run(goal);
 }
 
+Decision reconcile(const StackSpec& desired, const ObservedStack& observed, StackGoal goal,
+                   TimeMs now, const std::vector<NodeInfo>& nodes) {
+  Decision d = reconcile(desired, observed, goal, now);
+  place_actions(d, desired, observed, nodes);
+  return d;
+}
+
 }  // namespace stack::sched

@@ -24,11 +24,17 @@
 #pragma once
 
 #include "scheduler/model.h"
+#include "scheduler/placement.h"
 
 namespace stack::sched {
 
 Decision reconcile(const StackSpec& desired, const ObservedStack& observed, StackGoal goal,
                    TimeMs now);
+// The same, then place_actions() (placement.h) over `nodes`: every Create
+// and Restart carries its node, and one that no node can take is left out
+// and reported in `blocked`. The daemon calls this one.
+Decision reconcile(const StackSpec& desired, const ObservedStack& observed, StackGoal goal,
+                   TimeMs now, const std::vector<NodeInfo>& nodes);
 
 // Services in dependency order (dependencies first); error text names the
 // cycle ("a -> b -> a") when there is one. Used by the loader's validation

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 
+#include "base/io.h"
 #include "orchestrator/daemon/api_json.h"
 #include "orchestrator/daemon/framing.h"
 
@@ -86,7 +87,7 @@ Result<int> cmd_exec(const StackOptions& o, const ExecFlags& f, bool run) {
       g_winch_fd = p[1];
       ::signal(SIGWINCH, on_winch);
     }
-    if (auto ws = window_size(); !ws.empty()) (void)orch::write_all(sock, orch::encode_frame(FrameType::Resize, ws));
+    if (auto ws = window_size(); !ws.empty()) (void)io::write_all(sock, orch::encode_frame(FrameType::Resize, ws));
   }
   std::optional<RawTerminal> raw;
   if (f.tty) raw.emplace(STDIN_FILENO);
@@ -94,13 +95,13 @@ Result<int> cmd_exec(const StackOptions& o, const ExecFlags& f, bool run) {
   orch::FrameDecoder decoder;
   decoder.feed(up->pending.data(), up->pending.size());
   bool stdin_open = f.interactive;
-  if (!stdin_open) (void)orch::write_all(sock, orch::encode_frame(FrameType::Stdin, ""));
+  if (!stdin_open) (void)io::write_all(sock, orch::encode_frame(FrameType::Stdin, ""));
   std::string buf(32 * 1024, '\0');
   for (;;) {
     while (auto fr = decoder.next()) {
       switch (fr->type) {
-        case FrameType::Stdout: (void)orch::write_all(STDOUT_FILENO, fr->payload); break;
-        case FrameType::Stderr: (void)orch::write_all(STDERR_FILENO, fr->payload); break;
+        case FrameType::Stdout: (void)io::write_all(STDOUT_FILENO, fr->payload); break;
+        case FrameType::Stderr: (void)io::write_all(STDERR_FILENO, fr->payload); break;
         case FrameType::Exit: g_winch_fd = -1; return std::atoi(fr->payload.c_str());
         case FrameType::Error: g_winch_fd = -1; return rt::fail(fr->payload);
         default: break;
@@ -123,13 +124,13 @@ Result<int> cmd_exec(const StackOptions& o, const ExecFlags& f, bool run) {
       if (n < 0 && errno == EINTR) continue;
       std::string payload = n > 0 ? buf.substr(0, static_cast<size_t>(n)) : "";
       if (n <= 0) stdin_open = false;  // EOF: an empty frame closes the process's stdin
-      if (!orch::write_all(sock, orch::encode_frame(FrameType::Stdin, payload))) stdin_open = false;
+      if (!io::write_all(sock, orch::encode_frame(FrameType::Stdin, payload))) stdin_open = false;
     }
     if (fds[2].revents & POLLIN) {
       char drain[64];
       while (::read(winch.read.get(), drain, sizeof(drain)) > 0) {
       }
-      if (auto ws = window_size(); !ws.empty()) (void)orch::write_all(sock, orch::encode_frame(FrameType::Resize, ws));
+      if (auto ws = window_size(); !ws.empty()) (void)io::write_all(sock, orch::encode_frame(FrameType::Resize, ws));
     }
   }
 }

@@ -2,6 +2,7 @@
 
 #include "orchestrator/compose/fields.h"
 #include "orchestrator/compose/normalize.h"
+#include "orchestrator/compose/task_spec.h"
 
 namespace stack::compose {
 
@@ -31,6 +32,8 @@ rt::Result<Resources> parse_resources(const Node& n, const std::string& path) {
         } else {
           int64_t v = 0;
           STACK_COMPOSE_ASSIGN(v, read_int(*c, dp + ".count"));
+          if (v < -1)
+            return fail_at(c->mark, dp + ".count", "must be a number of devices, or all (got " + c->scalar + ")");
           req.count = v;
         }
       }
@@ -41,9 +44,37 @@ rt::Result<Resources> parse_resources(const Node& n, const std::string& path) {
   return r;
 }
 
+// update_config and rollback_config: the same fields, the same checks.
+rt::Result<UpdateConfig> parse_update(const Node& uc, const std::string& up) {
+  UpdateConfig u;
+  if (const Node* c = uc.find("parallelism")) {
+    int64_t v = 0;
+    STACK_COMPOSE_ASSIGN(v, read_int(*c, up + ".parallelism"));
+    if (v < 0) return fail_at(c->mark, up + ".parallelism", "must not be negative (got " + c->scalar + ")");
+    u.parallelism = static_cast<int>(v);
+  }
+  if (const Node* c = uc.find("delay")) STACK_COMPOSE_ASSIGN(u.delay, read_duration(*c, up + ".delay"));
+  if (const Node* c = uc.find("monitor")) STACK_COMPOSE_ASSIGN(u.monitor, read_duration(*c, up + ".monitor"));
+  if (const Node* c = uc.find("failure_action")) {
+    STACK_COMPOSE_ASSIGN(u.failure_action, read_string(*c, up + ".failure_action"));
+    if (auto a = parse_failure_action(u.failure_action); !a)
+      return fail_at(c->mark, up + ".failure_action", a.error().context);
+  }
+  if (const Node* c = uc.find("order")) {
+    STACK_COMPOSE_ASSIGN(u.order, read_string(*c, up + ".order"));
+    if (auto o = parse_update_order(u.order); !o) return fail_at(c->mark, up + ".order", o.error().context);
+  }
+  if (const Node* c = uc.find("max_failure_ratio")) {
+    STACK_TRY(store(u.max_failure_ratio, read_double(*c, up + ".max_failure_ratio")));
+    if (*u.max_failure_ratio < 0 || *u.max_failure_ratio > 1)
+      return fail_at(c->mark, up + ".max_failure_ratio", "must be between 0 and 1 (got " + c->scalar + ")");
+  }
+  return u;
+}
+
 }  // namespace
 
-rt::Result<Deploy> parse_deploy(const Node& n, const std::string& path) {
+rt::Result<Deploy> parse_deploy(const Node& n, const std::string& path, std::optional<int>& replicas) {
   Deploy d;
   if (!n.is_map()) return d;
   if (const Node* m = n.find("mode")) {
@@ -55,7 +86,7 @@ rt::Result<Deploy> parse_deploy(const Node& n, const std::string& path) {
     int64_t v = 0;
     STACK_COMPOSE_ASSIGN(v, read_int(*r, path + ".replicas"));
     if (v < 0) return fail_at(r->mark, path + ".replicas", "replicas must not be negative (got " + r->scalar + ")");
-    d.replicas = static_cast<int>(v);
+    replicas = static_cast<int>(v);
   }
   if (const Node* res = n.find("resources"); res && res->is_map()) {
     if (const Node* l = res->find("limits")) STACK_COMPOSE_ASSIGN(d.limits, parse_resources(*l, path + ".resources.limits"));
@@ -67,8 +98,8 @@ rt::Result<Deploy> parse_deploy(const Node& n, const std::string& path) {
     std::string rpp = path + ".restart_policy";
     if (const Node* c = rp->find("condition")) {
       p.condition = c->scalar;
-      if (p.condition != "none" && p.condition != "on-failure" && p.condition != "any")
-        return fail_at(c->mark, rpp + ".condition", "\"" + p.condition + "\" is not none, on-failure or any");
+      if (auto m = parse_restart_condition(p.condition); !m)
+        return fail_at(c->mark, rpp + ".condition", m.error().context);
     }
     if (const Node* c = rp->find("delay")) STACK_COMPOSE_ASSIGN(p.delay, read_duration(*c, rpp + ".delay"));
     if (const Node* c = rp->find("max_attempts")) STACK_TRY(store(p.max_attempts, read_int(*c, rpp + ".max_attempts")));
@@ -77,20 +108,12 @@ rt::Result<Deploy> parse_deploy(const Node& n, const std::string& path) {
   }
   if (const Node* uc = n.find("update_config"); uc && uc->is_map()) {
     UpdateConfig u;
-    std::string up = path + ".update_config";
-    if (const Node* c = uc->find("parallelism")) {
-      int64_t v = 0;
-      STACK_COMPOSE_ASSIGN(v, read_int(*c, up + ".parallelism"));
-      u.parallelism = static_cast<int>(v);
-    }
-    if (const Node* c = uc->find("delay")) STACK_COMPOSE_ASSIGN(u.delay, read_duration(*c, up + ".delay"));
-    if (const Node* c = uc->find("monitor")) STACK_COMPOSE_ASSIGN(u.monitor, read_duration(*c, up + ".monitor"));
-    if (const Node* c = uc->find("failure_action")) u.failure_action = c->scalar;
-    if (const Node* c = uc->find("order")) u.order = c->scalar;
-    if (const Node* c = uc->find("max_failure_ratio"))
-      STACK_TRY(store(u.max_failure_ratio, read_double(*c, up + ".max_failure_ratio")));
+    STACK_COMPOSE_ASSIGN(u, parse_update(*uc, path + ".update_config"));
     d.update_config = u;
   }
+  // Not applied (unsupported.h warns), but a wrong value is still wrong.
+  if (const Node* rc = n.find("rollback_config"); rc && rc->is_map())
+    STACK_TRY(parse_update(*rc, path + ".rollback_config"));
   if (const Node* l = n.find("labels")) STACK_COMPOSE_ASSIGN(d.labels, read_string_map(*l, path + ".labels"));
   if (const Node* p = n.find("placement"); p && p->is_map())
     if (const Node* c = p->find("constraints"))

@@ -1,6 +1,8 @@
-// `deploy` -> Deploy: mode, replicas, resources (limits: cpus, memory, pids;
+// `deploy` -> Deploy: mode, resources (limits: cpus, memory, pids;
 // reservations: cpus, memory, devices), restart_policy, update_config,
-// labels, placement.constraints.
+// labels, placement.constraints; `replicas` goes to the service's one count.
+// Policy values are checked with task_spec.h's parsers (rollback_config too,
+// which is not applied), so a bad one is an error at its file:line.
 #pragma once
 
 #include "orchestrator/compose/model.h"
@@ -8,6 +10,6 @@
 
 namespace stack::compose {
 
-rt::Result<Deploy> parse_deploy(const Node& n, const std::string& path);
+rt::Result<Deploy> parse_deploy(const Node& n, const std::string& path, std::optional<int>& replicas);
 
 }  // namespace stack::compose

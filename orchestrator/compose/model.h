@@ -119,9 +119,10 @@ struct UpdateConfig {
   std::optional<double> max_failure_ratio;
 };
 
+// deploy.replicas is not kept here: it is the service's one replica count,
+// Service::replicas.
 struct Deploy {
   std::string mode = "replicated";
-  std::optional<int> replicas;
   Resources limits;
   Resources reservations;
   std::optional<RestartPolicy> restart_policy;
@@ -174,9 +175,9 @@ struct Service {
   std::map<std::string, Dependency> depends_on;
   std::optional<Healthcheck> healthcheck;   // from the file; unset = the image's HEALTHCHECK
   std::optional<NativeProbe> native_probe;  // x-healthcheck
-  std::string restart = "no";               // no | always | on-failure[:N] | unless-stopped
+  std::string restart = "no";               // no | always | on-failure[:N] | unless-stopped (task_spec.h)
   Deploy deploy;
-  int replicas = 1;  // resolved: deploy.replicas, else scale, else 1
+  int replicas = 1;  // the one replica count: deploy.replicas, else scale, else 1
   std::string user;
   std::string working_dir;
   std::string hostname;
@@ -191,7 +192,7 @@ struct Service {
   bool init = false;
   bool tty = false;
   bool stdin_open = false;
-  std::string stop_signal = "SIGTERM";
+  std::string stop_signal = "SIGTERM";      // as written; the loader checks it names a signal
   Millis stop_grace_period = 10000;
   std::map<std::string, Ulimit> ulimits;
   std::map<std::string, std::string> sysctls;

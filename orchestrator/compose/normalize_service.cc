@@ -9,6 +9,7 @@
 #include "orchestrator/compose/healthcheck.h"
 #include "orchestrator/compose/normalize.h"
 #include "orchestrator/compose/ports.h"
+#include "orchestrator/compose/task_spec.h"
 #include "orchestrator/compose/unsupported.h"
 #include "orchestrator/compose/volumes.h"
 
@@ -157,13 +158,6 @@ rt::Result<SecretRef> parse_secret_ref(const Node& n, const std::string& path) {
   return r;
 }
 
-rt::Result<void> check_restart(const Node& n, const std::string& path) {
-  const std::string& r = n.scalar;
-  if (r == "no" || r == "always" || r == "unless-stopped" || r == "on-failure") return {};
-  if (r.rfind("on-failure:", 0) == 0 && scalar_int(Node::make_scalar(r.substr(11))).value_or(-1) >= 0) return {};
-  return fail_at(n.mark, path, "invalid restart policy \"" + r + "\" (no, always, on-failure[:N], unless-stopped)");
-}
-
 }  // namespace
 
 const Entry* find_entry(const Node& n, const std::string& dotted) {
@@ -199,6 +193,7 @@ rt::Result<Service> normalize_service(const std::string& name, const Node& n, co
       add_warning(warnings, e->mark, P(std::string(u.path)), "not supported by stack yet, ignored: " + std::string(u.note));
   }
   if (!n.is_map()) return s;  // `web:` with nothing: caught by the image check below
+  std::optional<int> deploy_replicas;  // beats `scale` wherever either is written
   for (auto& e : n.entries) {
     const Node& v = e.value;
     const std::string& k = e.key;
@@ -267,7 +262,11 @@ rt::Result<Service> normalize_service(const std::string& name, const Node& n, co
       for (auto& de : v.entries) {
         Dependency d;
         std::string dp = join_path(p, de.key);
-        if (const Node* c = de.value.find("condition")) d.condition = c->scalar;
+        if (const Node* c = de.value.find("condition")) {
+          d.condition = c->scalar;
+          if (auto r = parse_dependency_condition(d.condition); !r)
+            return fail_at(c->mark, dp + ".condition", r.error().context);
+        }
         if (const Node* c = de.value.find("restart")) STACK_COMPOSE_ASSIGN(d.restart, read_bool(*c, dp + ".restart"));
         if (const Node* c = de.value.find("required")) STACK_COMPOSE_ASSIGN(d.required, read_bool(*c, dp + ".required"));
         s.depends_on[de.key] = d;
@@ -285,9 +284,9 @@ rt::Result<Service> normalize_service(const std::string& name, const Node& n, co
       STACK_COMPOSE_ASSIGN(s.egress_bytes_per_sec, read_bit_rate(v, p));
       s.extensions[k] = to_json_text(v);
     } else if (k == "restart") {
-      STACK_TRY(check_restart(v, p));
+      if (auto r = parse_restart(v.scalar); !r) return fail_at(v.mark, p, r.error().context);
       s.restart = v.scalar;
-    } else if (k == "deploy") STACK_COMPOSE_ASSIGN(s.deploy, parse_deploy(v, p));
+    } else if (k == "deploy") STACK_COMPOSE_ASSIGN(s.deploy, parse_deploy(v, p, deploy_replicas));
     else if (k == "user") STACK_COMPOSE_ASSIGN(s.user, read_string(v, p));
     else if (k == "working_dir") STACK_COMPOSE_ASSIGN(s.working_dir, read_string(v, p));
     else if (k == "hostname") STACK_COMPOSE_ASSIGN(s.hostname, read_string(v, p));
@@ -302,7 +301,10 @@ rt::Result<Service> normalize_service(const std::string& name, const Node& n, co
     else if (k == "init") STACK_COMPOSE_ASSIGN(s.init, read_bool(v, p));
     else if (k == "tty") STACK_COMPOSE_ASSIGN(s.tty, read_bool(v, p));
     else if (k == "stdin_open") STACK_COMPOSE_ASSIGN(s.stdin_open, read_bool(v, p));
-    else if (k == "stop_signal") STACK_COMPOSE_ASSIGN(s.stop_signal, read_string(v, p));
+    else if (k == "stop_signal") {
+      STACK_COMPOSE_ASSIGN(s.stop_signal, read_string(v, p));
+      if (auto sig = parse_stop_signal(s.stop_signal); !sig) return fail_at(v.mark, p, sig.error().context);
+    }
     else if (k == "stop_grace_period") STACK_COMPOSE_ASSIGN(s.stop_grace_period, read_duration(v, p));
     else if (k == "ulimits") {
       for (auto& ue : v.entries) {
@@ -366,7 +368,7 @@ rt::Result<Service> normalize_service(const std::string& name, const Node& n, co
   // build: without image: is named <project>-<service> by the loader once the
   // project has its name (build.h).
   if (s.image.empty() && !s.build) return fail_at(n.mark, base, "has neither an image nor a build context specified");
-  if (s.deploy.replicas) s.replicas = *s.deploy.replicas;
+  if (deploy_replicas) s.replicas = *deploy_replicas;
   if (!s.pids_limit && s.deploy.limits.pids) s.pids_limit = s.deploy.limits.pids;
   if (!s.mem_limit && s.deploy.limits.memory) s.mem_limit = s.deploy.limits.memory;
   if (!s.cpus && s.deploy.limits.cpus) s.cpus = s.deploy.limits.cpus;

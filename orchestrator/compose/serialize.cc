@@ -52,8 +52,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DeviceRequest, capabilities, driver, count, d
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Resources, cpus, memory, pids, devices)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(UpdateConfig, parallelism, delay, failure_action, order, monitor,
                                                 max_failure_ratio)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Deploy, mode, replicas, limits, reservations, restart_policy,
-                                                update_config, labels, placement_constraints)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Deploy, mode, limits, reservations, restart_policy, update_config, labels,
+                                                placement_constraints)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Ulimit, soft, hard)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DeviceMapping, source, target, permissions)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Build, context, dockerfile, args, target)
@@ -78,6 +78,11 @@ void adl_serializer<stack::compose::Project>::to_json(json& j, const stack::comp
   j = json{{"name", p.name},         {"working_dir", p.working_dir}, {"files", p.files},
            {"services", p.services}, {"networks", p.networks},       {"volumes", p.volumes},
            {"configs", p.configs},   {"secrets", p.secrets},         {"extensions", p.extensions}};
+  // The replica count is the service's `replicas` alone (model.h). The key
+  // deploy.replicas stays, null, because a stackd or CLI of the version
+  // before requires every key (a running stackd outlives an upgrade of the
+  // CLI); it is never read.
+  for (auto& s : j["services"]) s["deploy"]["replicas"] = nullptr;
 }
 void adl_serializer<stack::compose::Project>::from_json(const json& j, stack::compose::Project& p) {
   j.at("name").get_to(p.name);

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/io.h"
 #include "orchestrator/daemon/shim_processes.h"
 #include "runtime/container/container.h"
 #include "runtime/container/state.h"
@@ -62,13 +63,13 @@ rt::Result<std::string> container_top(const std::string& runtime_root, const std
   json out = json::array();
   for (pid_t p : *pids) {
     std::string base = "/proc/" + std::to_string(p);
-    std::string cmd = read_text(base + "/cmdline");
+    std::string cmd = io::read_text(base + "/cmdline");
     if (cmd.empty()) continue;  // gone meanwhile (or a kernel thread)
     while (!cmd.empty() && cmd.back() == '\0') cmd.pop_back();
     for (auto& ch : cmd)
       if (ch == '\0') ch = ' ';
     json e = {{"pid", p}, {"cmd", cmd}};
-    std::istringstream st(read_text(base + "/status"));
+    std::istringstream st(io::read_text(base + "/status"));
     for (std::string line; std::getline(st, line);) {
       std::istringstream f(line);
       std::string key;
@@ -124,7 +125,7 @@ rt::Result<std::string> StatsSampler::stats(const std::string& runtime_root, con
   }
   NetCounters net;
   if (rec->pid > 0 && rt::process_start_time(rec->pid) == rec->pid_start)
-    net = parse_net_dev(read_text("/proc/" + std::to_string(rec->pid) + "/net/dev"));
+    net = parse_net_dev(io::read_text("/proc/" + std::to_string(rec->pid) + "/net/dev"));
   json out = {{"id", id},
               {"cpu_percent", cpu},
               {"cpu_usage_ns", st->cpu_usage_ns},

@@ -4,10 +4,12 @@
 #include <cerrno>
 #include <filesystem>
 
+#include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
 #include "orchestrator/compose/build.h"
 #include "orchestrator/compose/loader.h"
+#include "orchestrator/daemon/net_state_store.h"
 #include "orchestrator/daemon/stack_spec.h"
 #include "scheduler/reconcile.h"
 
@@ -29,7 +31,7 @@ rt::Result<void> EngineImpl::init() {
   std::error_code ec;
   fs::create_directories(options_.root + "/volumes", ec);
   if (ec) return rt::fail("create " + options_.root + "/volumes", ec.value());
-  auto nm = net::NetworkManager::open(options_.root + "/net");
+  auto nm = net::NetworkManager::open(store_net_state(store_, options_.root + "/net"));
   if (!nm) return tl::unexpected(nm.error().wrap("open network manager"));
   networks_ = std::move(*nm);
   net::DnsOptions dns_options;
@@ -70,7 +72,15 @@ void EngineImpl::interrupt_waits() {
 }
 
 SupervisorContext EngineImpl::context() {
-  return SupervisorContext{options_, *node_, *wiring_, *events_, store_, pool_};
+  return SupervisorContext{
+      options_,
+      NodeSet{{kLocalNodeId, node_.get()}},  // one node is a set of one
+      [w = wiring_.get()](const compose::Project& p, const std::vector<WiredReplica>& r) { w->sync(p, r); },
+      *events_,
+      store_,
+      [pool = &pool_](std::function<void()> probe) { boost::asio::post(*pool, std::move(probe)); },
+      system_clock(),
+      /*enforce_requirements=*/false};
 }
 
 std::shared_ptr<Supervisor> EngineImpl::find(const std::string& stack) {
@@ -299,13 +309,11 @@ rt::Result<void> EngineImpl::scale(const std::string& stack, const std::map<std:
     auto it = d.project.services.find(name);
     if (it == d.project.services.end()) return rt::fail("scale: no such service: " + name, ENOENT);
     if (n < 0) return rt::fail("scale: " + name + ": replicas must be >= 0", EINVAL);
-    it->second.replicas = n;
-    if (it->second.deploy.replicas) it->second.deploy.replicas = n;
-    for (auto& ss : d.spec.services)
-      if (ss.name == name) ss.replicas = n;  // config_hash leaves replicas out: nothing is replaced
+    it->second.replicas = n;  // the one count (compose/model.h)
     services.push_back(name);
     emit(stack, "scale", {{"service", name}, {"replicas", std::to_string(n)}});
   }
+  set_replicas(d.spec, d.project);  // config_hash leaves replicas out: nothing is replaced
   STACK_TRY(save_stack(d.project, d.goal));
   (*sup)->update(std::move(d));
   return (*sup)->wait_settled(services, false, 0);

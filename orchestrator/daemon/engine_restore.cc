@@ -76,6 +76,15 @@ rt::Result<void> EngineImpl::restore() {
         }
         (void)save_replica(store_, rec);
       }
+      // Made by a stackd before config hash v2 (stack_spec.h) from the
+      // service as it still is: it keeps running instead of being replaced.
+      if (auto svc = r.project.services.find(rec.status.service); svc != r.project.services.end()) {
+        std::string hash = upgraded_config_hash(rec.status.config_hash, svc->second);
+        if (hash != rec.status.config_hash) {
+          rec.status.config_hash = hash;
+          (void)save_replica(store_, rec);
+        }
+      }
       r.replicas.push_back(std::move(rec));
     }
     for (const auto& [k, def] : r.project.networks) keep.networks.insert(network_name(r.project, k));

@@ -15,21 +15,12 @@
 #include <random>
 #include <thread>
 
+#include "base/io.h"
 #include "orchestrator/daemon/engine_impl.h"
 #include "orchestrator/daemon/log_reader.h"
 
 namespace stack::orch {
 namespace {
-
-void write_all(int fd, const std::string& data) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // the reader went away: drop the rest
-    off += static_cast<size_t>(n);
-  }
-}
 
 class RunSession final : public ExecSession {
  public:
@@ -97,7 +88,7 @@ class RunSession final : public ExecSession {
       if (cursors.empty())
         for (const auto& f : node_.log_files(id_)) cursors.push_back({f, 0});
       for (auto& c : cursors)
-        for (const auto& l : c.read_new()) write_all(l.stream == "stderr" ? err_w_.get() : out_w_.get(), l.text + "\n");
+        for (const auto& l : c.read_new()) (void)io::write_all(l.stream == "stderr" ? err_w_.get() : out_w_.get(), l.text + "\n");
       // The shim flushes the log before the exit is recorded: one more read
       // after the exit gets everything.
       if (done) break;

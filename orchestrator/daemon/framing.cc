@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "base/io.h"
+
 namespace stack::orch {
 
 std::string encode_frame(FrameType type, const std::string& payload) {
@@ -44,19 +46,6 @@ std::optional<Frame> FrameDecoder::next() {
   return f;
 }
 
-rt::Result<void> write_all(int fd, const std::string& data) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t w = ::write(fd, data.data() + off, data.size() - off);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return rt::fail_errno("write");
-    }
-    off += static_cast<size_t>(w);
-  }
-  return {};
-}
-
 namespace {
 
 // One relay: which ends are still open, and whether the client still listens.
@@ -68,7 +57,7 @@ struct RelayState {
 
   void send(FrameType t, const std::string& payload) {
     if (client_gone) return;
-    if (!write_all(sock, encode_frame(t, payload))) client_gone = true;
+    if (!io::write_all(sock, encode_frame(t, payload))) client_gone = true;
   }
   void close_stdin() {
     if (stdin_closed) return;
@@ -82,7 +71,7 @@ struct RelayState {
         if (f.payload.empty()) {
           close_stdin();
         } else if (!stdin_closed && session.stdin_fd() >= 0) {
-          if (!write_all(session.stdin_fd(), f.payload)) close_stdin();  // the process closed its stdin
+          if (!io::write_all(session.stdin_fd(), f.payload)) close_stdin();  // the process closed its stdin
         }
         break;
       case FrameType::Resize: {

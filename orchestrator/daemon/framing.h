@@ -41,9 +41,6 @@ class FrameDecoder {
   std::string error_;
 };
 
-// Writes all of `data` to a blocking fd (retrying EINTR / short writes).
-rt::Result<void> write_all(int fd, const std::string& data);
-
 // stackd's half of exec/run: relays the socket's stdin/resize frames into the
 // session and its stdout/stderr out as frames until the process's output
 // ends, then sends the exit frame. `pending` holds bytes already read from the

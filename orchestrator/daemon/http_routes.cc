@@ -97,17 +97,11 @@ struct Call {
 
   // Query values: every key must be one the route knows.
   bool query_known(const std::vector<std::string>& allowed) {
-    for (auto& [k, v] : req.query)
-      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
-        fail(400, "unknown query parameter \"" + k + "\"");
-        return false;
-      }
-    return true;
+    std::string k = req.unknown_query_key(allowed);
+    if (!k.empty()) fail(400, "unknown query parameter \"" + k + "\"");
+    return k.empty();
   }
-  std::string query(const std::string& key) const {
-    auto it = req.query.find(key);
-    return it == req.query.end() ? "" : it->second;
-  }
+  std::string query(const std::string& key) const { return req.query_value(key); }
   bool flag(const std::string& key) const {
     auto v = query(key);
     return v == "1" || v == "true";
@@ -336,6 +330,17 @@ void parse_target(const std::string& target, std::string& path, std::multimap<st
     else
       query.emplace(percent_decode(kv.substr(0, eq)), percent_decode(kv.substr(eq + 1)));
   }
+}
+
+std::string ApiRequest::query_value(const std::string& key) const {
+  auto it = query.find(key);
+  return it == query.end() ? "" : it->second;
+}
+
+std::string ApiRequest::unknown_query_key(const std::vector<std::string>& allowed) const {
+  for (auto& [k, v] : query)
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) return k.empty() ? "(empty)" : k;
+  return "";
 }
 
 int status_for(const rt::Error& e) {

@@ -25,6 +25,12 @@ struct ApiRequest {
   // request; `body` is then empty.
   std::string body_file;
   bool upgrade = false;  // Connection: Upgrade + Upgrade: stack-stream
+
+  // The first value of a query key, "" when absent.
+  std::string query_value(const std::string& key) const;
+  // The first query key a route does not know ("" when all are known): a
+  // misspelled option is a 400, not silently ignored.
+  std::string unknown_query_key(const std::vector<std::string>& allowed) const;
 };
 
 // Splits "/v1/x?a=1&b=%20" into path and decoded query.

@@ -59,17 +59,11 @@ struct ImageCall {
   void ok(const json& body) { out.reply(200, dump(body)); }
 
   bool query_known(const std::vector<std::string>& allowed) {
-    for (auto& [k, v] : req.query)
-      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
-        fail(400, "unknown query parameter \"" + k + "\"");
-        return false;
-      }
-    return true;
+    std::string k = req.unknown_query_key(allowed);
+    if (!k.empty()) fail(400, "unknown query parameter \"" + k + "\"");
+    return k.empty();
   }
-  std::string query(const std::string& key) const {
-    auto it = req.query.find(key);
-    return it == req.query.end() ? "" : it->second;
-  }
+  std::string query(const std::string& key) const { return req.query_value(key); }
   // A required `name`-like query value.
   bool required(const std::string& key, std::string& value) {
     value = query(key);

@@ -1,6 +1,6 @@
 // LocalNode: the hands of the engine on this host (the part a cluster agent
-// will run on every node). It turns a ReplicaPlan (a compose service + the
-// replica's identity + its network attachments) into a running container
+// will run on every node). It turns a ReplicaPlan (the replica's spec, cut
+// from its service, + its identity + its network attachments) into a running container
 // held by a stack-shim, and back again; it probes, execs, reads logs and
 // stats. It makes no decisions: the engine (engine.h) decides when.
 //
@@ -22,8 +22,10 @@
 #include "netplane/network_manager.h"
 #include "orchestrator/compose/model.h"
 #include "orchestrator/daemon/engine.h"
+#include "orchestrator/daemon/replica_spec.h"
 #include "runtime/kernel/error.h"
 #include "scheduler/model.h"
+#include "scheduler/placement.h"
 
 namespace stack::img { class ImageService; }
 
@@ -40,7 +42,7 @@ struct ReplicaPlan {
   std::string name;     // <stack>-<service>-<slot> (or container_name)
   std::string stack;
   int slot = 1;
-  compose::Service service;           // resolved service definition
+  ReplicaSpec service;                // what of the service the container is made from
   std::string project_dir;            // compose working_dir: relative bind sources resolve here
   std::map<std::string, std::string> volume_dirs;  // compose volume key -> host dir (engine made it)
   std::vector<NetworkAttachment> networks;  // first one gets eth0 + the default route
@@ -58,6 +60,10 @@ struct ReplicaRuntime {
   bool running = true;      // reattach(): false when it had exited (exit.json); pid is then 0
   std::vector<std::string> warnings;  // create_and_start(): what the spec could not honour
 };
+
+// The id of the node stackd runs on (a replica's status.node, `stack ps`'s
+// NODE column).
+inline constexpr const char* kLocalNodeId = "local";
 
 struct ExitInfo {
   int exit_code = 0;
@@ -112,6 +118,11 @@ class LocalNode {
   // `stack top` / `stack stats` for one replica (JSON text).
   virtual rt::Result<std::string> top(const std::string& id) = 0;
   virtual rt::Result<std::string> stats(const std::string& id) = 0;
+
+  // The node as placement sees it (scheduler/placement.h): capacity and
+  // labels. The default (local_node.cc) describes this host as node "local":
+  // the CPUs it may use, its memory, its NVIDIA GPUs (/dev/nvidiaN).
+  virtual sched::NodeInfo describe();
 };
 
 }  // namespace stack::orch

@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/io.h"
 #include "netplane/etc_files.h"
 #include "netplane/netns.h"
 #include "orchestrator/daemon/child_process.h"
@@ -171,7 +172,7 @@ class HostNode : public LocalNode {
       // The shim writes exit.json just before it exits; a shim that died
       // without one (killed) leaves the code unknown: 255.
       ExitInfo info{255, false, 0};
-      if (auto e = parse_exit_record(read_text(exit_file), exit_file)) info = *e;
+      if (auto e = parse_exit_record(io::read_text(exit_file), exit_file)) info = *e;
       on_exit(info);
     };
     if (exists(exit_file)) {
@@ -201,7 +202,7 @@ class HostNode : public LocalNode {
   rt::Result<std::optional<ReplicaRuntime>> reattach(const std::string& id) override {
     std::string dir = container_dir(id);
     if (!exists(dir)) return std::optional<ReplicaRuntime>();
-    auto rec = NodeRecord::parse(read_text(dir + "/node.json"), dir + "/node.json");
+    auto rec = NodeRecord::parse(io::read_text(dir + "/node.json"), dir + "/node.json");
     if (!rec) return std::optional<ReplicaRuntime>();
     ReplicaRuntime rr;
     rr.id = id;
@@ -266,7 +267,7 @@ class HostNode : public LocalNode {
     rt::Spec holder;
     holder.process = *proc;
     std::string file = container_dir(id) + "/exec-" + std::to_string(++exec_seq_) + ".json";
-    STACK_TRY(rt::write_file_atomic(file, rt::spec_to_json(holder)["process"].dump()));
+    STACK_TRY(io::write_file_atomic(file, rt::spec_to_json(holder)["process"].dump()));
     auto s = start_exec_session({runtime_bin_, opts_.runtime_root, id, file, req.tty, req.interactive, req.detach});
     if (!s) {
       ::unlink(file.c_str());
@@ -340,7 +341,7 @@ rt::Result<ReplicaRuntime> HostNode::create_in(const ReplicaPlan& plan, const st
   if (!rec.netns_path.empty() && mode != "none")
     for (auto& a : plan.networks) rec.networks.push_back(a.network.name);
   // Recorded before anything exists, so a crash from here on can be undone.
-  STACK_TRY(rt::write_file_atomic(dir + "/node.json", rec.to_json()));
+  STACK_TRY(io::write_file_atomic(dir + "/node.json", rec.to_json()));
 
   ReplicaRuntime rr;
   rr.id = plan.id;
@@ -395,7 +396,7 @@ rt::Result<ReplicaRuntime> HostNode::create_in(const ReplicaPlan& plan, const st
     if (ec) return fail("create bind source " + d + ": " + ec.message(), ec.value());
   }
   STACK_TRY(make_dir_in_rootfs(*rootfs, built->spec.process.cwd));
-  STACK_TRY(rt::write_file_atomic(dir + "/config.json", rt::spec_to_json(built->spec).dump(1)));
+  STACK_TRY(io::write_file_atomic(dir + "/config.json", rt::spec_to_json(built->spec).dump(1)));
   return start_shim(plan.id, dir, std::move(rr));
 }
 
@@ -441,7 +442,7 @@ rt::Result<void> HostNode::write_etc_files(const ReplicaPlan& plan, const std::s
   net::ResolvSpec rs;
   rs.mode = plan.dns_server.empty() || endpoints.empty() ? net::ResolvMode::None : net::ResolvMode::Bridge;
   rs.gateway = plan.dns_server;
-  rs.host_resolv_conf = read_text("/etc/resolv.conf");
+  rs.host_resolv_conf = io::read_text("/etc/resolv.conf");
   rs.dns = s.dns;
   rs.dns_search = s.dns_search;
   rs.dns_opt = s.dns_opt;
@@ -449,9 +450,9 @@ rt::Result<void> HostNode::write_etc_files(const ReplicaPlan& plan, const std::s
   if (!resolv) return tl::unexpected(resolv.error());
   auto hn = net::build_hostname(hostname);
   if (!hn) return tl::unexpected(hn.error());
-  STACK_TRY(net::write_file_atomic(dir + "/hosts", *hosts));
-  STACK_TRY(net::write_file_atomic(dir + "/resolv.conf", *resolv));
-  STACK_TRY(net::write_file_atomic(dir + "/hostname", *hn));
+  STACK_TRY(io::write_file_atomic(dir + "/hosts", *hosts));
+  STACK_TRY(io::write_file_atomic(dir + "/resolv.conf", *resolv));
+  STACK_TRY(io::write_file_atomic(dir + "/hostname", *hn));
   return {};
 }
 
@@ -483,11 +484,11 @@ rt::Result<ReplicaRuntime> HostNode::start_shim(const std::string& id, const std
   rr.started_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
-  auto rec = NodeRecord::parse(read_text(dir + "/node.json"), dir + "/node.json");
+  auto rec = NodeRecord::parse(io::read_text(dir + "/node.json"), dir + "/node.json");
   if (!rec) return tl::unexpected(rec.error());
   rec->addresses = rr.addresses;
   rec->started_at_ms = rr.started_at_ms;
-  STACK_TRY(rt::write_file_atomic(dir + "/node.json", rec->to_json()));
+  STACK_TRY(io::write_file_atomic(dir + "/node.json", rec->to_json()));
   return rr;
 }
 
@@ -517,7 +518,7 @@ rt::Result<void> HostNode::remove_batch(const std::vector<std::string>& ids) {
     sampler_.forget(id);
     std::string dir = container_dir(id);
     NodeRecord rec;
-    if (auto r = NodeRecord::parse(read_text(dir + "/node.json"), dir + "/node.json")) rec = *r;
+    if (auto r = NodeRecord::parse(io::read_text(dir + "/node.json"), dir + "/node.json")) rec = *r;
     for (auto& n : rec.networks) endpoints.push_back({id, n});
     if (exists(runtime_.dir(id))) {
       stop_container(id);

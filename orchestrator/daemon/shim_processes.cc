@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/io.h"
 #include "runtime/kernel/cgroup.h"
 
 namespace fs = std::filesystem;
@@ -18,20 +19,13 @@ namespace {
 
 // /proc/<pid>/cmdline with its NULs as spaces, so " --id X " can be found.
 std::string command_line(const std::string& pid) {
-  std::string cmd = read_text("/proc/" + pid + "/cmdline");
+  std::string cmd = io::read_text("/proc/" + pid + "/cmdline");
   for (auto& c : cmd)
     if (c == '\0') c = ' ';
   return cmd;
 }
 
 }  // namespace
-
-std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 rt::UniqueFd pidfd_of(pid_t pid) { return rt::UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))); }
 

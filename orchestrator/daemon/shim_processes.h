@@ -14,9 +14,6 @@
 
 namespace stack::orch {
 
-// The whole file; "" when it cannot be read.
-std::string read_text(const std::string& path);
-
 // A pidfd for `pid`; invalid when it is gone.
 rt::UniqueFd pidfd_of(pid_t pid);
 

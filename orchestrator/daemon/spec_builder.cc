@@ -60,7 +60,7 @@ std::vector<std::string> all_capabilities() {
 }
 
 // Docker's order: start from the defaults (or ALL), add cap_add, drop cap_drop.
-rt::Result<std::vector<std::string>> resolve_caps(const compose::Service& s) {
+rt::Result<std::vector<std::string>> resolve_caps(const ReplicaSpec& s) {
   std::vector<std::string> caps = rt::docker_default_capabilities();
   if (s.privileged) return all_capabilities();
   std::set<std::string> add, drop;
@@ -133,7 +133,7 @@ rt::Result<void> add_service_mounts(const ReplicaPlan& plan, BuiltSpec& out) {
   return {};
 }
 
-rt::Result<void> apply_security_opts(const compose::Service& s, const SpecContext& ctx,
+rt::Result<void> apply_security_opts(const ReplicaSpec& s, const SpecContext& ctx,
                                      const std::vector<std::string>& caps, BuiltSpec& out) {
   for (auto& opt : s.security_opt) {
     auto sep = opt.find_first_of("=:");
@@ -165,7 +165,7 @@ rt::Result<void> apply_security_opts(const compose::Service& s, const SpecContex
   return {};
 }
 
-rt::Result<void> apply_resources(const compose::Service& s, const SpecContext& ctx, BuiltSpec& out) {
+rt::Result<void> apply_resources(const ReplicaSpec& s, const SpecContext& ctx, BuiltSpec& out) {
   rt::Resources res;
   if (s.mem_limit) res.memory = rt::MemoryResources{.limit = static_cast<int64_t>(*s.mem_limit)};
   if (s.cpus && *s.cpus > 0) {
@@ -226,7 +226,7 @@ std::vector<std::string> merge_env(const std::vector<std::string>& base, const s
   return out;
 }
 
-std::vector<std::string> resolve_args(const compose::Service& s, const img::ImageConfig& image) {
+std::vector<std::string> resolve_args(const ReplicaSpec& s, const img::ImageConfig& image) {
   std::vector<std::string> args;
   if (s.entrypoint) {
     args = *s.entrypoint;
@@ -289,7 +289,7 @@ rt::Result<ResolvedUser> resolve_user(const std::string& spec, const std::string
 }
 
 rt::Result<BuiltSpec> build_spec(const ReplicaPlan& plan, const img::ImageConfig& image, const SpecContext& ctx) {
-  const compose::Service& s = plan.service;
+  const ReplicaSpec& s = plan.service;
   BuiltSpec out;
   rt::Spec& spec = out.spec;
   spec = rt::default_spec();

@@ -1,4 +1,4 @@
-// The container spec of one replica: a compose::Service plus the image's
+// The container spec of one replica: its ReplicaSpec plus the image's
 // config plus where the node put things (rootfs, /etc files, netns), turned
 // into an OCI rt::Spec with Docker's rules. Pure: it reads no file and makes
 // no syscall; what it needs from the host (the image's /etc/passwd, a device
@@ -68,7 +68,7 @@ struct ResolvedUser {
 rt::Result<ResolvedUser> resolve_user(const std::string& user, const std::string& passwd,
                                       const std::string& group);
 // Entrypoint + command as Docker resolves them.
-std::vector<std::string> resolve_args(const compose::Service& service, const img::ImageConfig& image);
+std::vector<std::string> resolve_args(const ReplicaSpec& service, const img::ImageConfig& image);
 // KEY=VALUE lists merged: later entries replace earlier ones with the same key,
 // keeping the first one's position.
 std::vector<std::string> merge_env(const std::vector<std::string>& base, const std::vector<std::string>& over);

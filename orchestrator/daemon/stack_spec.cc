@@ -5,6 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include "orchestrator/compose/loader.h"
+#include "orchestrator/compose/serialize.h"
+#include "orchestrator/compose/task_spec.h"
+#include "orchestrator/daemon/replica_spec.h"
 
 namespace stack::orch {
 namespace {
@@ -34,10 +37,58 @@ sched::HealthSpec from_healthcheck(const compose::Healthcheck& hc) {
   return h;
 }
 
-sched::DependencyCondition condition_of(const std::string& c) {
-  if (c == "service_healthy") return sched::DependencyCondition::Healthy;
-  if (c == "service_completed_successfully") return sched::DependencyCondition::CompletedSuccessfully;
+sched::DependencyCondition condition_of(compose::DependencyCondition c) {
+  switch (c) {
+    case compose::DependencyCondition::Started: return sched::DependencyCondition::Started;
+    case compose::DependencyCondition::Healthy: return sched::DependencyCondition::Healthy;
+    case compose::DependencyCondition::CompletedSuccessfully: return sched::DependencyCondition::CompletedSuccessfully;
+  }
   return sched::DependencyCondition::Started;
+}
+
+sched::RestartMode mode_of(compose::RestartMode m) {
+  switch (m) {
+    case compose::RestartMode::No: return sched::RestartMode::No;
+    case compose::RestartMode::Always: return sched::RestartMode::Always;
+    case compose::RestartMode::OnFailure: return sched::RestartMode::OnFailure;
+    case compose::RestartMode::UnlessStopped: return sched::RestartMode::UnlessStopped;
+  }
+  return sched::RestartMode::No;
+}
+
+sched::RestartSpec restart_of(const compose::RestartRule& rule) {
+  sched::RestartSpec r;
+  r.mode = mode_of(rule.mode);
+  r.max_attempts = rule.max_attempts;
+  r.delay = rule.delay;
+  r.window = rule.window;
+  return r;
+}
+
+nlohmann::json port_json(const compose::PortSpec& p) {
+  return {{"target", p.target},       {"target_end", p.target_end},     {"host_ip", p.host_ip},
+          {"published", p.published}, {"published_end", p.published_end}, {"published_auto", p.published_auto},
+          {"protocol", p.protocol},   {"app_protocol", p.app_protocol}, {"mode", p.mode},
+          {"name", p.name}};
+}
+
+nlohmann::json attachment_json(const compose::ServiceNetwork& n) {
+  return {{"aliases", n.aliases},
+          {"ipv4_address", n.ipv4_address},
+          {"ipv6_address", n.ipv6_address},
+          {"priority", n.priority ? nlohmann::json(*n.priority) : nlohmann::json(nullptr)}};
+}
+
+// What config_hash hashes (see stack_spec.h): the replica's spec, its name,
+// its network attachments and the ports wired to it, each without defaults.
+nlohmann::json config_json(const compose::Service& s) {
+  nlohmann::json j = {{"replica", canonical_json(ReplicaSpec(s))}};
+  if (!s.container_name.empty()) j["container_name"] = s.container_name;
+  const nlohmann::json net_default = attachment_json(compose::ServiceNetwork{});
+  for (const auto& [key, n] : s.networks) j["networks"][key] = without_defaults(attachment_json(n), net_default);
+  const nlohmann::json port_default = port_json(compose::PortSpec{});
+  for (const auto& p : s.ports) j["ports"].push_back(without_defaults(port_json(p), port_default));
+  return j;
 }
 
 bool restart_unhealthy(const compose::Service& s) {
@@ -100,91 +151,76 @@ sched::HealthSpec health_spec(const compose::Service& s, const std::optional<com
 }
 
 rt::Result<sched::RestartSpec> restart_spec(const compose::Service& s) {
-  sched::RestartSpec r;
-  if (s.deploy.restart_policy) {
-    const compose::RestartPolicy& p = *s.deploy.restart_policy;
-    if (p.condition == "none") r.mode = sched::RestartMode::No;
-    else if (p.condition == "on-failure") r.mode = sched::RestartMode::OnFailure;
-    else if (p.condition == "any") r.mode = sched::RestartMode::Always;
-    else return rt::fail("services." + s.name + ".deploy.restart_policy.condition: unknown condition \"" +
-                         p.condition + "\" (none, on-failure, any)");
-    r.delay = p.delay;
-    r.max_attempts = p.max_attempts;
-    r.window = p.window;
-    return r;
-  }
-  const std::string& v = s.restart;
-  if (v.empty() || v == "no") {
-    r.mode = sched::RestartMode::No;
-  } else if (v == "always") {
-    r.mode = sched::RestartMode::Always;
-  } else if (v == "unless-stopped") {
-    r.mode = sched::RestartMode::UnlessStopped;
-  } else if (v.rfind("on-failure", 0) == 0) {
-    r.mode = sched::RestartMode::OnFailure;
-    if (v.size() > 10) {
-      std::string n = v.substr(11);
-      if (v[10] != ':' || n.empty() || n.find_first_not_of("0123456789") != std::string::npos || n.size() > 9)
-        return rt::fail("services." + s.name + ".restart: bad value \"" + v + "\" (on-failure[:N])");
-      r.max_attempts = std::stoi(n);
-    }
-  } else {
-    return rt::fail("services." + s.name + ".restart: unknown policy \"" + v +
-                    "\" (no, always, on-failure[:N], unless-stopped)");
-  }
-  return r;
+  auto rule = compose::restart_rule(s);
+  if (!rule) return tl::unexpected(rule.error());
+  return restart_of(*rule);
 }
 
 std::string config_hash(const compose::Service& service) {
-  compose::Service s = service;
-  s.replicas = 0;
-  s.deploy.replicas.reset();
+  return "v2:" + fnv1a_hex(config_json(service).dump());
+}
+
+std::string legacy_config_hash(const compose::Service& service) {
+  // Before v2: the whole service as the compose JSON of a one-service
+  // project, with the replica count (then held twice) zeroed and unset.
   compose::Project p;
-  p.services.emplace(s.name, std::move(s));
-  return fnv1a_hex(compose::to_json(p, -1));
+  p.services.emplace(service.name, service);
+  nlohmann::json j = compose::project_to_json_value(p);
+  nlohmann::json& s = j["services"][service.name];
+  s["replicas"] = 0;
+  s["deploy"]["replicas"] = nullptr;
+  return fnv1a_hex(j.dump());
+}
+
+std::string upgraded_config_hash(const std::string& stored, const compose::Service& service) {
+  if (stored.rfind("v2:", 0) == 0 || stored != legacy_config_hash(service)) return stored;
+  return config_hash(service);
+}
+
+void set_replicas(sched::StackSpec& spec, const compose::Project& project) {
+  for (auto& ss : spec.services)
+    if (auto it = project.services.find(ss.name); it != project.services.end()) ss.replicas = it->second.replicas;
 }
 
 rt::Result<sched::StackSpec> stack_spec(const compose::Project& project,
                                         const std::map<std::string, compose::Healthcheck>& image_hcs) {
   sched::StackSpec spec;
   spec.name = project.name;
+  std::map<std::string, compose::TaskSpec> tasks;
   for (const auto& [name, s] : project.services) {
+    auto task = compose::task_spec(s);
+    if (!task) return tl::unexpected(task.error());
+    tasks[name] = std::move(*task);
+  }
+  for (const auto& [name, s] : project.services) {
+    const compose::TaskSpec& t = tasks.at(name);
     sched::ServiceSpec ss;
     ss.name = name;
-    ss.replicas = s.replicas;
-    for (const auto& [dep, d] : s.depends_on) {
-      if (!project.services.count(dep) && d.required)
-        return rt::fail("services." + name + ".depends_on: unknown service \"" + dep + "\"");
-      ss.depends_on.push_back({dep, condition_of(d.condition), d.restart, d.required});
+    ss.replicas = t.replicas;
+    for (const auto& d : t.depends_on) {
+      if (!project.services.count(d.service) && d.required)
+        return rt::fail("services." + name + ".depends_on: unknown service \"" + d.service + "\"");
+      ss.depends_on.push_back({d.service, condition_of(d.condition), d.restart, d.required});
     }
-    auto restart = restart_spec(s);
-    if (!restart) return tl::unexpected(restart.error());
-    ss.restart = *restart;
+    ss.restart = restart_of(t.restart);
     std::optional<compose::Healthcheck> image_hc;
     if (auto it = image_hcs.find(name); it != image_hcs.end()) image_hc = it->second;
     ss.health = health_spec(s, image_hc);
-    ss.stop_signal = s.stop_signal.empty() ? "SIGTERM" : s.stop_signal;
-    ss.stop_grace = s.stop_grace_period;
+    ss.stop_signal = t.stop_signal;
+    ss.stop_grace = t.stop_grace;
     ss.config_hash = config_hash(s);
-    ss.requirements.cpus = s.deploy.reservations.cpus.value_or(0);
-    ss.requirements.memory = s.deploy.reservations.memory.value_or(0);
-    for (const auto& d : s.deploy.reservations.devices) {
-      bool gpu = false;
-      for (const auto& c : d.capabilities) gpu = gpu || c == "gpu";
-      if (!gpu) continue;
-      int64_t n = d.count.value_or(static_cast<int64_t>(d.device_ids.size()));
-      if (n < 0 || ss.requirements.gpus < 0) ss.requirements.gpus = -1;
-      else ss.requirements.gpus += n;
-    }
-    ss.requirements.constraints = s.deploy.placement_constraints;
+    ss.requirements.cpus = t.reserved_cpus;
+    ss.requirements.memory = t.reserved_memory;
+    ss.requirements.gpus = t.gpus;
+    ss.requirements.constraints = t.constraints;
     spec.services.push_back(std::move(ss));
   }
   // A service something waits on to complete successfully is a one-shot job.
-  for (const auto& [name, s] : project.services)
-    for (const auto& [dep, d] : s.depends_on)
-      if (d.condition == "service_completed_successfully")
+  for (const auto& [name, t] : tasks)
+    for (const auto& d : t.depends_on)
+      if (d.condition == compose::DependencyCondition::CompletedSuccessfully)
         for (auto& ss : spec.services)
-          if (ss.name == dep) ss.one_shot = true;
+          if (ss.name == d.service) ss.one_shot = true;
   return spec;
 }
 

@@ -9,6 +9,7 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/read.hpp>
 
+#include "base/io.h"
 #include "runtime/kernel/fd.h"
 
 namespace stack::orch {
@@ -29,19 +30,6 @@ SpooledBody::~SpooledBody() {
 }
 
 namespace {
-
-rt::Result<void> write_all(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    ssize_t w = ::write(fd, data, size);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return rt::fail_errno("write");
-    }
-    data += w;
-    size -= static_cast<size_t>(w);
-  }
-  return {};
-}
 
 }  // namespace
 
@@ -64,7 +52,7 @@ rt::Result<SpooledBody> spool_body(boost::asio::local::stream_protocol::socket& 
     if (ec == http::error::need_buffer) ec = {};
     if (ec) return rt::fail("spool upload: read the request body: " + ec.message(), EIO);
     size_t n = chunk.size() - p.get().body().size;
-    if (auto w = write_all(fd.get(), chunk.data(), n); !w)
+    if (auto w = io::write_all(fd.get(), std::string_view(chunk.data(), n), "upload spool"); !w)
       return tl::unexpected(w.error().wrap("spool upload to " + tmpl));
   }
   return body;

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/io.h"
 #include "runtime/container/device_rules.h"
 #include "runtime/container/hooks.h"
 #include "runtime/container/plan.h"
@@ -27,13 +28,6 @@
 
 namespace stack::rt {
 namespace {
-
-std::string read_all(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 Result<std::string> absolute_dir(const std::string& path, const char* what) {
   char* real = ::realpath(path.c_str(), nullptr);
@@ -62,7 +56,7 @@ Result<> write_id_map(pid_t pid, const char* file, const std::vector<IdMapping>&
 // start and delete only need the spec for its hooks: skip parsing the whole
 // config (most of it is the seccomp profile) when it names none of `stage`.
 Result<Spec> load_spec_if_hooked(const std::string& path, const char* stage) {
-  std::string text = read_all(path);
+  std::string text = io::read_text(path);
   if (text.find(std::string("\"") + stage + "\"") == std::string::npos) return fail("no hooks", ENOENT);
   return parse_spec_text(text, path);
 }
@@ -108,23 +102,6 @@ struct CreateRollback {
 
 }  // namespace
 
-Result<int> parse_signal(const std::string& name) {
-  if (name.empty()) return fail("empty signal name", EINVAL);
-  if (std::isdigit(static_cast<unsigned char>(name[0]))) {
-    int n = std::atoi(name.c_str());
-    if (n <= 0 || n >= NSIG) return fail("invalid signal \"" + name + "\"", EINVAL);
-    return n;
-  }
-  std::string s = name;
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (s.rfind("SIG", 0) == 0) s = s.substr(3);
-  for (int i = 1; i < NSIG; i++) {
-    const char* abbrev = ::sigabbrev_np(i);
-    if (abbrev && s == abbrev) return i;
-  }
-  return fail("invalid signal \"" + name + "\"", EINVAL);
-}
-
 Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& o) {
   auto valid = validate_id(o.id);
   if (!valid) return tl::unexpected(valid.error());
@@ -134,7 +111,7 @@ Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& 
   Spec loaded;
   const Spec* spec = o.spec;
   if (!spec) {
-    config_text = read_all(*bundle + "/config.json");
+    config_text = io::read_text(*bundle + "/config.json");
     if (config_text.empty()) return fail("bundle " + *bundle + ": no config.json", ENOENT);
     auto parsed = parse_spec_text(config_text, *bundle + "/config.json");
     if (!parsed) return tl::unexpected(parsed.error());
@@ -192,7 +169,7 @@ Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& 
       plan.console_socket = console.get();
     }
   }
-  STACK_TRY(write_file_atomic(dir.config(o.id), config_text));
+  STACK_TRY(io::write_file_atomic(dir.config(o.id), config_text));
 
   auto cg = make_cgroup_manager(spec->linux.cgroups_path, o.id);
   if (!cg) return tl::unexpected(cg.error().wrap("linux.cgroupsPath"));
@@ -277,7 +254,7 @@ Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& 
   if (::write(parent_end.get(), &kLimitsApplied, 1) != 1) return fail_errno("release container init");
 
   STACK_TRY(dir.save(rec));
-  if (!o.pid_file.empty()) STACK_TRY(write_file_atomic(o.pid_file, std::to_string(pid)));
+  if (!o.pid_file.empty()) STACK_TRY(io::write_file_atomic(o.pid_file, std::to_string(pid)));
   rollback.armed = false;
   result.pid = pid;
   return result;

@@ -14,6 +14,7 @@
 #include "runtime/container/spec.h"
 #include "runtime/container/state.h"
 #include "runtime/kernel/error.h"
+#include "runtime/kernel/signals.h"  // parse_signal, for the verbs' callers
 
 namespace stack::rt {
 
@@ -54,8 +55,5 @@ Result<> kill_container(const StateDir& dir, const std::string& id, int signal, 
 Result<std::vector<std::string>> delete_container(const StateDir& dir, const std::string& id, bool force);
 Result<nlohmann::json> container_state(const StateDir& dir, const std::string& id);
 Result<std::vector<pid_t>> container_pids(const StateDir& dir, const std::string& id);
-
-// "KILL", "SIGKILL", "9" -> 9.
-Result<int> parse_signal(const std::string& name);
 
 }  // namespace stack::rt

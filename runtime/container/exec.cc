@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/io.h"
 #include "runtime/container/plan.h"
 #include "runtime/kernel/cgroup.h"
 #include "runtime/kernel/clone.h"
@@ -106,7 +107,7 @@ Result<int> exec_in_container(const StateDir& dir, const ExecOptions& o) {
     return fail(std::string("exec: ") + msg.error.what, msg.error.code);
   }
   if (::write(parent_end.get(), &kLimitsApplied, 1) != 1) return fail_errno("release exec process");
-  if (!o.pid_file.empty()) STACK_TRY(write_file_atomic(o.pid_file, std::to_string(pid)));
+  if (!o.pid_file.empty()) STACK_TRY(io::write_file_atomic(o.pid_file, std::to_string(pid)));
   if (o.detach) return 0;
 
   if (proxy_end) {

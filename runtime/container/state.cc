@@ -1,5 +1,7 @@
 #include "runtime/container/state.h"
 
+#include "base/io.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -38,25 +40,6 @@ Result<> validate_id(const std::string& id) {
   return {};
 }
 
-Result<> write_file_atomic(const std::string& path, const std::string& content) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return fail_errno("create " + tmp);
-  size_t off = 0;
-  while (off < content.size()) {
-    ssize_t w = ::write(fd, content.data() + off, content.size() - off);
-    if (w < 0) {
-      auto e = fail_errno("write " + tmp);
-      ::close(fd);
-      return e;
-    }
-    off += static_cast<size_t>(w);
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail_errno("rename " + tmp + " to " + path);
-  return {};
-}
-
 Result<> StateDir::reserve(const std::string& id) const {
   std::error_code ec;
   std::filesystem::create_directories(root_, ec);
@@ -73,7 +56,7 @@ Result<> StateDir::save(const ContainerRecord& r) const {
                       {"pid", r.pid},         {"pid_start", r.pid_start}, {"created", r.created},
                       {"cgroups_path", r.cgroups_path}, {"annotations", r.annotations}};
   if (r.mounts_in_runtime_ns) j["mounts_in_runtime_ns"] = true;
-  return write_file_atomic(dir(r.id) + "/state.json", j.dump());
+  return io::write_file_atomic(dir(r.id) + "/state.json", j.dump());
 }
 
 Result<ContainerRecord> StateDir::load(const std::string& id) const {

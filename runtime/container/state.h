@@ -68,7 +68,4 @@ Status status_of(const StateDir& dir, const ContainerRecord& rec);
 nlohmann::json oci_state(const ContainerRecord& rec, Status status);
 std::string now_rfc3339();
 
-// Write a file atomically (tmp + rename), mode 0644.
-Result<> write_file_atomic(const std::string& path, const std::string& content);
-
 }  // namespace stack::rt

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/image/archive_reader.h"
 #include "runtime/image/manifest.h"
 #include "runtime/image/reference.h"
 #include "runtime/kernel/fd.h"
@@ -43,7 +44,7 @@ int archive_code(archive* a) {
   return e > 0 && e != EILSEQ ? e : 0;
 }
 
-using ArchivePtr = std::unique_ptr<archive, decltype(&archive_read_free)>;
+using ArchivePtr = ArchiveReader;
 
 // Lexically cleaned archive path ("./a//b" -> "a/b"); error when it is
 // absolute or climbs out with "..".
@@ -207,7 +208,7 @@ class TarSource : public Source {
     // holds a lock on; ours is held until the load is done.
     src->lock_ = UniqueFd(::open(tmpl.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!src->lock_ || ::flock(src->lock_.get(), LOCK_EX) != 0) return fail_errno("lock " + tmpl);
-    ArchivePtr a(archive_read_new(), archive_read_free);
+    ArchivePtr a = new_archive_reader();
     archive_read_support_filter_all(a.get());
     archive_read_support_format_tar(a.get());
     // "-": standard input (libarchive reads fd 0 for a null name).
@@ -530,7 +531,7 @@ Result<> copy_into_store(ContentStore& store, const Source& src, const PendingBl
 }  // namespace
 
 Result<DiffIdResult> diff_id_of(const std::string& path) {
-  ArchivePtr a(archive_read_new(), archive_read_free);
+  ArchivePtr a = new_archive_reader();
   archive_read_support_filter_all(a.get());
   archive_read_support_format_raw(a.get());
   if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) != ARCHIVE_OK)

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/image/archive_reader.h"
 #include "runtime/image/archive_load.h"
 #include "runtime/kernel/fd.h"
 
@@ -115,7 +116,7 @@ std::string now_rfc3339() {
 
 // Refuses files that are not tars before anything is stored.
 Result<> check_is_tar(const std::string& path) {
-  std::unique_ptr<archive, decltype(&archive_read_free)> a(archive_read_new(), archive_read_free);
+  ArchiveReader a = new_archive_reader();
   archive_read_support_filter_all(a.get());
   archive_read_support_format_tar(a.get());
   archive_read_support_format_gnutar(a.get());

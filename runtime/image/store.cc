@@ -9,6 +9,7 @@
 //    <root>/lock, so concurrent set_ref/remove_ref calls don't lose updates.
 //  - Prepared snapshots are named .tmp-<pid>-<random>; open() removes only
 //    those whose process is gone.
+#include "base/io.h"
 #include "runtime/image/store.h"
 
 #include <fcntl.h>
@@ -112,20 +113,6 @@ Result<> fsync_dir(const std::string& dir) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return fail_errno("open " + dir);
   if (::fsync(fd.get()) != 0) return fail_errno("fsync " + dir);
-  return {};
-}
-
-Result<> write_all(int fd, const void* data, size_t n, const std::string& what) {
-  auto* p = static_cast<const char*>(data);
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return fail_errno("write " + what);
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
   return {};
 }
 
@@ -264,7 +251,7 @@ Result<> BlobWriter::write(const void* data, size_t n) {
     s_->discard();
     return fail(what + ": more data than the expected " + std::to_string(s_->expected_size) + " bytes", EINVAL);
   }
-  STACK_TRY_CTX(write_all(s_->fd.get(), data, n, s_->path), what);
+  STACK_TRY_CTX(io::write_all(s_->fd.get(), std::string_view(static_cast<const char*>(data), n), s_->path), what);
   s_->hash.update(data, n);
   s_->offset += n;
   return {};
@@ -437,7 +424,7 @@ Result<> save_refs(const std::string& root, const std::map<std::string, Digest>&
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!fd) return fail_errno("create " + tmp);
   std::string text = j.dump(2) + "\n";
-  auto w = write_all(fd.get(), text.data(), text.size(), tmp);
+  auto w = io::write_all(fd.get(), text, tmp);
   if (w && ::fsync(fd.get()) != 0) w = fail_errno("fsync " + tmp);
   if (w && ::rename(tmp.c_str(), path.c_str()) != 0) w = fail_errno("rename " + tmp + " to " + path);
   if (!w) {

@@ -10,6 +10,7 @@
 // The hash uses OpenSSL's EVP SHA-256 rather than img::Sha256 (libmd): on
 // this hardware EVP uses the SHA-NI instructions (~1.7 GB/s against libmd's
 // ~100 MB/s), and hashing every layer byte is otherwise the unpack bottleneck.
+#include "runtime/image/archive_reader.h"
 #include "runtime/image/unpack.h"
 
 #include <archive.h>
@@ -37,10 +38,7 @@ namespace {
 
 using rt::UniqueFd;
 
-struct ArchiveFree {
-  void operator()(archive* a) const { archive_read_free(a); }
-};
-using ArchivePtr = std::unique_ptr<archive, ArchiveFree>;
+using ArchivePtr = ArchiveReader;
 
 constexpr const char* kWhiteoutPrefix = ".wh.";
 constexpr const char* kOpaqueMarker = ".wh..wh..opq";
@@ -484,8 +482,8 @@ Result<UnpackResult> unpack_layer(const std::string& blob_path, const std::strin
   UnpackResult res;
   FastSha256 hash;
   if (!hash.ok()) return rt::fail("unpack " + blob_path + ": cannot initialise sha256");
-  ArchivePtr raw(archive_read_new());
-  ArchivePtr tar(archive_read_new());
+  ArchivePtr raw = new_archive_reader();
+  ArchivePtr tar = new_archive_reader();
   if (!raw || !tar) return rt::fail("unpack " + blob_path + ": archive_read_new", ENOMEM);
   archive_read_support_filter_all(raw.get());
   archive_read_support_format_raw(raw.get());

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/io.h"
 #include "runtime/kernel/fd.h"
 #include "runtime/kernel/mountinfo.h"
 #include "runtime/kernel/safe_path.h"
@@ -49,13 +50,6 @@ std::vector<V1Mount> v1_mounts(const std::string& mountinfo) {
     out.push_back(std::move(m));
   }
   return out;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
 }
 
 }  // namespace
@@ -110,9 +104,9 @@ std::vector<CgroupV1Hierarchy> parse_cgroup_v1_hierarchies(const std::string& pr
 }
 
 Result<std::vector<CgroupV1Hierarchy>> host_cgroup_v1_hierarchies() {
-  std::string cg = read_text("/proc/self/cgroup");
+  std::string cg = io::read_text("/proc/self/cgroup");
   if (cg.empty()) return fail("read /proc/self/cgroup", ENOENT);
-  std::string mi = read_text("/proc/self/mountinfo");
+  std::string mi = io::read_text("/proc/self/mountinfo");
   if (mi.empty()) return fail("read /proc/self/mountinfo", ENOENT);
   return parse_cgroup_v1_hierarchies(cg, mi);
 }

@@ -4,6 +4,7 @@
 //   stub      an ENOSYS prologue for syscalls newer than the profile knows;
 //   cache     <cache_dir>/<sha256>.bpf, so the common start is one file read;
 //   load      seccomp(2) in the child, async-signal-safe.
+#include "base/io.h"
 #include "runtime/kernel/seccomp.h"
 
 #include <fcntl.h>
@@ -399,18 +400,6 @@ Result<void> mkdir_p(const std::string& dir) {
   return {};
 }
 
-Result<void> write_all(int fd, const void* data, size_t len, const std::string& what) {
-  auto* p = static_cast<const char*>(data);
-  while (len > 0) {
-    ssize_t n = ::write(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail_errno("write " + what);
-    p += n;
-    len -= static_cast<size_t>(n);
-  }
-  return {};
-}
-
 // tmp + fsync + rename: a reader sees the old file, no file, or the whole new
 // one; concurrent writers of one key write identical bytes.
 Result<void> write_cache(const std::string& dir, const std::string& path, const Key& key,
@@ -428,7 +417,7 @@ Result<void> write_cache(const std::string& dir, const std::string& path, const 
   std::memcpy(buf.data() + sizeof h, insns.data(), insns.size() * sizeof(sock_filter));
   uint64_t sum = fnv1a(buf.data(), buf.size());
   buf.insert(buf.end(), reinterpret_cast<unsigned char*>(&sum), reinterpret_cast<unsigned char*>(&sum) + sizeof sum);
-  auto done = write_all(fd.get(), buf.data(), buf.size(), tmp);
+  auto done = io::write_all(fd.get(), std::string_view(reinterpret_cast<const char*>(buf.data()), buf.size()), tmp);
   if (done && ::fsync(fd.get()) < 0) done = fail_errno("fsync " + tmp);
   if (done && ::rename(tmp.c_str(), path.c_str()) < 0) done = fail_errno("rename " + tmp + " to " + path);
   if (!done) ::unlink(tmp.c_str());

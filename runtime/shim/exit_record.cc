@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/io.h"
 #include "runtime/container/state.h"
 
 namespace stack::shim {
@@ -31,7 +32,7 @@ std::string ExitRecord::to_json() const {
 }
 
 rt::Result<> write_exit_record(const std::string& path, const ExitRecord& record) {
-  return rt::write_file_atomic(path, record.to_json());
+  return io::write_file_atomic(path, record.to_json());
 }
 
 }  // namespace stack::shim

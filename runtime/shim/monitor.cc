@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/io.h"
 #include "runtime/container/container.h"
 #include "runtime/kernel/cgroup.h"
 #include "runtime/shim/control.h"
@@ -185,7 +186,7 @@ rt::Result<> Monitor::prepare() {
   std::string exit_dir = o_.exit_file.substr(0, o_.exit_file.rfind('/'));
   if (::access(exit_dir.empty() ? "/" : exit_dir.c_str(), W_OK) != 0)
     return rt::fail_errno("--exit-file: directory " + exit_dir);
-  STACK_TRY(rt::write_file_atomic(o_.pid_file(), std::to_string(::getpid()) + "\n"));
+  STACK_TRY(io::write_file_atomic(o_.pid_file(), std::to_string(::getpid()) + "\n"));
   // The cgroup is read once the init exited, for OOM kills: hold its manager
   // from now on, so a later failure to build it cannot lose the verdict.
   auto rec = dir_.load(o_.id);

@@ -7,18 +7,10 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/io.h"
+
 namespace stack::shim {
 namespace {
-
-void write_all(int fd, const std::string& s) {
-  size_t off = 0;
-  while (off < s.size()) {
-    ssize_t w = ::write(fd, s.data() + off, s.size() - off);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return;
-    off += static_cast<size_t>(w);
-  }
-}
 
 // A: relays C's verdict and exits.
 [[noreturn]] void wait_for_verdict(int read_fd) {
@@ -33,14 +25,14 @@ void write_all(int fd, const std::string& s) {
   }
   if (auto nl = line.find('\n'); nl != std::string::npos) line.resize(nl + 1);
   if (line.rfind("started ", 0) == 0) {
-    write_all(1, line);
+    (void)io::write_all(1, line);
     _exit(0);
   }
   if (line.rfind("error ", 0) == 0) {
-    write_all(2, "stack-shim: " + line.substr(6));
+    (void)io::write_all(2, "stack-shim: " + line.substr(6));
     _exit(kShimFailed);
   }
-  write_all(2, "stack-shim: the shim exited before the container started\n");
+  (void)io::write_all(2, "stack-shim: the shim exited before the container started\n");
   _exit(kShimFailed);
 }
 
@@ -50,11 +42,11 @@ void StartupReport::send(const std::string& line) {
   if (sent_) return;
   sent_ = true;
   if (detached_) {
-    write_all(pipe_.get(), line);
+    (void)io::write_all(pipe_.get(), line);
     pipe_.reset();
   } else {
     bool error = line.rfind("error ", 0) == 0;
-    write_all(error ? 2 : 1, error ? "stack-shim: " + line.substr(6) : line);
+    (void)io::write_all(error ? 2 : 1, error ? "stack-shim: " + line.substr(6) : line);
   }
 }
 
@@ -69,7 +61,7 @@ void StartupReport::failed(const std::string& message) {
 
 void StartupReport::warn(const std::string& message) const {
   // Detached, stderr is still the caller's until started() (then /dev/null).
-  write_all(2, "stack-shim: warning: " + message + "\n");
+  (void)io::write_all(2, "stack-shim: warning: " + message + "\n");
 }
 
 rt::Result<StartupReport> detach_from_caller() {
@@ -88,12 +80,12 @@ rt::Result<StartupReport> detach_from_caller() {
   // B: a new session, then the fork that leaves it.
   rd.reset();
   if (::setsid() < 0) {
-    write_all(wr.get(), std::string("error setsid: ") + std::strerror(errno) + "\n");
+    (void)io::write_all(wr.get(), std::string("error setsid: ") + std::strerror(errno) + "\n");
     _exit(kShimFailed);
   }
   pid_t c = ::fork();
   if (c < 0) {
-    write_all(wr.get(), std::string("error fork: ") + std::strerror(errno) + "\n");
+    (void)io::write_all(wr.get(), std::string("error fork: ") + std::strerror(errno) + "\n");
     _exit(kShimFailed);
   }
   if (c > 0) _exit(0);

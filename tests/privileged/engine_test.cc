@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "orchestrator/daemon/engine.h"
+#include "orchestrator/daemon/stack_spec.h"
 #include "runtime/image/image_service.h"
 #include "runtime/image/import.h"
 #include "tests/support/bundle.h"
@@ -219,7 +220,7 @@ class EngineTest : public ::testing::Test {
     std::string mounts = test::read_file("/proc/self/mountinfo");
     EXPECT_EQ(mounts.find(options_.netns_dir + "/"), std::string::npos) << mounts;
     EXPECT_EQ(mounts.find(options_.root + "/"), std::string::npos) << mounts;
-    std::string ipam = test::read_file(options_.root + "/net/ipam.json");
+    std::string ipam = store_.get("net/ipam").value().value_or("");
     EXPECT_EQ(ipam.find(stack + "_"), std::string::npos) << ipam;
   }
 
@@ -555,12 +556,45 @@ TEST_F(EngineTest, RestoreAfterTheShimsAreGoneRecreatesInDependencyOrder) {
   if (!ok) {
     std::cerr << "DEBUG nft:\n" << test::run({"nft", "list", "table", "inet", "stack"}).out;
     for (auto& v : ps("eng7")) std::cerr << "DEBUG " << v.name << " " << v.state << " " << v.health << " " << v.ip << "\n";
-    std::cerr << test::read_file(options_.root + "/net/networks.json");
+    std::cerr << store_.get("net/networks").value().value_or("");
   }
   ASSERT_TRUE(ok);
   sub.reset();
   ASSERT_TRUE(engine_->down("eng7", true));
   expect_no_leftovers("eng7");
+}
+
+// Replicas a stackd before config hash v2 made carry the old hash (of the
+// whole serialized service): the first restore after the upgrade keeps them
+// and stores the v2 hash, instead of replacing every one.
+TEST_F(EngineTest, RestoreAfterAnUpgradeKeepsReplicasOfAnUnchangedConfig) {
+  compose::Project p = shop("eng9", "10.236.9.0/24", 18239);
+  auto up = engine_->up(p, {});
+  ASSERT_TRUE(up) << up.error().message();
+  std::map<std::string, std::string> before;
+  for (auto& v : ps("eng9")) before[v.name] = v.container_id;
+  engine_->shutdown();
+  engine_.reset();
+  auto records = store_.list("replicas/eng9/");
+  ASSERT_TRUE(records);
+  for (auto& [key, value] : *records) {  // as the older stackd wrote them
+    auto j = nlohmann::json::parse(value, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << key << ": " << value;
+    j["config_hash"] = legacy_config_hash(p.services.at(j["service"].get<std::string>()));
+    ASSERT_TRUE(store_.put(key, j.dump()));
+  }
+  open_engine();
+  ASSERT_TRUE(engine_->restore());
+  std::map<std::string, std::string> after;
+  for (auto& v : ps("eng9")) after[v.name] = v.container_id;
+  EXPECT_EQ(before, after) << describe("eng9");
+  auto upgraded = store_.list("replicas/eng9/");
+  ASSERT_TRUE(upgraded);
+  for (auto& [key, value] : *upgraded)
+    EXPECT_EQ(nlohmann::json::parse(value, nullptr, false).value("config_hash", "").rfind("v2:", 0), 0u) << key << ": " << value;
+  EXPECT_TRUE(wait_for([&] { return http_get(18239).find("hello") != std::string::npos; })) << describe("eng9");
+  ASSERT_TRUE(engine_->down("eng9", true));
+  expect_no_leftovers("eng9");
 }
 
 }  // namespace

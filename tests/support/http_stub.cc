@@ -9,6 +9,8 @@
 
 #include <cctype>
 
+#include "base/io.h"
+
 namespace stack::test {
 
 namespace {
@@ -18,16 +20,6 @@ const char* reason(int status) {
     case 200: return "OK";
     case 404: return "Not Found";
     default: return "Status";
-  }
-}
-
-void write_all(int fd, const std::string& data) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t w = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return;  // the client went away: nothing to report to it
-    off += static_cast<size_t>(w);
   }
 }
 
@@ -117,7 +109,7 @@ void HttpStub::answer(int conn) {
   for (const auto& [k, v] : r.headers) out += k + ": " + v + "\r\n";
   out += "Content-Length: " + std::to_string(r.body.size()) + "\r\nConnection: close\r\n\r\n";
   if (method != "HEAD") out += r.body;
-  write_all(conn, out);
+  (void)io::write_all(conn, out);
 }
 
 }  // namespace stack::test

@@ -1,27 +1,59 @@
 // An in-memory StateStore for tests (the daemon's is SQLite,
-// orchestrator/daemon/sqlite_store.cc): same contract, a std::map behind a
-// mutex. Pure logic, so it is a fake only of persistence, not of the kernel.
+// orchestrator/daemon/sqlite_store.cc): the same contract
+// (tests/unit/state_store_contract_test.cc), in maps behind a mutex. Pure
+// logic, so it is a fake only of persistence, not of the kernel. It shares
+// the txn logic and the watch cursor with SQLite (store_txn.h,
+// store_watch.h) and keeps its own rows, history and compaction.
 #pragma once
 
 #include <map>
 #include <mutex>
 
 #include "orchestrator/daemon/state_store.h"
+#include "orchestrator/daemon/store_leases.h"
+#include "orchestrator/daemon/store_watch.h"
 
 namespace stack::test {
 
 class MemoryStore final : public orch::StateStore {
  public:
-  rt::Result<std::optional<std::string>> get(const std::string& key) override;
-  rt::Result<void> put(const std::string& key, const std::string& value) override;
-  rt::Result<void> remove(const std::string& key) override;
-  rt::Result<std::vector<std::pair<std::string, std::string>>> list(const std::string& prefix) override;
-  rt::Result<void> commit(const std::vector<orch::StoreOp>& ops) override;
-  size_t size() const;
+  explicit MemoryStore(orch::StoreOptions options = {});
+
+  rt::Result<orch::RangeResult> range(const std::string& key, orch::RangeOptions options = {}) override;
+  rt::Result<orch::TxnResult> txn(const orch::Txn& txn) override;
+  rt::Result<orch::LeaseId> lease_grant(int64_t ttl_seconds) override;
+  rt::Result<void> lease_keep_alive(orch::LeaseId id) override;
+  rt::Result<void> lease_revoke(orch::LeaseId id) override;
+  rt::Result<std::vector<orch::LeaseId>> expire_leases() override;
+  rt::Result<std::unique_ptr<orch::StoreWatch>> watch(const std::string& key,
+                                                      orch::WatchOptions options = {}) override;
+  rt::Result<void> compact(orch::Revision revision) override;
+  rt::Result<orch::Revision> revision() override;
+
+  size_t size() const;  // live keys
 
  private:
+  struct Row {
+    orch::KeyValue kv;
+    bool tombstone = false;
+  };
+  class View;
+
+  rt::Result<orch::TxnResult> write_txn(const orch::Txn& txn);
+  rt::Result<orch::mvcc::HistoryRead> read_history(const std::string& key, bool prefix, orch::Revision from);
+  void compact_rows(orch::Revision revision);
+  rt::Error compacted_error(orch::Revision r) const;
+
+  orch::StoreClock clock_;
+  orch::Revision retain_;
   mutable std::mutex mu_;
-  std::map<std::string, std::string> data_;
+  std::map<std::string, orch::KeyValue> live_;
+  std::vector<Row> history_;  // by revision, then op order
+  orch::Revision revision_ = 1;
+  orch::Revision compacted_ = 0;
+  orch::LeaseId next_lease_ = 1;
+  orch::mvcc::LeaseTimers leases_;
+  std::shared_ptr<orch::mvcc::RevisionSignal> signal_ = std::make_shared<orch::mvcc::RevisionSignal>();
 };
 
 }  // namespace stack::test

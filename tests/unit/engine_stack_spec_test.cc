@@ -140,7 +140,6 @@ TEST(EngineStackSpec, ConfigHashIgnoresReplicasOnly) {
   compose::Service a = service("web");
   compose::Service b = a;
   b.replicas = 5;
-  b.deploy.replicas = 5;
   EXPECT_EQ(config_hash(a), config_hash(b));
   b.image = "busybox:2";
   EXPECT_NE(config_hash(a), config_hash(b));

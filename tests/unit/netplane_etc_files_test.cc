@@ -148,27 +148,27 @@ TEST(EtcHostname, ValidatesAndTerminates) {
 TEST(EtcWrite, AtomicReplacesAndInPlaceKeepsTheInode) {
   stack::test::TempDir dir;
   std::string path = dir.path() + "/hosts";
-  ASSERT_TRUE(write_file_atomic(path, "one\n", 0640));
+  ASSERT_TRUE(stack::io::write_file_atomic(path, "one\n", 0640));
   EXPECT_EQ(slurp(path), "one\n");
   struct stat st{};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0640u);
   ino_t first = st.st_ino;
-  ASSERT_TRUE(write_file_atomic(path, "two\n"));
+  ASSERT_TRUE(stack::io::write_file_atomic(path, "two\n"));
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_NE(st.st_ino, first);  // a new file renamed over the old one
   ino_t second = st.st_ino;
-  ASSERT_TRUE(write_file_in_place(path, "3\n"));
+  ASSERT_TRUE(stack::io::write_file_in_place(path, "3\n"));
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_ino, second);
   EXPECT_EQ(slurp(path), "3\n");
   // Only the target is left: no temp files.
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), std::filesystem::directory_iterator()), 1);
   // Failure: a missing directory leaves nothing behind and says where.
-  auto r = write_file_atomic(dir.path() + "/missing/hosts", "x");
+  auto r = stack::io::write_file_atomic(dir.path() + "/missing/hosts", "x");
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("missing/hosts"), std::string::npos);
-  EXPECT_FALSE(write_file_in_place(dir.path() + "/absent", "x"));
+  EXPECT_FALSE(stack::io::write_file_in_place(dir.path() + "/absent", "x"));
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "netplane/atomic_file.h"
+#include "base/io.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,7 +9,7 @@
 
 #include "runtime/kernel/fd.h"
 
-namespace stack::net {
+namespace stack::io {
 
 rt::Result<void> write_all(int fd, std::string_view data, const std::string& what) {
   size_t off = 0;
@@ -19,6 +19,7 @@ rt::Result<void> write_all(int fd, std::string_view data, const std::string& wha
       if (errno == EINTR) continue;
       return rt::fail_errno("write " + what);
     }
+    if (n == 0) return rt::fail("write " + what + ": no progress", EIO);
     off += static_cast<size_t>(n);
   }
   return {};
@@ -60,10 +61,29 @@ rt::Result<void> write_file_atomic(const std::string& path, std::string_view con
   return {};
 }
 
+rt::Result<std::string> read_file(const std::string& path) {
+  rt::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return rt::fail_errno("open " + path);
+  std::string out;
+  char buf[16384];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return rt::fail_errno("read " + path);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+std::string read_text(const std::string& path) { return read_file(path).value_or(""); }
+
 rt::Result<void> write_file_in_place(const std::string& path, std::string_view content) {
   rt::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
   if (!fd) return rt::fail_errno("open " + path);
   return write_all(fd.get(), content, path);
 }
 
-}  // namespace stack::net
+}  // namespace stack::io

@@ -1,4 +1,6 @@
-// Whole-file writes for the netplane's state and the containers' /etc files.
+// The one home of whole-file and whole-buffer I/O: write_all, read_file,
+// write_file_atomic (with a durability choice), write_file_in_place. Nothing
+// else in the tree loops over write(2) or reads a whole file by hand.
 //
 // Durability is a choice per file, because fsync costs 10-25 ms on a VM disk
 // and endpoint setup must stay cheap:
@@ -18,7 +20,7 @@
 
 #include "runtime/kernel/error.h"
 
-namespace stack::net {
+namespace stack::io {
 
 enum class Durability { Process, Disk };
 
@@ -32,6 +34,12 @@ rt::Result<void> write_file_atomic(const std::string& path, std::string_view con
 // Truncates and rewrites `path` keeping its inode (so bind mounts see it).
 rt::Result<void> write_file_in_place(const std::string& path, std::string_view content);
 // write(2) until done, retrying EINTR; `what` names the file in errors.
-rt::Result<void> write_all(int fd, std::string_view data, const std::string& what);
+rt::Result<void> write_all(int fd, std::string_view data, const std::string& what = "fd");
 
-}  // namespace stack::net
+// The whole file; ENOENT and the rest as errors naming the path.
+rt::Result<std::string> read_file(const std::string& path);
+// The whole file, or "" when it cannot be read (for /proc files that vanish
+// with their process, and optional files).
+std::string read_text(const std::string& path);
+
+}  // namespace stack::io

@@ -1,0 +1,143 @@
+#include "orchestrator/compose/task_spec.h"
+
+#include "runtime/kernel/signals.h"
+
+namespace stack::compose {
+
+namespace {
+
+// The error of `r`, prefixed with the field it is about.
+template <class T>
+rt::Result<T> at(rt::Result<T> r, const std::string& path) {
+  if (!r) return rt::fail(path + ": " + r.error().context, EINVAL);
+  return r;
+}
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+}  // namespace
+
+rt::Result<RestartRule> parse_restart(const std::string& v) {
+  RestartRule r;
+  if (v == "no") r.mode = RestartMode::No;
+  else if (v == "always") r.mode = RestartMode::Always;
+  else if (v == "unless-stopped") r.mode = RestartMode::UnlessStopped;
+  else if (v == "on-failure") r.mode = RestartMode::OnFailure;
+  else if (v.rfind("on-failure:", 0) == 0 && all_digits(v.substr(11)) && v.size() - 11 <= 9) {
+    r.mode = RestartMode::OnFailure;
+    r.max_attempts = std::stoi(v.substr(11));
+  } else {
+    return rt::fail("invalid restart policy \"" + v + "\" (no, always, on-failure[:N], unless-stopped)", EINVAL);
+  }
+  return r;
+}
+
+rt::Result<RestartMode> parse_restart_condition(const std::string& v) {
+  if (v == "none") return RestartMode::No;
+  if (v == "on-failure") return RestartMode::OnFailure;
+  if (v == "any") return RestartMode::Always;
+  return rt::fail("\"" + v + "\" is not none, on-failure or any", EINVAL);
+}
+
+rt::Result<DependencyCondition> parse_dependency_condition(const std::string& v) {
+  if (v == "service_started") return DependencyCondition::Started;
+  if (v == "service_healthy") return DependencyCondition::Healthy;
+  if (v == "service_completed_successfully") return DependencyCondition::CompletedSuccessfully;
+  return rt::fail("\"" + v + "\" is not service_started, service_healthy or service_completed_successfully", EINVAL);
+}
+
+rt::Result<int> parse_stop_signal(const std::string& v) {
+  if (v.empty()) return SIGTERM;  // unset: Docker's default
+  auto n = rt::parse_signal(v);
+  if (!n) return rt::fail("unknown signal \"" + v + "\" (a name such as SIGTERM or TERM, or a number)", EINVAL);
+  return *n;
+}
+
+rt::Result<FailureAction> parse_failure_action(const std::string& v) {
+  if (v == "pause") return FailureAction::Pause;
+  if (v == "continue") return FailureAction::Continue;
+  if (v == "rollback") return FailureAction::Rollback;
+  return rt::fail("\"" + v + "\" is not continue, pause or rollback", EINVAL);
+}
+
+rt::Result<UpdateOrder> parse_update_order(const std::string& v) {
+  if (v == "stop-first") return UpdateOrder::StopFirst;
+  if (v == "start-first") return UpdateOrder::StartFirst;
+  return rt::fail("\"" + v + "\" is not stop-first or start-first", EINVAL);
+}
+
+rt::Result<UpdateRule> update_rule(const UpdateConfig& c) {
+  UpdateRule u;
+  if (c.parallelism < 0) return rt::fail("parallelism: must not be negative", EINVAL);
+  if (c.max_failure_ratio && (*c.max_failure_ratio < 0 || *c.max_failure_ratio > 1))
+    return rt::fail("max_failure_ratio: must be between 0 and 1", EINVAL);
+  auto action = at(parse_failure_action(c.failure_action), "failure_action");
+  if (!action) return tl::unexpected(action.error());
+  auto order = at(parse_update_order(c.order), "order");
+  if (!order) return tl::unexpected(order.error());
+  u.parallelism = c.parallelism;
+  u.delay = c.delay;
+  u.failure_action = *action;
+  u.order = *order;
+  u.monitor = c.monitor;
+  u.max_failure_ratio = c.max_failure_ratio;
+  return u;
+}
+
+int64_t requested_gpus(const DeviceRequest& d) {
+  return d.count.value_or(static_cast<int64_t>(d.device_ids.size()));
+}
+
+rt::Result<RestartRule> restart_rule(const Service& s) {
+  const std::string base = "services." + s.name;
+  if (!s.deploy.restart_policy) return at(parse_restart(s.restart), base + ".restart");
+  const RestartPolicy& p = *s.deploy.restart_policy;
+  auto mode = at(parse_restart_condition(p.condition), base + ".deploy.restart_policy.condition");
+  if (!mode) return tl::unexpected(mode.error());
+  RestartRule r;
+  r.mode = *mode;
+  r.delay = p.delay;
+  r.max_attempts = p.max_attempts;
+  r.window = p.window;
+  return r;
+}
+
+rt::Result<TaskSpec> task_spec(const Service& s) {
+  const std::string base = "services." + s.name;
+  TaskSpec t;
+  t.replicas = s.replicas;
+  auto restart = restart_rule(s);
+  if (!restart) return tl::unexpected(restart.error());
+  t.restart = *restart;
+  t.stop_signal = s.stop_signal.empty() ? "SIGTERM" : s.stop_signal;
+  auto sig = at(parse_stop_signal(s.stop_signal), base + ".stop_signal");
+  if (!sig) return tl::unexpected(sig.error());
+  t.stop_signal_number = *sig;
+  t.stop_grace = s.stop_grace_period;
+  for (const auto& [dep, d] : s.depends_on) {
+    auto c = at(parse_dependency_condition(d.condition), base + ".depends_on." + dep + ".condition");
+    if (!c) return tl::unexpected(c.error());
+    t.depends_on.push_back({dep, *c, d.restart, d.required});
+  }
+  if (s.deploy.update_config) {
+    auto u = at(update_rule(*s.deploy.update_config), base + ".deploy.update_config");
+    if (!u) return tl::unexpected(u.error());
+    t.update_config = *u;
+  }
+  t.reserved_cpus = s.deploy.reservations.cpus.value_or(0);
+  t.reserved_memory = s.deploy.reservations.memory.value_or(0);
+  for (const auto& d : s.deploy.reservations.devices) {
+    bool gpu = false;
+    for (const auto& c : d.capabilities) gpu = gpu || c == "gpu";
+    if (!gpu) continue;
+    int64_t n = requested_gpus(d);
+    if (n < 0 || t.gpus < 0) t.gpus = -1;
+    else t.gpus += n;
+  }
+  t.constraints = s.deploy.placement_constraints;
+  return t;
+}
+
+}  // namespace stack::compose

@@ -1,0 +1,183 @@
+// The typed task spec (compose/task_spec.h): restart policies, stop signals,
+// dependency conditions, update/rollback config and device requests are
+// parsed once, by one parser each; a bad value is a load error at its
+// file:line naming the field, and a Service that did not come through the
+// loader (the JSON stackd receives) meets the same parsers. The replica count
+// is kept once.
+#include <csignal>
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "compose_test_util.h"
+#include "orchestrator/compose/task_spec.h"
+
+namespace stack::compose {
+namespace {
+
+using cz::load_error;
+using cz::load_yaml;
+
+std::string service_a(const std::string& lines) { return "services:\n  a:\n    image: x\n" + lines; }
+
+TEST(ComposeTypedFields, AnUnknownStopSignalIsALoadErrorAtItsLine) {
+  EXPECT_EQ(load_error(service_a("    stop_signal: SIGFOO\n")),
+            "stack.yaml:4:18: services.a.stop_signal: unknown signal \"SIGFOO\" (a name such as SIGTERM or TERM, "
+            "or a number)");
+  std::string out_of_range = load_error(service_a("    stop_signal: \"99\"\n"));
+  EXPECT_EQ(out_of_range.rfind("stack.yaml:4:18: services.a.stop_signal: ", 0), 0u) << out_of_range;
+  for (const char* ok : {"SIGINT", "TERM", "sigquit", "\"9\""}) {
+    auto r = load_yaml(service_a(std::string("    stop_signal: ") + ok + "\n"));
+    ASSERT_TRUE(r) << ok << ": " << r.error().message();
+    auto t = task_spec(r->project.services.at("a"));
+    ASSERT_TRUE(t) << t.error().message();
+  }
+  auto r = load_yaml(service_a("    stop_signal: INT\n"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(task_spec(r->project.services.at("a"))->stop_signal_number, 2);
+  EXPECT_EQ(task_spec(r->project.services.at("a"))->stop_signal, "INT");  // as written
+}
+
+TEST(ComposeTypedFields, AnUnknownRestartPolicyIsALoadErrorAtItsLine) {
+  EXPECT_EQ(load_error(service_a("    restart: sometimes\n")),
+            "stack.yaml:4:14: services.a.restart: invalid restart policy \"sometimes\" (no, always, on-failure[:N], "
+            "unless-stopped)");
+  EXPECT_NE(load_error(service_a("    restart: on-failure:x\n")).find("stack.yaml:4:14: services.a.restart: "),
+            std::string::npos);
+  auto r = load_yaml(service_a("    restart: on-failure:3\n"));
+  ASSERT_TRUE(r) << r.error().message();
+  auto t = task_spec(r->project.services.at("a"));
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->restart.mode, RestartMode::OnFailure);
+  EXPECT_EQ(t->restart.max_attempts, 3);
+}
+
+TEST(ComposeTypedFields, AnUnknownDependencyConditionIsALoadErrorAtItsLine) {
+  std::string e = load_error(
+      "services:\n  a:\n    image: x\n    depends_on:\n      b: {condition: whenever}\n  b:\n    image: y\n");
+  EXPECT_EQ(e.rfind("stack.yaml:5:", 0), 0u) << e;
+  EXPECT_NE(e.find("services.a.depends_on.b.condition"), std::string::npos) << e;
+  EXPECT_NE(e.find("whenever"), std::string::npos) << e;
+}
+
+TEST(ComposeTypedFields, DeployPoliciesAreCheckedWhereTheyAreWritten) {
+  struct Case {
+    const char* deploy;
+    const char* field;
+    const char* why;
+  };
+  for (const Case& c : {
+           Case{"{restart_policy: {condition: sometimes}}", "services.a.deploy.restart_policy.condition",
+                "\"sometimes\" is not none, on-failure or any"},
+           Case{"{update_config: {failure_action: explode}}", "services.a.deploy.update_config.failure_action",
+                "\"explode\" is not continue, pause or rollback"},
+           Case{"{update_config: {parallelism: -1}}", "services.a.deploy.update_config.parallelism",
+                "must not be negative (got -1)"},
+           Case{"{update_config: {max_failure_ratio: 2}}", "services.a.deploy.update_config.max_failure_ratio",
+                "must be between 0 and 1 (got 2)"},
+           Case{"{rollback_config: {failure_action: explode}}", "services.a.deploy.rollback_config.failure_action",
+                "\"explode\" is not continue, pause or rollback"},
+           Case{"{resources: {reservations: {devices: [{capabilities: [gpu], count: -2}]}}}",
+                "services.a.deploy.resources.reservations.devices[0].count",
+                "must be a number of devices, or all (got -2)"},
+       }) {
+    std::string e = load_error(service_a(std::string("    deploy: ") + c.deploy + "\n"));
+    EXPECT_EQ(e.rfind("stack.yaml:4:", 0), 0u) << c.deploy << ": " << e;
+    EXPECT_NE(e.find(std::string(c.field) + ": " + c.why), std::string::npos) << c.deploy << ": " << e;
+  }
+}
+
+TEST(ComposeTypedFields, TheTaskSpecHoldsEveryPolicyParsed) {
+  auto r = load_yaml(R"(
+services:
+  db:
+    image: postgres
+  web:
+    image: nginx
+    restart: always
+    stop_signal: SIGQUIT
+    stop_grace_period: 3s
+    depends_on:
+      db: {condition: service_healthy, restart: true}
+    deploy:
+      replicas: 2
+      restart_policy: {condition: on-failure, delay: 5s, max_attempts: 4, window: 1m}
+      update_config: {parallelism: 2, failure_action: rollback, order: start-first, max_failure_ratio: 0.5}
+      resources:
+        reservations:
+          cpus: "0.5"
+          memory: 64m
+          devices: [{capabilities: [gpu], count: 2}, {capabilities: [gpu], device_ids: ["0", "1", "2"]}]
+      placement: {constraints: ["node.labels.disk==ssd"]}
+)");
+  ASSERT_TRUE(r) << r.error().message();
+  auto t = task_spec(r->project.services.at("web"));
+  ASSERT_TRUE(t) << t.error().message();
+  EXPECT_EQ(t->replicas, 2);
+  EXPECT_EQ(t->restart.mode, RestartMode::OnFailure);  // deploy.restart_policy wins over restart
+  EXPECT_EQ(t->restart.delay, 5000);
+  EXPECT_EQ(t->restart.max_attempts, 4);
+  EXPECT_EQ(t->restart.window, 60000);
+  EXPECT_EQ(t->stop_signal_number, SIGQUIT);
+  EXPECT_EQ(t->stop_grace, 3000);
+  ASSERT_EQ(t->depends_on.size(), 1u);
+  EXPECT_EQ(t->depends_on[0].service, "db");
+  EXPECT_EQ(t->depends_on[0].condition, DependencyCondition::Healthy);
+  EXPECT_TRUE(t->depends_on[0].restart);
+  ASSERT_TRUE(t->update_config);
+  EXPECT_EQ(t->update_config->parallelism, 2);
+  EXPECT_EQ(t->update_config->failure_action, FailureAction::Rollback);
+  EXPECT_EQ(t->update_config->order, UpdateOrder::StartFirst);
+  EXPECT_EQ(t->update_config->max_failure_ratio, 0.5);
+  EXPECT_EQ(t->reserved_cpus, 0.5);
+  EXPECT_EQ(t->reserved_memory, 64u << 20);
+  EXPECT_EQ(t->gpus, 5);
+  EXPECT_EQ(t->constraints, (std::vector<std::string>{"node.labels.disk==ssd"}));
+}
+
+// stackd receives the model as JSON, not YAML: the same parsers check it,
+// and the error names the field.
+TEST(ComposeTypedFields, AServiceFromElsewhereMeetsTheSameParsers) {
+  Service s;
+  s.name = "w";
+  s.image = "x";
+  ASSERT_TRUE(task_spec(s));
+  Service bad = s;
+  bad.stop_signal = "SIGFOO";
+  EXPECT_EQ(task_spec(bad).error().context,
+            "services.w.stop_signal: unknown signal \"SIGFOO\" (a name such as SIGTERM or TERM, or a number)");
+  bad = s;
+  bad.depends_on["db"].condition = "whenever";
+  EXPECT_EQ(task_spec(bad).error().context,
+            "services.w.depends_on.db.condition: \"whenever\" is not service_started, service_healthy or "
+            "service_completed_successfully");
+  bad = s;
+  bad.deploy.update_config = UpdateConfig{};
+  bad.deploy.update_config->order = "sideways";
+  EXPECT_EQ(task_spec(bad).error().context,
+            "services.w.deploy.update_config: order: \"sideways\" is not stop-first or start-first");
+  bad = s;
+  bad.deploy.restart_policy = RestartPolicy{};
+  bad.deploy.restart_policy->condition = "sometimes";
+  EXPECT_EQ(task_spec(bad).error().context,
+            "services.w.deploy.restart_policy.condition: \"sometimes\" is not none, on-failure or any");
+}
+
+TEST(ComposeTypedFields, TheReplicaCountIsKeptOnce) {
+  auto r = load_yaml(service_a("    scale: 2\n    deploy: {replicas: 3}\n"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->project.services.at("a").replicas, 3);
+  auto j = nlohmann::json::parse(to_json(r->project));
+  EXPECT_EQ(j["services"]["a"]["replicas"], 3);
+  // Written null for a stackd or CLI of the version before, which requires
+  // the key; never read: what they stored or send is ignored.
+  EXPECT_TRUE(j["services"]["a"]["deploy"]["replicas"].is_null());
+  j["services"]["a"]["deploy"]["replicas"] = 3;
+  auto back = project_from_json(j.dump());
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(back->services.at("a").replicas, 3);
+}
+
+}  // namespace
+}  // namespace stack::compose
