@@ -7,19 +7,19 @@
 #include <cerrno>
 #include <cstdlib>
 
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 
 namespace stack::io {
 
-rt::Result<void> write_all(int fd, std::string_view data, const std::string& what) {
+stack::Result<void> write_all(int fd, std::string_view data, const std::string& what) {
   size_t off = 0;
   while (off < data.size()) {
     ssize_t n = ::write(fd, data.data() + off, data.size() - off);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return rt::fail_errno("write " + what);
+      return stack::fail_errno("write " + what);
     }
-    if (n == 0) return rt::fail("write " + what + ": no progress", EIO);
+    if (n == 0) return stack::fail("write " + what + ": no progress", EIO);
     off += static_cast<size_t>(n);
   }
   return {};
@@ -34,17 +34,17 @@ std::string parent_dir(const std::string& path) {
 }
 }  // namespace
 
-rt::Result<void> write_file_atomic(const std::string& path, std::string_view content, mode_t mode,
+stack::Result<void> write_file_atomic(const std::string& path, std::string_view content, mode_t mode,
                                    Durability durability) {
   std::string tmp = path + ".XXXXXX";
-  rt::UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
-  if (!fd) return rt::fail_errno("create temp file for " + path);
-  auto written = [&]() -> rt::Result<void> {
-    if (::fchmod(fd.get(), mode) != 0) return rt::fail_errno("chmod " + tmp);
+  stack::UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
+  if (!fd) return stack::fail_errno("create temp file for " + path);
+  auto written = [&]() -> stack::Result<void> {
+    if (::fchmod(fd.get(), mode) != 0) return stack::fail_errno("chmod " + tmp);
     STACK_TRY(write_all(fd.get(), content, tmp));
-    if (durability == Durability::Disk && ::fsync(fd.get()) != 0) return rt::fail_errno("fsync " + tmp);
-    if (::close(fd.release()) != 0) return rt::fail_errno("close " + tmp);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) return rt::fail_errno("rename " + tmp + " to " + path);
+    if (durability == Durability::Disk && ::fsync(fd.get()) != 0) return stack::fail_errno("fsync " + tmp);
+    if (::close(fd.release()) != 0) return stack::fail_errno("close " + tmp);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) return stack::fail_errno("rename " + tmp + " to " + path);
     return {};
   }();
   if (!written) {
@@ -54,23 +54,23 @@ rt::Result<void> write_file_atomic(const std::string& path, std::string_view con
   if (durability == Durability::Disk) {
     // The rename is durable only once the directory entry is on disk.
     std::string dir = parent_dir(path);
-    rt::UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dfd) return rt::fail_errno("open directory " + dir);
-    if (::fsync(dfd.get()) != 0) return rt::fail_errno("fsync directory " + dir);
+    stack::UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dfd) return stack::fail_errno("open directory " + dir);
+    if (::fsync(dfd.get()) != 0) return stack::fail_errno("fsync directory " + dir);
   }
   return {};
 }
 
-rt::Result<std::string> read_file(const std::string& path) {
-  rt::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return rt::fail_errno("open " + path);
+stack::Result<std::string> read_file(const std::string& path) {
+  stack::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return stack::fail_errno("open " + path);
   std::string out;
   char buf[16384];
   for (;;) {
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return rt::fail_errno("read " + path);
+      return stack::fail_errno("read " + path);
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
@@ -80,9 +80,9 @@ rt::Result<std::string> read_file(const std::string& path) {
 
 std::string read_text(const std::string& path) { return read_file(path).value_or(""); }
 
-rt::Result<void> write_file_in_place(const std::string& path, std::string_view content) {
-  rt::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
-  if (!fd) return rt::fail_errno("open " + path);
+stack::Result<void> write_file_in_place(const std::string& path, std::string_view content) {
+  stack::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+  if (!fd) return stack::fail_errno("open " + path);
   return write_all(fd.get(), content, path);
 }
 

@@ -18,7 +18,7 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::io {
 
@@ -29,15 +29,15 @@ enum class Durability { Process, Disk };
 // `path` as it was (the temp file is removed). Use it before the file is
 // bind-mounted: after, a rename would leave the container's mount on the old
 // inode; rewrite such a file with write_file_in_place().
-rt::Result<void> write_file_atomic(const std::string& path, std::string_view content, mode_t mode = 0644,
+stack::Result<void> write_file_atomic(const std::string& path, std::string_view content, mode_t mode = 0644,
                                    Durability durability = Durability::Process);
 // Truncates and rewrites `path` keeping its inode (so bind mounts see it).
-rt::Result<void> write_file_in_place(const std::string& path, std::string_view content);
+stack::Result<void> write_file_in_place(const std::string& path, std::string_view content);
 // write(2) until done, retrying EINTR; `what` names the file in errors.
-rt::Result<void> write_all(int fd, std::string_view data, const std::string& what = "fd");
+stack::Result<void> write_all(int fd, std::string_view data, const std::string& what = "fd");
 
 // The whole file; ENOENT and the rest as errors naming the path.
-rt::Result<std::string> read_file(const std::string& path);
+stack::Result<std::string> read_file(const std::string& path);
 // The whole file, or "" when it cannot be read (for /proc files that vanish
 // with their process, and optional files).
 std::string read_text(const std::string& path);

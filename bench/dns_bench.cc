@@ -35,14 +35,14 @@
 #include "bench/bench_support.h"
 #include "netplane/dns_message.h"
 #include "netplane/dns_server.h"
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 
 namespace {
 
 namespace dns = stack::net::dns;
 using Clock = std::chrono::steady_clock;
 using Bytes = std::vector<uint8_t>;
-using stack::rt::UniqueFd;
+using stack::UniqueFd;
 
 constexpr const char* kServer = "127.204.0.1";
 constexpr const char* kUpstream = "127.204.0.9";

@@ -92,7 +92,7 @@ void wait_port(const std::string& rr, const std::string& ns, const std::string& 
   }
 }
 
-int die(const std::string& what, const stack::rt::Error& e) {
+int die(const std::string& what, const stack::Error& e) {
   fprintf(stderr, "stack-bench-net: %s: %s\n", what.c_str(), e.message().c_str());
   return 1;
 }

@@ -9,7 +9,7 @@
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 
 namespace stack::net {
 
@@ -20,7 +20,7 @@ inline boost::system::error_code listen_tcp(boost::asio::ip::tcp::acceptor& a,
   boost::system::error_code ec;
   a.open(at.protocol(), ec);
   if (ec) return ec;
-  rt::set_cloexec(a.native_handle());
+  stack::set_cloexec(a.native_handle());
   if (at.address().is_v6()) a.set_option(boost::asio::ip::v6_only(true), ec);
   if (!ec) a.set_option(boost::asio::ip::tcp::acceptor::reuse_address(true), ec);
   if (!ec) a.bind(at, ec);
@@ -32,7 +32,7 @@ inline boost::system::error_code bind_udp(boost::asio::ip::udp::socket& s, const
   boost::system::error_code ec;
   s.open(at.protocol(), ec);
   if (ec) return ec;
-  rt::set_cloexec(s.native_handle());
+  stack::set_cloexec(s.native_handle());
   if (at.address().is_v6()) s.set_option(boost::asio::ip::v6_only(true), ec);
   if (!ec) s.bind(at, ec);
   return ec;

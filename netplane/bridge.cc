@@ -31,7 +31,7 @@ Result<void> ensure_bridge(NetlinkSocket& sock, const std::string& name, unsigne
   if (!cur) return tl::unexpected(cur.error().wrap(what));
   if (!*cur) {
     LinkPtr br(rtnl_link_bridge_alloc());
-    if (!br) return rt::fail(what + ": allocate link", ENOMEM);
+    if (!br) return stack::fail(what + ": allocate link", ENOMEM);
     rtnl_link_set_name(br.get(), name.c_str());
     if (mtu) rtnl_link_set_mtu(br.get(), mtu);
     // IFLA_IFALIAS is ignored on creation; the change below sets it.
@@ -41,17 +41,17 @@ Result<void> ensure_bridge(NetlinkSocket& sock, const std::string& name, unsigne
     if (err < 0 && err != -NLE_EXIST) return tl::unexpected(sock.error(err, what + ": create"));
     cur = get_link(sock, name);
     if (!cur) return tl::unexpected(cur.error().wrap(what));
-    if (!*cur) return rt::fail(what + ": vanished after create", ENODEV);
+    if (!*cur) return stack::fail(what + ": vanished after create", ENODEV);
   }
   if (type_of(cur->get()) != "bridge")
-    return rt::fail(what + ": a link of that name exists and is not a bridge (type \"" +
+    return stack::fail(what + ": a link of that name exists and is not a bridge (type \"" +
                         type_of(cur->get()) + "\")",
                     EEXIST);
 
   // One RTM_NEWLINK/SETLINK carrying everything we want; harmless when it
   // already matches.
   LinkPtr change(rtnl_link_alloc());
-  if (!change) return rt::fail(what + ": allocate link", ENOMEM);
+  if (!change) return stack::fail(what + ": allocate link", ENOMEM);
   if (mtu) rtnl_link_set_mtu(change.get(), mtu);
   rtnl_link_set_ifalias(change.get(), tag.c_str());
   rtnl_link_set_flags(change.get(), IFF_UP);
@@ -69,7 +69,7 @@ Result<void> delete_bridge(NetlinkSocket& sock, const std::string& name) {
   if (!cur) return tl::unexpected(cur.error().wrap(what));
   if (!*cur) return {};
   if (type_of(cur->get()) != "bridge")
-    return rt::fail(what + ": link is not a bridge (type \"" + type_of(cur->get()) + "\")", EINVAL);
+    return stack::fail(what + ": link is not a bridge (type \"" + type_of(cur->get()) + "\")", EINVAL);
   int err = rtnl_link_delete(sock.get(), cur->get());
   if (err < 0 && err != -NLE_NODEV && err != -NLE_OBJ_NOTFOUND)
     return tl::unexpected(sock.error(err, what));

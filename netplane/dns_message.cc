@@ -36,32 +36,32 @@ class Reader {
   }
   // A possibly compressed name. A pointer must point before the label that
   // holds it, so every jump goes strictly backwards and the walk ends.
-  rt::Result<void> name(std::vector<std::string>* labels) {
+  stack::Result<void> name(std::vector<std::string>* labels) {
     size_t at = pos_;
     size_t wire = 0;
     bool jumped = false;
     size_t jumps = 0;
     for (;;) {
-      if (at >= p_.size()) return rt::fail("truncated name");
+      if (at >= p_.size()) return stack::fail("truncated name");
       uint8_t len = p_[at];
       if ((len & 0xC0) == 0xC0) {
-        if (at + 1 >= p_.size()) return rt::fail("truncated compression pointer");
+        if (at + 1 >= p_.size()) return stack::fail("truncated compression pointer");
         size_t target = static_cast<size_t>(len & 0x3F) << 8 | p_[at + 1];
-        if (target >= at) return rt::fail("compression pointer does not point backwards");
-        if (++jumps > kMaxJumps) return rt::fail("more than 127 compression pointers in one name");
+        if (target >= at) return stack::fail("compression pointer does not point backwards");
+        if (++jumps > kMaxJumps) return stack::fail("more than 127 compression pointers in one name");
         if (!jumped) pos_ = at + 2;
         jumped = true;
         at = target;
         continue;
       }
-      if ((len & 0xC0) != 0) return rt::fail("unsupported label type");
+      if ((len & 0xC0) != 0) return stack::fail("unsupported label type");
       wire += 1 + len;
-      if (wire > kMaxName) return rt::fail("name longer than 255 bytes");
+      if (wire > kMaxName) return stack::fail("name longer than 255 bytes");
       if (len == 0) {
         if (!jumped) pos_ = at + 1;
         return {};
       }
-      if (at + 1 + len > p_.size()) return rt::fail("truncated label");
+      if (at + 1 + len > p_.size()) return stack::fail("truncated label");
       if (labels) labels->emplace_back(reinterpret_cast<const char*>(&p_[at + 1]), len);
       at += 1 + len;
     }
@@ -105,22 +105,22 @@ bool read_header(Reader& r, Header& h) {
 
 }  // namespace
 
-rt::Result<Query> parse_query(std::span<const uint8_t> packet) {
+stack::Result<Query> parse_query(std::span<const uint8_t> packet) {
   Reader r(packet);
   Query q;
   Header h;
-  if (!read_header(r, h)) return rt::fail("dns: packet shorter than a header");
+  if (!read_header(r, h)) return stack::fail("dns: packet shorter than a header");
   auto [id, hi, lo, qd, an, ns, ar] = h;
   q.id = id;
-  if (hi & 0x80) return rt::fail("dns: not a query (QR set)");
+  if (hi & 0x80) return stack::fail("dns: not a query (QR set)");
   q.opcode = (hi >> 3) & 0x0F;
   q.recursion_desired = hi & 0x01;
   q.checking_disabled = lo & 0x10;
-  if (qd != 1) return rt::fail("dns: " + std::to_string(qd) + " questions (want 1)");
+  if (qd != 1) return stack::fail("dns: " + std::to_string(qd) + " questions (want 1)");
   if (auto n = r.name(&q.labels); !n) return tl::unexpected(n.error().wrap("dns: question"));
   if (std::any_of(q.labels.begin(), q.labels.end(), [](const std::string& l) { return l.size() > kMaxLabel; }))
-    return rt::fail("dns: question: label longer than 63 bytes");
-  if (!r.u16(q.qtype) || !r.u16(q.qclass)) return rt::fail("dns: truncated question");
+    return stack::fail("dns: question: label longer than 63 bytes");
+  if (!r.u16(q.qtype) || !r.u16(q.qclass)) return stack::fail("dns: truncated question");
   // Answer and authority records are unexpected in a query but harmless;
   // the additional section may carry the OPT record.
   unsigned records = unsigned{an} + ns + ar;
@@ -129,11 +129,11 @@ rt::Result<Query> parse_query(std::span<const uint8_t> packet) {
     uint16_t type = 0, cls = 0, rdlen = 0;
     if (auto n = r.name(&owner); !n) return tl::unexpected(n.error().wrap("dns: record " + std::to_string(i)));
     if (!r.u16(type) || !r.u16(cls) || !r.skip(4) || !r.u16(rdlen) || !r.skip(rdlen))
-      return rt::fail("dns: truncated record " + std::to_string(i));
+      return stack::fail("dns: truncated record " + std::to_string(i));
     if (type == kTypeOPT) {
-      if (i < unsigned{an} + ns) return rt::fail("dns: OPT record outside the additional section");
-      if (!owner.empty()) return rt::fail("dns: OPT record with a non-root owner");
-      if (q.edns_udp_size) return rt::fail("dns: more than one OPT record");
+      if (i < unsigned{an} + ns) return stack::fail("dns: OPT record outside the additional section");
+      if (!owner.empty()) return stack::fail("dns: OPT record with a non-root owner");
+      if (q.edns_udp_size) return stack::fail("dns: more than one OPT record");
       q.edns_udp_size = cls;
     }
   }
@@ -238,16 +238,16 @@ std::vector<uint8_t> build_query(std::string_view name, uint16_t qtype, uint16_t
   return out;
 }
 
-rt::Result<Response> parse_response(std::span<const uint8_t> packet) {
+stack::Result<Response> parse_response(std::span<const uint8_t> packet) {
   Reader r(packet);
   Response resp;
   Header h;
-  if (!read_header(r, h)) return rt::fail("dns: packet shorter than a header");
+  if (!read_header(r, h)) return stack::fail("dns: packet shorter than a header");
   auto [id, hi, lo, qd, an, ns, ar] = h;
   (void)ns;
   (void)ar;
   resp.id = id;
-  if (!(hi & 0x80)) return rt::fail("dns: not a response (QR clear)");
+  if (!(hi & 0x80)) return stack::fail("dns: not a response (QR clear)");
   resp.authoritative = hi & 0x04;
   resp.truncated = hi & 0x02;
   resp.rcode = static_cast<Rcode>(lo & 0x0F);
@@ -255,14 +255,14 @@ rt::Result<Response> parse_response(std::span<const uint8_t> packet) {
   for (unsigned i = 0; i < qd; ++i) {
     Query q;
     if (auto n = r.name(&q.labels); !n) return tl::unexpected(n.error().wrap("dns: question"));
-    if (!r.skip(4)) return rt::fail("dns: truncated question");
+    if (!r.skip(4)) return stack::fail("dns: truncated question");
     if (i == 0) resp.question = lookup_name(q).value_or("");
   }
   for (unsigned i = 0; i < an; ++i) {
     uint16_t type = 0, cls = 0, rdlen = 0;
     if (auto n = r.name(nullptr); !n) return tl::unexpected(n.error().wrap("dns: answer " + std::to_string(i)));
     if (!r.u16(type) || !r.u16(cls) || !r.skip(4) || !r.u16(rdlen) || r.pos() + rdlen > packet.size())
-      return rt::fail("dns: truncated answer " + std::to_string(i));
+      return stack::fail("dns: truncated answer " + std::to_string(i));
     if (type == kTypeA && rdlen == 4) {
       const uint8_t* a = &packet[r.pos()];
       resp.ipv4.push_back(std::to_string(a[0]) + "." + std::to_string(a[1]) + "." + std::to_string(a[2]) + "." +

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::net::dns {
 
@@ -46,7 +46,7 @@ struct Query {
 // names accepted), then the answer/authority/additional sections, of which
 // only an OPT record is used. Errors name what is wrong ("truncated
 // question", "compression pointer loops", ...).
-rt::Result<Query> parse_query(std::span<const uint8_t> packet);
+stack::Result<Query> parse_query(std::span<const uint8_t> packet);
 
 // The lookup form of a name: labels lower-cased (ASCII) and joined by '.',
 // no trailing dot. nullopt when a label holds a '.' or a NUL byte (such a name
@@ -95,6 +95,6 @@ struct Response {
   std::vector<std::string> ipv4;  // A answers, dotted, in order
   uint16_t answers = 0;           // every answer record, A or not
 };
-rt::Result<Response> parse_response(std::span<const uint8_t> packet);
+stack::Result<Response> parse_response(std::span<const uint8_t> packet);
 
 }  // namespace stack::net::dns

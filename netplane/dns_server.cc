@@ -9,6 +9,7 @@
 // on its socket under its own mutex (closing comes from the caller's
 // thread); a forward and a TCP connection run on their own strand.
 #include "netplane/dns_server.h"
+#include "base/io.h"
 
 #include <array>
 #include <atomic>
@@ -32,7 +33,7 @@
 #include "netplane/dns_message.h"
 #include "netplane/dns_records.h"
 #include "netplane/etc_files.h"
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 
 namespace stack::net {
 namespace {
@@ -58,9 +59,9 @@ struct Shared {
 };
 
 template <class Endpoint>
-tl::unexpected<rt::Error> bind_failure(const Endpoint& at, const char* proto, const boost::system::error_code& ec) {
+tl::unexpected<stack::Error> bind_failure(const Endpoint& at, const char* proto, const boost::system::error_code& ec) {
   // system_category values are errnos: message() adds strerror.
-  return rt::fail("bind " + at.address().to_string() + ":" + std::to_string(at.port()) + "/" + proto, ec.value());
+  return stack::fail("bind " + at.address().to_string() + ":" + std::to_string(at.port()) + "/" + proto, ec.value());
 }
 
 uint16_t random_id() {
@@ -98,7 +99,7 @@ class Forward : public std::enable_shared_from_this<Forward> {
     const auto& upstream = shared_->upstreams[next_++];
     unsigned generation = ++generation_;
     socket_.open(upstream.protocol(), ec);
-    rt::set_cloexec(socket_.native_handle());  // stackd spawns shims: no inherited sockets
+    stack::set_cloexec(socket_.native_handle());  // stackd spawns shims: no inherited sockets
     if (!ec) socket_.connect(upstream, ec);
     if (ec) return attempt();
     our_id_ = random_id();
@@ -184,7 +185,7 @@ class UdpListener : public std::enable_shared_from_this<UdpListener> {
   UdpListener(std::shared_ptr<Shared> shared, std::string network)
       : shared_(std::move(shared)), network_(std::move(network)), socket_(shared_->io) {}
 
-  rt::Result<void> bind(const udp::endpoint& at) {
+  stack::Result<void> bind(const udp::endpoint& at) {
     if (auto ec = bind_udp(socket_, at)) return bind_failure(at, "udp", ec);
     std::lock_guard lock(mu_);
     arm();
@@ -303,7 +304,7 @@ class TcpListener : public std::enable_shared_from_this<TcpListener> {
   TcpListener(std::shared_ptr<Shared> shared, std::string network)
       : shared_(std::move(shared)), network_(std::move(network)), acceptor_(shared_->io) {}
 
-  rt::Result<void> bind(const tcp::endpoint& at) {
+  stack::Result<void> bind(const tcp::endpoint& at) {
     if (auto ec = listen_tcp(acceptor_, at)) return bind_failure(at, "tcp", ec);
     std::lock_guard lock(mu_);
     arm();
@@ -327,7 +328,7 @@ class TcpListener : public std::enable_shared_from_this<TcpListener> {
       if (self->closed_ || e == asio::error::operation_aborted) return;
       std::erase_if(self->connections_, [](const auto& w) { return w.expired(); });
       if (!e && self->connections_.size() < kMaxTcpConnections) {
-        rt::set_cloexec(s.native_handle());
+        stack::set_cloexec(s.native_handle());
         auto conn = std::make_shared<TcpConnection>(self->shared_, self->network_, std::move(s));
         self->connections_.push_back(conn);
         conn->start();
@@ -345,17 +346,14 @@ class TcpListener : public std::enable_shared_from_this<TcpListener> {
   std::vector<std::weak_ptr<TcpConnection>> connections_;
 };
 
-rt::Result<std::vector<udp::endpoint>> resolve_upstreams(const DnsOptions& options) {
+stack::Result<std::vector<udp::endpoint>> resolve_upstreams(const DnsOptions& options) {
   std::vector<std::string> specs = options.upstreams;
   if (specs.empty()) {
-    std::ifstream in(options.resolv_conf);
-    if (in) {
-      std::stringstream text;
-      text << in.rdbuf();
-      specs = parse_resolv_conf(text.str()).nameservers;
-    } else if (errno != ENOENT) {
-      return rt::fail_errno("dns: read " + options.resolv_conf);
-    }
+    auto text = io::read_file(options.resolv_conf);
+    if (text)
+      specs = parse_resolv_conf(*text).nameservers;
+    else if (text.error().code != ENOENT)
+      return tl::unexpected(text.error().wrap("dns"));
   }
   std::vector<udp::endpoint> out;
   for (const auto& spec : specs) {
@@ -364,7 +362,7 @@ rt::Result<std::vector<udp::endpoint>> resolve_upstreams(const DnsOptions& optio
     if (!up) return tl::unexpected(up.error());
     boost::system::error_code ec;
     auto addr = asio::ip::make_address(up->address, ec);
-    if (ec) return rt::fail("dns: upstream \"" + spec + "\": not an IP address", EINVAL);
+    if (ec) return stack::fail("dns: upstream \"" + spec + "\": not an IP address", EINVAL);
     out.emplace_back(addr, up->port);
   }
   return out;
@@ -372,8 +370,8 @@ rt::Result<std::vector<udp::endpoint>> resolve_upstreams(const DnsOptions& optio
 
 }  // namespace
 
-rt::Result<DnsUpstream> parse_dns_upstream(const std::string& spec) {
-  auto bad = [&] { return rt::fail("dns: upstream \"" + spec + "\": want ip, ip:port or [ipv6]:port", EINVAL); };
+stack::Result<DnsUpstream> parse_dns_upstream(const std::string& spec) {
+  auto bad = [&] { return stack::fail("dns: upstream \"" + spec + "\": want ip, ip:port or [ipv6]:port", EINVAL); };
   DnsUpstream up;
   std::string port;
   if (!spec.empty() && spec.front() == '[') {
@@ -418,7 +416,7 @@ struct DnsServer::Impl {
   std::map<std::string, Listeners> networks;
 };
 
-rt::Result<std::unique_ptr<DnsServer>> DnsServer::create(boost::asio::io_context& io, DnsOptions options) {
+stack::Result<std::unique_ptr<DnsServer>> DnsServer::create(boost::asio::io_context& io, DnsOptions options) {
   auto upstreams = resolve_upstreams(options);
   if (!upstreams) return tl::unexpected(upstreams.error());
   std::unique_ptr<DnsServer> server(new DnsServer());
@@ -434,13 +432,13 @@ DnsServer::~DnsServer() {
   for (auto& [name, l] : impl_->networks) l.close();
 }
 
-rt::Result<void> DnsServer::add_network(const std::string& network, const std::string& gateway) {
+stack::Result<void> DnsServer::add_network(const std::string& network, const std::string& gateway) {
   std::lock_guard lock(impl_->mu);
   auto it = impl_->networks.find(network);
   if (it != impl_->networks.end() && it->second.gateway == gateway) return {};
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(gateway, ec);
-  if (ec) return rt::fail("dns: network " + network + ": gateway \"" + gateway + "\" is not an IP address", EINVAL);
+  if (ec) return stack::fail("dns: network " + network + ": gateway \"" + gateway + "\" is not an IP address", EINVAL);
   // A changed gateway: the old sockets go first (the new address may be
   // the same port on an address that moved).
   if (it != impl_->networks.end()) {
@@ -449,7 +447,7 @@ rt::Result<void> DnsServer::add_network(const std::string& network, const std::s
   }
   Impl::Listeners l{gateway, std::make_shared<UdpListener>(impl_->shared, network),
                     std::make_shared<TcpListener>(impl_->shared, network)};
-  auto fail = [&](const rt::Error& e) {
+  auto fail = [&](const stack::Error& e) {
     l.close();  // the UDP socket if TCP failed: nothing stays bound
     return tl::unexpected(e.wrap("dns: network " + network));
   };

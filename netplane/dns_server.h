@@ -37,7 +37,7 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::net {
 
@@ -62,18 +62,18 @@ struct DnsUpstream {
   std::string address;
   uint16_t port = 53;
 };
-rt::Result<DnsUpstream> parse_dns_upstream(const std::string& spec);
+stack::Result<DnsUpstream> parse_dns_upstream(const std::string& spec);
 
 class DnsServer {
  public:
   // Runs on `io` (the caller runs the io_context on its threads; `io` must
   // outlive the server). Reads options.resolv_conf when no upstreams are
   // given; an upstream that does not parse is an error naming it.
-  static rt::Result<std::unique_ptr<DnsServer>> create(boost::asio::io_context& io, DnsOptions options);
+  static stack::Result<std::unique_ptr<DnsServer>> create(boost::asio::io_context& io, DnsOptions options);
   ~DnsServer();
 
   // Starts answering on gateway:port (UDP + TCP) for `network`. Idempotent.
-  rt::Result<void> add_network(const std::string& network, const std::string& gateway);
+  stack::Result<void> add_network(const std::string& network, const std::string& gateway);
   // Stops listening and drops the network's records.
   void remove_network(const std::string& network);
 

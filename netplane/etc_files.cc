@@ -9,7 +9,7 @@
 #include <cctype>
 #include <sstream>
 
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 
 namespace stack::net {
 namespace {
@@ -39,17 +39,17 @@ std::vector<std::string> words(std::string_view line) {
 
 bool is_loopback(const std::string& ns) { return ns.rfind("127.", 0) == 0 || ns == "::1"; }
 
-rt::Result<void> check_entries(const std::vector<std::string>& entries, const char* field, bool ip) {
+stack::Result<void> check_entries(const std::vector<std::string>& entries, const char* field, bool ip) {
   for (const auto& e : entries)
     if (ip ? !is_ip(e) : !valid_token(e))
-      return rt::fail(std::string(field) + ": " + quoted(e) + (ip ? " is not an IP address" : " is not a valid entry"),
+      return stack::fail(std::string(field) + ": " + quoted(e) + (ip ? " is not an IP address" : " is not a valid entry"),
                       EINVAL);
   return {};
 }
 
 }  // namespace
 
-rt::Result<std::string> build_hosts(const HostsSpec& spec) {
+stack::Result<std::string> build_hosts(const HostsSpec& spec) {
   std::string out =
       "127.0.0.1\tlocalhost\n"
       "::1\tlocalhost ip6-localhost ip6-loopback\n"
@@ -61,27 +61,27 @@ rt::Result<std::string> build_hosts(const HostsSpec& spec) {
     auto sep = entry.find('=');
     if (sep == std::string::npos) sep = entry.find(':');
     if (sep == std::string::npos)
-      return rt::fail("extra_hosts: " + quoted(entry) + ": want \"name:ip\"", EINVAL);
+      return stack::fail("extra_hosts: " + quoted(entry) + ": want \"name:ip\"", EINVAL);
     std::string name = entry.substr(0, sep);
     std::string ip = entry.substr(sep + 1);
     if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
     if (ip == "host-gateway") {
       if (spec.host_gateway.empty())
-        return rt::fail("extra_hosts: " + quoted(entry) + ": host-gateway has no address here", EINVAL);
+        return stack::fail("extra_hosts: " + quoted(entry) + ": host-gateway has no address here", EINVAL);
       ip = spec.host_gateway;
     }
-    if (!valid_token(name)) return rt::fail("extra_hosts: " + quoted(entry) + ": bad host name", EINVAL);
-    if (!is_ip(ip)) return rt::fail("extra_hosts: " + quoted(entry) + ": " + quoted(ip) + " is not an IP address", EINVAL);
+    if (!valid_token(name)) return stack::fail("extra_hosts: " + quoted(entry) + ": bad host name", EINVAL);
+    if (!is_ip(ip)) return stack::fail("extra_hosts: " + quoted(entry) + ": " + quoted(ip) + " is not an IP address", EINVAL);
     out += ip + "\t" + name + "\n";
   }
   if (!spec.address.empty()) {
-    if (!is_ip(spec.address)) return rt::fail("hosts: address " + quoted(spec.address) + " is not an IP address", EINVAL);
-    if (!valid_token(spec.hostname)) return rt::fail("hostname: " + quoted(spec.hostname) + " is not valid", EINVAL);
+    if (!is_ip(spec.address)) return stack::fail("hosts: address " + quoted(spec.address) + " is not an IP address", EINVAL);
+    if (!valid_token(spec.hostname)) return stack::fail("hostname: " + quoted(spec.hostname) + " is not valid", EINVAL);
     STACK_TRY(check_entries(spec.aliases, "aliases", false));
     std::vector<std::string> names;
     if (!spec.domainname.empty()) {
       if (!valid_token(spec.domainname))
-        return rt::fail("domainname: " + quoted(spec.domainname) + " is not valid", EINVAL);
+        return stack::fail("domainname: " + quoted(spec.domainname) + " is not valid", EINVAL);
       names.push_back(spec.hostname + "." + spec.domainname);
     }
     names.push_back(spec.hostname);
@@ -125,7 +125,7 @@ std::string render_resolv_conf(const ResolvConf& conf) {
   return out;
 }
 
-rt::Result<std::string> build_resolv_conf(const ResolvSpec& spec) {
+stack::Result<std::string> build_resolv_conf(const ResolvSpec& spec) {
   STACK_TRY(check_entries(spec.dns, "dns", true));
   STACK_TRY(check_entries(spec.dns_search, "dns_search", false));
   STACK_TRY(check_entries(spec.dns_opt, "dns_opt", false));
@@ -133,7 +133,7 @@ rt::Result<std::string> build_resolv_conf(const ResolvSpec& spec) {
   switch (spec.mode) {
     case ResolvMode::Bridge:
       if (spec.dns.empty() && !is_ip(spec.gateway))
-        return rt::fail("resolv.conf: gateway " + quoted(spec.gateway) + " is not an IP address", EINVAL);
+        return stack::fail("resolv.conf: gateway " + quoted(spec.gateway) + " is not an IP address", EINVAL);
       conf.nameservers = {spec.gateway};
       break;
     case ResolvMode::Host:
@@ -151,11 +151,11 @@ rt::Result<std::string> build_resolv_conf(const ResolvSpec& spec) {
   return render_resolv_conf(conf);
 }
 
-rt::Result<std::string> build_hostname(const std::string& hostname) {
+stack::Result<std::string> build_hostname(const std::string& hostname) {
   bool ok = !hostname.empty() && hostname.size() <= 64 && std::all_of(hostname.begin(), hostname.end(), [](unsigned char c) {
     return std::isalnum(c) || c == '-' || c == '.' || c == '_';
   });
-  if (!ok) return rt::fail("hostname: " + quoted(hostname) + " is not valid (1-64 of [A-Za-z0-9._-])", EINVAL);
+  if (!ok) return stack::fail("hostname: " + quoted(hostname) + " is not valid (1-64 of [A-Za-z0-9._-])", EINVAL);
   return hostname + "\n";
 }
 

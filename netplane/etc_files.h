@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "base/io.h"
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::net {
 
@@ -36,7 +36,7 @@ struct HostsSpec {
 //   fe00::0 ip6-localnet / ff00::0 ip6-mcastprefix / ff02::1 ip6-allnodes / ff02::2 ip6-allrouters
 //   <ip>\t<name>           one line per extra_hosts entry, in order
 //   <address>\t<hostname.domainname> <hostname> <aliases...>   (when address is set)
-rt::Result<std::string> build_hosts(const HostsSpec& spec);
+stack::Result<std::string> build_hosts(const HostsSpec& spec);
 
 // ---- /etc/resolv.conf --------------------------------------------------------
 
@@ -69,12 +69,12 @@ struct ResolvSpec {
 // Bridge also adds "options ndots:0" unless an ndots option is given, as
 // Docker does for its embedded resolver: "web" is asked for as is first, not
 // after every search domain.
-rt::Result<std::string> build_resolv_conf(const ResolvSpec& spec);
+stack::Result<std::string> build_resolv_conf(const ResolvSpec& spec);
 
 // ---- /etc/hostname -----------------------------------------------------------
 
 // "<hostname>\n". Error unless 1..64 chars of [A-Za-z0-9.-_] (no spaces).
-rt::Result<std::string> build_hostname(const std::string& hostname);
+stack::Result<std::string> build_hostname(const std::string& hostname);
 
 // Writing: write_file_atomic / write_file_in_place from base/io.h.
 

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 
 namespace stack::net {
 
@@ -53,14 +53,14 @@ std::vector<std::string> Ipam::network_names() const {
   return out;
 }
 
-rt::Result<void> Ipam::check_free_name(const std::string& name) const {
-  if (name.empty()) return rt::fail("network name is empty");
+stack::Result<void> Ipam::check_free_name(const std::string& name) const {
+  if (name.empty()) return stack::fail("network name is empty");
   if (const auto* n = find(name))
-    return rt::fail("network " + name + " already has subnet " + n->subnet.str());
+    return stack::fail("network " + name + " already has subnet " + n->subnet.str());
   return {};
 }
 
-rt::Result<IpamNetwork> Ipam::allocate_subnet(const std::string& name,
+stack::Result<IpamNetwork> Ipam::allocate_subnet(const std::string& name,
                                               const std::vector<Subnet>& avoid) {
   STACK_TRY(check_free_name(name));
   auto clashes = [&](const Subnet& s) {
@@ -82,25 +82,25 @@ rt::Result<IpamNetwork> Ipam::allocate_subnet(const std::string& name,
       return n;
     }
   }
-  return rt::fail("allocate subnet for network " + name +
+  return stack::fail("allocate subnet for network " + name +
                   ": every address pool block is in use by another network or "
                   "overlaps a host route");
 }
 
-rt::Result<IpamNetwork> Ipam::add_network(const std::string& name, const Subnet& subnet,
+stack::Result<IpamNetwork> Ipam::add_network(const std::string& name, const Subnet& subnet,
                                           std::optional<IpAddr> gateway) {
   STACK_TRY(check_free_name(name));
   std::string ctx = "network " + name + ": subnet " + subnet.str();
-  if (!subnet.network().is_v4()) return rt::fail(ctx + ": only IPv4 subnets are supported");
+  if (!subnet.network().is_v4()) return stack::fail(ctx + ": only IPv4 subnets are supported");
   // A /31 or /32 leaves no room for a gateway plus an endpoint.
-  if (subnet.prefix() > 30) return rt::fail(ctx + ": too small (at most /30)");
+  if (subnet.prefix() > 30) return stack::fail(ctx + ": too small (at most /30)");
   for (const auto& [other, n] : networks_)
     if (n.subnet.overlaps(subnet))
-      return rt::fail(ctx + " overlaps network " + other + " (" + n.subnet.str() + ")");
+      return stack::fail(ctx + " overlaps network " + other + " (" + n.subnet.str() + ")");
   IpAddr gw = gateway.value_or(subnet.gateway());
   if (!subnet.contains(gw) || gw.v4_value() < subnet.first_host().v4_value() ||
       gw.v4_value() > subnet.last_host().v4_value())
-    return rt::fail(ctx + ": gateway " + gw.str() + " is not a host address of the subnet");
+    return stack::fail(ctx + ": gateway " + gw.str() + " is not a host address of the subnet");
   IpamNetwork n;
   n.name = name;
   n.subnet = subnet;
@@ -111,31 +111,31 @@ rt::Result<IpamNetwork> Ipam::add_network(const std::string& name, const Subnet&
   return n;
 }
 
-rt::Result<void> Ipam::remove_network(const std::string& name) {
-  if (networks_.erase(name) == 0) return rt::fail("network " + name + " has no IPAM state");
+stack::Result<void> Ipam::remove_network(const std::string& name) {
+  if (networks_.erase(name) == 0) return stack::fail("network " + name + " has no IPAM state");
   return {};
 }
 
-rt::Result<IpAddr> Ipam::lease(const std::string& network, const std::string& id,
+stack::Result<IpAddr> Ipam::lease(const std::string& network, const std::string& id,
                                std::optional<IpAddr> requested) {
   IpamNetwork* n = find_mut(network);
-  if (!n) return rt::fail("network " + network + " has no IPAM state");
-  if (id.empty()) return rt::fail(label(*n) + ": endpoint id is empty");
+  if (!n) return stack::fail("network " + network + " has no IPAM state");
+  if (id.empty()) return stack::fail(label(*n) + ": endpoint id is empty");
   if (auto it = n->leases.find(id); it != n->leases.end()) {
     if (requested && *requested != it->second)
-      return rt::fail(label(*n) + ": endpoint " + id + " already holds " + it->second.str() +
+      return stack::fail(label(*n) + ": endpoint " + id + " already holds " + it->second.str() +
                       ", cannot also take " + requested->str());
     return it->second;
   }
   if (requested) {
     const IpAddr& a = *requested;
     std::string ctx = label(*n) + ": address " + a.str();
-    if (!n->subnet.contains(a)) return rt::fail(ctx + " is outside the subnet");
-    if (a == n->subnet.network()) return rt::fail(ctx + " is the network address");
-    if (a == n->subnet.broadcast()) return rt::fail(ctx + " is the broadcast address");
-    if (a == n->gateway) return rt::fail(ctx + " is the gateway");
+    if (!n->subnet.contains(a)) return stack::fail(ctx + " is outside the subnet");
+    if (a == n->subnet.network()) return stack::fail(ctx + " is the network address");
+    if (a == n->subnet.broadcast()) return stack::fail(ctx + " is the broadcast address");
+    if (a == n->gateway) return stack::fail(ctx + " is the gateway");
     for (const auto& [holder, addr] : n->leases)
-      if (addr == a) return rt::fail(ctx + " is already in use by " + holder);
+      if (addr == a) return stack::fail(ctx + " is already in use by " + holder);
     // Static addresses leave the cursor alone, as in Docker.
     n->leases[id] = a;
     return a;
@@ -153,14 +153,14 @@ rt::Result<IpAddr> Ipam::lease(const std::string& network, const std::string& id
     n->leases[id] = a;
     return a;
   }
-  return rt::fail(label(*n) + ": no free address");
+  return stack::fail(label(*n) + ": no free address");
 }
 
-rt::Result<void> Ipam::release(const std::string& network, const std::string& id) {
+stack::Result<void> Ipam::release(const std::string& network, const std::string& id) {
   IpamNetwork* n = find_mut(network);
-  if (!n) return rt::fail("network " + network + " has no IPAM state");
+  if (!n) return stack::fail("network " + network + " has no IPAM state");
   if (n->leases.erase(id) == 0)
-    return rt::fail(label(*n) + ": endpoint " + id + " holds no address");
+    return stack::fail(label(*n) + ": endpoint " + id + " holds no address");
   return {};
 }
 
@@ -198,16 +198,16 @@ std::string Ipam::to_json() const {
   return doc.dump(2) + "\n";
 }
 
-rt::Result<void> Ipam::from_json(const std::string& text) {
+stack::Result<void> Ipam::from_json(const std::string& text) {
   nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return rt::fail("parse IPAM state: not valid JSON");
+  if (doc.is_discarded()) return stack::fail("parse IPAM state: not valid JSON");
   // Rebuild through the public mutators on a scratch object so a file that
   // is valid JSON but inconsistent (overlapping subnets, duplicate or
   // out-of-range addresses) is rejected by the same rules as live calls.
   Ipam fresh(pools_);
   try {
     if (!doc.is_object() || doc.value("version", 0) != kStateVersion)
-      return rt::fail("parse IPAM state: missing or unsupported \"version\" (want " +
+      return stack::fail("parse IPAM state: missing or unsupported \"version\" (want " +
                       std::to_string(kStateVersion) + ")");
     for (const auto& jn : doc.at("networks")) {
       std::string name = jn.at("name").get<std::string>();
@@ -223,7 +223,7 @@ rt::Result<void> Ipam::from_json(const std::string& text) {
       auto cursor = IpAddr::parse(jn.at("cursor").get<std::string>());
       if (!cursor) return tl::unexpected(cursor.error().wrap(ctx));
       if (!subnet->contains(*cursor))
-        return rt::fail(ctx + ": cursor " + cursor->str() + " is outside " + subnet->str());
+        return stack::fail(ctx + ": cursor " + cursor->str() + " is outside " + subnet->str());
       n->cursor = cursor->v4_value();
       for (const auto& [id, jaddr] : jn.at("leases").items()) {
         auto addr = IpAddr::parse(jaddr.get<std::string>());
@@ -234,13 +234,13 @@ rt::Result<void> Ipam::from_json(const std::string& text) {
     }
   } catch (const nlohmann::json::exception& e) {
     // Missing keys and wrong types surface as exceptions from at()/get().
-    return rt::fail(std::string("parse IPAM state: ") + e.what());
+    return stack::fail(std::string("parse IPAM state: ") + e.what());
   }
   networks_ = std::move(fresh.networks_);
   return {};
 }
 
-rt::Result<void> Ipam::save(const std::string& path) const {
+stack::Result<void> Ipam::save(const std::string& path) const {
   // Process durability (base/io.h): leases matter only while the host
   // stays up; after a reboot no endpoint exists and the daemon re-leases.
   auto r = io::write_file_atomic(path, to_json(), 0600, io::Durability::Process);
@@ -248,14 +248,14 @@ rt::Result<void> Ipam::save(const std::string& path) const {
   return {};
 }
 
-rt::Result<void> Ipam::load(const std::string& path) {
-  rt::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+stack::Result<void> Ipam::load(const std::string& path) {
+  stack::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
     if (errno == ENOENT) {  // first start: nothing was ever saved
       networks_.clear();
       return {};
     }
-    return rt::fail_errno("load IPAM state: open " + path);
+    return stack::fail_errno("load IPAM state: open " + path);
   }
   std::string text;
   char buf[8192];
@@ -263,7 +263,7 @@ rt::Result<void> Ipam::load(const std::string& path) {
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return rt::fail_errno("load IPAM state: read " + path);
+      return stack::fail_errno("load IPAM state: read " + path);
     }
     if (n == 0) break;
     text.append(buf, static_cast<size_t>(n));

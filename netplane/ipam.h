@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "netplane/subnet.h"
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::net {
 
@@ -61,15 +61,15 @@ class Ipam {
   // caller adds to `avoid` the host's routes/addresses and any subnet that a
   // not-yet-created network requests explicitly (e.g. later in a compose
   // file), so a pool pick never steals it.
-  rt::Result<IpamNetwork> allocate_subnet(const std::string& name,
+  stack::Result<IpamNetwork> allocate_subnet(const std::string& name,
                                           const std::vector<Subnet>& avoid);
   // Records network `name` with a user-requested IPv4 subnet (and optional
   // gateway, default first host). Overlap with an existing network is an
   // error naming both networks.
-  rt::Result<IpamNetwork> add_network(const std::string& name, const Subnet& subnet,
+  stack::Result<IpamNetwork> add_network(const std::string& name, const Subnet& subnet,
                                       std::optional<IpAddr> gateway = std::nullopt);
   // Forgets the network and its leases; error when unknown.
-  rt::Result<void> remove_network(const std::string& name);
+  stack::Result<void> remove_network(const std::string& name);
 
   const IpamNetwork* find(const std::string& name) const;
   std::vector<std::string> network_names() const;  // sorted
@@ -78,29 +78,29 @@ class Ipam {
   // ipv4_address) or the next free host after the cursor. Leasing an id that
   // already holds an address returns that address (restart-safe), unless a
   // different static address is requested, which is an error.
-  rt::Result<IpAddr> lease(const std::string& network, const std::string& id,
+  stack::Result<IpAddr> lease(const std::string& network, const std::string& id,
                            std::optional<IpAddr> requested = std::nullopt);
   // Releases id's lease; error when it holds none.
-  rt::Result<void> release(const std::string& network, const std::string& id);
+  stack::Result<void> release(const std::string& network, const std::string& id);
   std::optional<IpAddr> lookup(const std::string& network, const std::string& id) const;
   std::vector<Lease> leases(const std::string& network) const;  // sorted by address
 
   // Writes the whole state as JSON to `path` atomically (path.tmp, fsync,
   // rename, fsync of the directory): a crash leaves the old or new file.
-  rt::Result<void> save(const std::string& path) const;
+  stack::Result<void> save(const std::string& path) const;
   // Replaces the state with the one in `path`. A missing file is a first
   // start (empty state); an unreadable, corrupt or inconsistent file is an
   // error, never silently an empty state, since that would re-lease
   // addresses running containers still hold.
-  rt::Result<void> load(const std::string& path);
+  stack::Result<void> load(const std::string& path);
 
   // JSON text of the state, and its inverse (used by save/load; exposed for
   // tests and `stack network inspect`-style dumps).
   std::string to_json() const;
-  rt::Result<void> from_json(const std::string& text);
+  stack::Result<void> from_json(const std::string& text);
 
  private:
-  rt::Result<void> check_free_name(const std::string& name) const;
+  stack::Result<void> check_free_name(const std::string& name) const;
   IpamNetwork* find_mut(const std::string& name);
 
   std::vector<AddressPool> pools_;

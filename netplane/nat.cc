@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "netplane/ifname.h"
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 
 namespace stack::net {
 namespace {
@@ -51,25 +51,25 @@ uint16_t port_end(const PortMapping& m) {
   return m.host_port_end == 0 ? m.host_port : m.host_port_end;
 }
 
-rt::Result<void> validate(const PortMapping& m, bool need_backends) {
+stack::Result<void> validate(const PortMapping& m, bool need_backends) {
   std::string what = "port mapping " + mapping_tag(m);
-  if (!valid_network_name(m.network)) return rt::fail(what + ": invalid network name", EINVAL);
+  if (!valid_network_name(m.network)) return stack::fail(what + ": invalid network name", EINVAL);
   if (is_ipv6_mapping(m))
-    return rt::fail(what + ": IPv6 host address: not a DNAT mapping (port_proxy.h forwards it)", EINVAL);
+    return stack::fail(what + ": IPv6 host address: not a DNAT mapping (port_proxy.h forwards it)", EINVAL);
   if (!m.host_ip.empty() && !valid_ipv4(m.host_ip))
-    return rt::fail(what + ": invalid host ip '" + m.host_ip + "'", EINVAL);
-  if (need_backends && m.backends.empty()) return rt::fail(what + ": no backends", EINVAL);
+    return stack::fail(what + ": invalid host ip '" + m.host_ip + "'", EINVAL);
+  if (need_backends && m.backends.empty()) return stack::fail(what + ": no backends", EINVAL);
   return check_ports_and_backends(m);
 }
 
 // Handles of the rules in `chain` whose comment equals `tag`.
-rt::Result<std::vector<uint64_t>> tagged_handles(Nft& nft, const std::string& chain,
+stack::Result<std::vector<uint64_t>> tagged_handles(Nft& nft, const std::string& chain,
                                                  const std::string& tag) {
   auto out = nft.list_json(std::string("list chain ") + kTable + " " + chain);
   if (!out) return tl::unexpected(out.error());
   auto doc = nlohmann::json::parse(*out, nullptr, false);
   if (doc.is_discarded() || !doc.contains("nftables"))
-    return rt::fail("parse nftables listing of chain " + chain, EPROTO);
+    return stack::fail("parse nftables listing of chain " + chain, EPROTO);
   std::vector<uint64_t> handles;
   for (const auto& item : doc["nftables"]) {
     if (!item.contains("rule")) continue;
@@ -116,17 +116,17 @@ std::string dnat_rules(const PortMapping& m) {
 
 }  // namespace
 
-rt::Result<void> check_ports_and_backends(const PortMapping& m) {
+stack::Result<void> check_ports_and_backends(const PortMapping& m) {
   std::string what = "port mapping " + mapping_tag(m);
   if (m.host_port == 0 || port_end(m) < m.host_port)
-    return rt::fail(what + ": invalid host port range", EINVAL);
+    return stack::fail(what + ": invalid host port range", EINVAL);
   if (m.protocol != "tcp" && m.protocol != "udp")
-    return rt::fail(what + ": protocol must be tcp or udp", EINVAL);
+    return stack::fail(what + ": protocol must be tcp or udp", EINVAL);
   uint32_t span = port_end(m) - m.host_port;
   for (const auto& b : m.backends) {
-    if (!valid_ipv4(b.ip)) return rt::fail(what + ": invalid backend ip '" + b.ip + "'", EINVAL);
+    if (!valid_ipv4(b.ip)) return stack::fail(what + ": invalid backend ip '" + b.ip + "'", EINVAL);
     if (b.port == 0 || uint32_t{b.port} + span > 65535)
-      return rt::fail(what + ": invalid backend port", EINVAL);
+      return stack::fail(what + ": invalid backend port", EINVAL);
   }
   return {};
 }
@@ -141,7 +141,7 @@ std::string mapping_tag(const PortMapping& m) {
 
 bool is_ipv6_mapping(const PortMapping& m) { return m.host_ip.find(':') != std::string::npos; }
 
-rt::Result<void> ensure_base(Nft& nft) {
+stack::Result<void> ensure_base(Nft& nft) {
   // `add` of an existing table/chain/set is a no-op; base chains are flushed
   // and refilled in the same transaction, so repeating this is harmless and
   // the regular chains (our per-network / per-port state) are kept.
@@ -169,17 +169,17 @@ rt::Result<void> ensure_base(Nft& nft) {
   return nft.run(s, "create table inet stack");
 }
 
-rt::Result<void> remove_base(Nft& nft) {
+stack::Result<void> remove_base(Nft& nft) {
   if (!nft.exists(std::string("table ") + kTable)) return {};
   return nft.run(std::string("delete table ") + kTable + "\n", "delete table inet stack");
 }
 
-rt::Result<void> add_network(Nft& nft, const std::string& name, const std::string& bridge,
+stack::Result<void> add_network(Nft& nft, const std::string& name, const std::string& bridge,
                              const std::string& subnet, bool internal) {
   std::string what = "add network " + name + " (bridge " + bridge + ", " + subnet + ")";
-  if (!valid_network_name(name)) return rt::fail(what + ": invalid network name", EINVAL);
-  if (!valid_ifname(bridge)) return rt::fail(what + ": invalid bridge name", EINVAL);
-  if (!valid_subnet(subnet)) return rt::fail(what + ": invalid IPv4 subnet", EINVAL);
+  if (!valid_network_name(name)) return stack::fail(what + ": invalid network name", EINVAL);
+  if (!valid_ifname(bridge)) return stack::fail(what + ": invalid bridge name", EINVAL);
+  if (!valid_subnet(subnet)) return stack::fail(what + ": invalid IPv4 subnet", EINVAL);
 
   // Replace any earlier rules of this network in the same transaction.
   auto old_m = tagged_handles(nft, "snat_networks", "stack:" + name);
@@ -210,10 +210,10 @@ rt::Result<void> add_network(Nft& nft, const std::string& name, const std::strin
   return {};
 }
 
-rt::Result<void> remove_network(Nft& nft, const std::string& name, const std::string& bridge) {
+stack::Result<void> remove_network(Nft& nft, const std::string& name, const std::string& bridge) {
   std::string what = "remove network " + name;
   if (!valid_network_name(name) || !valid_ifname(bridge))
-    return rt::fail(what + ": invalid name", EINVAL);
+    return stack::fail(what + ": invalid name", EINVAL);
   auto m = tagged_handles(nft, "snat_networks", "stack:" + name);
   if (!m) return tl::unexpected(m.error().wrap(what));
   auto i = tagged_handles(nft, "fwd_networks", "stack:" + name);
@@ -223,34 +223,34 @@ rt::Result<void> remove_network(Nft& nft, const std::string& name, const std::st
   return nft.run(s, what);
 }
 
-rt::Result<void> publish(Nft& nft, const PortMapping& m) {
+stack::Result<void> publish(Nft& nft, const PortMapping& m) {
   std::string what = "publish " + mapping_tag(m);
   STACK_TRY(validate(m, true));
   auto old = tagged_handles(nft, "dnat_ports", mapping_tag(m));
   if (!old) return tl::unexpected(old.error().wrap(what));
-  if (!old->empty()) return rt::fail(what + ": already published", EEXIST);
+  if (!old->empty()) return stack::fail(what + ": already published", EEXIST);
   for (uint32_t p = m.host_port; p <= port_end(m); ++p) {
     auto taken = port_conflict(m.host_ip, static_cast<uint16_t>(p), m.protocol);
     if (!taken) return tl::unexpected(taken.error().wrap(what));
     if (*taken)
-      return rt::fail(what + ": host port " + std::to_string(p) + "/" + m.protocol +
+      return stack::fail(what + ": host port " + std::to_string(p) + "/" + m.protocol +
                           " is already in use by a host process",
                       EADDRINUSE);
   }
   return nft.run(dnat_rules(m), what);
 }
 
-rt::Result<void> update_backends(Nft& nft, const PortMapping& m) {
+stack::Result<void> update_backends(Nft& nft, const PortMapping& m) {
   std::string what = "update backends of " + mapping_tag(m);
   STACK_TRY(validate(m, true));
   auto old = tagged_handles(nft, "dnat_ports", mapping_tag(m));
   if (!old) return tl::unexpected(old.error().wrap(what));
-  if (old->empty()) return rt::fail(what + ": not published", ENOENT);
+  if (old->empty()) return stack::fail(what + ": not published", ENOENT);
   // Delete and add in one transaction: no window without a rule.
   return nft.run(delete_cmds("dnat_ports", *old) + dnat_rules(m), what);
 }
 
-rt::Result<void> unpublish(Nft& nft, const PortMapping& m) {
+stack::Result<void> unpublish(Nft& nft, const PortMapping& m) {
   std::string what = "unpublish " + mapping_tag(m);
   STACK_TRY(validate(m, false));
   auto old = tagged_handles(nft, "dnat_ports", mapping_tag(m));
@@ -259,7 +259,7 @@ rt::Result<void> unpublish(Nft& nft, const PortMapping& m) {
   return nft.run(delete_cmds("dnat_ports", *old), what);
 }
 
-rt::Result<bool> port_conflict(const std::string& host_ip, uint16_t port, const std::string& proto) {
+stack::Result<bool> port_conflict(const std::string& host_ip, uint16_t port, const std::string& proto) {
   std::string what = "check host port " + (host_ip.empty() ? std::string("*") : host_ip) + ":" +
                      std::to_string(port) + "/" + proto;
   // "" = every IPv4 address; an address with ':' is IPv6 (bound IPv6-only,
@@ -275,11 +275,11 @@ rt::Result<bool> port_conflict(const std::string& host_ip, uint16_t port, const 
     sa.sin_addr.s_addr = htonl(INADDR_ANY);
   } else if (v6 ? inet_pton(AF_INET6, host_ip.c_str(), &sa6.sin6_addr) != 1
                 : inet_pton(AF_INET, host_ip.c_str(), &sa.sin_addr) != 1) {
-    return rt::fail(what + ": invalid IP address", EINVAL);
+    return stack::fail(what + ": invalid IP address", EINVAL);
   }
   int type = proto == "udp" ? SOCK_DGRAM : SOCK_STREAM;
-  rt::UniqueFd fd(::socket(v6 ? AF_INET6 : AF_INET, type | SOCK_CLOEXEC, 0));
-  if (!fd) return rt::fail_errno(what + ": socket");
+  stack::UniqueFd fd(::socket(v6 ? AF_INET6 : AF_INET, type | SOCK_CLOEXEC, 0));
+  if (!fd) return stack::fail_errno(what + ": socket");
   // TCP: SO_REUSEADDR, as every server sets it, so connections of a gone
   // listener lingering in TIME_WAIT do not count; a live listener or bound
   // socket still makes bind fail. UDP has no TIME_WAIT: a plain bind.
@@ -290,7 +290,7 @@ rt::Result<bool> port_conflict(const std::string& host_ip, uint16_t port, const 
               : ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa);
   if (rc == 0) return false;
   if (errno == EADDRINUSE) return true;
-  return rt::fail_errno(what + ": bind");
+  return stack::fail_errno(what + ": bind");
 }
 
 }  // namespace stack::net

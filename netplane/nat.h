@@ -35,7 +35,7 @@
 #include <vector>
 
 #include "netplane/nft.h"
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::net {
 
@@ -62,31 +62,31 @@ bool is_ipv6_mapping(const PortMapping& m);
 // What every mapping needs whatever its host address family: a host port
 // range, tcp or udp, IPv4 backends whose ports stay within 1-65535 over the
 // range. EINVAL naming the field otherwise.
-rt::Result<void> check_ports_and_backends(const PortMapping& m);
+stack::Result<void> check_ports_and_backends(const PortMapping& m);
 
 // Creates table inet stack with its chains and fixed rules; idempotent and
 // leaves per-network / per-port rules untouched.
-rt::Result<void> ensure_base(Nft& nft);
+stack::Result<void> ensure_base(Nft& nft);
 // Deletes table inet stack (and everything in it); no error when absent.
-rt::Result<void> remove_base(Nft& nft);
+stack::Result<void> remove_base(Nft& nft);
 
 // Masquerade (unless internal) and forward rules for one bridge network.
 // Sets route_localnet on `bridge` (writes /proc/sys of the caller's netns).
-rt::Result<void> add_network(Nft& nft, const std::string& name, const std::string& bridge,
+stack::Result<void> add_network(Nft& nft, const std::string& name, const std::string& bridge,
                              const std::string& subnet, bool internal);
 // Removes the network's rules and set element; its published mappings must be
 // unpublished by the caller first (they are keyed by mapping, not network).
-rt::Result<void> remove_network(Nft& nft, const std::string& name, const std::string& bridge);
+stack::Result<void> remove_network(Nft& nft, const std::string& name, const std::string& bridge);
 
 // Fails with EADDRINUSE when a host process holds one of the ports, and
 // EEXIST when the mapping is already published; creates nothing then.
-rt::Result<void> publish(Nft& nft, const PortMapping& m);
+stack::Result<void> publish(Nft& nft, const PortMapping& m);
 // Atomically replaces the backends of a published mapping.
-rt::Result<void> update_backends(Nft& nft, const PortMapping& m);
-rt::Result<void> unpublish(Nft& nft, const PortMapping& m);
+stack::Result<void> update_backends(Nft& nft, const PortMapping& m);
+stack::Result<void> unpublish(Nft& nft, const PortMapping& m);
 
 // True when a host socket already holds host_ip:port/proto (we try to bind
 // it without SO_REUSEADDR and close again).
-rt::Result<bool> port_conflict(const std::string& host_ip, uint16_t port, const std::string& proto);
+stack::Result<bool> port_conflict(const std::string& host_ip, uint16_t port, const std::string& proto);
 
 }  // namespace stack::net

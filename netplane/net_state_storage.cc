@@ -12,7 +12,7 @@ class FileStorage final : public NetStateStorage {
  public:
   explicit FileStorage(std::string dir) : dir_(std::move(dir)) {}
 
-  rt::Result<std::optional<std::string>> load(const std::string& name) override {
+  stack::Result<std::optional<std::string>> load(const std::string& name) override {
     auto text = io::read_file(path_of(name));
     if (!text) {
       if (text.error().code == ENOENT) return std::optional<std::string>();  // first start: never saved
@@ -21,7 +21,7 @@ class FileStorage final : public NetStateStorage {
     return std::optional<std::string>(std::move(*text));
   }
 
-  rt::Result<void> save(const std::string& name, const std::string& text) override {
+  stack::Result<void> save(const std::string& name, const std::string& text) override {
     return io::write_file_atomic(path_of(name), text, 0600, io::Durability::Process);
   }
 

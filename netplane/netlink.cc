@@ -48,7 +48,7 @@ namespace {
 
 Result<std::unique_ptr<nl_sock, nlptr::SockFree>> connect_here() {
   std::unique_ptr<nl_sock, nlptr::SockFree> s(nl_socket_alloc());
-  if (!s) return rt::fail("allocate netlink socket", ENOMEM);
+  if (!s) return stack::fail("allocate netlink socket", ENOMEM);
   if (int err = nl_connect(s.get(), NETLINK_ROUTE); err < 0)
     return tl::unexpected(nl_error(err, "connect NETLINK_ROUTE socket"));
   return s;
@@ -87,10 +87,10 @@ Result<NetlinkSocket> NetlinkSocket::open_in_netns(int netns_fd, const std::stri
   // setns(CLONE_NEWNET) only affects the calling thread; doing it on a
   // throwaway thread means the caller's thread never leaves its namespace,
   // even if something below fails. The socket keeps the netns it was made in.
-  Result<std::unique_ptr<nl_sock, nlptr::SockFree>> out = rt::fail("netns helper thread did not run");
+  Result<std::unique_ptr<nl_sock, nlptr::SockFree>> out = stack::fail("netns helper thread did not run");
   std::thread helper([&] {
     if (::setns(netns_fd, CLONE_NEWNET) != 0) {
-      out = rt::fail_errno("setns into " + where);
+      out = stack::fail_errno("setns into " + where);
       return;
     }
     out = connect_here();
@@ -124,9 +124,9 @@ Result<NlAddrPtr> parse_ipv4(const std::string& text) {
 Result<void> set_link_up(NetlinkSocket& sock, const std::string& name) {
   auto cur = get_link(sock, name);
   if (!cur) return tl::unexpected(cur.error());
-  if (!*cur) return rt::fail("set " + name + " up in " + sock.where(), ENODEV);
+  if (!*cur) return stack::fail("set " + name + " up in " + sock.where(), ENODEV);
   LinkPtr change(rtnl_link_alloc());
-  if (!change) return rt::fail("allocate link", ENOMEM);
+  if (!change) return stack::fail("allocate link", ENOMEM);
   rtnl_link_set_flags(change.get(), IFF_UP);
   if (int err = rtnl_link_change(sock.get(), cur->get(), change.get(), 0); err < 0)
     return tl::unexpected(sock.error(err, "set " + name + " up in " + sock.where()));
@@ -138,7 +138,7 @@ Result<void> add_ipv4_address(NetlinkSocket& sock, int ifindex, const std::strin
   auto local = parse_ipv4(cidr);
   if (!local) return tl::unexpected(local.error());
   RtAddrPtr addr(rtnl_addr_alloc());
-  if (!addr) return rt::fail("allocate address", ENOMEM);
+  if (!addr) return stack::fail("allocate address", ENOMEM);
   rtnl_addr_set_ifindex(addr.get(), ifindex);
   rtnl_addr_set_family(addr.get(), AF_INET);
   if (int err = rtnl_addr_set_local(addr.get(), local->get()); err < 0)
@@ -157,7 +157,7 @@ Result<void> add_default_route(NetlinkSocket& sock, int ifindex, const std::stri
   auto dst = parse_ipv4("0.0.0.0/0");
   if (!dst) return tl::unexpected(dst.error());
   RoutePtr route(rtnl_route_alloc());
-  if (!route) return rt::fail("allocate route", ENOMEM);
+  if (!route) return stack::fail("allocate route", ENOMEM);
   rtnl_route_set_family(route.get(), AF_INET);
   rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
   rtnl_route_set_protocol(route.get(), RTPROT_BOOT);
@@ -166,7 +166,7 @@ Result<void> add_default_route(NetlinkSocket& sock, int ifindex, const std::stri
   if (int err = rtnl_route_set_dst(route.get(), dst->get()); err < 0)
     return tl::unexpected(nl_error(err, "set route destination"));
   rtnl_nexthop* nh = rtnl_route_nh_alloc();
-  if (!nh) return rt::fail("allocate nexthop", ENOMEM);
+  if (!nh) return stack::fail("allocate nexthop", ENOMEM);
   rtnl_route_nh_set_ifindex(nh, ifindex);
   rtnl_route_nh_set_gateway(nh, gw->get());
   rtnl_route_add_nexthop(route.get(), nh);  // the route owns nh from here on

@@ -20,12 +20,12 @@
 #include <netlink/route/link.h>
 #include <netlink/route/route.h>
 
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::net {
 
-using rt::Error;
-using rt::Result;
+using stack::Error;
+using stack::Result;
 
 namespace nlptr {
 struct SockFree { void operator()(nl_sock* p) const { nl_socket_free(p); } };

@@ -29,16 +29,16 @@ std::string parent_of(const std::string& path) {
 // mount namespace, and those copies would keep the namespace alive after
 // delete_netns(). MS_PRIVATE on a non-mount-point is EINVAL; then the dir is
 // bind-mounted on itself first. Repeating this is harmless.
-rt::Result<void> make_private_dir(const std::string& dir) {
+stack::Result<void> make_private_dir(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) return rt::fail("create directory " + dir + ": " + ec.message(), ec.value());
+  if (ec) return stack::fail("create directory " + dir + ": " + ec.message(), ec.value());
   if (::mount("", dir.c_str(), nullptr, MS_PRIVATE, nullptr) == 0) return {};
-  if (errno != EINVAL) return rt::fail_errno("make " + dir + " a private mount");
+  if (errno != EINVAL) return stack::fail_errno("make " + dir + " a private mount");
   if (::mount(dir.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr) != 0)
-    return rt::fail_errno("bind-mount " + dir + " on itself");
+    return stack::fail_errno("bind-mount " + dir + " on itself");
   if (::mount("", dir.c_str(), nullptr, MS_PRIVATE, nullptr) != 0)
-    return rt::fail_errno("make " + dir + " a private mount");
+    return stack::fail_errno("make " + dir + " a private mount");
   return {};
 }
 
@@ -47,20 +47,20 @@ bool is_netns_fd(int fd) { return ::ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET; }
 
 }  // namespace
 
-rt::Result<void> create_netns(const std::string& path) {
+stack::Result<void> create_netns(const std::string& path) {
   const std::string what = "create network namespace " + path;
-  if (path.empty() || path[0] != '/') return rt::fail(what + ": path must be absolute", EINVAL);
-  if (netns_exists(path)) return rt::fail(what + ": a namespace is already mounted there", EEXIST);
+  if (path.empty() || path[0] != '/') return stack::fail(what + ": path must be absolute", EINVAL);
+  if (netns_exists(path)) return stack::fail(what + ": a namespace is already mounted there", EEXIST);
   STACK_TRY_CTX(make_private_dir(parent_of(path)), what);
 
   // The mount target: an empty file. One left by a crash (not mounted) is reused.
   bool made_file = false;
   {
-    rt::UniqueFd f(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
+    stack::UniqueFd f(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
     if (f) {
       made_file = true;
     } else if (errno != EEXIST) {
-      return rt::fail_errno(what + ": create mount point");
+      return stack::fail_errno(what + ": create mount point");
     }
   }
   auto drop_file = [&] {
@@ -70,14 +70,14 @@ rt::Result<void> create_netns(const std::string& path) {
   // unshare() changes only the calling thread's netns, so a throwaway thread
   // makes the namespace and pins it with the bind mount before it exits;
   // the caller's threads never leave their namespace.
-  rt::Result<void> made = rt::fail(what + ": helper thread did not run");
+  stack::Result<void> made = stack::fail(what + ": helper thread did not run");
   std::thread helper([&] {
     if (::unshare(CLONE_NEWNET) != 0) {
-      made = rt::fail_errno(what + ": unshare(CLONE_NEWNET)");
+      made = stack::fail_errno(what + ": unshare(CLONE_NEWNET)");
       return;
     }
     if (::mount("/proc/thread-self/ns/net", path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
-      made = rt::fail_errno(what + ": bind-mount the namespace");
+      made = stack::fail_errno(what + ": bind-mount the namespace");
       return;
     }
     made = {};
@@ -89,7 +89,7 @@ rt::Result<void> create_netns(const std::string& path) {
   }
 
   // lo up, through a socket opened inside the new namespace.
-  auto fail_after_mount = [&](const rt::Error& e) {
+  auto fail_after_mount = [&](const stack::Error& e) {
     ::umount2(path.c_str(), MNT_DETACH);
     drop_file();
     return tl::unexpected(e.wrap(what));
@@ -102,27 +102,27 @@ rt::Result<void> create_netns(const std::string& path) {
   return {};
 }
 
-rt::Result<void> delete_netns(const std::string& path) {
+stack::Result<void> delete_netns(const std::string& path) {
   const std::string what = "delete network namespace " + path;
   // Every mount stacked on the path goes (a repeated create may have made
   // more than one); EINVAL means nothing (more) is mounted there.
   while (::umount2(path.c_str(), MNT_DETACH) == 0) {
   }
-  if (errno != EINVAL && errno != ENOENT) return rt::fail_errno(what + ": unmount");
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return rt::fail_errno(what + ": unlink");
+  if (errno != EINVAL && errno != ENOENT) return stack::fail_errno(what + ": unmount");
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return stack::fail_errno(what + ": unlink");
   return {};
 }
 
 bool netns_exists(const std::string& path) {
-  rt::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  stack::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   return fd && is_netns_fd(fd.get());
 }
 
-rt::Result<rt::UniqueFd> open_netns(const std::string& path) {
-  rt::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return rt::fail_errno("open network namespace " + path);
+stack::Result<stack::UniqueFd> open_netns(const std::string& path) {
+  stack::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return stack::fail_errno("open network namespace " + path);
   if (!is_netns_fd(fd.get()))
-    return rt::fail("open network namespace " + path + ": not a mounted network namespace", EINVAL);
+    return stack::fail("open network namespace " + path + ": not a mounted network namespace", EINVAL);
   return fd;
 }
 

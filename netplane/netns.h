@@ -7,8 +7,8 @@
 
 #include <string>
 
-#include "runtime/kernel/error.h"
-#include "runtime/kernel/fd.h"
+#include "base/error.h"
+#include "base/fd.h"
 
 namespace stack::net {
 
@@ -18,11 +18,11 @@ inline constexpr const char* kDefaultNetnsDir = "/run/stack/netns";
 // thread never changes namespace), brings its lo up, and bind-mounts it at
 // `path` (parent dirs made; the dir is made a private mount once). Error if
 // `path` already holds a namespace.
-rt::Result<void> create_netns(const std::string& path);
+stack::Result<void> create_netns(const std::string& path);
 // Unmounts (MNT_DETACH) and unlinks; absent is not an error.
-rt::Result<void> delete_netns(const std::string& path);
+stack::Result<void> delete_netns(const std::string& path);
 // True when `path` is a mounted netns.
 bool netns_exists(const std::string& path);
-rt::Result<rt::UniqueFd> open_netns(const std::string& path);
+stack::Result<stack::UniqueFd> open_netns(const std::string& path);
 
 }  // namespace stack::net

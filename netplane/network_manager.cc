@@ -114,7 +114,7 @@ Result<void> NetworkManager::Impl::load() {
     for (const auto& m : doc.at("mappings")) mappings.push_back(mapping_from(m));
   } catch (const json::exception& e) {
     // Never start from an empty state silently: published ports would be forgotten.
-    return rt::fail("load network state from " + storage->where("networks") + ": " + e.what(), EINVAL);
+    return stack::fail("load network state from " + storage->where("networks") + ": " + e.what(), EINVAL);
   }
   return {};
 }
@@ -134,7 +134,7 @@ Result<std::unique_ptr<NetworkManager>> NetworkManager::open(const std::string& 
   const std::string what = "open network manager (state " + state_dir + ")";
   std::error_code ec;
   std::filesystem::create_directories(state_dir, ec);
-  if (ec) return rt::fail(what + ": create " + state_dir + ": " + ec.message(), ec.value());
+  if (ec) return stack::fail(what + ": create " + state_dir + ": " + ec.message(), ec.value());
   return open(file_net_state_storage(state_dir), std::move(pools));
 }
 
@@ -162,13 +162,13 @@ Result<NetworkInfo> NetworkManager::create_network(const NetworkConfig& c) {
   Impl& im = *impl_;
   const std::string what = "create network " + c.name;
   if (!valid_network_name(c.name))
-    return rt::fail(what + ": invalid name (1-64 of letters, digits, '_', '-', '.')", EINVAL);
-  if (c.mtu < 68 || c.mtu > 65535) return rt::fail(what + ": mtu must be 68..65535", EINVAL);
+    return stack::fail(what + ": invalid name (1-64 of letters, digits, '_', '-', '.')", EINVAL);
+  if (c.mtu < 68 || c.mtu > 65535) return stack::fail(what + ": mtu must be 68..65535", EINVAL);
   std::optional<Subnet> subnet;
   if (!c.subnet.empty()) {
     auto s = Subnet::parse(c.subnet);
     if (!s) return tl::unexpected(s.error().wrap(what));
-    if (s->family() != Family::v4) return rt::fail(what + ": only IPv4 subnets are supported", EINVAL);
+    if (s->family() != Family::v4) return stack::fail(what + ": only IPv4 subnets are supported", EINVAL);
     subnet = *s;
   }
   std::optional<IpAddr> gateway;
@@ -181,7 +181,7 @@ Result<NetworkInfo> NetworkManager::create_network(const NetworkConfig& c) {
   if (const IpamNetwork* n = im.ipam.find(c.name)) {
     // Idempotent re-create: same network, kernel state made again if missing.
     if (subnet && *subnet != n->subnet)
-      return rt::fail(what + ": exists with subnet " + n->subnet.str() + ", not " + subnet->str(), EEXIST);
+      return stack::fail(what + ": exists with subnet " + n->subnet.str() + ", not " + subnet->str(), EEXIST);
     if (!im.meta.count(c.name)) im.meta[c.name] = NetworkMeta{c.internal, c.mtu};
     STACK_TRY_CTX(im.ensure_kernel_state(c.name), what);
     return im.info(c.name);
@@ -211,7 +211,7 @@ Result<NetworkInfo> NetworkManager::create_network(const NetworkConfig& c) {
   if (auto l = get_link(im.nl, bridge); l && *l) {
     const char* alias = rtnl_link_get_ifalias(l->get());
     if (!alias || alias != link_tag(c.name))
-      return rt::fail(what + ": link " + bridge + " already exists (name hash collision or foreign link)", EEXIST);
+      return stack::fail(what + ": link " + bridge + " already exists (name hash collision or foreign link)", EEXIST);
   }
   undo.add([&] { (void)delete_bridge(im.nl, bridge); });
   undo.add([&] { (void)net::remove_network(im.nft, c.name, bridge); });
@@ -230,7 +230,7 @@ Result<void> NetworkManager::remove_network(const std::string& name) {
   if (!leases.empty()) {
     std::string who;
     for (const auto& l : leases) who += (who.empty() ? "" : ", ") + l.id;
-    return rt::fail(what + ": endpoints still connected: " + who, EBUSY);
+    return stack::fail(what + ": endpoints still connected: " + who, EBUSY);
   }
   const std::string bridge = bridge_name(name);
   // Published ports of the network go with it (their backends are gone).
@@ -280,9 +280,9 @@ Result<EndpointInfo> NetworkManager::connect(const EndpointRequest& req) {
   std::lock_guard lock(mu_);
   Impl& im = *impl_;
   const std::string what = "connect " + req.container_id + " to network " + req.network;
-  if (req.container_id.empty()) return rt::fail(what + ": empty container id", EINVAL);
-  if (!im.ipam.find(req.network)) return rt::fail(what + ": no such network", ENOENT);
-  if (!valid_ifname(req.ifname)) return rt::fail(what + ": invalid interface name '" + req.ifname + "'", EINVAL);
+  if (req.container_id.empty()) return stack::fail(what + ": empty container id", EINVAL);
+  if (!im.ipam.find(req.network)) return stack::fail(what + ": no such network", ENOENT);
+  if (!valid_ifname(req.ifname)) return stack::fail(what + ": invalid interface name '" + req.ifname + "'", EINVAL);
   std::optional<IpAddr> requested;
   if (!req.ipv4_address.empty()) {
     auto a = IpAddr::parse(req.ipv4_address);
@@ -301,7 +301,7 @@ Result<EndpointInfo> NetworkManager::connect(const EndpointRequest& req) {
   if (!host) return tl::unexpected(host.error().wrap(what));
   auto prior = im.ipam.lookup(req.network, req.container_id);
   if (prior && requested && *requested != *prior)
-    return rt::fail(what + ": already connected with address " + prior->str() + ", not " + requested->str(),
+    return stack::fail(what + ": already connected with address " + prior->str() + ", not " + requested->str(),
                     EEXIST);
   if (*host && prior) {
     // Restart-safe: the pair exists and its peer is `ifname` in this netns.

@@ -28,12 +28,12 @@
 
 #include "netplane/ipam.h"
 #include "netplane/nat.h"
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::net {
 
 class NetStateStorage;
-using rt::Result;
+using stack::Result;
 
 struct NetworkConfig {
   std::string name;       // unique on the host, e.g. "juice-shop_default"

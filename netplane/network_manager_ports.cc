@@ -21,7 +21,7 @@
 #include "netplane/ifname.h"
 #include "netplane/network_manager_impl.h"
 #include "netplane/veth.h"
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 
 extern char** environ;
 
@@ -60,8 +60,8 @@ std::string conntrack_tool() {
 // Runs argv with stdout to /dev/null; returns exit status and stderr text.
 Result<std::pair<int, std::string>> run_tool(const std::vector<std::string>& argv) {
   int errpipe[2];
-  if (::pipe2(errpipe, O_CLOEXEC) != 0) return rt::fail_errno("pipe");
-  rt::UniqueFd rd(errpipe[0]), wr(errpipe[1]);
+  if (::pipe2(errpipe, O_CLOEXEC) != 0) return stack::fail_errno("pipe");
+  stack::UniqueFd rd(errpipe[0]), wr(errpipe[1]);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
@@ -72,7 +72,7 @@ Result<std::pair<int, std::string>> run_tool(const std::vector<std::string>& arg
   pid_t pid = -1;
   int rc = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return tl::unexpected(rt::Error{rc, "run " + argv[0]});
+  if (rc != 0) return tl::unexpected(stack::Error{rc, "run " + argv[0]});
   wr.reset();
   std::string err;
   char buf[512];
@@ -95,7 +95,7 @@ Result<std::pair<std::vector<NftRule>, std::vector<std::string>>> list_ours(Nft&
   auto out = nft.list_json("list table inet stack");
   if (!out) return tl::unexpected(out.error());
   auto doc = nlohmann::json::parse(*out, nullptr, false);
-  if (doc.is_discarded() || !doc.contains("nftables")) return rt::fail("parse nftables listing", EPROTO);
+  if (doc.is_discarded() || !doc.contains("nftables")) return stack::fail("parse nftables listing", EPROTO);
   std::vector<NftRule> rules;
   std::vector<std::string> bridges;
   for (const auto& item : doc["nftables"]) {
@@ -155,11 +155,11 @@ Result<void> attach_to_bridge(NetlinkSocket& sock, const std::string& ifname, co
   if (!link) return tl::unexpected(link.error().wrap(what));
   auto br = get_link(sock, bridge);
   if (!br) return tl::unexpected(br.error().wrap(what));
-  if (!*link || !*br) return rt::fail(what + ": link missing", ENODEV);
+  if (!*link || !*br) return stack::fail(what + ": link missing", ENODEV);
   int br_index = rtnl_link_get_ifindex(br->get());
   if (rtnl_link_get_master(link->get()) == br_index) return {};
   LinkPtr change(rtnl_link_alloc());
-  if (!change) return rt::fail(what + ": allocate link", ENOMEM);
+  if (!change) return stack::fail(what + ": allocate link", ENOMEM);
   rtnl_link_set_master(change.get(), br_index);
   rtnl_link_set_flags(change.get(), IFF_UP);
   if (int err = rtnl_link_change(sock.get(), link->get(), change.get(), 0); err < 0)
@@ -171,12 +171,12 @@ Result<void> enable_hairpin(NetlinkSocket& sock, const std::string& ifname) {
   const std::string what = "enable hairpin mode on bridge port " + ifname;
   auto link = get_link(sock, ifname);
   if (!link) return tl::unexpected(link.error().wrap(what));
-  if (!*link) return rt::fail(what + ": no such link", ENODEV);
+  if (!*link) return stack::fail(what + ": no such link", ENODEV);
   // An AF_BRIDGE setlink carrying IFLA_PROTINFO with IFLA_BRPORT_MODE.
   // libnl asserts that both objects have the same family, so the "original"
   // is an AF_BRIDGE stub with just the ifindex.
   LinkPtr orig(rtnl_link_alloc()), change(rtnl_link_alloc());
-  if (!orig || !change) return rt::fail(what + ": allocate link", ENOMEM);
+  if (!orig || !change) return stack::fail(what + ": allocate link", ENOMEM);
   rtnl_link_set_ifindex(orig.get(), rtnl_link_get_ifindex(link->get()));
   rtnl_link_set_family(orig.get(), AF_BRIDGE);
   rtnl_link_set_family(change.get(), AF_BRIDGE);
@@ -193,7 +193,7 @@ Result<void> flush_udp_conntrack(const PortMapping& m, const std::vector<Backend
   // over ctnetlink would have to do as well. A DNAT'd flow's entry has the
   // host port as original destination and the backend as reply source.
   std::string tool = conntrack_tool();
-  if (tool.empty()) return rt::fail("flush conntrack: conntrack(8) not installed", ENOENT);
+  if (tool.empty()) return stack::fail("flush conntrack: conntrack(8) not installed", ENOENT);
   for (const auto& b : removed) {
     for (uint32_t p = m.host_port; p <= last_port(m); ++p) {
       uint32_t bport = b.port + (p - m.host_port);
@@ -202,7 +202,7 @@ Result<void> flush_udp_conntrack(const PortMapping& m, const std::vector<Backend
       if (!r) return tl::unexpected(r.error().wrap("flush conntrack"));
       // Exit 1 with "0 flow entries have been deleted" is the nothing-to-do case.
       if (r->first != 0 && r->second.find("flow entries have been deleted") == std::string::npos)
-        return rt::fail("flush conntrack of " + b.ip + ":" + std::to_string(bport) + ": " + r->second);
+        return stack::fail("flush conntrack of " + b.ip + ":" + std::to_string(bport) + ": " + r->second);
     }
   }
   return {};
@@ -235,7 +235,7 @@ Result<void> NetworkManager::Impl::swap_rules(const PortMapping* before, const P
     auto busy = port_conflict(after->host_ip, static_cast<uint16_t>(p), after->protocol);
     if (!busy) return tl::unexpected(busy.error());
     if (*busy)
-      return rt::fail("publish " + mapping_tag(*after) + ": host port " + std::to_string(p) + "/" +
+      return stack::fail("publish " + mapping_tag(*after) + ": host port " + std::to_string(p) + "/" +
                           after->protocol + " is already in use by a host process",
                       EADDRINUSE);
   }
@@ -246,11 +246,11 @@ Result<void> NetworkManager::publish(const PortMapping& m) {
   std::lock_guard lock(mu_);
   Impl& im = *impl_;
   const std::string what = "publish " + mapping_tag(m);
-  if (!im.ipam.find(m.network)) return rt::fail(what + ": no such network", ENOENT);
-  if (im.find_mapping(m) >= 0) return rt::fail(what + ": already published", EEXIST);
+  if (!im.ipam.find(m.network)) return stack::fail(what + ": no such network", ENOENT);
+  if (im.find_mapping(m) >= 0) return stack::fail(what + ": already published", EEXIST);
   for (const auto& other : im.mappings)
     if (overlaps(other, m.host_ip, m.host_port, last_port(m), m.protocol))
-      return rt::fail(what + ": host port already published as " + mapping_tag(other), EADDRINUSE);
+      return stack::fail(what + ": host port already published as " + mapping_tag(other), EADDRINUSE);
   STACK_TRY(im.swap_rules(nullptr, &m));  // checks host sockets before creating anything
   Undo undo;
   undo.add([&] { (void)im.swap_rules(&m, nullptr); });
@@ -266,7 +266,7 @@ Result<void> NetworkManager::update_backends(const PortMapping& m) {
   Impl& im = *impl_;
   const std::string what = "update backends of " + mapping_tag(m);
   int idx = im.find_mapping(m);
-  if (idx < 0) return rt::fail(what + ": not published", ENOENT);
+  if (idx < 0) return stack::fail(what + ": not published", ENOENT);
   PortMapping old = im.mappings[idx];
   std::vector<Backend> removed;
   for (const auto& b : old.backends)
@@ -276,7 +276,7 @@ Result<void> NetworkManager::update_backends(const PortMapping& m) {
   // The proxy drops a removed backend's UDP sessions itself.
   bool flush = m.protocol == "udp" && !removed.empty() && !is_ipv6_mapping(m);
   if (flush && conntrack_tool().empty())
-    return rt::fail(what + ": conntrack(8) is needed to move UDP flows off removed backends", ENOENT);
+    return stack::fail(what + ": conntrack(8) is needed to move UDP flows off removed backends", ENOENT);
   STACK_TRY(im.swap_rules(&old, &m));
   Undo undo;
   undo.add([&] { (void)im.swap_rules(&m, &old); });

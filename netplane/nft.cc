@@ -4,17 +4,17 @@
 
 namespace stack::net {
 
-rt::Result<Nft> Nft::open() {
+stack::Result<Nft> Nft::open() {
   nft_ctx* c = nft_ctx_new(NFT_CTX_DEFAULT);
-  if (c == nullptr) return rt::fail("create nftables context", ENOMEM);
+  if (c == nullptr) return stack::fail("create nftables context", ENOMEM);
   Nft n(c);
   // Buffer both streams: libnftables otherwise writes to our stdout/stderr.
   if (nft_ctx_buffer_output(c) != 0 || nft_ctx_buffer_error(c) != 0)
-    return rt::fail("buffer nftables output", ENOMEM);
+    return stack::fail("buffer nftables output", ENOMEM);
   return n;
 }
 
-rt::Result<std::string> Nft::exec(const std::string& commands, unsigned flags,
+stack::Result<std::string> Nft::exec(const std::string& commands, unsigned flags,
                                   const std::string& what) {
   nft_ctx_output_set_flags(ctx_.get(), flags);
   int rc = nft_run_cmd_from_buffer(ctx_.get(), commands.c_str());
@@ -25,17 +25,17 @@ rt::Result<std::string> Nft::exec(const std::string& commands, unsigned flags,
     std::string msg = err ? err : "";
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
     // nft prints "Error: ...\n<command>\n   ^^^"; keep it whole, it names the bad line.
-    return rt::fail("nftables " + what + ": " + (msg.empty() ? "failed" : msg), 0);
+    return stack::fail("nftables " + what + ": " + (msg.empty() ? "failed" : msg), 0);
   }
   return output;
 }
 
-rt::Result<void> Nft::run(const std::string& commands, const std::string& what) {
+stack::Result<void> Nft::run(const std::string& commands, const std::string& what) {
   STACK_TRY(exec(commands, 0, what));
   return {};
 }
 
-rt::Result<std::string> Nft::list_json(const std::string& command) {
+stack::Result<std::string> Nft::list_json(const std::string& command) {
   return exec(command, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE, command);
 }
 

@@ -13,20 +13,20 @@
 #include <memory>
 #include <string>
 
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::net {
 
 class Nft {
  public:
-  static rt::Result<Nft> open();
+  static stack::Result<Nft> open();
 
   // Applies `commands` (nft syntax, one command per line) atomically.
   // `what` names the change for the error context ("publish 8080/tcp").
-  rt::Result<void> run(const std::string& commands, const std::string& what);
+  stack::Result<void> run(const std::string& commands, const std::string& what);
   // Runs a listing command and returns its output as JSON text ("nft -j").
   // Rule handles are included so rules can be deleted by handle.
-  rt::Result<std::string> list_json(const std::string& command);
+  stack::Result<std::string> list_json(const std::string& command);
   // Whether `table inet stack`-style object exists: runs `list <object>`
   // and reports false when nftables says it does not.
   bool exists(const std::string& object);
@@ -36,7 +36,7 @@ class Nft {
     void operator()(nft_ctx* c) const { nft_ctx_free(c); }
   };
   explicit Nft(nft_ctx* c) : ctx_(c) {}
-  rt::Result<std::string> exec(const std::string& commands, unsigned flags, const std::string& what);
+  stack::Result<std::string> exec(const std::string& commands, unsigned flags, const std::string& what);
   std::unique_ptr<nft_ctx, Deleter> ctx_;
 };
 

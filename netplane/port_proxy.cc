@@ -30,7 +30,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "netplane/asio_listen.h"
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 
 namespace stack::net {
 namespace {
@@ -90,7 +90,7 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
 
  private:
   struct Pump {
-    rt::UniqueFd rd, wr;  // the pipe between the two sockets
+    stack::UniqueFd rd, wr;  // the pipe between the two sockets
     size_t in_pipe = 0;
     bool eof = false, done = false;
   };
@@ -106,7 +106,7 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
     backend_.close(ec);
     backend_.open(tcp::v4(), ec);
     if (ec) return close();
-    rt::set_cloexec(backend_.native_handle());
+    stack::set_cloexec(backend_.native_handle());
     // A replica that silently drops SYNs would hold the client for minutes
     // of SYN retries; after kConnectTimeout the next backend is tried.
     timer_.expires_after(kConnectTimeout);
@@ -254,7 +254,7 @@ struct Mapping : std::enable_shared_from_this<Mapping> {
         });
         return;
       }
-      rt::set_cloexec(s.native_handle());
+      stack::set_cloexec(s.native_handle());
       self->conns.remove_if([](const std::weak_ptr<TcpConn>& w) { return w.expired(); });
       auto c = std::make_shared<TcpConn>(std::move(s), self->io);
       if (self->conns.size() >= kMaxConnections) {
@@ -290,7 +290,7 @@ struct Mapping : std::enable_shared_from_this<Mapping> {
       s->client = l.from;
       s->backend = *b;
       s->sock.open(udp::v4(), ec);
-      rt::set_cloexec(s->sock.native_handle());
+      stack::set_cloexec(s->sock.native_handle());
       if (!ec) s->sock.connect(udp::endpoint(addr, static_cast<uint16_t>(b->port + i)), ec);
       if (ec) return;
       it = l.sessions.emplace(l.from, s).first;
@@ -414,17 +414,17 @@ PortProxy::~PortProxy() {
   impl_->thread.join();
 }
 
-rt::Result<void> PortProxy::add(const PortMapping& m) {
+stack::Result<void> PortProxy::add(const PortMapping& m) {
   const std::string tag = mapping_tag(m);
   const std::string what = "publish " + tag;
   error_code ec;
   auto addr = asio::ip::make_address_v6(m.host_ip, ec);
-  if (ec) return rt::fail(what + ": host ip '" + m.host_ip + "' is not an IPv6 address", EINVAL);
+  if (ec) return stack::fail(what + ": host ip '" + m.host_ip + "' is not an IPv6 address", EINVAL);
   STACK_TRY(check_ports_and_backends(m));
   uint16_t last = m.host_port_end ? m.host_port_end : m.host_port;
   {
     std::lock_guard lock(impl_->mu);
-    if (impl_->mappings.count(tag)) return rt::fail(what + ": already published", EEXIST);
+    if (impl_->mappings.count(tag)) return stack::fail(what + ": already published", EEXIST);
   }
   auto map = std::make_shared<Mapping>(impl_->io);
   map->spec = m;
@@ -433,7 +433,7 @@ rt::Result<void> PortProxy::add(const PortMapping& m) {
   // the sockets close again on any failure (the unique_ptrs go with `map`).
   for (uint32_t p = m.host_port; p <= last; ++p) {
     auto fail = [&](const error_code& e) {
-      return rt::fail(what + ": bind [" + m.host_ip + "]:" + std::to_string(p) + "/" + m.protocol + ": " + e.message(),
+      return stack::fail(what + ": bind [" + m.host_ip + "]:" + std::to_string(p) + "/" + m.protocol + ": " + e.message(),
                       e.value());
     };
     if (m.protocol == "udp") {
@@ -449,7 +449,7 @@ rt::Result<void> PortProxy::add(const PortMapping& m) {
   }
   {
     std::lock_guard lock(impl_->mu);
-    if (!impl_->mappings.emplace(tag, map).second) return rt::fail(what + ": already published", EEXIST);
+    if (!impl_->mappings.emplace(tag, map).second) return stack::fail(what + ": already published", EEXIST);
   }
   asio::post(impl_->io, [map] {
     for (size_t i = 0; i < map->acceptors.size(); ++i) map->accept(i);

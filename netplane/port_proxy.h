@@ -39,7 +39,7 @@
 #include <vector>
 
 #include "netplane/nat.h"
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::net {
 
@@ -54,7 +54,7 @@ class PortProxy {
   // IPv6 only) and starts forwarding to m.backends. A port that is taken
   // fails with EADDRINUSE naming it, with nothing left bound; a tag that is
   // already proxied fails with EEXIST.
-  rt::Result<void> add(const PortMapping& m);
+  stack::Result<void> add(const PortMapping& m);
   // New connections go to these backends from now on; false when the
   // mapping is not proxied.
   bool set_backends(const PortMapping& m);

@@ -41,10 +41,10 @@ IpAddr mask(IpAddr a, int prefix) {
 
 }  // namespace
 
-rt::Result<IpAddr> IpAddr::parse(std::string_view text) {
+stack::Result<IpAddr> IpAddr::parse(std::string_view text) {
   std::string s(text);
   auto bad = [&](const std::string& why) {
-    return rt::fail("invalid address \"" + s + "\": " + why);
+    return stack::fail("invalid address \"" + s + "\": " + why);
   };
   if (s.empty()) return bad("empty");
   IpAddr a;
@@ -83,10 +83,10 @@ std::string IpAddr::str() const {
   return buf;
 }
 
-rt::Result<Subnet> Subnet::parse(std::string_view cidr) {
+stack::Result<Subnet> Subnet::parse(std::string_view cidr) {
   std::string s(cidr);
   auto bad = [&](const std::string& why) {
-    return rt::fail("invalid subnet \"" + s + "\": " + why);
+    return stack::fail("invalid subnet \"" + s + "\": " + why);
   };
   auto slash = s.find('/');
   if (slash == std::string::npos) return bad("missing /prefix (e.g. 10.89.0.0/24)");

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::net {
 
@@ -23,7 +23,7 @@ struct IpAddr {
   std::array<uint8_t, 16> bytes{};
 
   // "10.89.0.2" or "fd00::1"; errors read `invalid address "x": ...`.
-  static rt::Result<IpAddr> parse(std::string_view text);
+  static stack::Result<IpAddr> parse(std::string_view text);
   static IpAddr v4(uint32_t host_order);
 
   bool is_v4() const { return family == Family::v4; }
@@ -42,7 +42,7 @@ class Subnet {
   // "10.89.0.0/24" or "fd00:1::/64". Host bits must be zero (Docker rejects
   // "10.89.0.5/24" too, since the user almost certainly typed the wrong
   // thing). Errors read `invalid subnet "x": <reason>`.
-  static rt::Result<Subnet> parse(std::string_view cidr);
+  static stack::Result<Subnet> parse(std::string_view cidr);
   // Masks host bits off `addr`; prefix must be valid for the family.
   static Subnet of(const IpAddr& addr, int prefix);
 

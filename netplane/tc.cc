@@ -26,7 +26,7 @@ constexpr int kQueueLatencyUsec = 50000;
 Result<int> ifindex_of(NetlinkSocket& sock, const std::string& ifname, const std::string& what) {
   auto link = get_link(sock, ifname);
   if (!link) return tl::unexpected(link.error().wrap(what));
-  if (!*link) return rt::fail(what + ": no link " + ifname + " in " + sock.where(), ENODEV);
+  if (!*link) return stack::fail(what + ": no link " + ifname + " in " + sock.where(), ENODEV);
   return rtnl_link_get_ifindex(link->get());
 }
 
@@ -45,11 +45,11 @@ QdiscPtr root_qdisc(int ifindex) {
 Result<void> set_egress_limit(NetlinkSocket& sock, const std::string& ifname, uint64_t bytes_per_sec) {
   const std::string what = "set egress limit " + std::to_string(bytes_per_sec) + " B/s on " + ifname;
   if (bytes_per_sec == 0 || bytes_per_sec > INT_MAX)
-    return rt::fail(what + ": rate must be 1.." + std::to_string(INT_MAX) + " bytes per second", EINVAL);
+    return stack::fail(what + ": rate must be 1.." + std::to_string(INT_MAX) + " bytes per second", EINVAL);
   auto idx = ifindex_of(sock, ifname, what);
   if (!idx) return tl::unexpected(idx.error());
   QdiscPtr q = root_qdisc(*idx);
-  if (!q) return rt::fail(what + ": allocate qdisc", ENOMEM);
+  if (!q) return stack::fail(what + ": allocate qdisc", ENOMEM);
   if (int err = rtnl_tc_set_kind(TC_CAST(q.get()), "tbf"); err < 0)
     return tl::unexpected(nl_error(err, what + ": qdisc kind tbf"));
   int rate = static_cast<int>(bytes_per_sec);
@@ -90,7 +90,7 @@ Result<void> clear_egress_limit(NetlinkSocket& sock, const std::string& ifname) 
   auto idx = ifindex_of(sock, ifname, what);
   if (!idx) return tl::unexpected(idx.error());
   QdiscPtr q = root_qdisc(*idx);
-  if (!q) return rt::fail(what + ": allocate qdisc", ENOMEM);
+  if (!q) return stack::fail(what + ": allocate qdisc", ENOMEM);
   int err = rtnl_qdisc_delete(sock.get(), q.get());
   if (err < 0 && err != -NLE_OBJ_NOTFOUND)
     return tl::unexpected(sock.error(err, what + " in " + sock.where()));

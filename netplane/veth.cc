@@ -49,12 +49,12 @@ Result<void> create_endpoint(NetlinkSocket& sock_host, const EndpointSpec& spec)
   if (!csock) return tl::unexpected(csock.error().wrap(what));
   auto br = get_link(sock_host, spec.bridge);
   if (!br) return tl::unexpected(br.error().wrap(what));
-  if (!*br) return rt::fail(what + ": bridge " + spec.bridge + " not found in " + sock_host.where(), ENODEV);
+  if (!*br) return stack::fail(what + ": bridge " + spec.bridge + " not found in " + sock_host.where(), ENODEV);
 
   // One RTM_NEWLINK makes the pair, names the peer, moves it into the
   // container netns, enslaves the host end and brings it up.
   LinkPtr veth(rtnl_link_veth_alloc());
-  if (!veth) return rt::fail(what + ": allocate veth", ENOMEM);
+  if (!veth) return stack::fail(what + ": allocate veth", ENOMEM);
   LinkPtr peer(rtnl_link_veth_get_peer(veth.get()));  // takes a reference
   const std::string tag = link_tag(spec.network);
   rtnl_link_set_name(veth.get(), spec.host_ifname.c_str());
@@ -74,9 +74,9 @@ Result<void> create_endpoint(NetlinkSocket& sock_host, const EndpointSpec& spec)
   {
     auto made = get_link(sock_host, spec.host_ifname);
     if (!made) return tl::unexpected(made.error().wrap(what));
-    if (!*made) return rt::fail(what + ": host end not found after create", ENODEV);
+    if (!*made) return stack::fail(what + ": host end not found after create", ENODEV);
     LinkPtr change(rtnl_link_alloc());
-    if (!change) return rt::fail(what + ": allocate link", ENOMEM);
+    if (!change) return stack::fail(what + ": allocate link", ENOMEM);
     rtnl_link_set_ifalias(change.get(), tag.c_str());
     if (int err = rtnl_link_change(sock_host.get(), made->get(), change.get(), 0); err < 0)
       return tl::unexpected(sock_host.error(err, what + ": set alias " + tag));
@@ -85,7 +85,7 @@ Result<void> create_endpoint(NetlinkSocket& sock_host, const EndpointSpec& spec)
   // Inside the container netns.
   auto eth = get_link(*csock, spec.container_ifname);
   if (!eth) return tl::unexpected(eth.error().wrap(what));
-  if (!*eth) return rt::fail(what + ": peer not found after create", ENODEV);
+  if (!*eth) return stack::fail(what + ": peer not found after create", ENODEV);
   int eth_index = rtnl_link_get_ifindex(eth->get());
   if (auto r = add_ipv4_address(*csock, eth_index, spec.container_ifname, spec.address); !r)
     return tl::unexpected(r.error().wrap(what));
@@ -100,7 +100,7 @@ Result<void> create_endpoint(NetlinkSocket& sock_host, const EndpointSpec& spec)
 
 Result<void> delete_endpoint(NetlinkSocket& sock_host, const std::string& host_ifname) {
   LinkPtr link(rtnl_link_alloc());
-  if (!link) return rt::fail("allocate link", ENOMEM);
+  if (!link) return stack::fail("allocate link", ENOMEM);
   rtnl_link_set_name(link.get(), host_ifname.c_str());
   int err = rtnl_link_delete(sock_host.get(), link.get());
   if (err < 0 && err != -NLE_NODEV && err != -NLE_OBJ_NOTFOUND)
@@ -148,7 +148,7 @@ Result<void> send_all(NetlinkSocket& sock, std::vector<std::pair<MsgPtr, std::st
   AckState st;
   CbPtr base(nl_socket_get_cb(sock.get()));  // returns a reference
   CbPtr cb(base ? nl_cb_clone(base.get()) : nullptr);
-  if (!cb) return rt::fail(what + ": allocate callbacks", ENOMEM);
+  if (!cb) return stack::fail(what + ": allocate callbacks", ENOMEM);
   nl_cb_set(cb.get(), NL_CB_ACK, NL_CB_CUSTOM, on_ack, &st);
   nl_cb_err(cb.get(), NL_CB_CUSTOM, on_error, &st);
   for (size_t first = 0; first < requests.size(); first += kWindow) {
@@ -163,7 +163,7 @@ Result<void> send_all(NetlinkSocket& sock, std::vector<std::pair<MsgPtr, std::st
         return tl::unexpected(nl_error(err, what + ": read acks"));
     }
   }
-  if (!st.failures.empty()) return rt::fail(what + ": " + st.failures, 0);
+  if (!st.failures.empty()) return stack::fail(what + ": " + st.failures, 0);
   return {};
 }
 
@@ -171,10 +171,10 @@ Result<void> send_all(NetlinkSocket& sock, std::vector<std::pair<MsgPtr, std::st
 // attributes the caller adds (IFLA_IFNAME, or IFLA_GROUP for a group delete).
 Result<MsgPtr> link_request(int type) {
   MsgPtr msg(nlmsg_alloc_simple(type, 0));
-  if (!msg) return rt::fail("allocate netlink message", ENOMEM);
+  if (!msg) return stack::fail("allocate netlink message", ENOMEM);
   ifinfomsg ifi{};
   ifi.ifi_family = AF_UNSPEC;
-  if (nlmsg_append(msg.get(), &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0) return rt::fail("build netlink message", ENOMEM);
+  if (nlmsg_append(msg.get(), &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0) return stack::fail("build netlink message", ENOMEM);
   return msg;
 }
 
@@ -197,7 +197,7 @@ Result<std::vector<std::pair<MsgPtr, std::string>>> regroup_requests(const std::
     auto msg = link_request(RTM_SETLINK);
     if (!msg) return tl::unexpected(msg.error());
     if (nla_put_string(msg->get(), IFLA_IFNAME, name.c_str()) < 0 || nla_put_u32(msg->get(), IFLA_GROUP, group) < 0)
-      return rt::fail("build request for " + name, ENOMEM);
+      return stack::fail("build request for " + name, ENOMEM);
     out.emplace_back(std::move(*msg), name);
   }
   return out;
@@ -224,7 +224,7 @@ Result<void> delete_endpoints(NetlinkSocket& sock_host, const std::vector<std::s
   std::vector<std::pair<MsgPtr, std::string>> del;
   auto msg = link_request(RTM_DELLINK);
   if (!msg) return tl::unexpected(msg.error().wrap(what));
-  if (nla_put_u32(msg->get(), IFLA_GROUP, group) < 0) return rt::fail(what + ": build group delete", ENOMEM);
+  if (nla_put_u32(msg->get(), IFLA_GROUP, group) < 0) return stack::fail(what + ": build group delete", ENOMEM);
   del.emplace_back(std::move(*msg), "link group " + std::to_string(group));
   if (auto r = send_all(sock_host, del, what); !r) {
     // Nothing was deleted: put the links back into the default group.

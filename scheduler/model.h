@@ -115,6 +115,14 @@ struct ReplicaStatus {
   std::string stack;
   std::string service;
   int slot = 1;                  // replica number, 1-based: <stack>-<service>-<slot>
+  // The task: one incarnation of the slot (one container over its life).
+  // (service, slot, incarnation) names it; a re-created replica (policy
+  // restart, new config, after a reboot) is a new task with the next
+  // incarnation, so a slot may hold an old and a new task at once (during a
+  // restart's teardown, later a start-first update). The slot's current task
+  // is its highest incarnation; older ones are superseded and only stopped
+  // and removed. Names, DNS and `ps` show the slot, never the incarnation.
+  int incarnation = 1;
   std::string container_id;      // "" while Pending
   std::string node;              // node id ("local" on one node)
   std::string config_hash;       // of the spec it was created from
@@ -141,21 +149,23 @@ struct ReplicaStatus {
 enum class StackGoal { Up, Stopped, Down };
 
 struct ObservedStack {
-  std::vector<ReplicaStatus> replicas;
+  std::vector<ReplicaStatus> replicas;  // every task, several per slot at times
 };
 
 enum class ActionKind {
-  Create,   // make container for (service, slot) and start it
-  Restart,  // start the exited container of (service, slot) again (policy restart)
+  Create,   // a new task for (service, slot): make its container and start it
+  Restart,  // replace the exited task of (service, slot) with the next incarnation
+            // (policy restart, start requested)
   Stop,     // send stop_signal; the daemon escalates by calling reconcile again
   Kill,     // SIGKILL: grace expired
-  Remove,   // delete the (exited) container and its slot
+  Remove,   // delete the (exited) container and its task
 };
 
 struct Action {
   ActionKind kind = ActionKind::Create;
   std::string service;
   int slot = 1;
+  int incarnation = 0;  // the task acted on; 0: Create of a slot that has no task
   std::string container_id;
   std::string signal;   // Stop: the service's stop_signal
   std::string reason;   // human text for events: "scale 3->1", "exit 1, on-failure"

@@ -34,6 +34,11 @@
 //   Exited (or never started, or a bare Pending record) -> Remove. Services
 //   observed but no longer desired are scaled to 0 the same way.
 //
+// Superseded tasks (a slot's tasks below its highest incarnation), whatever
+// the goal: Running -> Stop, then once Exited (or never started) -> Remove;
+// never restarted. The slot's current task is the only one the rules above
+// see.
+//
 // Stopped / Down, services in reverse dependency order: a Running replica
 // gets Stop only once no direct dependent has a replica Running or Stopping
 // (services in or behind a cycle are not held back: no deadlock). Nothing is
@@ -63,7 +68,13 @@ class Pass {
  public:
   Pass(const StackSpec& desired, const ObservedStack& observed, TimeMs now)
       : desired_(desired), now_(now), order_(dependency_order(desired)) {
-    for (const ReplicaStatus& r : observed.replicas) slots_[r.service].emplace(r.slot, &r);
+    // A slot's current task is its highest incarnation; the rest are superseded.
+    for (const ReplicaStatus& r : observed.replicas) {
+      auto [it, fresh] = slots_[r.service].emplace(r.slot, &r);
+      if (fresh) continue;
+      if (r.incarnation > it->second->incarnation) std::swap(it->second, superseded_.emplace_back(&r));
+      else superseded_.push_back(&r);
+    }
     for (size_t i = 0; i < order_.order.size(); i++) {
       rank_[order_.order[i]] = static_cast<int>(i);
       if (i >= order_.sorted) cyclic_.insert(order_.order[i]);
@@ -79,6 +90,7 @@ class Pass {
 
   Decision run(StackGoal goal) {
     kill_expired();
+    retire_superseded();
     if (goal == StackGoal::Up) {
       for (const std::string& name : order_.order) up_service(*spec(name));
       for (const std::string& name : orphans_) scale_down(name, 0, "service removed from stack");
@@ -111,6 +123,7 @@ class Pass {
     a.kind = kind;
     a.service = service;
     a.slot = slot;
+    a.incarnation = r ? r->incarnation : 0;
     a.container_id = r ? r->container_id : "";
     a.reason = std::move(reason);
     if (kind == ActionKind::Stop) {
@@ -121,18 +134,29 @@ class Pass {
   }
 
   void kill_expired() {
+    auto check = [&](const ReplicaStatus* r) {
+      if (r->state != ReplicaState::Stopping) return;
+      const ServiceSpec* s = spec(r->service);
+      Ms grace = s ? s->stop_grace : kOrphanGrace;
+      TimeMs deadline = r->stop_requested_at + grace;
+      if (now_ >= deadline)
+        emit(kills_, ActionKind::Kill, r, r->service, r->slot,
+             "stop grace " + std::to_string(grace) + " ms expired");
+      else
+        wake(deadline);
+    };
     for (const auto& [service, slots] : slots_)
-      for (const auto& [slot, r] : slots) {
-        if (r->state != ReplicaState::Stopping) continue;
-        const ServiceSpec* s = spec(service);
-        Ms grace = s ? s->stop_grace : kOrphanGrace;
-        TimeMs deadline = r->stop_requested_at + grace;
-        if (now_ >= deadline)
-          emit(kills_, ActionKind::Kill, r, service, slot,
-               "stop grace " + std::to_string(grace) + " ms expired");
-        else
-          wake(deadline);
-      }
+      for (const auto& [slot, r] : slots) check(r);
+    for (const ReplicaStatus* r : superseded_) check(r);
+  }
+
+  void retire_superseded() {
+    for (const ReplicaStatus* r : superseded_) {
+      if (r->state == ReplicaState::Running)
+        emit(stops_, ActionKind::Stop, r, r->service, r->slot, "superseded");
+      else if (r->state != ReplicaState::Stopping)
+        emit(removes_, ActionKind::Remove, r, r->service, r->slot, "superseded");
+    }
   }
 
   // The dependency gate of a whole service: "" when its slots may be created,
@@ -309,7 +333,8 @@ class Pass {
   const StackSpec& desired_;
   TimeMs now_;
   OrderResult order_;
-  std::map<std::string, SlotMap> slots_;
+  std::map<std::string, SlotMap> slots_;          // service -> slot -> current task
+  std::vector<const ReplicaStatus*> superseded_;  // older tasks of a slot
   std::map<std::string, int> rank_;
   std::set<std::string> cyclic_;
   std::vector<std::string> orphans_;

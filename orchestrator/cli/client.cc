@@ -24,20 +24,20 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using local = asio::local::stream_protocol;
 using nlohmann::json;
-using rt::fail;
-using rt::Result;
+using stack::fail;
+using stack::Result;
 
 namespace {
 
-Result<rt::UniqueFd> connect_unix(const std::string& path) {
+Result<stack::UniqueFd> connect_unix(const std::string& path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof(addr.sun_path)) return fail("socket path too long: " + path);
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  rt::UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!s) return rt::fail_errno("socket");
+  stack::UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!s) return stack::fail_errno("socket");
   if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0)
-    return rt::fail_errno("cannot reach stackd at " + path);
+    return stack::fail_errno("cannot reach stackd at " + path);
   return s;
 }
 
@@ -60,7 +60,7 @@ Result<void> spawn_daemon(const std::string& root, const std::string& socket) {
   std::string log = root + "/stackd.log";
   std::string exe = stackd_path();
   pid_t pid = ::fork();
-  if (pid < 0) return rt::fail_errno("fork");
+  if (pid < 0) return stack::fail_errno("fork");
   if (pid == 0) {
     ::setsid();
     if (::fork() != 0) ::_exit(0);
@@ -268,7 +268,7 @@ Result<json> ApiClient::upload(const std::string& target, int fd) const {
     ssize_t n = ::read(fd, chunk.data(), chunk.size());
     if (n < 0 && errno == EINTR) continue;
     // Abort without the last chunk: stackd sees a truncated body and keeps nothing.
-    if (n < 0) return rt::fail_errno("read the archive");
+    if (n < 0) return stack::fail_errno("read the archive");
     if (n == 0) {
       asio::write(sock, http::make_chunk_last(), ec);
       if (ec) send_error = ec.message();
@@ -309,7 +309,7 @@ Result<Upgraded> ApiClient::upgrade(const std::string& target, const json& body)
   Upgraded u;
   u.pending.assign(static_cast<const char*>(buf.data().data()), buf.size());
   u.fd.reset(::dup(sock.native_handle()));
-  if (!u.fd) return rt::fail_errno("dup");
+  if (!u.fd) return stack::fail_errno("dup");
   ::fcntl(u.fd.get(), F_SETFD, FD_CLOEXEC);
   return u;
 }

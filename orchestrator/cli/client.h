@@ -11,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/kernel/error.h"
-#include "runtime/kernel/fd.h"
+#include "base/error.h"
+#include "base/fd.h"
 
 namespace stack::cli {
 
@@ -26,7 +26,7 @@ struct ClientOptions {
 
 // The socket a ClientOptions names, and whether it is the default one (the
 // only one the CLI starts a daemon for).
-rt::Result<std::pair<std::string, bool>> resolve_socket(const ClientOptions& options);
+stack::Result<std::pair<std::string, bool>> resolve_socket(const ClientOptions& options);
 
 // Lets another thread end a stream() that is blocked reading (Ctrl-C, or
 // the caller is done with it): cancel() shuts the stream's socket down.
@@ -46,44 +46,44 @@ class StreamCancel {
 // A connection that switched to the framed stream (exec/run): the socket and
 // the bytes that arrived with the 101 reply.
 struct Upgraded {
-  rt::UniqueFd fd;
+  stack::UniqueFd fd;
   std::string pending;
 };
 
 class ApiClient {
  public:
-  static rt::Result<ApiClient> connect(const ClientOptions& options);
+  static stack::Result<ApiClient> connect(const ClientOptions& options);
 
   // A plain call; the parsed JSON reply on 2xx, else the daemon's one-line
   // error ("no such stack: x").
-  rt::Result<nlohmann::json> call(const std::string& method, const std::string& target,
+  stack::Result<nlohmann::json> call(const std::string& method, const std::string& target,
                                   const nlohmann::json& body = nullptr) const;
 
   // A streamed reply: `on_open` once the daemon accepted the request (e.g. the
   // event subscription is live), then `on_line` per line until the stream
   // ends or on_line returns false.
-  rt::Result<void> stream(const std::string& target, const std::function<void()>& on_open,
+  stack::Result<void> stream(const std::string& target, const std::function<void()>& on_open,
                           const std::function<bool(const nlohmann::json&)>& on_line,
                           StreamCancel* cancel = nullptr) const;
 
   // A POST whose reply is streamed (image pull/push progress): `on_line` per
   // line, as stream(); the stream's {"error"} line is the call's error.
-  rt::Result<void> post_stream(const std::string& target,
+  stack::Result<void> post_stream(const std::string& target,
                                const std::function<bool(const nlohmann::json&)>& on_line) const;
 
   // A POST whose body is everything readable from `fd` (an archive, maybe
   // many GB), sent in chunks as it is read, never held in memory; the reply
   // as call(). A read error on `fd` aborts the upload (the daemon drops the
   // partial body and changes nothing).
-  rt::Result<nlohmann::json> upload(const std::string& target, int fd) const;
+  stack::Result<nlohmann::json> upload(const std::string& target, int fd) const;
 
-  rt::Result<Upgraded> upgrade(const std::string& target, const nlohmann::json& body) const;
+  stack::Result<Upgraded> upgrade(const std::string& target, const nlohmann::json& body) const;
 
   const std::string& socket_path() const { return socket_; }
 
  private:
   explicit ApiClient(std::string socket) : socket_(std::move(socket)) {}
-  rt::Result<void> stream_request(const std::string& method, const std::string& target,
+  stack::Result<void> stream_request(const std::string& method, const std::string& target,
                                   const std::function<void()>& on_open,
                                   const std::function<bool(const nlohmann::json&)>& on_line,
                                   StreamCancel* cancel) const;

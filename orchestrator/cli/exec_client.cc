@@ -10,8 +10,8 @@
 #include <cerrno>
 
 #include "base/io.h"
-#include "orchestrator/daemon/api_json.h"
-#include "orchestrator/daemon/framing.h"
+#include "orchestrator/api/api_json.h"
+#include "orchestrator/api/framing.h"
 
 namespace stack::cli {
 
@@ -57,7 +57,7 @@ std::string window_size() {
 }  // namespace
 
 Result<int> cmd_exec(const StackOptions& o, const ExecFlags& f, bool run) {
-  if (f.tty && !::isatty(STDIN_FILENO)) return rt::fail("the input device is not a TTY (use -T)");
+  if (f.tty && !::isatty(STDIN_FILENO)) return stack::fail("the input device is not a TTY (use -T)");
   auto name = stack_name(o);
   if (!name) return tl::unexpected(name.error());
   auto client = ApiClient::connect(o.client);
@@ -78,7 +78,7 @@ Result<int> cmd_exec(const StackOptions& o, const ExecFlags& f, bool run) {
   if (!up) return tl::unexpected(up.error());
   int sock = up->fd.get();
 
-  rt::Pipe winch;
+  stack::Pipe winch;
   if (f.tty) {
     int p[2];
     if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0) {
@@ -103,20 +103,20 @@ Result<int> cmd_exec(const StackOptions& o, const ExecFlags& f, bool run) {
         case FrameType::Stdout: (void)io::write_all(STDOUT_FILENO, fr->payload); break;
         case FrameType::Stderr: (void)io::write_all(STDERR_FILENO, fr->payload); break;
         case FrameType::Exit: g_winch_fd = -1; return std::atoi(fr->payload.c_str());
-        case FrameType::Error: g_winch_fd = -1; return rt::fail(fr->payload);
+        case FrameType::Error: g_winch_fd = -1; return stack::fail(fr->payload);
         default: break;
       }
     }
-    if (!decoder.error().empty()) return rt::fail("exec stream: " + decoder.error());
+    if (!decoder.error().empty()) return stack::fail("exec stream: " + decoder.error());
     pollfd fds[3] = {{sock, POLLIN, 0}, {stdin_open ? STDIN_FILENO : -1, POLLIN, 0}, {winch.read.get(), POLLIN, 0}};
     if (::poll(fds, 3, -1) < 0) {
       if (errno == EINTR) continue;
-      return rt::fail_errno("poll");
+      return stack::fail_errno("poll");
     }
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t n = ::read(sock, buf.data(), buf.size());
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return rt::fail("stackd closed the exec stream before the process exited");
+      if (n <= 0) return stack::fail("stackd closed the exec stream before the process exited");
       decoder.feed(buf.data(), static_cast<size_t>(n));
     }
     if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {

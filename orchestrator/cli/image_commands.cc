@@ -15,14 +15,14 @@
 #include <nlohmann/json.hpp>
 
 #include "orchestrator/cli/image_offline.h"
-#include "orchestrator/daemon/image_json.h"
+#include "orchestrator/api/image_json.h"
 #include "runtime/image/progress.h"
 #include "runtime/image/registry.h"
 
 namespace stack::cli {
 
 using nlohmann::json;
-using rt::fail;
+using stack::fail;
 
 namespace {
 
@@ -64,21 +64,21 @@ class ArchiveSource {
     ArchiveSource a;
     if (path == "-") {
       a.fd_.reset(::dup(STDIN_FILENO));
-      if (!a.fd_) return rt::fail_errno("read the archive from stdin");
+      if (!a.fd_) return stack::fail_errno("read the archive from stdin");
       return a;
     }
     struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return rt::fail_errno("load " + path);
+    if (::stat(path.c_str(), &st) != 0) return stack::fail_errno("load " + path);
     if (!S_ISDIR(st.st_mode)) {
       a.fd_.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-      if (!a.fd_) return rt::fail_errno("load " + path);
+      if (!a.fd_) return stack::fail_errno("load " + path);
       return a;
     }
     int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) return rt::fail_errno("pipe");
-    rt::UniqueFd rd(p[0]), wr(p[1]);
+    if (::pipe2(p, O_CLOEXEC) != 0) return stack::fail_errno("pipe");
+    stack::UniqueFd rd(p[0]), wr(p[1]);
     a.tar_ = ::fork();
-    if (a.tar_ < 0) return rt::fail_errno("fork tar");
+    if (a.tar_ < 0) return stack::fail_errno("fork tar");
     if (a.tar_ == 0) {
       ::dup2(wr.get(), STDOUT_FILENO);
       ::execlp("tar", "tar", "-C", path.c_str(), "-cf", "-", ".", static_cast<char*>(nullptr));
@@ -107,7 +107,7 @@ class ArchiveSource {
   }
 
  private:
-  rt::UniqueFd fd_;
+  stack::UniqueFd fd_;
   pid_t tar_ = -1;
   std::string what_;
 };
@@ -246,8 +246,8 @@ Result<> cmd_image_load(const GlobalOptions& g, const std::string& path, bool qu
 Result<> cmd_image_import(const GlobalOptions& g, const std::string& tar, const std::string& name,
                           const std::vector<std::string>& changes) {
   if (!g.image_root.empty()) return offline::cmd_image_import(g, tar, name, changes);
-  rt::UniqueFd fd(::open(tar.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return rt::fail_errno("import " + tar);
+  stack::UniqueFd fd(::open(tar.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return stack::fail_errno("import " + tar);
   auto client = daemon(g);
   if (!client) return tl::unexpected(client.error());
   std::string target = "/v1/images/import?" + q("name", name);

@@ -11,11 +11,11 @@
 #include <vector>
 
 #include "orchestrator/cli/client.h"
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::cli {
 
-using stack::rt::Result;
+using stack::Result;
 
 struct GlobalOptions {
   std::string image_root;                     // --image-root: no daemon ("" = through stackd)

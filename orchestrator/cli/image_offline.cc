@@ -15,7 +15,7 @@
 
 namespace stack::cli::offline {
 
-using rt::fail;
+using stack::fail;
 using nlohmann::json;
 
 namespace {

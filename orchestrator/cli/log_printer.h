@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "orchestrator/daemon/engine.h"
+#include "orchestrator/api/types.h"
 
 namespace stack::cli {
 

@@ -18,7 +18,7 @@
 
 namespace {
 
-int report(const stack::rt::Result<>& r) {
+int report(const stack::Result<>& r) {
   if (r) return 0;
   std::cerr << "stack: " << r.error().message() << "\n";
   return 1;
@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
     action = [&]() -> Result<> {
       // As `docker load`: no file means the archive comes on stdin.
       if (path.empty()) {
-        if (::isatty(0)) return stack::rt::fail("image load: give an archive (FILE, -i FILE, or on stdin)");
+        if (::isatty(0)) return stack::fail("image load: give an archive (FILE, -i FILE, or on stdin)");
         path = "-";
       }
       return cmd_image_load(g, path, quiet);

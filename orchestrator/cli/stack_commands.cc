@@ -16,7 +16,7 @@
 
 #include "orchestrator/cli/log_printer.h"
 #include "orchestrator/compose/build.h"
-#include "orchestrator/daemon/api_json.h"
+#include "orchestrator/api/api_json.h"
 #include "orchestrator/project_name.h"
 
 extern char** environ;
@@ -24,7 +24,7 @@ extern char** environ;
 namespace stack::cli {
 
 using nlohmann::json;
-using rt::fail;
+using stack::fail;
 
 namespace {
 

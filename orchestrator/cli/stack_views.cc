@@ -8,12 +8,12 @@
 
 #include "orchestrator/cli/log_printer.h"
 #include "orchestrator/cli/stack_commands.h"
-#include "orchestrator/daemon/api_json.h"
+#include "orchestrator/api/api_json.h"
 
 namespace stack::cli {
 
 using nlohmann::json;
-using rt::fail;
+using stack::fail;
 
 namespace {
 

@@ -24,7 +24,7 @@ std::string context_of(const Node& n) {
 
 }  // namespace
 
-rt::Result<Build> parse_build(const Node& n, const std::string& path, const Lookup& env) {
+stack::Result<Build> parse_build(const Node& n, const std::string& path, const Lookup& env) {
   Build b;
   if (n.is_scalar()) {
     b.context = context_of(n);

@@ -23,7 +23,7 @@
 
 namespace stack::compose {
 
-rt::Result<Build> parse_build(const Node& n, const std::string& path, const Lookup& env);
+stack::Result<Build> parse_build(const Node& n, const std::string& path, const Lookup& env);
 
 // "<project>-<service>", Compose's name for the image of a service that has
 // build: and no image:.

@@ -27,7 +27,7 @@ Mark locate(const Node& doc, std::initializer_list<std::string> keys) {
   return m;
 }
 
-rt::Result<void> check_dependencies(Project& project, const Node& doc, const std::set<std::string>& disabled,
+stack::Result<void> check_dependencies(Project& project, const Node& doc, const std::set<std::string>& disabled,
                                     std::vector<Warning>& warnings) {
   for (auto& [name, s] : project.services) {
     for (auto it = s.depends_on.begin(); it != s.depends_on.end();) {
@@ -52,7 +52,7 @@ rt::Result<void> check_dependencies(Project& project, const Node& doc, const std
   // Cycle search: colour 1 = on the stack, 2 = done.
   std::map<std::string, int> colour;
   std::vector<std::string> stack;
-  std::function<rt::Result<void>(const std::string&)> visit = [&](const std::string& n) -> rt::Result<void> {
+  std::function<stack::Result<void>(const std::string&)> visit = [&](const std::string& n) -> stack::Result<void> {
     colour[n] = 1;
     stack.push_back(n);
     for (auto& [dep, d] : project.services[n].depends_on) {
@@ -77,7 +77,7 @@ rt::Result<void> check_dependencies(Project& project, const Node& doc, const std
 
 }  // namespace
 
-rt::Result<void> check_project(Project& project, const Node& doc, const std::set<std::string>& disabled,
+stack::Result<void> check_project(Project& project, const Node& doc, const std::set<std::string>& disabled,
                                std::vector<Warning>& warnings) {
   STACK_TRY(check_dependencies(project, doc, disabled, warnings));
   for (auto& [name, s] : project.services) {

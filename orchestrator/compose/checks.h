@@ -17,7 +17,7 @@
 namespace stack::compose {
 
 // `disabled`: services removed by profiles (named in the messages).
-rt::Result<void> check_project(Project& project, const Node& document, const std::set<std::string>& disabled,
+stack::Result<void> check_project(Project& project, const Node& document, const std::set<std::string>& disabled,
                                std::vector<Warning>& warnings);
 
 }  // namespace stack::compose

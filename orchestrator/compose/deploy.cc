@@ -8,7 +8,7 @@ namespace stack::compose {
 
 namespace {
 
-rt::Result<Resources> parse_resources(const Node& n, const std::string& path) {
+stack::Result<Resources> parse_resources(const Node& n, const std::string& path) {
   Resources r;
   if (!n.is_map()) return r;
   if (const Node* c = n.find("cpus")) {
@@ -45,7 +45,7 @@ rt::Result<Resources> parse_resources(const Node& n, const std::string& path) {
 }
 
 // update_config and rollback_config: the same fields, the same checks.
-rt::Result<UpdateConfig> parse_update(const Node& uc, const std::string& up) {
+stack::Result<UpdateConfig> parse_update(const Node& uc, const std::string& up) {
   UpdateConfig u;
   if (const Node* c = uc.find("parallelism")) {
     int64_t v = 0;
@@ -74,7 +74,7 @@ rt::Result<UpdateConfig> parse_update(const Node& uc, const std::string& up) {
 
 }  // namespace
 
-rt::Result<Deploy> parse_deploy(const Node& n, const std::string& path, std::optional<int>& replicas) {
+stack::Result<Deploy> parse_deploy(const Node& n, const std::string& path, std::optional<int>& replicas) {
   Deploy d;
   if (!n.is_map()) return d;
   if (const Node* m = n.find("mode")) {

@@ -10,6 +10,6 @@
 
 namespace stack::compose {
 
-rt::Result<Deploy> parse_deploy(const Node& n, const std::string& path, std::optional<int>& replicas);
+stack::Result<Deploy> parse_deploy(const Node& n, const std::string& path, std::optional<int>& replicas);
 
 }  // namespace stack::compose

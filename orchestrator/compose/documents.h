@@ -24,7 +24,7 @@ struct FileRequest {
 // closes: "<from>: include cycle: a.yaml -> b.yaml -> a.yaml". Callers pass
 // the error on as it is.
 
-using LoadFile = std::function<rt::Result<Node>(const FileRequest&)>;
+using LoadFile = std::function<stack::Result<Node>(const FileRequest&)>;
 
 // `rel` resolved against the directory relative paths in `m`'s file use.
 std::string resolve_path(const Mark& m, const std::string& rel);

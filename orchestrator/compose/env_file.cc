@@ -1,4 +1,5 @@
 #include "orchestrator/compose/env_file.h"
+#include "base/io.h"
 
 #include <cctype>
 #include <map>
@@ -22,7 +23,7 @@ std::string trim(const std::string& s) {
 
 }  // namespace
 
-rt::Result<EnvList> parse_env_text(const std::string& text, const std::string& name, const Lookup& lookup) {
+stack::Result<EnvList> parse_env_text(const std::string& text, const std::string& name, const Lookup& lookup) {
   EnvList out;
   std::map<std::string, std::string> seen;
   Lookup scoped = [&](const std::string& k) -> std::optional<std::string> {
@@ -48,7 +49,7 @@ rt::Result<EnvList> parse_env_text(const std::string& text, const std::string& n
     std::string key = t.substr(0, k);
     std::string rest = trim(t.substr(k));
     if (key.empty())
-      return rt::fail(where(start_line) + "unexpected character \"" + std::string(1, t[0]) + "\" in variable name");
+      return stack::fail(where(start_line) + "unexpected character \"" + std::string(1, t[0]) + "\" in variable name");
     if (rest.empty()) {  // bare KEY: inherit
       if (auto v = lookup ? lookup(key) : std::nullopt) {
         out.emplace_back(key, *v);
@@ -57,7 +58,7 @@ rt::Result<EnvList> parse_env_text(const std::string& text, const std::string& n
       continue;
     }
     if (rest[0] != '=')
-      return rt::fail(where(start_line) + "unexpected character \"" + std::string(1, rest[0]) +
+      return stack::fail(where(start_line) + "unexpected character \"" + std::string(1, rest[0]) +
                       "\" in variable name \"" + key + "\"");
     // The value starts after '=' in the raw text so quoted values can span lines.
     // Keys and "export" hold no '=', so the line's first '=' separates.
@@ -89,10 +90,10 @@ rt::Result<EnvList> parse_env_text(const std::string& text, const std::string& n
         }
         raw.push_back(c);
       }
-      if (!closed) return rt::fail(where(start_line) + "unterminated quoted value for \"" + key + "\"");
+      if (!closed) return stack::fail(where(start_line) + "unterminated quoted value for \"" + key + "\"");
       if (q == '"') {
         auto r = interpolate(raw, scoped);
-        if (!r) return rt::fail(where(start_line) + r.error().context);
+        if (!r) return stack::fail(where(start_line) + r.error().context);
         value = *r;
       } else {
         value = raw;
@@ -100,7 +101,7 @@ rt::Result<EnvList> parse_env_text(const std::string& text, const std::string& n
       size_t nl = text.find('\n', i);
       std::string tail = trim(text.substr(i + 1, (nl == std::string::npos ? text.size() : nl) - i - 1));
       if (!tail.empty() && tail[0] != '#')
-        return rt::fail(where(line_no) + "unexpected text after the quoted value of \"" + key + "\"");
+        return stack::fail(where(line_no) + "unexpected text after the quoted value of \"" + key + "\"");
       pos = nl == std::string::npos ? text.size() : nl + 1;
     } else {
       std::string raw = trim(rest.substr(1));
@@ -110,7 +111,7 @@ rt::Result<EnvList> parse_env_text(const std::string& text, const std::string& n
           break;
         }
       auto r = interpolate(raw, scoped);
-      if (!r) return rt::fail(where(start_line) + r.error().context);
+      if (!r) return stack::fail(where(start_line) + r.error().context);
       value = *r;
     }
     out.emplace_back(key, value);
@@ -119,8 +120,8 @@ rt::Result<EnvList> parse_env_text(const std::string& text, const std::string& n
   return out;
 }
 
-rt::Result<EnvList> read_env_file(const std::string& path, const std::string& display, const Lookup& lookup) {
-  auto text = read_text_file(path);
+stack::Result<EnvList> read_env_file(const std::string& path, const std::string& display, const Lookup& lookup) {
+  auto text = io::read_file(path);
   if (!text) return tl::unexpected(text.error());
   return parse_env_text(*text, display, lookup);
 }

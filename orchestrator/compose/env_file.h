@@ -18,7 +18,7 @@ namespace stack::compose {
 using EnvList = std::vector<std::pair<std::string, std::string>>;
 
 // `name` is used in messages: "name:line: ...".
-rt::Result<EnvList> parse_env_text(const std::string& text, const std::string& name, const Lookup& lookup);
-rt::Result<EnvList> read_env_file(const std::string& path, const std::string& display, const Lookup& lookup);
+stack::Result<EnvList> parse_env_text(const std::string& text, const std::string& name, const Lookup& lookup);
+stack::Result<EnvList> read_env_file(const std::string& path, const std::string& display, const Lookup& lookup);
 
 }  // namespace stack::compose

@@ -19,7 +19,7 @@ class Resolver {
  public:
   Resolver(Node& doc, const LoadFile& load) : doc_(doc), load_(load) {}
 
-  rt::Result<void> all() {
+  stack::Result<void> all() {
     Node* services = doc_.find("services");
     if (!services || !services->is_map()) return {};
     for (auto& e : services->entries) {
@@ -30,7 +30,7 @@ class Resolver {
   }
 
  private:
-  rt::Result<void> resolve(const std::string& name, std::vector<std::string> chain) {
+  stack::Result<void> resolve(const std::string& name, std::vector<std::string> chain) {
     Node* services = doc_.find("services");
     Node* svc = services ? services->find(name) : nullptr;
     if (!svc || !svc->is_map()) return {};
@@ -83,6 +83,6 @@ class Resolver {
 
 }  // namespace
 
-rt::Result<void> resolve_extends(Node& document, const LoadFile& load) { return Resolver(document, load).all(); }
+stack::Result<void> resolve_extends(Node& document, const LoadFile& load) { return Resolver(document, load).all(); }
 
 }  // namespace stack::compose

@@ -10,6 +10,6 @@
 
 namespace stack::compose {
 
-rt::Result<void> resolve_extends(Node& document, const LoadFile& load);
+stack::Result<void> resolve_extends(Node& document, const LoadFile& load);
 
 }  // namespace stack::compose

@@ -6,28 +6,28 @@
 
 namespace stack::compose {
 
-rt::Result<std::string> read_string(const Node& n, const std::string& path) {
+stack::Result<std::string> read_string(const Node& n, const std::string& path) {
   if (n.is_null()) return std::string();
   if (!n.is_scalar()) return fail_at(n.mark, path, std::string("expected a string, got ") + kind_name(n.kind));
   return n.scalar;
 }
 
-rt::Result<int64_t> read_int(const Node& n, const std::string& path) {
+stack::Result<int64_t> read_int(const Node& n, const std::string& path) {
   if (auto v = scalar_int(n)) return *v;
   return fail_at(n.mark, path, "expected an integer, got " + (n.is_scalar() ? "\"" + n.scalar + "\"" : kind_name(n.kind)));
 }
 
-rt::Result<double> read_double(const Node& n, const std::string& path) {
+stack::Result<double> read_double(const Node& n, const std::string& path) {
   if (auto v = scalar_number(n)) return *v;
   return fail_at(n.mark, path, "expected a number, got " + (n.is_scalar() ? "\"" + n.scalar + "\"" : kind_name(n.kind)));
 }
 
-rt::Result<bool> read_bool(const Node& n, const std::string& path) {
+stack::Result<bool> read_bool(const Node& n, const std::string& path) {
   if (auto v = scalar_bool(n)) return *v;
   return fail_at(n.mark, path, "expected true or false, got " + (n.is_scalar() ? "\"" + n.scalar + "\"" : kind_name(n.kind)));
 }
 
-rt::Result<Millis> read_duration(const Node& n, const std::string& path) {
+stack::Result<Millis> read_duration(const Node& n, const std::string& path) {
   auto s = read_string(n, path);
   if (!s) return tl::unexpected(s.error());
   auto d = parse_duration(*s);
@@ -35,7 +35,7 @@ rt::Result<Millis> read_duration(const Node& n, const std::string& path) {
   return *d;
 }
 
-rt::Result<uint64_t> read_size(const Node& n, const std::string& path) {
+stack::Result<uint64_t> read_size(const Node& n, const std::string& path) {
   auto s = read_string(n, path);
   if (!s) return tl::unexpected(s.error());
   auto d = parse_size(*s);
@@ -43,7 +43,7 @@ rt::Result<uint64_t> read_size(const Node& n, const std::string& path) {
   return *d;
 }
 
-rt::Result<uint64_t> read_bit_rate(const Node& n, const std::string& path) {
+stack::Result<uint64_t> read_bit_rate(const Node& n, const std::string& path) {
   auto s = read_string(n, path);
   if (!s) return tl::unexpected(s.error());
   const std::string& t = *s;
@@ -64,7 +64,7 @@ rt::Result<uint64_t> read_bit_rate(const Node& n, const std::string& path) {
   return bits / 8;
 }
 
-rt::Result<std::vector<std::string>> read_string_list(const Node& n, const std::string& path) {
+stack::Result<std::vector<std::string>> read_string_list(const Node& n, const std::string& path) {
   std::vector<std::string> out;
   if (n.is_null()) return out;
   if (n.is_scalar()) return std::vector<std::string>{n.scalar};
@@ -77,7 +77,7 @@ rt::Result<std::vector<std::string>> read_string_list(const Node& n, const std::
   return out;
 }
 
-rt::Result<std::map<std::string, std::string>> read_string_map(const Node& n, const std::string& path) {
+stack::Result<std::map<std::string, std::string>> read_string_map(const Node& n, const std::string& path) {
   std::map<std::string, std::string> out;
   if (n.is_null()) return out;
   if (!n.is_map()) return fail_at(n.mark, path, "expected a mapping");
@@ -89,7 +89,7 @@ rt::Result<std::map<std::string, std::string>> read_string_map(const Node& n, co
   return out;
 }
 
-rt::Result<std::vector<std::string>> shell_split(const std::string& text) {
+stack::Result<std::vector<std::string>> shell_split(const std::string& text) {
   std::vector<std::string> out;
   std::string cur;
   bool in_word = false;
@@ -104,7 +104,7 @@ rt::Result<std::vector<std::string>> shell_split(const std::string& text) {
       cur.push_back(text[++i]);
     } else if (c == '\'') {
       auto end = text.find('\'', i + 1);
-      if (end == std::string::npos) return rt::fail("unterminated ' in \"" + text + "\"");
+      if (end == std::string::npos) return stack::fail("unterminated ' in \"" + text + "\"");
       cur += text.substr(i + 1, end - i - 1);
       i = end;
     } else if (c == '"') {
@@ -115,7 +115,7 @@ rt::Result<std::vector<std::string>> shell_split(const std::string& text) {
           ++j;
         cur.push_back(text[j]);
       }
-      if (j >= text.size()) return rt::fail("unterminated \" in \"" + text + "\"");
+      if (j >= text.size()) return stack::fail("unterminated \" in \"" + text + "\"");
       i = j;
     } else {
       cur.push_back(c);

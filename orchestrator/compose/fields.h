@@ -14,25 +14,25 @@
 
 namespace stack::compose {
 
-rt::Result<std::string> read_string(const Node& n, const std::string& path);  // null -> ""
-rt::Result<int64_t> read_int(const Node& n, const std::string& path);
-rt::Result<double> read_double(const Node& n, const std::string& path);
-rt::Result<bool> read_bool(const Node& n, const std::string& path);
-rt::Result<Millis> read_duration(const Node& n, const std::string& path);
+stack::Result<std::string> read_string(const Node& n, const std::string& path);  // null -> ""
+stack::Result<int64_t> read_int(const Node& n, const std::string& path);
+stack::Result<double> read_double(const Node& n, const std::string& path);
+stack::Result<bool> read_bool(const Node& n, const std::string& path);
+stack::Result<Millis> read_duration(const Node& n, const std::string& path);
 // Bytes; a plain integer is bytes.
-rt::Result<uint64_t> read_size(const Node& n, const std::string& path);
+stack::Result<uint64_t> read_size(const Node& n, const std::string& path);
 // A bit rate as tc writes one: "10mbit", "500kbit", "1gbit", "64000bit" or a
 // bare number (bit/s); k/m/g are decimal. Returned in bytes per second
 // (rounded down, at least 1).
-rt::Result<uint64_t> read_bit_rate(const Node& n, const std::string& path);
+stack::Result<uint64_t> read_bit_rate(const Node& n, const std::string& path);
 // A string or a list of strings.
-rt::Result<std::vector<std::string>> read_string_list(const Node& n, const std::string& path);
+stack::Result<std::vector<std::string>> read_string_list(const Node& n, const std::string& path);
 // A mapping of scalars (null values -> "").
-rt::Result<std::map<std::string, std::string>> read_string_map(const Node& n, const std::string& path);
+stack::Result<std::map<std::string, std::string>> read_string_map(const Node& n, const std::string& path);
 // Stores a read value into an optional field, converting the type:
 // STACK_TRY(store(s.pids_limit, read_int(v, path))).
 template <class T, class R>
-rt::Result<void> store(std::optional<T>& out, rt::Result<R> read) {
+stack::Result<void> store(std::optional<T>& out, stack::Result<R> read) {
   if (!read) return tl::unexpected(read.error());
   out = static_cast<T>(*read);
   return {};
@@ -40,6 +40,6 @@ rt::Result<void> store(std::optional<T>& out, rt::Result<R> read) {
 
 // Splits a command string as Compose does (POSIX shell words: quotes and
 // backslashes, no expansion).
-rt::Result<std::vector<std::string>> shell_split(const std::string& text);
+stack::Result<std::vector<std::string>> shell_split(const std::string& text);
 
 }  // namespace stack::compose

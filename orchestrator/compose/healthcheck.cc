@@ -10,7 +10,7 @@ namespace {
 
 // The timing fields shared by healthcheck and x-healthcheck.
 template <class T>
-rt::Result<void> read_timing(const Node& n, const std::string& path, T& out) {
+stack::Result<void> read_timing(const Node& n, const std::string& path, T& out) {
   if (const Node* v = n.find("interval")) STACK_COMPOSE_ASSIGN(out.interval, read_duration(*v, path + ".interval"));
   if (const Node* v = n.find("timeout")) STACK_COMPOSE_ASSIGN(out.timeout, read_duration(*v, path + ".timeout"));
   if (const Node* v = n.find("start_period"))
@@ -30,7 +30,7 @@ rt::Result<void> read_timing(const Node& n, const std::string& path, T& out) {
 
 }  // namespace
 
-rt::Result<Healthcheck> parse_healthcheck(const Node& n, const std::string& path) {
+stack::Result<Healthcheck> parse_healthcheck(const Node& n, const std::string& path) {
   Healthcheck h;
   if (!n.is_map()) return fail_at(n.mark, path, "expected a mapping");
   if (const Node* t = n.find("test")) {
@@ -53,7 +53,7 @@ rt::Result<Healthcheck> parse_healthcheck(const Node& n, const std::string& path
   return h;
 }
 
-rt::Result<NativeProbe> parse_native_probe(const Node& n, const std::string& path) {
+stack::Result<NativeProbe> parse_native_probe(const Node& n, const std::string& path) {
   NativeProbe p;
   if (!n.is_map()) return fail_at(n.mark, path, "expected a mapping with http or tcp");
   const Node* http = n.find("http");

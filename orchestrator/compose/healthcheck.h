@@ -23,7 +23,7 @@
 
 namespace stack::compose {
 
-rt::Result<Healthcheck> parse_healthcheck(const Node& n, const std::string& path);
-rt::Result<NativeProbe> parse_native_probe(const Node& n, const std::string& path);
+stack::Result<Healthcheck> parse_healthcheck(const Node& n, const std::string& path);
+stack::Result<NativeProbe> parse_native_probe(const Node& n, const std::string& path);
 
 }  // namespace stack::compose

@@ -16,7 +16,7 @@ std::vector<const Node*> scalars_of(const Node* n) {
   return out;
 }
 
-rt::Result<void> add_resources(Node& doc, const Node& included, const std::string& file, const Mark& from) {
+stack::Result<void> add_resources(Node& doc, const Node& included, const std::string& file, const Mark& from) {
   for (const char* top : {"services", "networks", "volumes", "configs", "secrets"}) {
     const Node* src = included.find(top);
     if (!src || !src->is_map()) continue;
@@ -35,7 +35,7 @@ rt::Result<void> add_resources(Node& doc, const Node& included, const std::strin
 
 }  // namespace
 
-rt::Result<void> resolve_include(Node& document, const LoadFile& load) {
+stack::Result<void> resolve_include(Node& document, const LoadFile& load) {
   const Node* inc = document.find("include");
   if (!inc) return {};
   Node includes = *inc;

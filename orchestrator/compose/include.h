@@ -11,6 +11,6 @@
 
 namespace stack::compose {
 
-rt::Result<void> resolve_include(Node& document, const LoadFile& load);
+stack::Result<void> resolve_include(Node& document, const LoadFile& load);
 
 }  // namespace stack::compose

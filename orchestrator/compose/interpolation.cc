@@ -28,12 +28,12 @@ size_t closing_brace(const std::string& s, size_t open) {
   return std::string::npos;
 }
 
-rt::Result<std::string> braced(const std::string& body, const std::string& whole, const Lookup& lookup,
+stack::Result<std::string> braced(const std::string& body, const std::string& whole, const Lookup& lookup,
                                std::vector<std::string>* unset) {
   size_t i = 0;
   while (i < body.size() && name_char(body[i])) ++i;
   std::string name = body.substr(0, i);
-  if (name.empty() || !name_start(name[0])) return rt::fail("invalid interpolation format for \"" + whole + "\"");
+  if (name.empty() || !name_start(name[0])) return stack::fail("invalid interpolation format for \"" + whole + "\"");
   std::string op, arg;
   if (i < body.size()) {
     if (body[i] == ':' && i + 1 < body.size() && (body[i + 1] == '-' || body[i + 1] == '?' || body[i + 1] == '+')) {
@@ -43,7 +43,7 @@ rt::Result<std::string> braced(const std::string& body, const std::string& whole
       op = body.substr(i, 1);
       arg = body.substr(i + 1);
     } else {
-      return rt::fail("invalid interpolation format for \"" + whole + "\"");
+      return stack::fail("invalid interpolation format for \"" + whole + "\"");
     }
   }
   auto value = lookup(name);
@@ -63,7 +63,7 @@ rt::Result<std::string> braced(const std::string& body, const std::string& whole
     if (missing) {
       auto msg = interpolate(arg, lookup, unset);
       if (!msg) return msg;
-      return rt::fail("required variable " + name + " is missing a value" + (msg->empty() ? "" : ": " + *msg));
+      return stack::fail("required variable " + name + " is missing a value" + (msg->empty() ? "" : ": " + *msg));
     }
     return *value;
   }
@@ -74,7 +74,7 @@ rt::Result<std::string> braced(const std::string& body, const std::string& whole
 
 }  // namespace
 
-rt::Result<std::string> interpolate(const std::string& text, const Lookup& lookup, std::vector<std::string>* unset) {
+stack::Result<std::string> interpolate(const std::string& text, const Lookup& lookup, std::vector<std::string>* unset) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
@@ -89,7 +89,7 @@ rt::Result<std::string> interpolate(const std::string& text, const Lookup& looku
     } else if (n == '{') {
       size_t close = closing_brace(text, i);
       if (close == std::string::npos)
-        return rt::fail("invalid interpolation format for \"" + text + "\": unterminated ${");
+        return stack::fail("invalid interpolation format for \"" + text + "\": unterminated ${");
       auto v = braced(text.substr(i + 2, close - i - 2), text.substr(i, close - i + 1), lookup, unset);
       if (!v) return v;
       out += *v;
@@ -111,7 +111,7 @@ rt::Result<std::string> interpolate(const std::string& text, const Lookup& looku
 
 namespace {
 
-rt::Result<void> walk(Node& n, const std::string& path, const Lookup& lookup, std::vector<UnsetVariable>* unset) {
+stack::Result<void> walk(Node& n, const std::string& path, const Lookup& lookup, std::vector<UnsetVariable>* unset) {
   switch (n.kind) {
     case Node::Kind::Null: return {};
     case Node::Kind::Scalar: {
@@ -142,7 +142,7 @@ rt::Result<void> walk(Node& n, const std::string& path, const Lookup& lookup, st
 
 }  // namespace
 
-rt::Result<void> interpolate_tree(Node& root, const Lookup& lookup, std::vector<UnsetVariable>* unset) {
+stack::Result<void> interpolate_tree(Node& root, const Lookup& lookup, std::vector<UnsetVariable>* unset) {
   return walk(root, "", lookup, unset);
 }
 

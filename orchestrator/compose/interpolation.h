@@ -20,7 +20,7 @@ using Lookup = std::function<std::optional<std::string>(const std::string&)>;
 // Expands one string. `unset` collects names used without a value and
 // without a default (Compose substitutes "" and warns). The error text has no
 // location; interpolate_tree() adds it.
-rt::Result<std::string> interpolate(const std::string& text, const Lookup& lookup,
+stack::Result<std::string> interpolate(const std::string& text, const Lookup& lookup,
                                     std::vector<std::string>* unset = nullptr);
 
 struct UnsetVariable {
@@ -30,6 +30,6 @@ struct UnsetVariable {
 };
 
 // Expands every scalar value (not keys) of the tree in place.
-rt::Result<void> interpolate_tree(Node& root, const Lookup& lookup, std::vector<UnsetVariable>* unset);
+stack::Result<void> interpolate_tree(Node& root, const Lookup& lookup, std::vector<UnsetVariable>* unset);
 
 }  // namespace stack::compose

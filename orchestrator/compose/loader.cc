@@ -1,5 +1,6 @@
 // load_project(): the pipeline described in loader.h.
 #include "orchestrator/compose/loader.h"
+#include "base/io.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -66,7 +67,7 @@ bool valid_utf8(const std::string& s) {
 // Every value ends up in JSON (to_json() is how the CLI hands the project to
 // stackd; x-* fields are kept as JSON text), and dump() throws on bytes that
 // are not UTF-8. Checked after interpolation: variables are bytes too.
-rt::Result<void> check_utf8(const Node& n, const std::string& path) {
+stack::Result<void> check_utf8(const Node& n, const std::string& path) {
   if (n.is_scalar() && !valid_utf8(n.scalar)) return fail_at(n.mark, path, "not valid UTF-8");
   for (size_t i = 0; i < n.items.size(); ++i) STACK_TRY(check_utf8(n.items[i], path + "[" + std::to_string(i) + "]"));
   for (auto& e : n.entries) {
@@ -82,7 +83,7 @@ class Pipeline {
  public:
   Pipeline(const LoadOptions& options, std::string project_dir) : options_(options), project_dir_(std::move(project_dir)) {}
 
-  rt::Result<LoadResult> run(const std::vector<Input>& inputs) {
+  stack::Result<LoadResult> run(const std::vector<Input>& inputs) {
     STACK_TRY(read_dotenv());
     Node merged;
     for (size_t i = 0; i < inputs.size(); ++i) {
@@ -100,7 +101,7 @@ class Pipeline {
     if (empty) {
       std::string names;
       for (auto& in : inputs) names += (names.empty() ? "" : ", ") + in.source->display;
-      return rt::fail(names + ": empty compose file");
+      return stack::fail(names + ": empty compose file");
     }
     strip_merge_tags(merged);
 
@@ -124,7 +125,7 @@ class Pipeline {
     try {
       (void)to_json(result.project);
     } catch (const std::exception& e) {
-      return rt::fail(std::string("a value from an env_file or a path is not valid UTF-8: ") + e.what(), EINVAL);
+      return stack::fail(std::string("a value from an env_file or a path is not valid UTF-8: ") + e.what(), EINVAL);
     }
     result.warnings = std::move(warnings_);
     return result;
@@ -132,7 +133,7 @@ class Pipeline {
 
  private:
   // .env (or --env-file) under the caller's environment, which wins.
-  rt::Result<void> read_dotenv() {
+  stack::Result<void> read_dotenv() {
     std::vector<std::string> files;
     for (auto& f : options_.env_files) files.push_back(fs::absolute(fs::path(working_dir()) / f).lexically_normal());
     if (files.empty() && fs::exists(fs::path(project_dir_) / ".env")) files.push_back(project_dir_ + "/.env");
@@ -152,7 +153,7 @@ class Pipeline {
   std::string working_dir() const { return options_.working_dir.empty() ? fs::current_path().string() : options_.working_dir; }
 
   // Read, interpolate, validate, canonicalize, then resolve extends and include.
-  rt::Result<Node> document(const std::string& text, std::shared_ptr<const Source> source, const Lookup& lookup) {
+  stack::Result<Node> document(const std::string& text, std::shared_ptr<const Source> source, const Lookup& lookup) {
     Node doc;
     STACK_COMPOSE_ASSIGN(doc, parse_yaml(text, source));
     if (!doc.is_map()) return fail_at(doc.mark, "", "a Compose file must be a mapping");
@@ -167,7 +168,7 @@ class Pipeline {
       std::string msg;
       for (size_t i = 0; i < errors.size() && i < 10; ++i) msg += (i ? "\n" : "") + errors[i].to_string();
       if (errors.size() > 10) msg += "\n(" + std::to_string(errors.size() - 10) + " more errors)";
-      return rt::fail(msg);
+      return stack::fail(msg);
     }
     canonicalize(doc);
     LoadFile load = [&](const FileRequest& r) { return load_other(r, lookup); };
@@ -178,7 +179,7 @@ class Pipeline {
 
   // See documents.h: failures name where the file was asked for, once; a
   // cycle is reported where it closes and passed up unwrapped.
-  rt::Result<Node> load_other(const FileRequest& r, const Lookup& parent) {
+  stack::Result<Node> load_other(const FileRequest& r, const Lookup& parent) {
     std::string from = r.from.where() + ": " + r.what;
     if (std::find(chain_.begin(), chain_.end(), r.path) != chain_.end()) {
       std::string files;
@@ -187,7 +188,7 @@ class Pipeline {
       return fail_at(r.from, "", (r.what == "include" ? "include" : "extends") + std::string(" cycle: ") + files +
                                      display(r.path));
     }
-    auto text = read_text_file(r.path);
+    auto text = io::read_file(r.path);
     if (!text) return tl::unexpected(text.error().wrap(from));
     std::map<std::string, std::string> extra;
     for (auto& f : r.env_files) {
@@ -214,7 +215,7 @@ class Pipeline {
     return rel.string();
   }
 
-  rt::Result<std::string> project_name(const Node& doc, const std::shared_ptr<const Source>& first) {
+  stack::Result<std::string> project_name(const Node& doc, const std::shared_ptr<const Source>& first) {
     std::string raw;
     std::string what;
     if (const Node* n = doc.find("name"); n && n->is_scalar() && !n->scalar.empty()) {
@@ -241,7 +242,7 @@ class Pipeline {
       what = "the file name";
     }
     auto name = orch::normalize_project_name(raw);
-    if (!name) return rt::fail("project name \"" + raw + "\" (from " + what + ") has no valid characters [a-z0-9_-]");
+    if (!name) return stack::fail("project name \"" + raw + "\" (from " + what + ") has no valid characters [a-z0-9_-]");
     return *name;
   }
 
@@ -261,7 +262,7 @@ class Pipeline {
 
 // The default files in `dir`: the first of default_file_names() plus its
 // matching override file.
-rt::Result<std::vector<std::string>> default_files(const std::string& dir) {
+stack::Result<std::vector<std::string>> default_files(const std::string& dir) {
   for (auto& name : default_file_names()) {
     fs::path p = fs::path(dir) / name;
     if (!fs::exists(p)) continue;
@@ -272,12 +273,12 @@ rt::Result<std::vector<std::string>> default_files(const std::string& dir) {
   }
   std::string tried;
   for (auto& n : default_file_names()) tried += (tried.empty() ? "" : ", ") + n;
-  return rt::fail("no stack file given and none found in " + dir + " (tried " + tried + ")");
+  return stack::fail("no stack file given and none found in " + dir + " (tried " + tried + ")");
 }
 
 }  // namespace
 
-rt::Result<LoadResult> load_project(const LoadOptions& options) {
+stack::Result<LoadResult> load_project(const LoadOptions& options) {
   std::string wd = options.working_dir.empty() ? fs::current_path().string() : options.working_dir;
   std::vector<std::string> files = options.files;
   if (files.empty()) STACK_COMPOSE_ASSIGN(files, default_files(wd));
@@ -286,7 +287,7 @@ rt::Result<LoadResult> load_project(const LoadOptions& options) {
   for (auto& f : files) {
     std::string abs = fs::absolute(fs::path(wd) / f).lexically_normal().string();
     if (project_dir.empty()) project_dir = fs::path(abs).parent_path().string();
-    auto text = read_text_file(abs);
+    auto text = io::read_file(abs);
     if (!text) return tl::unexpected(text.error());
     bool given = !options.files.empty();
     std::string shown = given ? f : fs::path(abs).filename().string();
@@ -295,7 +296,7 @@ rt::Result<LoadResult> load_project(const LoadOptions& options) {
   return Pipeline(options, project_dir).run(inputs);
 }
 
-rt::Result<LoadResult> load_project_from_string(const std::string& yaml, const std::string& file_name,
+stack::Result<LoadResult> load_project_from_string(const std::string& yaml, const std::string& file_name,
                                                 const LoadOptions& options) {
   std::string wd = options.working_dir.empty() ? fs::current_path().string() : options.working_dir;
   auto source = std::make_shared<Source>(Source{file_name, "", wd});

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "orchestrator/compose/model.h"
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::compose {
 
@@ -51,11 +51,11 @@ struct LoadResult {
 // Default file names tried in order when no -f is given (Compose's list).
 const std::vector<std::string>& default_file_names();
 
-rt::Result<LoadResult> load_project(const LoadOptions& options);
+stack::Result<LoadResult> load_project(const LoadOptions& options);
 
 // From a string, for tests and `-f -`: `file_name` is used in messages and
 // `working_dir` for relative paths.
-rt::Result<LoadResult> load_project_from_string(const std::string& yaml, const std::string& file_name,
+stack::Result<LoadResult> load_project_from_string(const std::string& yaml, const std::string& file_name,
                                                 const LoadOptions& options);
 
 // `stack config`: the resolved model as YAML (Compose's normalized shape:
@@ -66,6 +66,6 @@ std::string to_json(const Project& project, int indent = 2);
 // The inverse of to_json(): how stackd receives a project from the CLI (the
 // CLI parses files with the user's environment and working directory; the
 // daemon never reads YAML). Every field of model.h round-trips.
-rt::Result<Project> project_from_json(const std::string& json);
+stack::Result<Project> project_from_json(const std::string& json);
 
 }  // namespace stack::compose

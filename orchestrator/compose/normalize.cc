@@ -11,7 +11,7 @@ namespace stack::compose {
 namespace {
 
 // external: true | {name: x} (the old form), name: x.
-rt::Result<void> read_external(const Node& n, const std::string& path, bool& external, std::string& external_name) {
+stack::Result<void> read_external(const Node& n, const std::string& path, bool& external, std::string& external_name) {
   if (const Node* e = n.find("external")) {
     if (e->is_map()) {
       external = true;
@@ -27,7 +27,7 @@ rt::Result<void> read_external(const Node& n, const std::string& path, bool& ext
 // The fields networks and volumes share: external, name, driver,
 // driver_opts, labels.
 template <class Def>
-rt::Result<void> read_driver_fields(const Node& n, const std::string& path, Def& d) {
+stack::Result<void> read_driver_fields(const Node& n, const std::string& path, Def& d) {
   STACK_TRY(read_external(n, path, d.external, d.external_name));
   if (const Node* v = n.find("driver")) d.driver = v->scalar;
   if (const Node* v = n.find("driver_opts")) STACK_COMPOSE_ASSIGN(d.driver_opts, read_string_map(*v, path + ".driver_opts"));
@@ -35,7 +35,7 @@ rt::Result<void> read_driver_fields(const Node& n, const std::string& path, Def&
   return {};
 }
 
-rt::Result<NetworkDef> read_network(const std::string& name, const Node& n, const std::string& path) {
+stack::Result<NetworkDef> read_network(const std::string& name, const Node& n, const std::string& path) {
   NetworkDef d;
   d.name = name;
   if (!n.is_map()) return d;
@@ -56,7 +56,7 @@ rt::Result<NetworkDef> read_network(const std::string& name, const Node& n, cons
   return d;
 }
 
-rt::Result<VolumeDef> read_volume(const std::string& name, const Node& n, const std::string& path) {
+stack::Result<VolumeDef> read_volume(const std::string& name, const Node& n, const std::string& path) {
   VolumeDef d;
   d.name = name;
   if (!n.is_map()) return d;
@@ -64,7 +64,7 @@ rt::Result<VolumeDef> read_volume(const std::string& name, const Node& n, const 
   return d;
 }
 
-rt::Result<ConfigOrSecretDef> read_config(const std::string& name, const Node& n, const std::string& path) {
+stack::Result<ConfigOrSecretDef> read_config(const std::string& name, const Node& n, const std::string& path) {
   ConfigOrSecretDef d;
   d.name = name;
   if (!n.is_map()) return d;
@@ -77,7 +77,7 @@ rt::Result<ConfigOrSecretDef> read_config(const std::string& name, const Node& n
 }
 
 template <class Def, class Fn>
-rt::Result<void> read_section(const Node& doc, const char* key, std::map<std::string, Def>& out, Fn fn) {
+stack::Result<void> read_section(const Node& doc, const char* key, std::map<std::string, Def>& out, Fn fn) {
   const Node* sec = doc.find(key);
   if (!sec || !sec->is_map()) return {};
   for (auto& e : sec->entries) {
@@ -90,7 +90,7 @@ rt::Result<void> read_section(const Node& doc, const char* key, std::map<std::st
 
 }  // namespace
 
-rt::Result<Project> normalize_project(const Node& doc, const Lookup& env, std::vector<Warning>& warnings) {
+stack::Result<Project> normalize_project(const Node& doc, const Lookup& env, std::vector<Warning>& warnings) {
   Project p;
   for (auto& e : doc.entries) {
     if (e.key == "version")

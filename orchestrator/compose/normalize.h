@@ -25,11 +25,11 @@ void add_warning(std::vector<Warning>& out, const Mark& m, const std::string& pa
 const Entry* find_entry(const Node& n, const std::string& dotted);
 
 // `env` resolves bare environment entries (`- KEY`) and env_file values.
-rt::Result<Service> normalize_service(const std::string& name, const Node& node, const Lookup& env,
+stack::Result<Service> normalize_service(const std::string& name, const Node& node, const Lookup& env,
                                       std::vector<Warning>& warnings);
 
 // Services, networks, volumes, configs, secrets, x-*; Project.name,
 // working_dir and files are the loader's.
-rt::Result<Project> normalize_project(const Node& doc, const Lookup& env, std::vector<Warning>& warnings);
+stack::Result<Project> normalize_project(const Node& doc, const Lookup& env, std::vector<Warning>& warnings);
 
 }  // namespace stack::compose

@@ -20,7 +20,7 @@ namespace {
 std::string item_path(const std::string& p, size_t i) { return p + "[" + std::to_string(i) + "]"; }
 
 // env_file entries, in order, read with `env` for their ${VAR}s.
-rt::Result<void> read_env_files(const Node& n, const std::string& path, const Lookup& env,
+stack::Result<void> read_env_files(const Node& n, const std::string& path, const Lookup& env,
                                 std::map<std::string, std::string>& out) {
   std::vector<const Node*> items;
   if (n.is_scalar()) items.push_back(&n);
@@ -45,7 +45,7 @@ rt::Result<void> read_env_files(const Node& n, const std::string& path, const Lo
   return {};
 }
 
-rt::Result<void> read_ports(const Node& n, const std::string& path, std::vector<PortSpec>& out) {
+stack::Result<void> read_ports(const Node& n, const std::string& path, std::vector<PortSpec>& out) {
   for (size_t i = 0; i < n.items.size(); ++i) {
     const Node& it = n.items[i];
     std::string p = item_path(path, i);
@@ -91,7 +91,7 @@ rt::Result<void> read_ports(const Node& n, const std::string& path, std::vector<
   return {};
 }
 
-rt::Result<std::optional<std::vector<std::string>>> read_command(const Node& n, const std::string& path) {
+stack::Result<std::optional<std::vector<std::string>>> read_command(const Node& n, const std::string& path) {
   if (n.is_null()) return std::optional<std::vector<std::string>>();
   if (n.is_scalar()) {
     auto words = shell_split(n.scalar);
@@ -103,7 +103,7 @@ rt::Result<std::optional<std::vector<std::string>>> read_command(const Node& n, 
   return std::optional<std::vector<std::string>>(*list);
 }
 
-rt::Result<std::vector<std::string>> read_extra_hosts(const Node& n, const std::string& path) {
+stack::Result<std::vector<std::string>> read_extra_hosts(const Node& n, const std::string& path) {
   std::vector<std::string> out;
   if (n.is_map()) {
     for (auto& e : n.entries) {
@@ -129,7 +129,7 @@ rt::Result<std::vector<std::string>> read_extra_hosts(const Node& n, const std::
 // secrets: "name" or {source, target, uid, gid, mode}. A mode is octal as
 // Compose reads it: 0440 and 0o440 are r--r-----; without a leading 0 it is a
 // plain number.
-rt::Result<SecretRef> parse_secret_ref(const Node& n, const std::string& path) {
+stack::Result<SecretRef> parse_secret_ref(const Node& n, const std::string& path) {
   SecretRef r;
   if (n.is_scalar()) {
     r.source = n.scalar;
@@ -181,7 +181,7 @@ void add_warning(std::vector<Warning>& out, const Mark& m, const std::string& pa
   out.push_back(Warning{m.source ? m.source->display : "", m.line, m.column, path, message});
 }
 
-rt::Result<Service> normalize_service(const std::string& name, const Node& n, const Lookup& env,
+stack::Result<Service> normalize_service(const std::string& name, const Node& n, const Lookup& env,
                                       std::vector<Warning>& warnings) {
   Service s;
   s.name = name;

@@ -8,63 +8,63 @@ namespace stack::compose {
 
 namespace {
 
-rt::Result<uint16_t> parse_port(const std::string& text, const std::string& whole) {
-  if (text.empty() || text.size() > 6) return rt::fail("invalid port \"" + whole + "\": expected a port number");
+stack::Result<uint16_t> parse_port(const std::string& text, const std::string& whole) {
+  if (text.empty() || text.size() > 6) return stack::fail("invalid port \"" + whole + "\": expected a port number");
   for (char c : text)
     if (!std::isdigit(static_cast<unsigned char>(c)))
-      return rt::fail("invalid port \"" + whole + "\": \"" + text + "\" is not a port number");
+      return stack::fail("invalid port \"" + whole + "\": \"" + text + "\" is not a port number");
   long v = std::stol(text);
-  if (v < 1 || v > 65535) return rt::fail("invalid port \"" + whole + "\": " + text + " is not in 1-65535");
+  if (v < 1 || v > 65535) return stack::fail("invalid port \"" + whole + "\": " + text + " is not in 1-65535");
   return static_cast<uint16_t>(v);
 }
 
-rt::Result<std::pair<uint16_t, uint16_t>> range_of(const std::string& text, const std::string& whole) {
+stack::Result<std::pair<uint16_t, uint16_t>> range_of(const std::string& text, const std::string& whole) {
   auto dash = text.find('-');
   auto a = parse_port(text.substr(0, dash), whole);
   if (!a) return tl::unexpected(a.error());
   if (dash == std::string::npos) return std::make_pair(*a, *a);
   auto b = parse_port(text.substr(dash + 1), whole);
   if (!b) return tl::unexpected(b.error());
-  if (*b < *a) return rt::fail("invalid port \"" + whole + "\": range " + text + " ends before it starts");
+  if (*b < *a) return stack::fail("invalid port \"" + whole + "\": range " + text + " ends before it starts");
   return std::make_pair(*a, *b);
 }
 
 }  // namespace
 
-rt::Result<std::pair<uint16_t, uint16_t>> parse_port_range(const std::string& text) { return range_of(text, text); }
+stack::Result<std::pair<uint16_t, uint16_t>> parse_port_range(const std::string& text) { return range_of(text, text); }
 
-rt::Result<void> check_protocol(const std::string& protocol) {
+stack::Result<void> check_protocol(const std::string& protocol) {
   if (protocol == "tcp" || protocol == "udp") return {};
-  return rt::fail("unsupported protocol \"" + protocol + "\" (tcp or udp)");
+  return stack::fail("unsupported protocol \"" + protocol + "\" (tcp or udp)");
 }
 
-rt::Result<std::string> canonical_host_ip(const std::string& text) {
+stack::Result<std::string> canonical_host_ip(const std::string& text) {
   unsigned char buf[16];
   char out[INET6_ADDRSTRLEN];
   int af = text.find(':') != std::string::npos ? AF_INET6 : AF_INET;
   if (inet_pton(af, text.c_str(), buf) != 1 || !inet_ntop(af, buf, out, sizeof out))
-    return rt::fail("host address \"" + text + "\" is not an " + (af == AF_INET6 ? "IPv6" : "IPv4") + " address");
+    return stack::fail("host address \"" + text + "\" is not an " + (af == AF_INET6 ? "IPv6" : "IPv4") + " address");
   return std::string(out);
 }
 
-rt::Result<PortSpec> parse_port_short(const std::string& text) {
+stack::Result<PortSpec> parse_port_short(const std::string& text) {
   PortSpec p;
   std::string s = text;
   if (auto slash = s.rfind('/'); slash != std::string::npos) {
     p.protocol = s.substr(slash + 1);
     s = s.substr(0, slash);
-    if (auto r = check_protocol(p.protocol); !r) return rt::fail("invalid port \"" + text + "\": " + r.error().context);
+    if (auto r = check_protocol(p.protocol); !r) return stack::fail("invalid port \"" + text + "\": " + r.error().context);
   }
   std::string host_ip;
   if (!s.empty() && s[0] == '[') {  // [v6]:host:container
     auto close = s.find(']');
     if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':')
-      return rt::fail("invalid port \"" + text + "\": expected [IPv6]:HOST:CONTAINER");
+      return stack::fail("invalid port \"" + text + "\": expected [IPv6]:HOST:CONTAINER");
     host_ip = s.substr(1, close - 1);
     if (host_ip.find(':') == std::string::npos)
-      return rt::fail("invalid port \"" + text + "\": host address \"" + host_ip + "\" is not an IPv6 address");
+      return stack::fail("invalid port \"" + text + "\": host address \"" + host_ip + "\" is not an IPv6 address");
     auto ip = canonical_host_ip(host_ip);
-    if (!ip) return rt::fail("invalid port \"" + text + "\": " + ip.error().context);
+    if (!ip) return stack::fail("invalid port \"" + text + "\": " + ip.error().context);
     host_ip = *ip;
     s = s.substr(close + 2);
     if (s.find(':') == std::string::npos) s = ":" + s;  // "[::1]:80" would be ambiguous; treat as no host port
@@ -90,10 +90,10 @@ rt::Result<PortSpec> parse_port_short(const std::string& text) {
     target = parts.back();
     for (size_t i = 0; i + 2 < parts.size(); ++i) host_ip += (i ? ":" : "") + parts[i];
     auto ip = canonical_host_ip(host_ip);
-    if (!ip) return rt::fail("invalid port \"" + text + "\": " + ip.error().context);
+    if (!ip) return stack::fail("invalid port \"" + text + "\": " + ip.error().context);
     host_ip = *ip;
   } else {
-    return rt::fail("invalid port \"" + text + "\": expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]");
+    return stack::fail("invalid port \"" + text + "\": expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]");
   }
   auto t = range_of(target, text);
   if (!t) return tl::unexpected(t.error());
@@ -110,7 +110,7 @@ rt::Result<PortSpec> parse_port_short(const std::string& text) {
     // A host range over one container port picks one host port, as Docker
     // does; two ranges must have the same length.
     if (t->second != t->first && (h->second - h->first) != (t->second - t->first))
-      return rt::fail("invalid port \"" + text + "\": host and container ranges differ in length");
+      return stack::fail("invalid port \"" + text + "\": host and container ranges differ in length");
   }
   return p;
 }

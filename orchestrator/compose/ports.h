@@ -15,18 +15,18 @@
 #include <utility>
 
 #include "orchestrator/compose/model.h"
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::compose {
 
 // Errors name the offending text, e.g. `invalid port "70000": must be 1-65535`.
-rt::Result<PortSpec> parse_port_short(const std::string& text);
+stack::Result<PortSpec> parse_port_short(const std::string& text);
 // "80" -> {80, 80}; "8000-8010" -> {8000, 8010}.
-rt::Result<std::pair<uint16_t, uint16_t>> parse_port_range(const std::string& text);
-rt::Result<void> check_protocol(const std::string& protocol);
+stack::Result<std::pair<uint16_t, uint16_t>> parse_port_range(const std::string& text);
+stack::Result<void> check_protocol(const std::string& protocol);
 // An IPv4 or IPv6 host address in its canonical text ("0:0::1" -> "::1"),
 // so equal addresses compare equal; error names the text.
-rt::Result<std::string> canonical_host_ip(const std::string& text);
+stack::Result<std::string> canonical_host_ip(const std::string& text);
 // "8080:80/tcp" style text for messages and `stack config`'s short view.
 std::string port_to_string(const PortSpec& p);
 

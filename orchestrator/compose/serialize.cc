@@ -103,11 +103,11 @@ nlohmann::json project_to_json_value(const Project& project) { return nlohmann::
 
 std::string to_json(const Project& project, int indent) { return project_to_json_value(project).dump(indent); }
 
-rt::Result<Project> project_from_json(const std::string& text) {
+stack::Result<Project> project_from_json(const std::string& text) {
   try {
     return nlohmann::json::parse(text).get<Project>();
   } catch (const nlohmann::json::exception& e) {
-    return rt::fail(std::string("project json: ") + e.what());
+    return stack::fail(std::string("project json: ") + e.what());
   }
 }
 

@@ -8,8 +8,8 @@ namespace {
 
 // The error of `r`, prefixed with the field it is about.
 template <class T>
-rt::Result<T> at(rt::Result<T> r, const std::string& path) {
-  if (!r) return rt::fail(path + ": " + r.error().context, EINVAL);
+stack::Result<T> at(stack::Result<T> r, const std::string& path) {
+  if (!r) return stack::fail(path + ": " + r.error().context, EINVAL);
   return r;
 }
 
@@ -19,7 +19,7 @@ bool all_digits(const std::string& s) {
 
 }  // namespace
 
-rt::Result<RestartRule> parse_restart(const std::string& v) {
+stack::Result<RestartRule> parse_restart(const std::string& v) {
   RestartRule r;
   if (v == "no") r.mode = RestartMode::No;
   else if (v == "always") r.mode = RestartMode::Always;
@@ -29,50 +29,50 @@ rt::Result<RestartRule> parse_restart(const std::string& v) {
     r.mode = RestartMode::OnFailure;
     r.max_attempts = std::stoi(v.substr(11));
   } else {
-    return rt::fail("invalid restart policy \"" + v + "\" (no, always, on-failure[:N], unless-stopped)", EINVAL);
+    return stack::fail("invalid restart policy \"" + v + "\" (no, always, on-failure[:N], unless-stopped)", EINVAL);
   }
   return r;
 }
 
-rt::Result<RestartMode> parse_restart_condition(const std::string& v) {
+stack::Result<RestartMode> parse_restart_condition(const std::string& v) {
   if (v == "none") return RestartMode::No;
   if (v == "on-failure") return RestartMode::OnFailure;
   if (v == "any") return RestartMode::Always;
-  return rt::fail("\"" + v + "\" is not none, on-failure or any", EINVAL);
+  return stack::fail("\"" + v + "\" is not none, on-failure or any", EINVAL);
 }
 
-rt::Result<DependencyCondition> parse_dependency_condition(const std::string& v) {
+stack::Result<DependencyCondition> parse_dependency_condition(const std::string& v) {
   if (v == "service_started") return DependencyCondition::Started;
   if (v == "service_healthy") return DependencyCondition::Healthy;
   if (v == "service_completed_successfully") return DependencyCondition::CompletedSuccessfully;
-  return rt::fail("\"" + v + "\" is not service_started, service_healthy or service_completed_successfully", EINVAL);
+  return stack::fail("\"" + v + "\" is not service_started, service_healthy or service_completed_successfully", EINVAL);
 }
 
-rt::Result<int> parse_stop_signal(const std::string& v) {
+stack::Result<int> parse_stop_signal(const std::string& v) {
   if (v.empty()) return SIGTERM;  // unset: Docker's default
   auto n = rt::parse_signal(v);
-  if (!n) return rt::fail("unknown signal \"" + v + "\" (a name such as SIGTERM or TERM, or a number)", EINVAL);
+  if (!n) return stack::fail("unknown signal \"" + v + "\" (a name such as SIGTERM or TERM, or a number)", EINVAL);
   return *n;
 }
 
-rt::Result<FailureAction> parse_failure_action(const std::string& v) {
+stack::Result<FailureAction> parse_failure_action(const std::string& v) {
   if (v == "pause") return FailureAction::Pause;
   if (v == "continue") return FailureAction::Continue;
   if (v == "rollback") return FailureAction::Rollback;
-  return rt::fail("\"" + v + "\" is not continue, pause or rollback", EINVAL);
+  return stack::fail("\"" + v + "\" is not continue, pause or rollback", EINVAL);
 }
 
-rt::Result<UpdateOrder> parse_update_order(const std::string& v) {
+stack::Result<UpdateOrder> parse_update_order(const std::string& v) {
   if (v == "stop-first") return UpdateOrder::StopFirst;
   if (v == "start-first") return UpdateOrder::StartFirst;
-  return rt::fail("\"" + v + "\" is not stop-first or start-first", EINVAL);
+  return stack::fail("\"" + v + "\" is not stop-first or start-first", EINVAL);
 }
 
-rt::Result<UpdateRule> update_rule(const UpdateConfig& c) {
+stack::Result<UpdateRule> update_rule(const UpdateConfig& c) {
   UpdateRule u;
-  if (c.parallelism < 0) return rt::fail("parallelism: must not be negative", EINVAL);
+  if (c.parallelism < 0) return stack::fail("parallelism: must not be negative", EINVAL);
   if (c.max_failure_ratio && (*c.max_failure_ratio < 0 || *c.max_failure_ratio > 1))
-    return rt::fail("max_failure_ratio: must be between 0 and 1", EINVAL);
+    return stack::fail("max_failure_ratio: must be between 0 and 1", EINVAL);
   auto action = at(parse_failure_action(c.failure_action), "failure_action");
   if (!action) return tl::unexpected(action.error());
   auto order = at(parse_update_order(c.order), "order");
@@ -90,7 +90,7 @@ int64_t requested_gpus(const DeviceRequest& d) {
   return d.count.value_or(static_cast<int64_t>(d.device_ids.size()));
 }
 
-rt::Result<RestartRule> restart_rule(const Service& s) {
+stack::Result<RestartRule> restart_rule(const Service& s) {
   const std::string base = "services." + s.name;
   if (!s.deploy.restart_policy) return at(parse_restart(s.restart), base + ".restart");
   const RestartPolicy& p = *s.deploy.restart_policy;
@@ -104,7 +104,7 @@ rt::Result<RestartRule> restart_rule(const Service& s) {
   return r;
 }
 
-rt::Result<TaskSpec> task_spec(const Service& s) {
+stack::Result<TaskSpec> task_spec(const Service& s) {
   const std::string base = "services." + s.name;
   TaskSpec t;
   t.replicas = s.replicas;

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "orchestrator/compose/model.h"
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::compose {
 
@@ -70,23 +70,23 @@ struct TaskSpec {
 
 // One value each; errors say what is wrong with the value, callers add where.
 // `restart`: no | always | on-failure[:N] | unless-stopped.
-rt::Result<RestartRule> parse_restart(const std::string& value);
+stack::Result<RestartRule> parse_restart(const std::string& value);
 // deploy.restart_policy.condition: none | on-failure | any.
-rt::Result<RestartMode> parse_restart_condition(const std::string& value);
-rt::Result<DependencyCondition> parse_dependency_condition(const std::string& value);
+stack::Result<RestartMode> parse_restart_condition(const std::string& value);
+stack::Result<DependencyCondition> parse_dependency_condition(const std::string& value);
 // rt::parse_signal: "SIGTERM", "TERM", "15"; "" is SIGTERM (unset).
-rt::Result<int> parse_stop_signal(const std::string& value);
-rt::Result<FailureAction> parse_failure_action(const std::string& value);  // continue | pause | rollback
-rt::Result<UpdateOrder> parse_update_order(const std::string& value);      // stop-first | start-first
+stack::Result<int> parse_stop_signal(const std::string& value);
+stack::Result<FailureAction> parse_failure_action(const std::string& value);  // continue | pause | rollback
+stack::Result<UpdateOrder> parse_update_order(const std::string& value);      // stop-first | start-first
 // Checks an UpdateConfig's values (parallelism >= 0, max_failure_ratio in
 // [0, 1], failure_action, order); errors are "<field>: ...".
-rt::Result<UpdateRule> update_rule(const UpdateConfig& config);
+stack::Result<UpdateRule> update_rule(const UpdateConfig& config);
 // GPUs a device request asks for: count, else its device_ids; -1 = all.
 int64_t requested_gpus(const DeviceRequest& request);
 
 // deploy.restart_policy if set, else `restart`. Errors name the field:
 // "services.web.restart: invalid restart policy ...".
-rt::Result<RestartRule> restart_rule(const Service& service);
-rt::Result<TaskSpec> task_spec(const Service& service);
+stack::Result<RestartRule> restart_rule(const Service& service);
+stack::Result<TaskSpec> task_spec(const Service& service);
 
 }  // namespace stack::compose

@@ -144,10 +144,10 @@ std::string canonical(const Node& n) {
   return to_json_text(n);
 }
 
-rt::Error error_at(const Mark& m, const std::string& path, const std::string& message) {
+stack::Error error_at(const Mark& m, const std::string& path, const std::string& message) {
   std::string s = m.where() + ": ";
   if (!path.empty()) s += path + ": ";
-  return rt::Error{0, s + message};
+  return stack::Error{0, s + message};
 }
 
 std::string join_path(const std::string& a, const std::string& b) {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::compose {
 
@@ -78,10 +78,10 @@ std::string canonical(const Node& n);
 // The node as JSON text (scalars typed as YAML would: numbers, booleans).
 std::string to_json_text(const Node& n);
 
-// "file:l:c: path: message" as an rt::Error.
-rt::Error error_at(const Mark& m, const std::string& path, const std::string& message);
-inline tl::unexpected<rt::Error> fail_at(const Mark& m, const std::string& path, const std::string& message) {
-  return tl::unexpected<rt::Error>(error_at(m, path, message));
+// "file:l:c: path: message" as an stack::Error.
+stack::Error error_at(const Mark& m, const std::string& path, const std::string& message);
+inline tl::unexpected<stack::Error> fail_at(const Mark& m, const std::string& path, const std::string& message) {
+  return tl::unexpected<stack::Error>(error_at(m, path, message));
 }
 
 // "a.b" + "c" -> "a.b.c"; "" + "c" -> "c".

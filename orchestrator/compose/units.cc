@@ -6,8 +6,8 @@
 
 namespace stack::compose {
 
-rt::Result<Millis> parse_duration(const std::string& text) {
-  auto bad = [&](const std::string& why) { return rt::fail("invalid duration \"" + text + "\": " + why); };
+stack::Result<Millis> parse_duration(const std::string& text) {
+  auto bad = [&](const std::string& why) { return stack::fail("invalid duration \"" + text + "\": " + why); };
   std::string s = text;
   bool neg = false;
   if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
@@ -45,9 +45,9 @@ rt::Result<Millis> parse_duration(const std::string& text) {
   return neg ? -ms : ms;
 }
 
-rt::Result<uint64_t> parse_size(const std::string& text) {
+stack::Result<uint64_t> parse_size(const std::string& text) {
   auto bad = [&]() {
-    return rt::fail("invalid size \"" + text + "\" (use bytes or a number with b, k, m, g, t or p, e.g. 512m)");
+    return stack::fail("invalid size \"" + text + "\" (use bytes or a number with b, k, m, g, t or p, e.g. 512m)");
   };
   size_t i = 0;
   while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;

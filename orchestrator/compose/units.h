@@ -10,13 +10,13 @@
 #include <string>
 
 #include "orchestrator/compose/model.h"
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::compose {
 
 // Milliseconds (sub-millisecond parts are truncated). Errors name the text.
-rt::Result<Millis> parse_duration(const std::string& text);
-rt::Result<uint64_t> parse_size(const std::string& text);
+stack::Result<Millis> parse_duration(const std::string& text);
+stack::Result<uint64_t> parse_size(const std::string& text);
 
 // The inverse for `stack config`: 90000 -> "1m30s", 500 -> "500ms", 0 -> "0s".
 std::string format_duration(Millis ms);

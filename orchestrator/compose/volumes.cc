@@ -26,7 +26,7 @@ bool is_propagation(const std::string& o) {
   return o == "rprivate" || o == "private" || o == "rshared" || o == "shared" || o == "rslave" || o == "slave";
 }
 
-rt::Result<std::string> bind_source(const std::string& src, const Node& at, const std::string& path, const Lookup& env) {
+stack::Result<std::string> bind_source(const std::string& src, const Node& at, const std::string& path, const Lookup& env) {
   std::string s = src;
   if (s == "~" || s.rfind("~/", 0) == 0) {
     auto home = env ? env("HOME") : std::nullopt;
@@ -36,13 +36,13 @@ rt::Result<std::string> bind_source(const std::string& src, const Node& at, cons
   return resolve_path(at.mark, s);
 }
 
-rt::Result<void> check_target(const std::string& target, const Node& at, const std::string& path) {
+stack::Result<void> check_target(const std::string& target, const Node& at, const std::string& path) {
   if (target.empty() || target[0] != '/')
     return fail_at(at.mark, path, "mount target \"" + target + "\" is not an absolute path");
   return {};
 }
 
-rt::Result<uint32_t> octal_mode(const Node& n, const std::string& path) {
+stack::Result<uint32_t> octal_mode(const Node& n, const std::string& path) {
   std::string s = n.scalar;
   if (s.rfind("0o", 0) == 0) s = s.substr(2);
   if (s.empty() || s.find_first_not_of("01234567") != std::string::npos || s.size() > 5)
@@ -52,7 +52,7 @@ rt::Result<uint32_t> octal_mode(const Node& n, const std::string& path) {
 
 }  // namespace
 
-rt::Result<Mount> parse_volume(const Node& item, const std::string& path, const Lookup& env) {
+stack::Result<Mount> parse_volume(const Node& item, const std::string& path, const Lookup& env) {
   Mount m;
   if (item.is_scalar()) {
     auto parts = split(item.scalar, ':');
@@ -123,7 +123,7 @@ rt::Result<Mount> parse_volume(const Node& item, const std::string& path, const 
   return m;
 }
 
-rt::Result<Mount> parse_tmpfs(const Node& item, const std::string& path) {
+stack::Result<Mount> parse_tmpfs(const Node& item, const std::string& path) {
   Mount m;
   m.type = "tmpfs";
   auto colon = item.scalar.find(':');
@@ -147,7 +147,7 @@ rt::Result<Mount> parse_tmpfs(const Node& item, const std::string& path) {
   return m;
 }
 
-rt::Result<DeviceMapping> parse_device(const Node& item, const std::string& path) {
+stack::Result<DeviceMapping> parse_device(const Node& item, const std::string& path) {
   DeviceMapping d;
   if (item.is_map()) {
     if (const Node* s = item.find("source")) d.source = s->scalar;

@@ -19,8 +19,8 @@
 
 namespace stack::compose {
 
-rt::Result<Mount> parse_volume(const Node& item, const std::string& path, const Lookup& env);
-rt::Result<Mount> parse_tmpfs(const Node& item, const std::string& path);
-rt::Result<DeviceMapping> parse_device(const Node& item, const std::string& path);
+stack::Result<Mount> parse_volume(const Node& item, const std::string& path, const Lookup& env);
+stack::Result<Mount> parse_tmpfs(const Node& item, const std::string& path);
+stack::Result<DeviceMapping> parse_device(const Node& item, const std::string& path);
 
 }  // namespace stack::compose

@@ -1,4 +1,5 @@
 #include "orchestrator/compose/yaml_source.h"
+#include "base/io.h"
 
 #include <fstream>
 #include <sstream>
@@ -24,7 +25,7 @@ struct Converter {
 
   Mark mark(const YAML::Mark& m) const { return Mark{source, m.line + 1, m.column + 1}; }
 
-  rt::Result<Node> convert(const YAML::Node& y, size_t depth = 0) {
+  stack::Result<Node> convert(const YAML::Node& y, size_t depth = 0) {
     if (++count > kMaxNodes) return fail_at(mark(y.Mark()), "", "yaml: document too large (alias expansion)");
     if (depth > kMaxDepth)
       return fail_at(mark(y.Mark()), "", "yaml: nested deeper than " + std::to_string(kMaxDepth) +
@@ -88,7 +89,7 @@ struct Converter {
 
 }  // namespace
 
-rt::Result<Node> parse_yaml(const std::string& text, std::shared_ptr<const Source> source) {
+stack::Result<Node> parse_yaml(const std::string& text, std::shared_ptr<const Source> source) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -105,17 +106,8 @@ rt::Result<Node> parse_yaml(const std::string& text, std::shared_ptr<const Sourc
   }
 }
 
-rt::Result<std::string> read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return rt::fail_errno("open " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return rt::fail_errno("read " + path);
-  return ss.str();
-}
-
-rt::Result<Node> read_yaml_file(std::shared_ptr<const Source> source) {
-  auto text = read_text_file(source->path);
+stack::Result<Node> read_yaml_file(std::shared_ptr<const Source> source) {
+  auto text = io::read_file(source->path);
   if (!text) return tl::unexpected(text.error());
   return parse_yaml(*text, std::move(source));
 }

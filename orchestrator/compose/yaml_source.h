@@ -12,12 +12,9 @@
 namespace stack::compose {
 
 // Parses `text`; errors read "file:line:col: yaml: ...".
-rt::Result<Node> parse_yaml(const std::string& text, std::shared_ptr<const Source> source);
+stack::Result<Node> parse_yaml(const std::string& text, std::shared_ptr<const Source> source);
 
 // Reads the file at source->path, then parse_yaml().
-rt::Result<Node> read_yaml_file(std::shared_ptr<const Source> source);
-
-// Reads a whole file into a string; the error names the path.
-rt::Result<std::string> read_text_file(const std::string& path);
+stack::Result<Node> read_yaml_file(std::shared_ptr<const Source> source);
 
 }  // namespace stack::compose

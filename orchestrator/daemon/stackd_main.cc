@@ -21,31 +21,31 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
-#include "orchestrator/daemon/api_json.h"
-#include "orchestrator/daemon/api_server.h"
-#include "orchestrator/daemon/authz_policy_file.h"
-#include "orchestrator/daemon/engine.h"
-#include "orchestrator/daemon/state_store.h"
-#include "runtime/kernel/fd.h"
+#include "orchestrator/api/api_json.h"
+#include "orchestrator/daemon/server/api_server.h"
+#include "orchestrator/daemon/server/authz_policy_file.h"
+#include "orchestrator/daemon/engine/engine.h"
+#include "orchestrator/daemon/store/state_store.h"
+#include "base/fd.h"
 
 namespace {
 
-using stack::rt::Result;
-using stack::rt::UniqueFd;
+using stack::Result;
+using stack::UniqueFd;
 
 // The daemon lock: held (flock) for the process's life; the file holds our pid.
 Result<UniqueFd> lock_root(const std::string& root) {
   std::string path = root + "/stackd.pid";
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!fd) return stack::rt::fail_errno("open " + path);
+  if (!fd) return stack::fail_errno("open " + path);
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) {
     char buf[32] = {};
     (void)!::pread(fd.get(), buf, sizeof(buf) - 1, 0);
-    return stack::rt::fail("another stackd (pid " + std::string(buf[0] ? buf : "?") + ") is running on " + root);
+    return stack::fail("another stackd (pid " + std::string(buf[0] ? buf : "?") + ") is running on " + root);
   }
   std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd.get(), 0) < 0 || ::pwrite(fd.get(), pid.data(), pid.size(), 0) < 0)
-    return stack::rt::fail_errno("write " + path);
+    return stack::fail_errno("write " + path);
   return fd;
 }
 
@@ -68,14 +68,14 @@ bool socket_answers(const std::string& path) {
 Result<void> private_dir(const std::string& path, mode_t mode) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
-  if (ec) return stack::rt::fail("create " + path + ": " + ec.message(), ec.value());
+  if (ec) return stack::fail("create " + path + ": " + ec.message(), ec.value());
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd) return stack::rt::fail_errno("open " + path);
+  if (!fd) return stack::fail_errno("open " + path);
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return stack::rt::fail_errno("stat " + path);
+  if (::fstat(fd.get(), &st) != 0) return stack::fail_errno("stat " + path);
   mode_t want = st.st_mode & 07777 & mode;
   if (want != (st.st_mode & 07777) && ::fchmod(fd.get(), want) != 0)
-    return stack::rt::fail_errno("restrict the mode of " + path);
+    return stack::fail_errno("restrict the mode of " + path);
   return {};
 }
 
@@ -89,7 +89,7 @@ int fail_line(const std::string& message) {
 int main(int argc, char** argv) {
   // A daemon outlives whoever started it: an fd it inherited (a lock file, a
   // caller's directory) would be held for its whole life and handed on.
-  stack::rt::close_fds_from(3);
+  stack::close_fds_from(3);
   // glibc gives every thread that allocates its own arena (the supervisor of
   // each stack, connection threads, the exit watcher); their mostly empty
   // pages are what made the daemon's RSS grow with stacks and clients.

@@ -1,4 +1,5 @@
 #include "runtime/cli/commands.h"
+#include "base/io.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -31,7 +32,7 @@ using rt::StateDir;
 
 namespace {
 
-int report(const rt::Error& e) {
+int report(const stack::Error& e) {
   log_error(e.message());
   return 1;
 }
@@ -62,13 +63,13 @@ int wait_forwarding(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-rt::Result<> parse_user(const std::string& s, rt::User& u) {
+stack::Result<> parse_user(const std::string& s, rt::User& u) {
   auto colon = s.find(':');
   try {
     u.uid = static_cast<uint32_t>(std::stoul(s.substr(0, colon)));
     if (colon != std::string::npos) u.gid = static_cast<uint32_t>(std::stoul(s.substr(colon + 1)));
   } catch (...) {
-    return rt::fail("--user: expected uid[:gid], got \"" + s + "\"", EINVAL);
+    return stack::fail("--user: expected uid[:gid], got \"" + s + "\"", EINVAL);
   }
   return {};
 }
@@ -124,13 +125,13 @@ int cmd_run(const Globals& g, const CreateArgs& a) {
   // run -t without a console socket: we are the terminal's client ourselves.
   // Read once: parsed here for the terminal decision, saved as is by create.
   const std::string path = a.bundle + "/config.json";
-  std::ifstream f(path);
-  if (!f) return report({errno, "bundle " + a.bundle + ": no config.json"});
-  o.config_text.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  auto text = stack::io::read_file(path);
+  if (!text) return report({text.error().code, "bundle " + a.bundle + ": no config.json"});
+  o.config_text = std::move(*text);
   auto spec = rt::parse_spec_text(o.config_text, path);
   if (!spec) return report(spec.error());
   o.spec = &*spec;
-  rt::UniqueFd proxy_end, child_end;
+  stack::UniqueFd proxy_end, child_end;
   if (spec->process.terminal && a.console_socket.empty()) {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return report({errno, "socketpair"});

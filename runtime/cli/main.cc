@@ -12,7 +12,7 @@
 
 #include "runtime/cli/commands.h"
 #include "runtime/cli/log.h"
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 #include "runtime/kernel/protected_exe.h"
 
 int main(int argc, char** argv) {
@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
   // Only stdio and the fds the caller asked to pass on survive (runc's
   // --preserve-fds): anything else a caller leaked could reach a container.
   const int preserve = *c_exec ? exec.preserve_fds : (*c_create || *c_run) ? create.preserve_fds : 0;
-  stack::rt::close_fds_from(3 + std::max(preserve, 0));
+  stack::close_fds_from(3 + std::max(preserve, 0));
   log_setup(g.log, g.log_format, g.debug);
 
   if (*c_spec) return cmd_spec(g, spec);

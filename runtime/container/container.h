@@ -11,9 +11,9 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "runtime/container/spec.h"
+#include "runtime/oci/spec.h"
 #include "runtime/container/state.h"
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 #include "runtime/kernel/signals.h"  // parse_signal, for the verbs' callers
 
 namespace stack::rt {

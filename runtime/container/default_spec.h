@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/container/spec.h"
+#include "runtime/oci/spec.h"
 
 namespace stack::rt {
 

@@ -22,7 +22,7 @@
 
 #include <vector>
 
-#include "runtime/container/spec.h"
+#include "runtime/oci/spec.h"
 
 namespace stack::rt {
 

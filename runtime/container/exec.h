@@ -9,9 +9,9 @@
 #include <optional>
 #include <string>
 
-#include "runtime/container/spec.h"
+#include "runtime/oci/spec.h"
 #include "runtime/container/state.h"
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::rt {
 

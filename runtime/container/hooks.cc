@@ -9,7 +9,7 @@
 
 #include <chrono>
 
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 
 namespace stack::rt {
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/container/spec.h"
-#include "runtime/kernel/error.h"
+#include "runtime/oci/spec.h"
+#include "base/error.h"
 
 namespace stack::rt {
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/container/spec.h"
-#include "runtime/kernel/error.h"
+#include "runtime/oci/spec.h"
+#include "base/error.h"
 #include "runtime/kernel/lsm.h"
 
 namespace stack::rt {

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "runtime/container/init.h"
-#include "runtime/container/spec.h"
-#include "runtime/kernel/fd.h"
+#include "runtime/oci/spec.h"
+#include "base/fd.h"
 
 namespace stack::rt {
 

@@ -62,15 +62,13 @@ Result<> StateDir::save(const ContainerRecord& r) const {
 Result<ContainerRecord> StateDir::load(const std::string& id) const {
   auto valid = validate_id(id);
   if (!valid) return tl::unexpected(valid.error());
-  std::ifstream f(dir(id) + "/state.json");
-  if (!f) {
+  auto text = io::read_file(dir(id) + "/state.json");
+  if (!text) {
     struct stat st;
     if (::stat(dir(id).c_str(), &st) == 0) return fail("container \"" + id + "\" is still being created", EBUSY);
     return fail("container \"" + id + "\" does not exist", ENOENT);
   }
-  std::stringstream ss;
-  ss << f.rdbuf();
-  auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+  auto j = nlohmann::json::parse(*text, nullptr, false);
   if (j.is_discarded()) return fail("state of container \"" + id + "\" is corrupt", EIO);
   ContainerRecord r;
   try {

@@ -16,7 +16,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::rt {
 

@@ -20,16 +20,16 @@
 #include "runtime/image/archive_reader.h"
 #include "runtime/image/manifest.h"
 #include "runtime/image/reference.h"
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 
 namespace stack::img {
 
-using rt::fail;
-using rt::fail_errno;
+using stack::fail;
+using stack::fail_errno;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-using rt::UniqueFd;
+using stack::UniqueFd;
 
 namespace {
 

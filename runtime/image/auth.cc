@@ -1,4 +1,5 @@
 #include "runtime/image/auth.h"
+#include "base/io.h"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -11,12 +12,12 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 
 namespace stack::img {
 
-using stack::rt::fail;
-using stack::rt::fail_errno;
+using stack::fail;
+using stack::fail_errno;
 
 namespace {
 
@@ -44,14 +45,6 @@ std::string url_escape(const std::string& s) {
     }
   }
   return out;
-}
-
-Result<std::string> read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail_errno("read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 }  // namespace
@@ -122,7 +115,7 @@ std::string default_auth_file() {
 Result<std::optional<Credentials>> load_credentials(const std::string& host, const std::string& path_in) {
   const std::string path = path_in.empty() ? default_auth_file() : path_in;
   if (access(path.c_str(), F_OK) != 0) return std::optional<Credentials>{};
-  auto text = read_text(path);
+  auto text = io::read_file(path);
   if (!text) return tl::unexpected(text.error());
   auto j = nlohmann::json::parse(*text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return fail("parse " + path + ": not valid JSON");
@@ -157,7 +150,7 @@ Result<> save_login(const std::string& host, const std::string& user, const std:
   const std::string path = path_in.empty() ? default_auth_file() : path_in;
   nlohmann::json j = nlohmann::json::object();
   if (access(path.c_str(), F_OK) == 0) {
-    auto text = read_text(path);
+    auto text = io::read_file(path);
     if (!text) return tl::unexpected(text.error());
     j = nlohmann::json::parse(*text, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return fail("parse " + path + ": not valid JSON; not overwriting it");
@@ -175,7 +168,7 @@ Result<> save_login(const std::string& host, const std::string& user, const std:
   const std::string tmp = path + ".tmp-" + std::to_string(getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return fail_errno("create " + tmp);
-  stack::rt::UniqueFd guard(fd);
+  stack::UniqueFd guard(fd);
   size_t off = 0;
   while (off < body.size()) {
     ssize_t n = ::write(fd, body.data() + off, body.size() - off);

@@ -20,7 +20,7 @@ bool is_lower_hex(const std::string& s) {
 }  // namespace
 
 Result<Digest> parse_digest(const std::string& text) {
-  auto bad = [&](const std::string& why) { return stack::rt::fail("invalid digest \"" + text + "\": " + why); };
+  auto bad = [&](const std::string& why) { return stack::fail("invalid digest \"" + text + "\": " + why); };
   auto colon = text.find(':');
   if (colon == std::string::npos) return bad("missing algorithm (want sha256:<hex>)");
   std::string alg = text.substr(0, colon), hex = text.substr(colon + 1);

@@ -28,7 +28,7 @@ namespace beast = boost::beast;
 namespace bh = boost::beast::http;
 namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
-using stack::rt::fail;
+using stack::fail;
 
 namespace {
 

@@ -15,12 +15,12 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::img::http {
 
-using stack::rt::Error;
-using stack::rt::Result;
+using stack::Error;
+using stack::Result;
 
 struct Url {
   std::string scheme;  // "http" or "https"

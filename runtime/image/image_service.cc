@@ -14,8 +14,8 @@
 
 namespace stack::img {
 
-using rt::fail;
-using rt::fail_errno;
+using stack::fail;
+using stack::fail_errno;
 
 using nlohmann::json;
 

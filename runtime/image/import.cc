@@ -14,15 +14,15 @@
 
 #include "runtime/image/archive_reader.h"
 #include "runtime/image/archive_load.h"
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 
 namespace stack::img {
 
-using rt::fail;
-using rt::fail_errno;
+using stack::fail;
+using stack::fail_errno;
 
 using nlohmann::json;
-using rt::UniqueFd;
+using stack::UniqueFd;
 
 namespace {
 

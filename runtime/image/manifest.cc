@@ -10,7 +10,7 @@
 namespace stack::img {
 
 using json = nlohmann::json;
-using stack::rt::fail;
+using stack::fail;
 
 bool is_index_media_type(const std::string& mt) { return mt == media::kOciIndex || mt == media::kDockerList; }
 bool is_manifest_media_type(const std::string& mt) {

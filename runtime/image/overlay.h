@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::img {
 
-using stack::rt::Result;
+using stack::Result;
 
 // Mounts overlay on `target` with the new mount API (fsopen/fsconfig/fsmount/
 // move_mount). Lowers are passed one per "lowerdir+" call, so the number of

@@ -126,7 +126,7 @@ std::string to_lower(std::string s) {
 
 Result<Reference> parse_reference(const std::string& text) {
   auto bad = [&](const std::string& why) {
-    return stack::rt::fail("invalid reference \"" + text + "\": " + why);
+    return stack::fail("invalid reference \"" + text + "\": " + why);
   };
   if (text.empty()) return bad("empty reference");
   if (is_64_hex(text)) return bad("cannot specify 64-byte hexadecimal strings as a repository name");

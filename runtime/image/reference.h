@@ -5,12 +5,12 @@
 
 #include <string>
 
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::img {
 
-using stack::rt::Error;
-using stack::rt::Result;
+using stack::Error;
+using stack::Result;
 
 struct Reference {
   std::string domain;  // "docker.io", "localhost:5000"

@@ -17,7 +17,7 @@
 
 namespace stack::img {
 
-using stack::rt::fail;
+using stack::fail;
 
 namespace {
 

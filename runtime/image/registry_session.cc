@@ -6,7 +6,7 @@
 
 namespace stack::img {
 
-using stack::rt::fail;
+using stack::fail;
 
 bool is_transient(const Error& e) {
   switch (e.code) {

@@ -30,9 +30,9 @@
 namespace stack::img {
 
 namespace fs = std::filesystem;
-using stack::rt::fail;
-using stack::rt::fail_errno;
-using stack::rt::UniqueFd;
+using stack::fail;
+using stack::fail_errno;
+using stack::UniqueFd;
 using namespace store_internal;
 
 namespace {
@@ -414,6 +414,9 @@ Result<> ContentStore::remove_blob(const Digest& d) {
 
 namespace {
 
+// Not io::write_file_atomic: the temp name carries the writer's pid
+// (refs.json.tmp-<pid>-<random>) so that open() sweeps what a killed writer
+// left, which a mkstemp name cannot say.
 Result<> save_refs(const std::string& root, const std::map<std::string, Digest>& refs) {
   nlohmann::json j;
   j["version"] = 1;

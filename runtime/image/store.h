@@ -17,7 +17,7 @@
 
 #include "runtime/image/digest.h"
 #include "runtime/image/reference.h"
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 
 namespace stack::img {
 
@@ -94,7 +94,7 @@ class ContentStore {
   // A pull or import holds a lease (a shared flock on <root>/gc.lock, kept
   // while the returned fd lives) from its first blob until set_ref(), so a
   // concurrent garbage_collect() cannot remove content not yet named by a ref.
-  Result<stack::rt::UniqueFd> lease() const;
+  Result<stack::UniqueFd> lease() const;
   Result<DiskUsage> disk_usage() const;
 
  private:

@@ -16,8 +16,8 @@
 namespace stack::img {
 
 namespace fs = std::filesystem;
-using stack::rt::fail;
-using stack::rt::UniqueFd;
+using stack::fail;
+using stack::UniqueFd;
 using namespace store_internal;
 
 namespace {

@@ -8,8 +8,8 @@
 #include <string>
 
 #include "runtime/image/digest.h"
-#include "runtime/kernel/error.h"
-#include "runtime/kernel/fd.h"
+#include "base/error.h"
+#include "base/fd.h"
 
 namespace stack::img::store_internal {
 
@@ -22,10 +22,10 @@ bool tmp_owner_alive(const std::string& name);
 // Sum of regular-file sizes under `path`, not following symlinks; hard links once.
 uint64_t tree_bytes(const std::string& path);
 // remove_all without exceptions; does not follow symlinks.
-rt::Result<void> remove_tree(const std::string& path);
+stack::Result<void> remove_tree(const std::string& path);
 // Opens (creating) `path` and flock()s it with `op`, retrying on EINTR.
-rt::Result<rt::UniqueFd> lock_file(const std::string& path, int op);
+stack::Result<stack::UniqueFd> lock_file(const std::string& path, int op);
 // <root>/refs.json as name -> manifest digest (empty when absent).
-rt::Result<std::map<std::string, Digest>> load_refs(const std::string& root);
+stack::Result<std::map<std::string, Digest>> load_refs(const std::string& root);
 
 }  // namespace stack::img::store_internal

@@ -31,12 +31,12 @@
 #include <memory>
 #include <optional>
 
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 
 namespace stack::img {
 namespace {
 
-using rt::UniqueFd;
+using stack::UniqueFd;
 
 using ArchivePtr = ArchiveReader;
 
@@ -82,7 +82,7 @@ class FastSha256 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     if (!ok_ || EVP_DigestFinal_ex(ctx_.get(), md, &len) != 1 || len != 32)
-      return rt::fail("sha256 of layer stream failed");
+      return stack::fail("sha256 of layer stream failed");
     static const char* hex = "0123456789abcdef";
     Digest d;
     for (unsigned i = 0; i < len; ++i) {
@@ -160,7 +160,7 @@ class Unpacker {
 
   Result<> open_root() {
     root_.reset(::open(dest_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!root_) return rt::fail_errno("open layer destination " + dest_);
+    if (!root_) return stack::fail_errno("open layer destination " + dest_);
     return {};
   }
 
@@ -207,9 +207,9 @@ Result<int> Unpacker::parent_dir(const std::vector<std::string>& parts, size_t n
   if (cached_fd_ && cached_path_ == path) return cached_fd_.get();
   cached_fd_.reset(sys_openat2(root_.get(), path, O_RDONLY | O_DIRECTORY));
   if (!cached_fd_) {
-    if (errno != ENOENT) return rt::fail_errno(ctx("resolve parent " + path));
+    if (errno != ENOENT) return stack::fail_errno(ctx("resolve parent " + path));
     UniqueFd cur(sys_openat2(root_.get(), ".", O_RDONLY | O_DIRECTORY));
-    if (!cur) return rt::fail_errno(ctx("open root"));
+    if (!cur) return stack::fail_errno(ctx("open root"));
     for (size_t i = 0; i < n; ++i) {
       std::string prefix = join(parts, i + 1);
       UniqueFd next(sys_openat2(root_.get(), prefix, O_RDONLY | O_DIRECTORY));
@@ -219,12 +219,12 @@ Result<int> Unpacker::parent_dir(const std::vector<std::string>& parts, size_t n
         // inside the layer, never on the host) gives EEXIST and the entry is refused.
         if (::mkdirat(cur.get(), parts[i].c_str(), 0755) != 0) {
           if (errno == EEXIST)
-            return rt::fail(ctx("parent " + prefix + " is a symlink to a directory not in the layer"), ENOTDIR);
-          return rt::fail_errno(ctx("create parent directory " + prefix));
+            return stack::fail(ctx("parent " + prefix + " is a symlink to a directory not in the layer"), ENOTDIR);
+          return stack::fail_errno(ctx("create parent directory " + prefix));
         }
         next.reset(sys_openat2(root_.get(), prefix, O_RDONLY | O_DIRECTORY));
       }
-      if (!next) return rt::fail_errno(ctx("resolve parent " + prefix));
+      if (!next) return stack::fail_errno(ctx("resolve parent " + prefix));
       cur = std::move(next);
     }
     cached_fd_ = std::move(cur);
@@ -237,15 +237,15 @@ Result<> Unpacker::remove_existing(int parent, const std::string& name, bool kee
   struct stat st;
   if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     if (errno == ENOENT) return {};
-    return rt::fail_errno(ctx("stat " + name));
+    return stack::fail_errno(ctx("stat " + name));
   }
   if (S_ISDIR(st.st_mode)) {
     if (keep_dir) return {};
     cache_stale_ = true;  // the cached parent may be inside the removed tree
-    if (!remove_tree(parent, name)) return rt::fail_errno(ctx("replace directory " + name));
+    if (!remove_tree(parent, name)) return stack::fail_errno(ctx("replace directory " + name));
     return {};
   }
-  if (::unlinkat(parent, name.c_str(), 0) != 0) return rt::fail_errno(ctx("replace " + name));
+  if (::unlinkat(parent, name.c_str(), 0) != 0) return stack::fail_errno(ctx("replace " + name));
   return {};
 }
 
@@ -259,7 +259,7 @@ Result<> Unpacker::set_owner(int dirfd, const char* name, int flags, archive_ent
                             std::to_string(gid) + ": " + std::strerror(errno));
     return {};
   }
-  return rt::fail_errno(ctx("chown " + what));
+  return stack::fail_errno(ctx("chown " + what));
 }
 
 // Layers may not smuggle overlayfs metadata (redirects, metacopy, opaque)
@@ -291,9 +291,9 @@ Result<> Unpacker::write_data(archive* a, int fd, const std::string& what) {
     int r = archive_read_data_block(a, &buf, &size, &offset);
     if (r == ARCHIVE_EOF) break;
     if (r < ARCHIVE_WARN)
-      return rt::fail(ctx("read data of " + what + ": " + archive_err(a, feed_error_)));
+      return stack::fail(ctx("read data of " + what + ": " + archive_err(a, feed_error_)));
     if (res_.bytes_written + size > opt_.max_bytes)
-      return rt::fail(ctx("layer exceeds the " + std::to_string(opt_.max_bytes) + " byte limit"), EFBIG);
+      return stack::fail(ctx("layer exceeds the " + std::to_string(opt_.max_bytes) + " byte limit"), EFBIG);
     const char* p = static_cast<const char*>(buf);
     size_t left = size;
     la_int64_t at = offset;
@@ -301,7 +301,7 @@ Result<> Unpacker::write_data(archive* a, int fd, const std::string& what) {
       ssize_t w = ::pwrite(fd, p, left, at);
       if (w < 0) {
         if (errno == EINTR) continue;
-        return rt::fail_errno(ctx("write " + what));
+        return stack::fail_errno(ctx("write " + what));
       }
       p += w;
       left -= static_cast<size_t>(w);
@@ -314,13 +314,13 @@ Result<> Unpacker::write_data(archive* a, int fd, const std::string& what) {
 
 Result<> Unpacker::entry(archive* a, archive_entry* e) {
   if (++res_.entries > opt_.max_entries)
-    return rt::fail(ctx("layer exceeds the " + std::to_string(opt_.max_entries) + " entry limit"), EFBIG);
+    return stack::fail(ctx("layer exceeds the " + std::to_string(opt_.max_entries) + " entry limit"), EFBIG);
   const char* raw_name = archive_entry_pathname(e);
-  if (!raw_name) return rt::fail(ctx("entry without a name"), EINVAL);
+  if (!raw_name) return stack::fail(ctx("entry without a name"), EINVAL);
   std::string name = raw_name;
-  if (name.size() >= PATH_MAX) return rt::fail(ctx("entry name longer than PATH_MAX"), ENAMETOOLONG);
+  if (name.size() >= PATH_MAX) return stack::fail(ctx("entry name longer than PATH_MAX"), ENAMETOOLONG);
   auto parts_r = clean_layer_path(name);
-  if (!parts_r) return rt::fail(ctx(parts_r.error().context), parts_r.error().code);
+  if (!parts_r) return stack::fail(ctx(parts_r.error().context), parts_r.error().code);
   auto parts = std::move(*parts_r);
   mode_t type = archive_entry_filetype(e);
   mode_t perm = archive_entry_perm(e) & 07777;
@@ -330,15 +330,15 @@ Result<> Unpacker::entry(archive* a, archive_entry* e) {
   if (archive_entry_atime_is_set(e)) times[0] = {archive_entry_atime(e), archive_entry_atime_nsec(e)};
 
   if (parts.empty()) {  // the layer root ("./"): only its metadata applies
-    if (type != AE_IFDIR || hardlink) return rt::fail(ctx("non-directory entry for the root"), EINVAL);
+    if (type != AE_IFDIR || hardlink) return stack::fail(ctx("non-directory entry for the root"), EINVAL);
     STACK_TRY(set_owner(root_.get(), "", AT_EMPTY_PATH, e, "/"));
-    if (::fchmod(root_.get(), perm) != 0) return rt::fail_errno(ctx("chmod /"));
+    if (::fchmod(root_.get(), perm) != 0) return stack::fail_errno(ctx("chmod /"));
     set_xattrs(root_.get(), e, "/");
     dir_times_.push_back({".", {times[0], times[1]}});
     return {};
   }
   const std::string base = parts.back();
-  if (base.size() > NAME_MAX) return rt::fail(ctx("name too long: " + name), ENAMETOOLONG);
+  if (base.size() > NAME_MAX) return stack::fail(ctx("name too long: " + name), ENAMETOOLONG);
   auto parent_r = parent_dir(parts, parts.size() - 1);
   if (!parent_r) return tl::unexpected(parent_r.error());
   int parent = *parent_r;
@@ -348,15 +348,15 @@ Result<> Unpacker::entry(archive* a, archive_entry* e) {
   if (base.rfind(kWhiteoutPrefix, 0) == 0) {
     if (base == kOpaqueMarker) {
       if (::fsetxattr(parent, "trusted.overlay.opaque", "y", 1, 0) != 0)
-        return rt::fail_errno(ctx("mark " + join(parts, parts.size() - 1) + " opaque"));
+        return stack::fail_errno(ctx("mark " + join(parts, parts.size() - 1) + " opaque"));
       return {};
     }
     std::string target = base.substr(std::strlen(kWhiteoutPrefix));
     if (target.empty() || target == "." || target == ".." || target.rfind(kWhiteoutPrefix, 0) == 0)
-      return rt::fail(ctx("unsupported whiteout " + name), EINVAL);
+      return stack::fail(ctx("unsupported whiteout " + name), EINVAL);
     STACK_TRY(remove_existing(parent, target, false));
     if (::mknodat(parent, target.c_str(), S_IFCHR | 0, makedev(0, 0)) != 0)
-      return rt::fail_errno(ctx("create whiteout for " + name));
+      return stack::fail_errno(ctx("create whiteout for " + name));
     return {};
   }
 
@@ -364,14 +364,14 @@ Result<> Unpacker::entry(archive* a, archive_entry* e) {
     auto src_r = clean_layer_path(hardlink);
     if (!src_r) return tl::unexpected(src_r.error().wrap(ctx("hardlink " + name)));
     auto src = std::move(*src_r);
-    if (src.empty()) return rt::fail(ctx("hardlink " + name + " to the root"), EINVAL);
+    if (src.empty()) return stack::fail(ctx("hardlink " + name + " to the root"), EINVAL);
     std::string src_parent_path = join(src, src.size() - 1);
     UniqueFd src_parent(sys_openat2(root_.get(), src_parent_path, O_PATH | O_DIRECTORY));
-    if (!src_parent) return rt::fail_errno(ctx("hardlink " + name + ": resolve " + hardlink));
+    if (!src_parent) return stack::fail_errno(ctx("hardlink " + name + ": resolve " + hardlink));
     STACK_TRY(remove_existing(parent, base, false));
     // Flags 0: the source's final component is linked itself, not followed.
     if (::linkat(src_parent.get(), src.back().c_str(), parent, bn, 0) != 0)
-      return rt::fail_errno(ctx("hardlink " + name + " to " + hardlink));
+      return stack::fail_errno(ctx("hardlink " + name + " to " + hardlink));
     return {};
   }
 
@@ -379,43 +379,43 @@ Result<> Unpacker::entry(archive* a, archive_entry* e) {
     case AE_IFREG: {
       STACK_TRY(remove_existing(parent, base, false));
       UniqueFd fd(::openat(parent, bn, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-      if (!fd) return rt::fail_errno(ctx("create " + name));
+      if (!fd) return stack::fail_errno(ctx("create " + name));
       STACK_TRY(write_data(a, fd.get(), name));
       // Trailing holes of sparse files: the declared size counts against the
       // byte limit too, so a sparse entry cannot claim unbounded space.
       la_int64_t size = archive_entry_size(e);
       if (archive_entry_size_is_set(e) && size > 0) {
         if (static_cast<uint64_t>(size) > opt_.max_bytes)
-          return rt::fail(ctx(name + " exceeds the " + std::to_string(opt_.max_bytes) + " byte limit"), EFBIG);
-        if (::ftruncate(fd.get(), size) != 0) return rt::fail_errno(ctx("size " + name));
+          return stack::fail(ctx(name + " exceeds the " + std::to_string(opt_.max_bytes) + " byte limit"), EFBIG);
+        if (::ftruncate(fd.get(), size) != 0) return stack::fail_errno(ctx("size " + name));
       }
       STACK_TRY(set_owner(fd.get(), "", AT_EMPTY_PATH, e, name));
-      if (::fchmod(fd.get(), perm) != 0) return rt::fail_errno(ctx("chmod " + name));  // after chown: keeps setuid
+      if (::fchmod(fd.get(), perm) != 0) return stack::fail_errno(ctx("chmod " + name));  // after chown: keeps setuid
       set_xattrs(fd.get(), e, name);
-      if (::futimens(fd.get(), times) != 0) return rt::fail_errno(ctx("set times of " + name));
+      if (::futimens(fd.get(), times) != 0) return stack::fail_errno(ctx("set times of " + name));
       return {};
     }
     case AE_IFDIR: {
       STACK_TRY(remove_existing(parent, base, true));
       if (::mkdirat(parent, bn, 0700) != 0 && errno != EEXIST)
-        return rt::fail_errno(ctx("mkdir " + name));
+        return stack::fail_errno(ctx("mkdir " + name));
       UniqueFd fd(::openat(parent, bn, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (!fd) return rt::fail_errno(ctx("open directory " + name));
+      if (!fd) return stack::fail_errno(ctx("open directory " + name));
       STACK_TRY(set_owner(fd.get(), "", AT_EMPTY_PATH, e, name));
-      if (::fchmod(fd.get(), perm) != 0) return rt::fail_errno(ctx("chmod " + name));
+      if (::fchmod(fd.get(), perm) != 0) return stack::fail_errno(ctx("chmod " + name));
       set_xattrs(fd.get(), e, name);
       dir_times_.push_back({join(parts, parts.size()), {times[0], times[1]}});
       return {};
     }
     case AE_IFLNK: {
       const char* target = archive_entry_symlink(e);
-      if (!target) return rt::fail(ctx("symlink " + name + " without a target"), EINVAL);
+      if (!target) return stack::fail(ctx("symlink " + name + " without a target"), EINVAL);
       STACK_TRY(remove_existing(parent, base, false));
-      if (::symlinkat(target, parent, bn) != 0) return rt::fail_errno(ctx("symlink " + name));
+      if (::symlinkat(target, parent, bn) != 0) return stack::fail_errno(ctx("symlink " + name));
       cache_stale_ = true;  // the new link may change what cached paths resolve to
       STACK_TRY(set_owner(parent, bn, AT_SYMLINK_NOFOLLOW, e, name));
       if (::utimensat(parent, bn, times, AT_SYMLINK_NOFOLLOW) != 0)
-        return rt::fail_errno(ctx("set times of " + name));
+        return stack::fail_errno(ctx("set times of " + name));
       return {};
     }
     case AE_IFCHR:
@@ -428,17 +428,17 @@ Result<> Unpacker::entry(archive* a, archive_entry* e) {
           res_.warnings.push_back("skipped device " + name + ": " + std::strerror(errno));
           return {};
         }
-        return rt::fail_errno(ctx("mknod " + name));
+        return stack::fail_errno(ctx("mknod " + name));
       }
       STACK_TRY(set_owner(parent, bn, AT_SYMLINK_NOFOLLOW, e, name));
       // The node was just created by us and is not a symlink, so following is moot.
-      if (::fchmodat(parent, bn, perm, 0) != 0) return rt::fail_errno(ctx("chmod " + name));
+      if (::fchmodat(parent, bn, perm, 0) != 0) return stack::fail_errno(ctx("chmod " + name));
       if (::utimensat(parent, bn, times, AT_SYMLINK_NOFOLLOW) != 0)
-        return rt::fail_errno(ctx("set times of " + name));
+        return stack::fail_errno(ctx("set times of " + name));
       return {};
     }
     default:
-      return rt::fail(ctx("unsupported entry type for " + name), EINVAL);
+      return stack::fail(ctx("unsupported entry type for " + name), EINVAL);
   }
 }
 
@@ -448,9 +448,9 @@ Result<> Unpacker::finish_dirs() {
     UniqueFd fd(sys_openat2(root_.get(), it->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
     if (!fd) {
       if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) continue;  // replaced later in the layer
-      return rt::fail_errno(ctx("open directory " + it->path));
+      return stack::fail_errno(ctx("open directory " + it->path));
     }
-    if (::futimens(fd.get(), it->times) != 0) return rt::fail_errno(ctx("set times of " + it->path));
+    if (::futimens(fd.get(), it->times) != 0) return stack::fail_errno(ctx("set times of " + it->path));
   }
   return {};
 }
@@ -466,9 +466,9 @@ Result<std::vector<std::string>> clean_layer_path(const std::string& name) {
     std::string comp = name.substr(i, j - i);
     i = j + 1;
     if (comp.empty() || comp == ".") continue;
-    if (comp.find('\0') != std::string::npos) return rt::fail("name contains NUL", EINVAL);
+    if (comp.find('\0') != std::string::npos) return stack::fail("name contains NUL", EINVAL);
     if (comp == "..") {
-      if (parts.empty()) return rt::fail("name \"" + name + "\" leaves the layer root", EINVAL);
+      if (parts.empty()) return stack::fail("name \"" + name + "\" leaves the layer root", EINVAL);
       parts.pop_back();
       continue;
     }
@@ -481,26 +481,26 @@ Result<UnpackResult> unpack_layer(const std::string& blob_path, const std::strin
                                   const UnpackOptions& options) {
   UnpackResult res;
   FastSha256 hash;
-  if (!hash.ok()) return rt::fail("unpack " + blob_path + ": cannot initialise sha256");
+  if (!hash.ok()) return stack::fail("unpack " + blob_path + ": cannot initialise sha256");
   ArchivePtr raw = new_archive_reader();
   ArchivePtr tar = new_archive_reader();
-  if (!raw || !tar) return rt::fail("unpack " + blob_path + ": archive_read_new", ENOMEM);
+  if (!raw || !tar) return stack::fail("unpack " + blob_path + ": archive_read_new", ENOMEM);
   archive_read_support_filter_all(raw.get());
   archive_read_support_format_raw(raw.get());
   archive_read_support_format_empty(raw.get());
   if (archive_read_open_filename(raw.get(), blob_path.c_str(), 1 << 20) != ARCHIVE_OK)
-    return rt::fail("open layer " + blob_path + ": " + archive_err(raw.get(), ""),
+    return stack::fail("open layer " + blob_path + ": " + archive_err(raw.get(), ""),
                     archive_errno(raw.get()));
   archive_entry* raw_entry = nullptr;
   int r = archive_read_next_header(raw.get(), &raw_entry);
-  if (r == ARCHIVE_EOF) return rt::fail("layer " + blob_path + " is empty", EINVAL);
+  if (r == ARCHIVE_EOF) return stack::fail("layer " + blob_path + " is empty", EINVAL);
   if (r < ARCHIVE_WARN)
-    return rt::fail("decompress layer " + blob_path + ": " + archive_err(raw.get(), ""));
+    return stack::fail("decompress layer " + blob_path + ": " + archive_err(raw.get(), ""));
 
   Feed feed{raw.get(), &hash, false, {}};
   archive_read_support_format_tar(tar.get());  // ustar, pax and GNU
   if (archive_read_open(tar.get(), &feed, nullptr, &Feed::read, nullptr) != ARCHIVE_OK)
-    return rt::fail("read layer " + blob_path + ": " + archive_err(tar.get(), feed.error));
+    return stack::fail("read layer " + blob_path + ": " + archive_err(tar.get(), feed.error));
 
   Unpacker u(dest_dir, options, res, feed.error);
   STACK_TRY(u.open_root());
@@ -510,7 +510,7 @@ Result<UnpackResult> unpack_layer(const std::string& blob_path, const std::strin
     if (r == ARCHIVE_EOF) break;
     if (r < ARCHIVE_WARN) {
       std::string why = !feed.error.empty() ? feed.error : archive_err(tar.get(), "bad tar header");
-      return rt::fail("read layer " + blob_path + ": " + why);
+      return stack::fail("read layer " + blob_path + ": " + why);
     }
     if (r == ARCHIVE_WARN && archive_error_string(tar.get()))
       res.warnings.push_back(archive_error_string(tar.get()));
@@ -523,7 +523,7 @@ Result<UnpackResult> unpack_layer(const std::string& blob_path, const std::strin
   const void* buf = nullptr;
   while (Feed::read(nullptr, &feed, &buf) > 0) {
   }
-  if (!feed.error.empty()) return rt::fail("read layer " + blob_path + ": " + feed.error);
+  if (!feed.error.empty()) return stack::fail("read layer " + blob_path + ": " + feed.error);
   STACK_TRY(u.finish_dirs());
   auto diff_id = hash.finish();
   if (!diff_id) return tl::unexpected(diff_id.error().wrap("unpack " + blob_path));

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "runtime/container/spec.h"
+#include "runtime/oci/spec.h"
 #include "runtime/kernel/child_error.h"
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::rt {
 

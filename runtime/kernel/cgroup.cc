@@ -20,7 +20,7 @@
 #include "runtime/kernel/cgroup_v1.h"
 #include "runtime/kernel/cgroup_v2.h"
 #include "runtime/kernel/device_filter.h"
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 #include "runtime/kernel/mountinfo.h"
 
 namespace stack::rt {

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <tuple>
 
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 
 namespace stack::rt {
 namespace {

@@ -8,7 +8,7 @@
 
 #include <cerrno>
 
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 #include "runtime/kernel/safe_path.h"
 
 namespace stack::rt {

@@ -7,7 +7,7 @@
 
 #include <vector>
 
-#include "runtime/container/spec.h"
+#include "runtime/oci/spec.h"
 #include "runtime/kernel/child_error.h"
 
 namespace stack::rt {

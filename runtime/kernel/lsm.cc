@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 
 namespace stack::rt {
 

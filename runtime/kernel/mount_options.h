@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::rt {
 

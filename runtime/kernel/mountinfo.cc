@@ -1,4 +1,5 @@
 #include "runtime/kernel/mountinfo.h"
+#include "base/io.h"
 
 #include <sys/mount.h>
 
@@ -41,14 +42,12 @@ std::vector<std::string> mount_points_under(const std::string& mountinfo, const 
 }
 
 Result<> unmount_under(const std::string& dir) {
-  std::ifstream f("/proc/self/mountinfo");
-  if (!f) return fail_errno("read /proc/self/mountinfo");
-  std::stringstream ss;
-  ss << f.rdbuf();
+  auto table = io::read_file("/proc/self/mountinfo");
+  if (!table) return tl::unexpected(table.error());
   // mountinfo shows resolved paths.
   std::error_code ec;
   std::string real = std::filesystem::weakly_canonical(dir, ec).string();
-  auto points = mount_points_under(ss.str(), ec || real.empty() ? dir : real);
+  auto points = mount_points_under(*table, ec || real.empty() ? dir : real);
   for (auto it = points.rbegin(); it != points.rend(); ++it)
     if (::umount2(it->c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
       return fail_errno("unmount " + *it);

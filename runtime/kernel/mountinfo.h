@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::rt {
 

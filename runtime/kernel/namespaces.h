@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/kernel/error.h"
-#include "runtime/kernel/fd.h"
+#include "base/error.h"
+#include "base/fd.h"
 
 namespace stack::rt {
 

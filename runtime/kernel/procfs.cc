@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 #include "runtime/kernel/safe_path.h"
 
 namespace stack::rt {

@@ -15,7 +15,7 @@
 #include <filesystem>
 
 #include "runtime/kernel/devices.h"
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 #include "runtime/kernel/lsm.h"
 #include "runtime/kernel/mount_options.h"
 #include "runtime/kernel/procfs.h"

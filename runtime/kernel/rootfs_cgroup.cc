@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "base/io.h"
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 #include "runtime/kernel/mountinfo.h"
 #include "runtime/kernel/safe_path.h"
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "runtime/kernel/child_error.h"
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::rt {
 

@@ -8,7 +8,7 @@
 
 #include <cerrno>
 
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 
 namespace stack::rt {
 

@@ -31,7 +31,7 @@
 #include <optional>
 #include <string_view>
 
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 
 namespace stack::rt {
 namespace {
@@ -400,14 +400,11 @@ Result<void> mkdir_p(const std::string& dir) {
   return {};
 }
 
-// tmp + fsync + rename: a reader sees the old file, no file, or the whole new
-// one; concurrent writers of one key write identical bytes.
+// Atomic replacement (base/io): a reader sees the old file, no file, or the
+// whole new one; concurrent writers of one key write identical bytes.
 Result<void> write_cache(const std::string& dir, const std::string& path, const Key& key,
                          const std::vector<sock_filter>& insns) {
   STACK_TRY(mkdir_p(dir));
-  std::string tmp = path + ".tmp.XXXXXX";
-  UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
-  if (!fd) return fail_errno("create " + tmp);
   CacheHeader h{};
   std::memcpy(h.magic, kMagic, sizeof kMagic);
   std::memcpy(h.key, key.data(), key.size());
@@ -417,11 +414,8 @@ Result<void> write_cache(const std::string& dir, const std::string& path, const 
   std::memcpy(buf.data() + sizeof h, insns.data(), insns.size() * sizeof(sock_filter));
   uint64_t sum = fnv1a(buf.data(), buf.size());
   buf.insert(buf.end(), reinterpret_cast<unsigned char*>(&sum), reinterpret_cast<unsigned char*>(&sum) + sizeof sum);
-  auto done = io::write_all(fd.get(), std::string_view(reinterpret_cast<const char*>(buf.data()), buf.size()), tmp);
-  if (done && ::fsync(fd.get()) < 0) done = fail_errno("fsync " + tmp);
-  if (done && ::rename(tmp.c_str(), path.c_str()) < 0) done = fail_errno("rename " + tmp + " to " + path);
-  if (!done) ::unlink(tmp.c_str());
-  return done;
+  return io::write_file_atomic(path, std::string_view(reinterpret_cast<const char*>(buf.data()), buf.size()), 0600,
+                               io::Durability::Disk);
 }
 
 std::string cache_file(const std::string& cache_dir, const Key& key) { return cache_dir + "/" + hex(key) + ".bpf"; }

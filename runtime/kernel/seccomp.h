@@ -17,8 +17,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "runtime/container/spec.h"
-#include "runtime/kernel/error.h"
+#include "runtime/oci/spec.h"
+#include "base/error.h"
 
 namespace stack::rt {
 

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <string>
 
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::rt {
 

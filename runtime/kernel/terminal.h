@@ -10,8 +10,8 @@
 #include <string>
 
 #include "runtime/kernel/child_error.h"
-#include "runtime/kernel/error.h"
-#include "runtime/kernel/fd.h"
+#include "base/error.h"
+#include "base/fd.h"
 
 namespace stack::rt {
 

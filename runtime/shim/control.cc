@@ -12,16 +12,16 @@ namespace stack::shim {
 
 ControlServer::~ControlServer() { close(); }
 
-rt::Result<> ControlServer::listen(const std::string& path, Handler handler) {
+stack::Result<> ControlServer::listen(const std::string& path, Handler handler) {
   struct sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path)
-    return rt::fail("control socket path " + path + " is longer than " + std::to_string(sizeof addr.sun_path - 1) +
+    return stack::fail("control socket path " + path + " is longer than " + std::to_string(sizeof addr.sun_path - 1) +
                         " bytes",
                     ENAMETOOLONG);
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  rt::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd) return rt::fail_errno("socket");
+  stack::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return stack::fail_errno("socket");
   ::unlink(path.c_str());
   // The umask must not open it up; chmod after bind leaves a window, so set
   // the mode through the umask for the bind itself.
@@ -29,8 +29,8 @@ rt::Result<> ControlServer::listen(const std::string& path, Handler handler) {
   int b = ::bind(fd.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr);
   int e = errno;
   ::umask(old);
-  if (b != 0) return rt::fail("bind " + path, e);
-  if (::listen(fd.get(), 8) != 0) return rt::fail_errno("listen " + path);
+  if (b != 0) return stack::fail("bind " + path, e);
+  if (::listen(fd.get(), 8) != 0) return stack::fail_errno("listen " + path);
   listener_ = std::move(fd);
   path_ = path;
   handler_ = std::move(handler);
@@ -64,7 +64,7 @@ void ControlServer::accept_clients() {
   for (;;) {
     int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;  // EAGAIN, or a client that went away
-    rt::UniqueFd client(fd);
+    stack::UniqueFd client(fd);
     if (clients_.size() >= kMaxClients) {
       static const char busy[] = "error busy\n";
       (void)::send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);

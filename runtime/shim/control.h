@@ -16,8 +16,8 @@
 #include <string_view>
 #include <vector>
 
-#include "runtime/kernel/error.h"
-#include "runtime/kernel/fd.h"
+#include "base/error.h"
+#include "base/fd.h"
 
 namespace stack::shim {
 
@@ -33,7 +33,7 @@ class ControlServer {
   ControlServer& operator=(const ControlServer&) = delete;
 
   // Binds and listens at `path` (an old socket file there is replaced).
-  rt::Result<> listen(const std::string& path, Handler handler);
+  stack::Result<> listen(const std::string& path, Handler handler);
   bool active() const { return listener_.valid(); }
   // Adds the listener and every client to `fds` (for one poll round).
   void add_poll_fds(std::vector<struct pollfd>& fds) const;
@@ -44,14 +44,14 @@ class ControlServer {
 
  private:
   struct Client {
-    rt::UniqueFd fd;
+    stack::UniqueFd fd;
     std::string request;
   };
   void accept_clients();
   // Returns false when the client is done (answered or broken).
   bool serve(Client& c);
 
-  rt::UniqueFd listener_;
+  stack::UniqueFd listener_;
   std::string path_;
   Handler handler_;
   std::vector<Client> clients_;

@@ -31,7 +31,7 @@ std::string ExitRecord::to_json() const {
   return j.dump() + "\n";
 }
 
-rt::Result<> write_exit_record(const std::string& path, const ExitRecord& record) {
+stack::Result<> write_exit_record(const std::string& path, const ExitRecord& record) {
   return io::write_file_atomic(path, record.to_json());
 }
 

@@ -11,7 +11,7 @@
 
 #include <string>
 
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::shim {
 
@@ -28,6 +28,6 @@ struct ExitRecord {
   std::string to_json() const;
 };
 
-rt::Result<> write_exit_record(const std::string& path, const ExitRecord& record);
+stack::Result<> write_exit_record(const std::string& path, const ExitRecord& record);
 
 }  // namespace stack::shim

@@ -8,13 +8,13 @@
 
 namespace stack::shim {
 
-void LogStream::emit(LogWriter& log, rt::Result<>& log_error, const char* data, size_t len, const char* time,
+void LogStream::emit(LogWriter& log, stack::Result<>& log_error, const char* data, size_t len, const char* time,
                      size_t time_len) {
   auto r = log.add(name_, {data, len}, {time, time_len});
   if (!r && log_error) log_error = r;  // keep the first error for the caller to report
 }
 
-void LogStream::close(LogWriter& log, rt::Result<>& log_error) {
+void LogStream::close(LogWriter& log, stack::Result<>& log_error) {
   if (len_ > 0) {
     char time[kRfc3339Size];
     size_t tl = format_rfc3339_nano(realtime_now(), time);
@@ -24,7 +24,7 @@ void LogStream::close(LogWriter& log, rt::Result<>& log_error) {
   fd_.reset();
 }
 
-LogStream::Read LogStream::pump(LogWriter& log, rt::Result<>& log_error) {
+LogStream::Read LogStream::pump(LogWriter& log, stack::Result<>& log_error) {
   if (!fd_) return Read::Closed;
   Read result = Read::Empty;
   // 8 reads of up to 16 KiB: enough to keep up with a chatty container,

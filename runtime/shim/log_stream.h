@@ -12,8 +12,8 @@
 
 #include <cstddef>
 
-#include "runtime/kernel/error.h"
-#include "runtime/kernel/fd.h"
+#include "base/error.h"
+#include "base/fd.h"
 #include "runtime/shim/log_writer.h"
 
 namespace stack::shim {
@@ -22,7 +22,7 @@ class LogStream {
  public:
   static constexpr size_t kMaxLine = 16 * 1024;
 
-  LogStream(rt::UniqueFd fd, const char* name) : fd_(std::move(fd)), name_(name) {}
+  LogStream(stack::UniqueFd fd, const char* name) : fd_(std::move(fd)), name_(name) {}
   int fd() const { return fd_.get(); }
   bool open() const { return fd_.valid(); }
 
@@ -30,16 +30,16 @@ class LogStream {
   // Reads what the pipe holds (a bounded number of reads, so the other
   // stream gets its turn) and queues complete records. Closed: EOF or an
   // error; the partial tail has been flushed and the fd closed.
-  Read pump(LogWriter& log, rt::Result<>& log_error);
+  Read pump(LogWriter& log, stack::Result<>& log_error);
   // Queues the partial tail as a last record and closes the pipe (the
   // container is gone, or we stop waiting for processes that outlived it).
-  void close(LogWriter& log, rt::Result<>& log_error);
+  void close(LogWriter& log, stack::Result<>& log_error);
 
  private:
-  void emit(LogWriter& log, rt::Result<>& log_error, const char* data, size_t len, const char* time,
+  void emit(LogWriter& log, stack::Result<>& log_error, const char* data, size_t len, const char* time,
             size_t time_len);
 
-  rt::UniqueFd fd_;
+  stack::UniqueFd fd_;
   const char* name_;  // "stdout" / "stderr", a literal
   char buf_[kMaxLine];
   size_t len_ = 0;  // bytes of an unfinished line at the front of buf_

@@ -89,15 +89,15 @@ size_t utf8_safe_cut(const char* buf, size_t len) {
 LogWriter::LogWriter(std::string path, uint64_t max_size, unsigned max_files)
     : path_(std::move(path)), max_size_(max_size), max_files_(max_files ? max_files : 1) {}
 
-rt::Result<> LogWriter::open() {
+stack::Result<> LogWriter::open() {
   fd_.reset(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
-  if (!fd_) return rt::fail_errno("open log file " + path_);
+  if (!fd_) return stack::fail_errno("open log file " + path_);
   struct stat st;
   size_ = ::fstat(fd_.get(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
   return {};
 }
 
-rt::Result<> LogWriter::add(std::string_view stream, std::string_view data, std::string_view time) {
+stack::Result<> LogWriter::add(std::string_view stream, std::string_view data, std::string_view time) {
   record_.clear();
   record_ += "{\"log\":\"";
   append_json_escaped(record_, data);
@@ -106,7 +106,7 @@ rt::Result<> LogWriter::add(std::string_view stream, std::string_view data, std:
   record_ += "\",\"time\":\"";
   record_ += time;
   record_ += "\"}\n";
-  rt::Result<> r;
+  stack::Result<> r;
   uint64_t used = size_ + pending_.size();
   if (used > 0 && used + record_.size() > max_size_) {
     r = write_pending();
@@ -118,20 +118,20 @@ rt::Result<> LogWriter::add(std::string_view stream, std::string_view data, std:
   return r;
 }
 
-rt::Result<> LogWriter::flush() { return write_pending(); }
+stack::Result<> LogWriter::flush() { return write_pending(); }
 
-rt::Result<> LogWriter::write_pending() {
+stack::Result<> LogWriter::write_pending() {
   size_t off = 0;
-  rt::Result<> r;
+  stack::Result<> r;
   while (off < pending_.size()) {
     if (!fd_) {
-      r = rt::fail("log file " + path_ + " is not open", EBADF);
+      r = stack::fail("log file " + path_ + " is not open", EBADF);
       break;
     }
     ssize_t w = ::write(fd_.get(), pending_.data() + off, pending_.size() - off);
     if (w < 0) {
       if (errno == EINTR) continue;
-      r = rt::fail_errno("write log file " + path_);
+      r = stack::fail_errno("write log file " + path_);
       break;
     }
     off += static_cast<size_t>(w);
@@ -146,11 +146,11 @@ rt::Result<> LogWriter::write_pending() {
   return r;
 }
 
-rt::Result<> LogWriter::rotate() {
+stack::Result<> LogWriter::rotate() {
   if (max_files_ == 1) {
     // Nowhere to keep old output: start the same file over (Docker's
     // behaviour for max-file=1). O_APPEND writes follow the new end.
-    if (fd_ && ::ftruncate(fd_.get(), 0) != 0) return rt::fail_errno("truncate log file " + path_);
+    if (fd_ && ::ftruncate(fd_.get(), 0) != 0) return stack::fail_errno("truncate log file " + path_);
     size_ = 0;
     return {};
   }
@@ -159,14 +159,14 @@ rt::Result<> LogWriter::rotate() {
     std::string from = i == 1 ? path_ : path_ + "." + std::to_string(i - 1);
     std::string to = path_ + "." + std::to_string(i);
     if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
-      auto e = rt::fail_errno("rotate log file " + from);
+      auto e = stack::fail_errno("rotate log file " + from);
       // Keep logging into the file we have rather than losing everything.
       return e;
     }
   }
   fd_.reset(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
   size_ = 0;
-  if (!fd_) return rt::fail_errno("open log file " + path_);
+  if (!fd_) return stack::fail_errno("open log file " + path_);
   return {};
 }
 

@@ -20,8 +20,8 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/kernel/error.h"
-#include "runtime/kernel/fd.h"
+#include "base/error.h"
+#include "base/fd.h"
 
 namespace stack::shim {
 
@@ -39,23 +39,23 @@ class LogWriter {
 
   LogWriter(std::string path, uint64_t max_size, unsigned max_files);
   // Opens (creates, appends to) the file.
-  rt::Result<> open();
+  stack::Result<> open();
   // Queues one record; `data` is a line with its '\n' or a partial chunk.
   // May write (and rotate) when the queue is full.
-  rt::Result<> add(std::string_view stream, std::string_view data, std::string_view time);
+  stack::Result<> add(std::string_view stream, std::string_view data, std::string_view time);
   // Writes what is queued.
-  rt::Result<> flush();
+  stack::Result<> flush();
   uint64_t dropped_bytes() const { return dropped_; }
   const std::string& path() const { return path_; }
 
  private:
-  rt::Result<> rotate();
-  rt::Result<> write_pending();
+  stack::Result<> rotate();
+  stack::Result<> write_pending();
 
   std::string path_;
   uint64_t max_size_;
   unsigned max_files_;
-  rt::UniqueFd fd_;
+  stack::UniqueFd fd_;
   uint64_t size_ = 0;     // bytes in the current file
   std::string pending_;   // encoded records not yet written
   std::string record_;    // scratch for one record, reused

@@ -13,7 +13,7 @@
 #include <cstring>
 #include <string>
 
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 #include "runtime/kernel/protected_exe.h"
 #include "runtime/shim/monitor.h"
 #include "runtime/shim/options.h"
@@ -32,7 +32,7 @@ void reset_process_state() {
   // be clobbered when the container's stdio is put there.
   for (int fd = ::open("/dev/null", O_RDWR); fd >= 0 && fd <= 2; fd = ::open("/dev/null", O_RDWR)) {
   }
-  stack::rt::close_fds_from(3);
+  stack::close_fds_from(3);
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);

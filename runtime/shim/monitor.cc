@@ -59,12 +59,12 @@ void say(const std::string& line) {
   (void)!::write(2, s.data(), s.size());
 }
 
-rt::Result<rt::Pipe> output_pipe() {
+stack::Result<stack::Pipe> output_pipe() {
   int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return rt::fail_errno("pipe");
-  rt::Pipe pipe{rt::UniqueFd(p[0]), rt::UniqueFd(p[1])};
+  if (::pipe2(p, O_CLOEXEC) != 0) return stack::fail_errno("pipe");
+  stack::Pipe pipe{stack::UniqueFd(p[0]), stack::UniqueFd(p[1])};
   (void)::fcntl(p[0], F_SETPIPE_SZ, kPipeSize);  // best effort: the default 64 KiB works too
-  if (::fcntl(p[0], F_SETFL, O_NONBLOCK) != 0) return rt::fail_errno("fcntl O_NONBLOCK");
+  if (::fcntl(p[0], F_SETFL, O_NONBLOCK) != 0) return stack::fail_errno("fcntl O_NONBLOCK");
   return pipe;
 }
 
@@ -82,8 +82,8 @@ class Monitor {
   int run();
 
  private:
-  rt::Result<> launch();
-  rt::Result<> prepare();  // between create and start
+  stack::Result<> launch();
+  stack::Result<> prepare();  // between create and start
   void abort_container();
   void loop();
   void on_signals();
@@ -91,7 +91,7 @@ class Monitor {
   void forward(int sig);
   int finish();
   std::string control_request(std::string_view line);
-  void report_log_error(const rt::Result<>& r);
+  void report_log_error(const stack::Result<>& r);
 
   const ShimOptions& o_;
   StartupReport& report_;
@@ -100,7 +100,7 @@ class Monitor {
   std::unique_ptr<LogStream> out_, err_;  // heap: 16 KiB buffers each
   std::unique_ptr<rt::CgroupManager> cgroup_;
   ControlServer control_;
-  rt::UniqueFd signals_;
+  stack::UniqueFd signals_;
   pid_t init_ = 0;
   bool own_pid_ns_ = true;
   bool exited_ = false;
@@ -142,13 +142,13 @@ int Monitor::run() {
   return finish();
 }
 
-rt::Result<> Monitor::launch() {
+stack::Result<> Monitor::launch() {
   auto out = output_pipe();
   if (!out) return tl::unexpected(out.error());
   auto err = output_pipe();
   if (!err) return tl::unexpected(err.error());
-  rt::UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (!null) return rt::fail_errno("open /dev/null");
+  stack::UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!null) return stack::fail_errno("open /dev/null");
 
   rt::CreateOptions co;
   co.id = o_.id;
@@ -156,7 +156,7 @@ rt::Result<> Monitor::launch() {
   co.stdio[0] = null.get();
   co.stdio[1] = out->write.get();
   co.stdio[2] = err->write.get();
-  rt::Result<rt::CreateResult> created = rt::create_container(dir_, co);
+  stack::Result<rt::CreateResult> created = rt::create_container(dir_, co);
   // Only the container holds the write ends now: its exit closes them.
   out->write.reset();
   err->write.reset();
@@ -180,12 +180,12 @@ rt::Result<> Monitor::launch() {
   return {};
 }
 
-rt::Result<> Monitor::prepare() {
+stack::Result<> Monitor::prepare() {
   STACK_TRY(log_.open());
   // Fail now rather than lose the record when the container has run.
   std::string exit_dir = o_.exit_file.substr(0, o_.exit_file.rfind('/'));
   if (::access(exit_dir.empty() ? "/" : exit_dir.c_str(), W_OK) != 0)
-    return rt::fail_errno("--exit-file: directory " + exit_dir);
+    return stack::fail_errno("--exit-file: directory " + exit_dir);
   STACK_TRY(io::write_file_atomic(o_.pid_file(), std::to_string(::getpid()) + "\n"));
   // The cgroup is read once the init exited, for OOM kills: hold its manager
   // from now on, so a later failure to build it cannot lose the verdict.
@@ -206,9 +206,9 @@ rt::Result<> Monitor::prepare() {
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
   for (int s : kForwarded) sigaddset(&set, s);
-  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return rt::fail_errno("sigprocmask");
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return stack::fail_errno("sigprocmask");
   signals_.reset(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
-  if (!signals_) return rt::fail_errno("signalfd");
+  if (!signals_) return stack::fail_errno("signalfd");
   ::signal(SIGHUP, SIG_IGN);
   ::signal(SIGPIPE, SIG_IGN);
   return {};
@@ -254,7 +254,7 @@ void Monitor::loop() {
       continue;
     }
     if (fds[0].revents) on_signals();
-    rt::Result<> log_error;
+    stack::Result<> log_error;
     if (fds[1].revents) out_->pump(log_, log_error);
     if (fds[2].revents) err_->pump(log_, log_error);
     if (auto f = log_.flush(); !f && log_error) log_error = f;
@@ -297,7 +297,7 @@ void Monitor::reap() {
 
 int Monitor::finish() {
   // Pipes still open at the deadline: take what they hold now, then stop.
-  rt::Result<> log_error;
+  stack::Result<> log_error;
   for (LogStream* s : {out_.get(), err_.get()}) {
     s->pump(log_, log_error);  // bounded: a writer that never stops cannot hold us here
     s->close(log_, log_error);
@@ -353,7 +353,7 @@ std::string Monitor::control_request(std::string_view line) {
   return "error unknown command";
 }
 
-void Monitor::report_log_error(const rt::Result<>& r) {
+void Monitor::report_log_error(const stack::Result<>& r) {
   // Once: a full disk would otherwise repeat this for every line.
   if (r || log_error_reported_) return;
   log_error_reported_ = true;

@@ -17,12 +17,12 @@ std::string absolute(const std::string& path) {
   return std::string(cwd) + "/" + path;
 }
 
-rt::Result<uint64_t> parse_u64(const std::string& flag, const std::string& value) {
-  if (value.empty() || value[0] < '0' || value[0] > '9') return rt::fail(flag + ": expected a number, got \"" + value + "\"", EINVAL);
+stack::Result<uint64_t> parse_u64(const std::string& flag, const std::string& value) {
+  if (value.empty() || value[0] < '0' || value[0] > '9') return stack::fail(flag + ": expected a number, got \"" + value + "\"", EINVAL);
   char* end = nullptr;
   errno = 0;
   unsigned long long v = std::strtoull(value.c_str(), &end, 10);
-  if (errno != 0 || *end != '\0') return rt::fail(flag + ": expected a number, got \"" + value + "\"", EINVAL);
+  if (errno != 0 || *end != '\0') return stack::fail(flag + ": expected a number, got \"" + value + "\"", EINVAL);
   return static_cast<uint64_t>(v);
 }
 
@@ -40,7 +40,7 @@ const char* shim_usage() {
          "  --no-socket           no control socket <root>/<id>/shim.sock\n";
 }
 
-rt::Result<ShimOptions> parse_shim_args(int argc, char** argv) {
+stack::Result<ShimOptions> parse_shim_args(int argc, char** argv) {
   ShimOptions o;
   o.root = rt::kDefaultRuntimeRoot;
   std::string max_size, max_files;
@@ -53,16 +53,16 @@ rt::Result<ShimOptions> parse_shim_args(int argc, char** argv) {
       arg.resize(eq);
       has_value = true;
     }
-    auto take = [&](std::string& out) -> rt::Result<> {
+    auto take = [&](std::string& out) -> stack::Result<> {
       if (!has_value) {
-        if (i + 1 >= argc) return rt::fail(arg + ": missing value", EINVAL);
+        if (i + 1 >= argc) return stack::fail(arg + ": missing value", EINVAL);
         value = argv[++i];
       }
       out = value;
       return {};
     };
-    auto flag = [&](bool& out) -> rt::Result<> {
-      if (has_value) return rt::fail(arg + ": takes no value", EINVAL);
+    auto flag = [&](bool& out) -> stack::Result<> {
+      if (has_value) return stack::fail(arg + ": takes no value", EINVAL);
       out = true;
       return {};
     };
@@ -78,25 +78,25 @@ rt::Result<ShimOptions> parse_shim_args(int argc, char** argv) {
     else if (arg == "--rm") STACK_TRY(flag(o.remove));
     else if (arg == "--no-socket") STACK_TRY(flag(no_socket));
     else if (arg == "--help" || arg == "-h") STACK_TRY(flag(o.help));
-    else return rt::fail("unknown argument \"" + arg + "\"", EINVAL);
+    else return stack::fail("unknown argument \"" + arg + "\"", EINVAL);
     if (no_socket) o.control_socket = false;
   }
   if (o.help) return o;
-  if (o.id.empty()) return rt::fail("--id is required", EINVAL);
+  if (o.id.empty()) return stack::fail("--id is required", EINVAL);
   STACK_TRY(rt::validate_id(o.id));
-  if (o.bundle.empty()) return rt::fail("--bundle is required", EINVAL);
-  if (o.root.empty()) return rt::fail("--root must not be empty", EINVAL);
+  if (o.bundle.empty()) return stack::fail("--bundle is required", EINVAL);
+  if (o.root.empty()) return stack::fail("--root must not be empty", EINVAL);
   if (!max_size.empty()) {
     auto v = parse_u64("--log-max-size", max_size);
     if (!v) return tl::unexpected(v.error());
     // Below one record's worth every record would rotate; 4 KiB is the floor.
-    if (*v < 4096) return rt::fail("--log-max-size: at least 4096 bytes", EINVAL);
+    if (*v < 4096) return stack::fail("--log-max-size: at least 4096 bytes", EINVAL);
     o.log_max_size = *v;
   }
   if (!max_files.empty()) {
     auto v = parse_u64("--log-max-files", max_files);
     if (!v) return tl::unexpected(v.error());
-    if (*v < 1 || *v > 100) return rt::fail("--log-max-files: between 1 and 100", EINVAL);
+    if (*v < 1 || *v > 100) return stack::fail("--log-max-files: between 1 and 100", EINVAL);
     o.log_max_files = static_cast<unsigned>(*v);
   }
   o.root = absolute(o.root);
@@ -105,7 +105,7 @@ rt::Result<ShimOptions> parse_shim_args(int argc, char** argv) {
   o.exit_file = o.exit_file.empty() ? o.state_dir() + "/exit.json" : absolute(o.exit_file);
   // --rm removes <root>/<id>: a record kept there would be deleted with it.
   if (o.remove && o.exit_file.rfind(o.state_dir() + "/", 0) == 0)
-    return rt::fail("--rm deletes " + o.state_dir() + ": give an --exit-file outside it", EINVAL);
+    return stack::fail("--rm deletes " + o.state_dir() + ": give an --exit-file outside it", EINVAL);
   return o;
 }
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "runtime/kernel/error.h"
+#include "base/error.h"
 
 namespace stack::shim {
 
@@ -30,7 +30,7 @@ struct ShimOptions {
 
 // Parses argv (argv[0] skipped). Relative paths are made absolute against
 // the current directory, because a detached shim changes to "/".
-rt::Result<ShimOptions> parse_shim_args(int argc, char** argv);
+stack::Result<ShimOptions> parse_shim_args(int argc, char** argv);
 const char* shim_usage();
 
 }  // namespace stack::shim

@@ -64,12 +64,12 @@ void StartupReport::warn(const std::string& message) const {
   (void)io::write_all(2, "stack-shim: warning: " + message + "\n");
 }
 
-rt::Result<StartupReport> detach_from_caller() {
+stack::Result<StartupReport> detach_from_caller() {
   int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return rt::fail_errno("pipe");
-  rt::UniqueFd rd(p[0]), wr(p[1]);
+  if (::pipe2(p, O_CLOEXEC) != 0) return stack::fail_errno("pipe");
+  stack::UniqueFd rd(p[0]), wr(p[1]);
   pid_t b = ::fork();
-  if (b < 0) return rt::fail_errno("fork");
+  if (b < 0) return stack::fail_errno("fork");
   if (b > 0) {
     wr.reset();
     int st;

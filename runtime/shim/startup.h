@@ -17,8 +17,8 @@
 
 #include <string>
 
-#include "runtime/kernel/error.h"
-#include "runtime/kernel/fd.h"
+#include "base/error.h"
+#include "base/fd.h"
 
 namespace stack::shim {
 
@@ -30,7 +30,7 @@ inline constexpr int kShimFailed = 125;
 class StartupReport {
  public:
   StartupReport() = default;  // foreground
-  explicit StartupReport(rt::UniqueFd pipe) : pipe_(std::move(pipe)), detached_(true) {}
+  explicit StartupReport(stack::UniqueFd pipe) : pipe_(std::move(pipe)), detached_(true) {}
   bool detached() const { return detached_; }
   // At most one of these is sent; later calls do nothing.
   void started(pid_t container_pid);
@@ -40,13 +40,13 @@ class StartupReport {
 
  private:
   void send(const std::string& line);
-  rt::UniqueFd pipe_;  // closed once the verdict is sent
+  stack::UniqueFd pipe_;  // closed once the verdict is sent
   bool detached_ = false;
   bool sent_ = false;
 };
 
 // Runs in A: forks, and returns only in C (with the pipe's write end); A and
 // B exit inside. On a failed fork A gets the error.
-rt::Result<StartupReport> detach_from_caller();
+stack::Result<StartupReport> detach_from_caller();
 
 }  // namespace stack::shim

@@ -11,8 +11,8 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http.hpp>
 
-#include "orchestrator/daemon/framing.h"
-#include "orchestrator/daemon/http_routes.h"
+#include "orchestrator/api/framing.h"
+#include "orchestrator/daemon/server/http_routes.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace {
@@ -27,7 +27,7 @@ class NullSession : public ExecSession {
   int stdout_fd() override { return -1; }
   int stderr_fd() override { return -1; }
   void resize(unsigned, unsigned) override {}
-  rt::Result<int> wait() override { return 0; }
+  stack::Result<int> wait() override { return 0; }
   void close_stdin() override {}
 };
 
@@ -35,37 +35,37 @@ class NullSession : public ExecSession {
 // shaping is what is fuzzed, not an engine.
 class FixedEngine : public Engine {
  public:
-  rt::Result<void> restore() override { return {}; }
-  rt::Result<std::vector<ReplicaView>> up(const compose::Project&, const UpOptions&) override { return replicas(); }
-  rt::Result<void> down(const std::string& s, bool) override { return known(s); }
-  rt::Result<void> stop(const std::string& s, const std::vector<std::string>&) override { return known(s); }
-  rt::Result<void> start(const std::string& s, const std::vector<std::string>&) override { return known(s); }
-  rt::Result<void> restart(const std::string& s, const std::vector<std::string>&) override { return known(s); }
-  rt::Result<void> scale(const std::string& s, const std::map<std::string, int>&) override { return known(s); }
+  stack::Result<void> restore() override { return {}; }
+  stack::Result<std::vector<ReplicaView>> up(const compose::Project&, const UpOptions&) override { return replicas(); }
+  stack::Result<void> down(const std::string& s, bool) override { return known(s); }
+  stack::Result<void> stop(const std::string& s, const std::vector<std::string>&) override { return known(s); }
+  stack::Result<void> start(const std::string& s, const std::vector<std::string>&) override { return known(s); }
+  stack::Result<void> restart(const std::string& s, const std::vector<std::string>&) override { return known(s); }
+  stack::Result<void> scale(const std::string& s, const std::map<std::string, int>&) override { return known(s); }
   std::vector<StackView> stacks() override { return {StackView{"shop", "up", 2, 3, 3, {"/x/shop.yaml"}}}; }
-  rt::Result<compose::Project> project(const std::string& s) override {
+  stack::Result<compose::Project> project(const std::string& s) override {
     STACK_TRY(known(s));
     compose::Project p;
     p.name = s;
     return p;
   }
-  rt::Result<std::vector<ReplicaView>> ps(const std::string&) override { return replicas(); }
-  rt::Result<void> logs(const std::string&, const LogOptions&, const std::function<bool(const LogLine&)>& sink,
+  stack::Result<std::vector<ReplicaView>> ps(const std::string&) override { return replicas(); }
+  stack::Result<void> logs(const std::string&, const LogOptions&, const std::function<bool(const LogLine&)>& sink,
                         const std::atomic<bool>&) override {
     sink(LogLine{"web", "shop-web-1", "stdout", 1000, "line \x01 \xff"});
     return {};
   }
-  rt::Result<std::unique_ptr<ExecSession>> exec(const ExecRequest&) override {
+  stack::Result<std::unique_ptr<ExecSession>> exec(const ExecRequest&) override {
     return std::unique_ptr<ExecSession>(new NullSession());
   }
-  rt::Result<std::unique_ptr<ExecSession>> run(const ExecRequest&, bool) override {
+  stack::Result<std::unique_ptr<ExecSession>> run(const ExecRequest&, bool) override {
     return std::unique_ptr<ExecSession>(new NullSession());
   }
-  rt::Result<std::string> top(const std::string& s) override {
+  stack::Result<std::string> top(const std::string& s) override {
     STACK_TRY(known(s));
     return std::string("{}");
   }
-  rt::Result<std::string> stats(const std::string&) override { return rt::fail("stats: broken cgroup", EIO); }
+  stack::Result<std::string> stats(const std::string&) override { return stack::fail("stats: broken cgroup", EIO); }
   Subscription subscribe(uint64_t, std::function<void(const Event&)> sink) override {
     sink(Event{1, 1, "shop", "web", "shop-web-1", "start", {{"image", "busybox"}}});
     return std::make_shared<int>(0);
@@ -73,9 +73,9 @@ class FixedEngine : public Engine {
   void shutdown() override {}
 
  private:
-  static rt::Result<void> known(const std::string& s) {
+  static stack::Result<void> known(const std::string& s) {
     if (s == "shop" || s == "_all") return {};
-    return rt::fail("no such stack: " + s, ENOENT);
+    return stack::fail("no such stack: " + s, ENOENT);
   }
   static std::vector<ReplicaView> replicas() {
     ReplicaView r;

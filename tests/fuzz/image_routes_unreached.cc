@@ -3,7 +3,7 @@
 // (runtime/image), which a fuzzer must not write to and which would pull the
 // whole image library into the instrumented build: here they answer 404,
 // and their own tests are tests/integration/image_daemon_test.cc.
-#include "orchestrator/daemon/image_routes.h"
+#include "orchestrator/daemon/server/image_routes.h"
 
 namespace stack::orch {
 

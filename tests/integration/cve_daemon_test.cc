@@ -27,7 +27,7 @@
 
 #include "runtime/image/reference.h"
 #include "runtime/image/store.h"
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 #include "tests/integration/stack_cli_fixture.h"
 
 namespace stack::test {
@@ -140,7 +140,7 @@ TEST_F(CVE_2020_15257, NoAbstractControlSocketIsReachableFromAHostNetworkContain
   // (this test's own, which stackd and the container share), as a shim's
   // control socket would be.
   const std::string control = "@stack-cve-15257-" + std::to_string(::getpid());
-  rt::UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  stack::UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path + 1, control.data() + 1, control.size() - 1);

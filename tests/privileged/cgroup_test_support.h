@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "runtime/kernel/cgroup.h"
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 
 namespace stack::rt::cgtest {
 

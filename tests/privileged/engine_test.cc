@@ -18,10 +18,12 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "orchestrator/daemon/engine.h"
-#include "orchestrator/daemon/stack_spec.h"
+#include "orchestrator/daemon/engine/engine.h"
+#include "orchestrator/daemon/engine/stack_spec.h"
 #include "runtime/image/image_service.h"
 #include "runtime/image/import.h"
 #include "tests/support/bundle.h"
@@ -564,9 +566,10 @@ TEST_F(EngineTest, RestoreAfterTheShimsAreGoneRecreatesInDependencyOrder) {
   expect_no_leftovers("eng7");
 }
 
-// Replicas a stackd before config hash v2 made carry the old hash (of the
-// whole serialized service): the first restore after the upgrade keeps them
-// and stores the v2 hash, instead of replacing every one.
+// Replicas a stackd before config hash v2 and tasks made carry the old hash
+// (of the whole serialized service) under one key per slot: the first
+// restore after the upgrade keeps them, stores the v2 hash and moves each
+// record to its task key, instead of replacing every one.
 TEST_F(EngineTest, RestoreAfterAnUpgradeKeepsReplicasOfAnUnchangedConfig) {
   compose::Project p = shop("eng9", "10.236.9.0/24", 18239);
   auto up = engine_->up(p, {});
@@ -577,11 +580,13 @@ TEST_F(EngineTest, RestoreAfterAnUpgradeKeepsReplicasOfAnUnchangedConfig) {
   engine_.reset();
   auto records = store_.list("replicas/eng9/");
   ASSERT_TRUE(records);
-  for (auto& [key, value] : *records) {  // as the older stackd wrote them
+  for (auto& [key, value] : *records) {  // as the older stackd wrote them: one record per slot
     auto j = nlohmann::json::parse(value, nullptr, false);
     ASSERT_FALSE(j.is_discarded()) << key << ": " << value;
     j["config_hash"] = legacy_config_hash(p.services.at(j["service"].get<std::string>()));
-    ASSERT_TRUE(store_.put(key, j.dump()));
+    j.erase("incarnation");
+    ASSERT_TRUE(store_.remove(key));
+    ASSERT_TRUE(store_.put(key.substr(0, key.rfind('/')), j.dump()));
   }
   open_engine();
   ASSERT_TRUE(engine_->restore());
@@ -590,8 +595,11 @@ TEST_F(EngineTest, RestoreAfterAnUpgradeKeepsReplicasOfAnUnchangedConfig) {
   EXPECT_EQ(before, after) << describe("eng9");
   auto upgraded = store_.list("replicas/eng9/");
   ASSERT_TRUE(upgraded);
-  for (auto& [key, value] : *upgraded)
+  EXPECT_EQ(upgraded->size(), records->size());
+  for (auto& [key, value] : *upgraded) {
     EXPECT_EQ(nlohmann::json::parse(value, nullptr, false).value("config_hash", "").rfind("v2:", 0), 0u) << key << ": " << value;
+    EXPECT_EQ(std::count(key.begin(), key.end(), '/'), 4) << key << ": not a task key";
+  }
   EXPECT_TRUE(wait_for([&] { return http_get(18239).find("hello") != std::string::npos; })) << describe("eng9");
   ASSERT_TRUE(engine_->down("eng9", true));
   expect_no_leftovers("eng9");

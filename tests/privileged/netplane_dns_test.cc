@@ -21,7 +21,7 @@
 
 #include "netplane/dns_message.h"
 #include "netplane/dns_server.h"
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 #include "tests/support/bundle.h"
 
 namespace {
@@ -30,7 +30,7 @@ namespace dns = stack::net::dns;
 using stack::net::DnsOptions;
 using stack::net::DnsRecord;
 using stack::net::DnsServer;
-using stack::rt::UniqueFd;
+using stack::UniqueFd;
 using Bytes = std::vector<uint8_t>;
 
 constexpr uint16_t kPort = 15353;

@@ -21,7 +21,7 @@
 #include "netplane/ifname.h"
 #include "netplane/netlink.h"
 #include "netplane/veth.h"
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 #include "tests/support/bundle.h"
 
 namespace {
@@ -119,7 +119,7 @@ class NetplaneLink : public ::testing::Test {
   std::set<std::string> host_before_;
   std::vector<std::string> made_;
   std::string h_, c1_, c2_;
-  stack::rt::UniqueFd h_fd_, c1_fd_, c2_fd_;
+  stack::UniqueFd h_fd_, c1_fd_, c2_fd_;
   std::optional<NetlinkSocket> host_;
 };
 

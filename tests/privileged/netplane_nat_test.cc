@@ -24,12 +24,12 @@
 #include <gtest/gtest.h>
 
 #include "netplane/nat.h"
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 #include "tests/support/bundle.h"
 
 namespace {
 
-using stack::rt::UniqueFd;
+using stack::UniqueFd;
 using namespace stack::net;
 
 struct Report {

@@ -36,7 +36,7 @@ class PortProxyTest : public stack::test::NetTest {
   // SO_REUSEADDR, as servers do: the proxy's closed connections linger in
   // TIME_WAIT on the port).
   static bool can_bind(const std::string& ip, uint16_t port, int type = SOCK_STREAM) {
-    stack::rt::UniqueFd fd(::socket(AF_INET6, type | SOCK_CLOEXEC, 0));
+    stack::UniqueFd fd(::socket(AF_INET6, type | SOCK_CLOEXEC, 0));
     int one = 1;
     ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     if (type == SOCK_STREAM) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -119,7 +119,7 @@ TEST_F(PortProxyTest, ReservedWithoutReplicasAndTakenPortsCreateNothing) {
   EXPECT_EQ(http_get("", "::1", 18484), "three\n");
 
   // A host process holds [::1]:18485: publishing it fails, records nothing.
-  stack::rt::UniqueFd holder(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  stack::UniqueFd holder(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in6 sa{};
   sa.sin6_family = AF_INET6;
   sa.sin6_port = htons(18485);
@@ -137,7 +137,7 @@ TEST_F(PortProxyTest, ReservedWithoutReplicasAndTakenPortsCreateNothing) {
   holder.reset();
   EXPECT_TRUE(can_bind("::1", 18485));  // the failed publish left nothing bound
   // A range where only the second port is taken leaves the first free too.
-  stack::rt::UniqueFd holder2(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  stack::UniqueFd holder2(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sa.sin6_port = htons(18487);
   ASSERT_EQ(::bind(holder2.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
   PortMapping range{"t-nm-v6-b", "::1", 18486, 18487, "tcp", {{r.address, 3000}}};

@@ -17,7 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "netplane/netns.h"
-#include "orchestrator/daemon/local_node.h"
+#include "orchestrator/daemon/node/local_node.h"
 #include "runtime/image/image_service.h"
 #include "runtime/image/import.h"
 #include "tests/support/net_fixture.h"

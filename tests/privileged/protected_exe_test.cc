@@ -14,6 +14,7 @@
 #include "tests/support/bundle.h"
 
 using namespace stack::rt;
+using stack::UniqueFd;
 using stack::test::read_file;
 using stack::test::TempDir;
 

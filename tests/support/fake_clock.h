@@ -1,5 +1,5 @@
 // A clock for tests that moves only when told (orch::Clock,
-// orchestrator/daemon/supervisor_clock.h). Tests of the supervisor step it
+// orchestrator/daemon/engine/supervisor_clock.h). Tests of the supervisor step it
 // (Supervisor::step) and set the time between steps, so no test waits for a
 // backoff or a probe interval to pass for real.
 #pragma once
@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <mutex>
 
-#include "orchestrator/daemon/supervisor_clock.h"
+#include "orchestrator/daemon/engine/supervisor_clock.h"
 
 namespace stack::test {
 

@@ -107,16 +107,16 @@ size_t FakeNode::queued_exits() const {
   return n;
 }
 
-rt::Result<void> FakeNode::ensure_image(const std::string&, bool, const std::function<void(const std::string&)>&) {
+stack::Result<void> FakeNode::ensure_image(const std::string&, bool, const std::function<void(const std::string&)>&) {
   return {};
 }
 
-rt::Result<compose::Healthcheck> FakeNode::image_healthcheck(const std::string&) { return compose::Healthcheck{}; }
+stack::Result<compose::Healthcheck> FakeNode::image_healthcheck(const std::string&) { return compose::Healthcheck{}; }
 
-rt::Result<orch::ReplicaRuntime> FakeNode::create_and_start(const orch::ReplicaPlan& plan) {
+stack::Result<orch::ReplicaRuntime> FakeNode::create_and_start(const orch::ReplicaPlan& plan) {
   std::lock_guard lk(mu_);
   if (auto f = create_failures_.find(plan.service.name); f != create_failures_.end())
-    return rt::fail("create " + plan.name + ": " + f->second, EIO);
+    return stack::fail("create " + plan.name + ": " + f->second, EIO);
   FakeContainer c;
   c.id = plan.id;
   c.name = plan.name;
@@ -134,24 +134,24 @@ rt::Result<orch::ReplicaRuntime> FakeNode::create_and_start(const orch::ReplicaP
   return rr;
 }
 
-rt::Result<void> FakeNode::watch(const std::string& id, std::function<void(const orch::ExitInfo&)> on_exit) {
+stack::Result<void> FakeNode::watch(const std::string& id, std::function<void(const orch::ExitInfo&)> on_exit) {
   std::lock_guard lk(mu_);
   FakeContainer* c = find(id);
-  if (!c || c->removed) return rt::fail("watch " + id + ": no such container", ESRCH);
+  if (!c || c->removed) return stack::fail("watch " + id + ": no such container", ESRCH);
   watches_[id] = std::move(on_exit);
   return {};
 }
 
-rt::Result<void> FakeNode::signal(const std::string& id, int signal) {
+stack::Result<void> FakeNode::signal(const std::string& id, int signal) {
   std::lock_guard lk(mu_);
   FakeContainer* c = find(id);
-  if (!c || c->removed) return rt::fail("signal " + id + ": no such container", ESRCH);
+  if (!c || c->removed) return stack::fail("signal " + id + ": no such container", ESRCH);
   c->signals.push_back(signal);
   if (signal == SIGKILL || !ignored_.count({c->service, signal})) end(*c, 128 + signal, false);
   return {};
 }
 
-rt::Result<void> FakeNode::remove(const std::vector<std::string>& ids) {
+stack::Result<void> FakeNode::remove(const std::vector<std::string>& ids) {
   std::lock_guard lk(mu_);
   for (const auto& id : ids) {
     FakeContainer* c = find(id);
@@ -164,7 +164,7 @@ rt::Result<void> FakeNode::remove(const std::vector<std::string>& ids) {
   return {};
 }
 
-rt::Result<std::optional<orch::ReplicaRuntime>> FakeNode::reattach(const std::string&) {
+stack::Result<std::optional<orch::ReplicaRuntime>> FakeNode::reattach(const std::string&) {
   return std::optional<orch::ReplicaRuntime>();
 }
 
@@ -198,15 +198,15 @@ sched::ProbeResult FakeNode::probe(const std::string& id, const sched::HealthSpe
   return r;
 }
 
-rt::Result<std::unique_ptr<orch::ExecSession>> FakeNode::exec(const std::string& id, const orch::ExecRequest&) {
-  return rt::fail("exec " + id + ": the fake node runs no processes", ENOTSUP);
+stack::Result<std::unique_ptr<orch::ExecSession>> FakeNode::exec(const std::string& id, const orch::ExecRequest&) {
+  return stack::fail("exec " + id + ": the fake node runs no processes", ENOTSUP);
 }
 
 std::vector<std::string> FakeNode::log_files(const std::string&) { return {}; }
 
-rt::Result<std::string> FakeNode::top(const std::string&) { return std::string("{}"); }
+stack::Result<std::string> FakeNode::top(const std::string&) { return std::string("{}"); }
 
-rt::Result<std::string> FakeNode::stats(const std::string&) { return std::string("{}"); }
+stack::Result<std::string> FakeNode::stats(const std::string&) { return std::string("{}"); }
 
 sched::NodeInfo FakeNode::describe() { return info_; }
 

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "orchestrator/daemon/local_node.h"
-#include "orchestrator/daemon/supervisor_clock.h"
+#include "orchestrator/daemon/node/local_node.h"
+#include "orchestrator/daemon/engine/supervisor_clock.h"
 #include "scheduler/placement.h"
 
 namespace stack::test {
@@ -66,20 +66,20 @@ class FakeNode final : public orch::LocalNode {
   size_t queued_exits() const;
 
   // --- orch::LocalNode
-  rt::Result<void> ensure_image(const std::string& ref, bool always,
+  stack::Result<void> ensure_image(const std::string& ref, bool always,
                                 const std::function<void(const std::string&)>& progress) override;
-  rt::Result<compose::Healthcheck> image_healthcheck(const std::string& ref) override;
-  rt::Result<orch::ReplicaRuntime> create_and_start(const orch::ReplicaPlan& plan) override;
-  rt::Result<void> watch(const std::string& id, std::function<void(const orch::ExitInfo&)> on_exit) override;
-  rt::Result<void> signal(const std::string& id, int signal) override;
-  rt::Result<void> remove(const std::vector<std::string>& ids) override;
-  rt::Result<std::optional<orch::ReplicaRuntime>> reattach(const std::string& id) override;
+  stack::Result<compose::Healthcheck> image_healthcheck(const std::string& ref) override;
+  stack::Result<orch::ReplicaRuntime> create_and_start(const orch::ReplicaPlan& plan) override;
+  stack::Result<void> watch(const std::string& id, std::function<void(const orch::ExitInfo&)> on_exit) override;
+  stack::Result<void> signal(const std::string& id, int signal) override;
+  stack::Result<void> remove(const std::vector<std::string>& ids) override;
+  stack::Result<std::optional<orch::ReplicaRuntime>> reattach(const std::string& id) override;
   std::vector<std::string> list_ids() override;
   sched::ProbeResult probe(const std::string& id, const sched::HealthSpec& spec, const std::string& address) override;
-  rt::Result<std::unique_ptr<orch::ExecSession>> exec(const std::string& id, const orch::ExecRequest& request) override;
+  stack::Result<std::unique_ptr<orch::ExecSession>> exec(const std::string& id, const orch::ExecRequest& request) override;
   std::vector<std::string> log_files(const std::string& id) override;
-  rt::Result<std::string> top(const std::string& id) override;
-  rt::Result<std::string> stats(const std::string& id) override;
+  stack::Result<std::string> top(const std::string& id) override;
+  stack::Result<std::string> stats(const std::string& id) override;
   sched::NodeInfo describe() override;
 
  private:

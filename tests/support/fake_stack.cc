@@ -147,7 +147,7 @@ std::vector<std::string> FakeStack::events() {
   return out;
 }
 
-rt::Result<void> FakeStack::settled(const std::vector<std::string>& services, bool healthy) {
+stack::Result<void> FakeStack::settled(const std::vector<std::string>& services, bool healthy) {
   return sup_->wait_settled(services, healthy, clock.now());
 }
 

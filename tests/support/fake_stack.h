@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "orchestrator/daemon/events.h"
-#include "orchestrator/daemon/supervisor.h"
+#include "orchestrator/daemon/engine/events.h"
+#include "orchestrator/daemon/engine/supervisor.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_node.h"
 #include "tests/support/memory_store.h"
@@ -65,6 +65,7 @@ class FakeStack {
   bool enforce_requirements = true;
   FakeNode& node(const std::string& id = orch::kLocalNodeId);
   orch::Supervisor& sup() { return *sup_; }
+  orch::StateStore& store() { return store_; }
 
   // The supervisor's record of `replica` ("demo-web-1"); nullptr when none.
   std::optional<orch::ReplicaRecord> replica(const std::string& name);
@@ -73,7 +74,7 @@ class FakeStack {
   // Every event so far, as "type replica" ("restart demo-web-1").
   std::vector<std::string> events();
   // wait_settled() without waiting: ok, or why not now.
-  rt::Result<void> settled(const std::vector<std::string>& services = {}, bool healthy = false);
+  stack::Result<void> settled(const std::vector<std::string>& services = {}, bool healthy = false);
 
  private:
   bool run_probes();

@@ -67,7 +67,7 @@ void HttpStub::serve() {
       return;
     }
     if (fds[1].revents) return;
-    rt::UniqueFd conn(::accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    stack::UniqueFd conn(::accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (conn) answer(conn.get());
   }
 }

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 
 namespace stack::test {
 
@@ -43,8 +43,8 @@ class HttpStub {
   void serve();
   void answer(int conn);
 
-  rt::UniqueFd listen_;
-  rt::UniqueFd stop_r_, stop_w_;  // a pipe: writing wakes serve() to return
+  stack::UniqueFd listen_;
+  stack::UniqueFd stop_r_, stop_w_;  // a pipe: writing wakes serve() to return
   int port_ = 0;
   mutable std::mutex mu_;
   std::map<std::string, Response> routes_;

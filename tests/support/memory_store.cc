@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "orchestrator/daemon/store_txn.h"
+#include "orchestrator/daemon/store/store_txn.h"
 
 namespace stack::test {
 
@@ -21,7 +21,7 @@ std::vector<KeyValue> matching(const std::map<std::string, KeyValue>& rows, cons
   return out;
 }
 
-rt::Error lease_not_found(LeaseId id) { return rt::Error{0, std::string(orch::kErrLeaseNotFound) + ": " + std::to_string(id)}; }
+stack::Error lease_not_found(LeaseId id) { return stack::Error{0, std::string(orch::kErrLeaseNotFound) + ": " + std::to_string(id)}; }
 
 }  // namespace
 
@@ -40,10 +40,10 @@ class MemoryStore::View final : public orch::mvcc::TxnView {
   }
   void commit() { committed_ = true; }
 
-  rt::Result<std::vector<KeyValue>> read(const std::string& key, bool prefix) override {
+  stack::Result<std::vector<KeyValue>> read(const std::string& key, bool prefix) override {
     return matching(s_.live_, key, prefix);
   }
-  rt::Result<void> write(const KeyValue& kv, bool tombstone) override {
+  stack::Result<void> write(const KeyValue& kv, bool tombstone) override {
     auto it = s_.live_.find(kv.key);
     undo_.emplace_back(kv.key, it == s_.live_.end() ? std::nullopt : std::optional<KeyValue>(it->second));
     if (tombstone) s_.live_.erase(kv.key);
@@ -64,7 +64,7 @@ MemoryStore::MemoryStore(orch::StoreOptions options)
     : clock_(options.clock ? std::move(options.clock) : orch::StoreClock(std::chrono::steady_clock::now)),
       retain_(options.retain_revisions) {}
 
-rt::Result<orch::RangeResult> MemoryStore::range(const std::string& key, orch::RangeOptions options) {
+stack::Result<orch::RangeResult> MemoryStore::range(const std::string& key, orch::RangeOptions options) {
   std::lock_guard lk(mu_);
   orch::RangeResult out;
   out.revision = revision_;
@@ -73,7 +73,7 @@ rt::Result<orch::RangeResult> MemoryStore::range(const std::string& key, orch::R
     out.kvs = matching(live_, key, options.prefix);
     return out;
   }
-  if (at > revision_) return rt::fail(std::string(orch::kErrFutureRevision) + " (revision " + std::to_string(at) + ")");
+  if (at > revision_) return stack::fail(std::string(orch::kErrFutureRevision) + " (revision " + std::to_string(at) + ")");
   if (at < compacted_) return tl::unexpected(compacted_error(at));
   std::map<std::string, Row> newest;  // each key's newest row at or before `at`
   for (const auto& row : history_) {
@@ -85,12 +85,12 @@ rt::Result<orch::RangeResult> MemoryStore::range(const std::string& key, orch::R
   return out;
 }
 
-rt::Result<orch::TxnResult> MemoryStore::txn(const orch::Txn& txn) {
+stack::Result<orch::TxnResult> MemoryStore::txn(const orch::Txn& txn) {
   std::lock_guard lk(mu_);
   return write_txn(txn);
 }
 
-rt::Result<orch::TxnResult> MemoryStore::write_txn(const orch::Txn& txn) {
+stack::Result<orch::TxnResult> MemoryStore::write_txn(const orch::Txn& txn) {
   View view(*this);
   auto r = orch::mvcc::apply_txn(view, revision_, txn);
   if (!r) return r;
@@ -101,21 +101,21 @@ rt::Result<orch::TxnResult> MemoryStore::write_txn(const orch::Txn& txn) {
   return r;
 }
 
-rt::Result<LeaseId> MemoryStore::lease_grant(int64_t ttl_seconds) {
-  if (ttl_seconds <= 0) return rt::fail("lease TTL must be positive, not " + std::to_string(ttl_seconds));
+stack::Result<LeaseId> MemoryStore::lease_grant(int64_t ttl_seconds) {
+  if (ttl_seconds <= 0) return stack::fail("lease TTL must be positive, not " + std::to_string(ttl_seconds));
   std::lock_guard lk(mu_);
   LeaseId id = next_lease_++;
   leases_.start(id, ttl_seconds, clock_());
   return id;
 }
 
-rt::Result<void> MemoryStore::lease_keep_alive(LeaseId id) {
+stack::Result<void> MemoryStore::lease_keep_alive(LeaseId id) {
   std::lock_guard lk(mu_);
   if (!leases_.renew(id, clock_())) return tl::unexpected(lease_not_found(id));
   return {};
 }
 
-rt::Result<void> MemoryStore::lease_revoke(LeaseId id) {
+stack::Result<void> MemoryStore::lease_revoke(LeaseId id) {
   std::lock_guard lk(mu_);
   if (!leases_.contains(id)) return tl::unexpected(lease_not_found(id));
   orch::Txn deletes;
@@ -126,7 +126,7 @@ rt::Result<void> MemoryStore::lease_revoke(LeaseId id) {
   return {};
 }
 
-rt::Result<std::vector<LeaseId>> MemoryStore::expire_leases() {
+stack::Result<std::vector<LeaseId>> MemoryStore::expire_leases() {
   std::vector<LeaseId> ids;
   {
     std::lock_guard lk(mu_);
@@ -136,7 +136,7 @@ rt::Result<std::vector<LeaseId>> MemoryStore::expire_leases() {
   return ids;
 }
 
-rt::Result<std::unique_ptr<orch::StoreWatch>> MemoryStore::watch(const std::string& key, orch::WatchOptions options) {
+stack::Result<std::unique_ptr<orch::StoreWatch>> MemoryStore::watch(const std::string& key, orch::WatchOptions options) {
   std::lock_guard lk(mu_);
   Revision from = options.start_revision == 0 ? revision_ + 1 : options.start_revision;
   if (from < compacted_) return tl::unexpected(compacted_error(from));
@@ -145,7 +145,7 @@ rt::Result<std::unique_ptr<orch::StoreWatch>> MemoryStore::watch(const std::stri
       signal_);
 }
 
-rt::Result<orch::mvcc::HistoryRead> MemoryStore::read_history(const std::string& key, bool prefix, Revision from) {
+stack::Result<orch::mvcc::HistoryRead> MemoryStore::read_history(const std::string& key, bool prefix, Revision from) {
   std::lock_guard lk(mu_);
   if (from < compacted_) return tl::unexpected(compacted_error(from));
   orch::mvcc::HistoryRead out;
@@ -160,10 +160,10 @@ rt::Result<orch::mvcc::HistoryRead> MemoryStore::read_history(const std::string&
   return out;
 }
 
-rt::Result<void> MemoryStore::compact(Revision revision) {
+stack::Result<void> MemoryStore::compact(Revision revision) {
   std::lock_guard lk(mu_);
   if (revision > revision_)
-    return rt::fail(std::string(orch::kErrFutureRevision) + " (revision " + std::to_string(revision) + ")");
+    return stack::fail(std::string(orch::kErrFutureRevision) + " (revision " + std::to_string(revision) + ")");
   if (revision <= compacted_) return tl::unexpected(compacted_error(revision));
   compact_rows(revision);
   return {};
@@ -182,7 +182,7 @@ void MemoryStore::compact_rows(Revision revision) {
   compacted_ = revision;
 }
 
-rt::Result<Revision> MemoryStore::revision() {
+stack::Result<Revision> MemoryStore::revision() {
   std::lock_guard lk(mu_);
   return revision_;
 }
@@ -192,8 +192,8 @@ size_t MemoryStore::size() const {
   return live_.size();
 }
 
-rt::Error MemoryStore::compacted_error(Revision r) const {
-  return rt::Error{0, std::string(orch::kErrCompacted) + " (revision " + std::to_string(r) + ", compacted " +
+stack::Error MemoryStore::compacted_error(Revision r) const {
+  return stack::Error{0, std::string(orch::kErrCompacted) + " (revision " + std::to_string(r) + ", compacted " +
                           std::to_string(compacted_) + ")"};
 }
 

@@ -1,5 +1,5 @@
 // An in-memory StateStore for tests (the daemon's is SQLite,
-// orchestrator/daemon/sqlite_store.cc): the same contract
+// orchestrator/daemon/store/sqlite_store.cc): the same contract
 // (tests/unit/state_store_contract_test.cc), in maps behind a mutex. Pure
 // logic, so it is a fake only of persistence, not of the kernel. It shares
 // the txn logic and the watch cursor with SQLite (store_txn.h,
@@ -9,9 +9,9 @@
 #include <map>
 #include <mutex>
 
-#include "orchestrator/daemon/state_store.h"
-#include "orchestrator/daemon/store_leases.h"
-#include "orchestrator/daemon/store_watch.h"
+#include "orchestrator/daemon/store/state_store.h"
+#include "orchestrator/daemon/store/store_leases.h"
+#include "orchestrator/daemon/store/store_watch.h"
 
 namespace stack::test {
 
@@ -19,16 +19,16 @@ class MemoryStore final : public orch::StateStore {
  public:
   explicit MemoryStore(orch::StoreOptions options = {});
 
-  rt::Result<orch::RangeResult> range(const std::string& key, orch::RangeOptions options = {}) override;
-  rt::Result<orch::TxnResult> txn(const orch::Txn& txn) override;
-  rt::Result<orch::LeaseId> lease_grant(int64_t ttl_seconds) override;
-  rt::Result<void> lease_keep_alive(orch::LeaseId id) override;
-  rt::Result<void> lease_revoke(orch::LeaseId id) override;
-  rt::Result<std::vector<orch::LeaseId>> expire_leases() override;
-  rt::Result<std::unique_ptr<orch::StoreWatch>> watch(const std::string& key,
+  stack::Result<orch::RangeResult> range(const std::string& key, orch::RangeOptions options = {}) override;
+  stack::Result<orch::TxnResult> txn(const orch::Txn& txn) override;
+  stack::Result<orch::LeaseId> lease_grant(int64_t ttl_seconds) override;
+  stack::Result<void> lease_keep_alive(orch::LeaseId id) override;
+  stack::Result<void> lease_revoke(orch::LeaseId id) override;
+  stack::Result<std::vector<orch::LeaseId>> expire_leases() override;
+  stack::Result<std::unique_ptr<orch::StoreWatch>> watch(const std::string& key,
                                                       orch::WatchOptions options = {}) override;
-  rt::Result<void> compact(orch::Revision revision) override;
-  rt::Result<orch::Revision> revision() override;
+  stack::Result<void> compact(orch::Revision revision) override;
+  stack::Result<orch::Revision> revision() override;
 
   size_t size() const;  // live keys
 
@@ -39,10 +39,10 @@ class MemoryStore final : public orch::StateStore {
   };
   class View;
 
-  rt::Result<orch::TxnResult> write_txn(const orch::Txn& txn);
-  rt::Result<orch::mvcc::HistoryRead> read_history(const std::string& key, bool prefix, orch::Revision from);
+  stack::Result<orch::TxnResult> write_txn(const orch::Txn& txn);
+  stack::Result<orch::mvcc::HistoryRead> read_history(const std::string& key, bool prefix, orch::Revision from);
   void compact_rows(orch::Revision revision);
-  rt::Error compacted_error(orch::Revision r) const;
+  stack::Error compacted_error(orch::Revision r) const;
 
   orch::StoreClock clock_;
   orch::Revision retain_;

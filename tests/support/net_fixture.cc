@@ -191,7 +191,7 @@ std::pair<sockaddr_storage, socklen_t> addr_of(const std::string& ip, uint16_t p
 void in_netns_thread(const std::string& ns_path, const std::function<void()>& f) {
   std::thread t([&] {
     if (!ns_path.empty()) {
-      rt::UniqueFd fd(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
+      stack::UniqueFd fd(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
       if (!fd || ::setns(fd.get(), CLONE_NEWNET) != 0) return;
     }
     f();
@@ -205,7 +205,7 @@ std::string socket_http_get(const std::string& ns_path, const std::string& ip, u
   std::string out = "ERR(thread)";
   in_netns_thread(ns_path, [&] {
     auto [sa, len] = addr_of(ip, port);
-    rt::UniqueFd s(::socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    stack::UniqueFd s(::socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
     timeval tv{5, 0};  // bounds the wait only; never asserted on
     ::setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     if (::connect(s.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0) {
@@ -274,7 +274,7 @@ std::string NetTest::udp_ask(const std::string& ns_path, const std::string& ip, 
   std::string out = "ERR(thread)";
   in_netns_thread(ns_path, [&] {
     auto [sa, len] = addr_of(ip, port);
-    rt::UniqueFd s(::socket(sa.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    stack::UniqueFd s(::socket(sa.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     timeval tv{2, 0};  // bounds the wait only; never asserted on
     ::setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     if (src_port) {

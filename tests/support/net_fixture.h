@@ -20,7 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "netplane/network_manager.h"
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 #include "tests/support/bundle.h"
 
 // Asserts that a Result-returning expression succeeded, printing its error.
@@ -67,7 +67,7 @@ class NetTest : public ::testing::Test {
   std::unique_ptr<net::NetworkManager> mgr_;
   std::vector<std::string> netns_;
   std::vector<pid_t> servers_;
-  rt::UniqueFd orig_ns_;
+  stack::UniqueFd orig_ns_;
   bool in_private_ns_ = false;
 };
 

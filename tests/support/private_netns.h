@@ -8,7 +8,7 @@
 // Only the network is private: files, mounts and processes are shared.
 #pragma once
 
-#include "runtime/kernel/fd.h"
+#include "base/fd.h"
 
 namespace stack::test {
 
@@ -21,7 +21,7 @@ class PrivateNetns {
   bool ok() const { return ok_; }
 
  private:
-  rt::UniqueFd original_;
+  stack::UniqueFd original_;
   bool ok_ = false;
 };
 

@@ -30,7 +30,7 @@
 #include <map>
 #include <sstream>
 
-#include "runtime/container/spec.h"
+#include "runtime/oci/spec.h"
 #include "runtime/kernel/rootfs.h"
 #include "runtime/kernel/rootfs_cgroup.h"
 #include "tests/support/bundle.h"

@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "orchestrator/daemon/framing.h"
-#include "orchestrator/daemon/http_routes.h"
+#include "orchestrator/api/framing.h"
+#include "orchestrator/daemon/server/http_routes.h"
 #include "tests/unit/fake_engine.h"
 
 namespace stack::orch {
@@ -115,13 +115,13 @@ TEST(ApiRoutes, ScaleValidatesCounts) {
 
 TEST(ApiRoutes, EngineErrorsMapToStatuses) {
   FakeEngine e;
-  e.next_error = rt::Error{ENOENT, "no such stack: shop"};
+  e.next_error = stack::Error{ENOENT, "no such stack: shop"};
   auto r = call(e, "POST", "/v1/stacks/shop/stop", "{}");
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(r.error(), "no such stack: shop");
-  e.next_error = rt::Error{EADDRINUSE, "port 80 is taken"};
+  e.next_error = stack::Error{EADDRINUSE, "port 80 is taken"};
   EXPECT_EQ(call(e, "POST", "/v1/stacks/shop/scale", R"({"replicas":{"web":2}})").status, 409);
-  e.next_error = rt::Error{EIO, "disk"};
+  e.next_error = stack::Error{EIO, "disk"};
   EXPECT_EQ(call(e, "POST", "/v1/stacks/shop/down").status, 500);
 }
 

@@ -16,8 +16,8 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
-#include "orchestrator/daemon/api_server.h"
-#include "orchestrator/daemon/framing.h"
+#include "orchestrator/daemon/server/api_server.h"
+#include "orchestrator/api/framing.h"
 #include "tests/support/bundle.h"
 #include "tests/unit/fake_engine.h"
 

@@ -14,9 +14,9 @@
 #include <nlohmann/json.hpp>
 
 #include "orchestrator/compose/loader.h"
-#include "orchestrator/daemon/authz_policy.h"
-#include "orchestrator/daemon/authz_policy_file.h"
-#include "orchestrator/daemon/authz_request.h"
+#include "orchestrator/daemon/server/authz_policy.h"
+#include "orchestrator/daemon/server/authz_policy_file.h"
+#include "orchestrator/daemon/server/authz_request.h"
 #include "tests/support/bundle.h"
 #include "tests/unit/fake_engine.h"
 
@@ -28,10 +28,10 @@ using nlohmann::json;
 // Symlinks of a pretend host: a path whose head is a key resolves to the
 // value plus the rest. Everything else is itself.
 PathResolver fake_host(std::map<std::string, std::string> links = {}) {
-  return [links](const std::string& p) -> rt::Result<std::string> {
+  return [links](const std::string& p) -> stack::Result<std::string> {
     for (auto& [from, to] : links)
       if (path_within(p, from)) return to + p.substr(from.size());
-    if (p.rfind("/unreadable", 0) == 0) return rt::fail("realpath " + p, EACCES);
+    if (p.rfind("/unreadable", 0) == 0) return stack::fail("realpath " + p, EACCES);
     return p;
   };
 }
@@ -317,7 +317,7 @@ TEST(AuthzPolicy, RealResolverFollowsSymlinksAndKeepsMissingTails) {
 
 // ---- the policy file
 
-rt::Result<AuthzPolicy> parse(const std::string& text) {
+stack::Result<AuthzPolicy> parse(const std::string& text) {
   return parse_authz_policy(text, "/var/lib/stack/authz.json", fake_host({{"/srv/link", "/data/real"}}));
 }
 std::string parse_error(const std::string& text) {
@@ -412,8 +412,8 @@ TEST(AuthzPolicyFile, MissingFileIsTheDefaultUnlessNamed) {
 // The fake engine with a stored project of our choosing.
 struct StoredEngine : FakeEngine {
   compose::Project stored = project_with(compose::Service{});
-  rt::Result<compose::Project> project(const std::string& s) override {
-    if (s != stored.name) return rt::fail("no such stack: " + s, ENOENT);
+  stack::Result<compose::Project> project(const std::string& s) override {
+    if (s != stored.name) return stack::fail("no such stack: " + s, ENOENT);
     return stored;
   }
 };

@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/container/default_spec.h"
-#include "runtime/container/spec.h"
+#include "runtime/oci/spec.h"
 #include "runtime/kernel/cgroup_blkio.h"
 #include "runtime/kernel/cgroup_hugetlb.h"
 #include "runtime/kernel/cgroup_v2.h"

@@ -11,7 +11,7 @@ using cz::write_file;
 struct Files {
   stack::test::TempDir dir{"compose-merge"};
   std::string path(const std::string& name) const { return dir.path() + "/" + name; }
-  rt::Result<LoadResult> load(std::vector<std::string> files, LoadOptions o = {}) {
+  stack::Result<LoadResult> load(std::vector<std::string> files, LoadOptions o = {}) {
     o.files = std::move(files);
     o.working_dir = dir.path();
     return load_project(o);

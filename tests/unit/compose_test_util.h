@@ -11,7 +11,7 @@
 
 namespace stack::compose::cz {
 
-inline rt::Result<LoadResult> load_yaml(const std::string& yaml, LoadOptions o = {}) {
+inline stack::Result<LoadResult> load_yaml(const std::string& yaml, LoadOptions o = {}) {
   if (o.working_dir.empty()) o.working_dir = "/tmp";
   return load_project_from_string(yaml, "stack.yaml", o);
 }

@@ -1,4 +1,4 @@
-// config_hash (orchestrator/daemon/stack_spec.h): a hash of the canonical
+// config_hash (orchestrator/daemon/engine/stack_spec.h): a hash of the canonical
 // form of what a replica is created with. Only what makes the container
 // counts; a field left at its default is not in the canonical form, so a
 // field added by a later version changes no hash; the hashes stored by a
@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "orchestrator/daemon/replica_spec.h"
-#include "orchestrator/daemon/stack_spec.h"
+#include "orchestrator/daemon/node/replica_spec.h"
+#include "orchestrator/daemon/engine/stack_spec.h"
 
 using namespace stack;
 using namespace stack::orch;

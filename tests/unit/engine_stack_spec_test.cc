@@ -2,14 +2,17 @@
 // restart, config hash, dependencies), stack networking names, replica
 // records and events through a store, json-file log lines.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 
 #include "orchestrator/compose/build.h"
-#include "orchestrator/daemon/events.h"
-#include "orchestrator/daemon/log_reader.h"
-#include "orchestrator/daemon/netwiring.h"
-#include "orchestrator/daemon/replica_store.h"
-#include "orchestrator/daemon/stack_spec.h"
-#include "orchestrator/daemon/supervisor.h"
+#include "orchestrator/daemon/engine/events.h"
+#include "orchestrator/daemon/engine/log_reader.h"
+#include "orchestrator/daemon/engine/netwiring.h"
+#include "orchestrator/daemon/engine/replica_store.h"
+#include "orchestrator/daemon/engine/stack_spec.h"
+#include "orchestrator/daemon/engine/supervisor.h"
 #include "tests/support/memory_store.h"
 
 using namespace stack;
@@ -235,6 +238,44 @@ TEST(EngineState, ReplicaRecordsRoundTripThroughTheStore) {
   auto bad = load_replicas(store, "shop");
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().context.find("replicas/shop/web/9"), std::string::npos);
+}
+
+// One record per task: replicas/<stack>/<service>/<slot>/<incarnation>. A
+// record a stackd from before tasks wrote (one per slot, no incarnation) is
+// read as the slot's first task and moved to its task key.
+TEST(EngineState, ReplicaRecordsAreKeyedByTaskAndOldSlotRecordsMove) {
+  test::MemoryStore store;
+  ReplicaRecord r;
+  r.status.stack = "shop";
+  r.status.service = "web";
+  r.status.slot = 2;
+  r.status.incarnation = 5;
+  r.status.container_id = "shop-web-2-abc123";
+  ASSERT_TRUE(save_replica(store, r));
+  r.status.incarnation = 6;
+  r.status.container_id = "shop-web-2-def456";
+  ASSERT_TRUE(save_replica(store, r));
+  nlohmann::json legacy = nlohmann::json::parse(replica_to_json(r));
+  legacy["slot"] = 1;
+  legacy["container_id"] = "shop-web-1-0a0b0c";
+  legacy.erase("incarnation");
+  ASSERT_TRUE(store.put("replicas/shop/web/1", legacy.dump()));
+
+  auto back = load_replicas(store, "shop");
+  ASSERT_TRUE(back) << back.error().message();
+  std::vector<std::string> tasks;
+  for (const auto& b : *back)
+    tasks.push_back(std::to_string(b.status.slot) + "." + std::to_string(b.status.incarnation) + " " + b.status.container_id);
+  std::sort(tasks.begin(), tasks.end());
+  EXPECT_EQ(tasks, (std::vector<std::string>{"1.1 shop-web-1-0a0b0c", "2.5 shop-web-2-abc123", "2.6 shop-web-2-def456"}));
+  std::vector<std::string> keys;
+  auto listed = store.list("replicas/shop/");
+  ASSERT_TRUE(listed);
+  for (const auto& [k, v] : *listed) keys.push_back(k);
+  EXPECT_EQ(keys, (std::vector<std::string>{"replicas/shop/web/1/1", "replicas/shop/web/2/5", "replicas/shop/web/2/6"}));
+
+  ASSERT_TRUE(delete_replica(store, "shop", (*back)[0].status));
+  EXPECT_EQ(store.list("replicas/shop/").value().size(), 2u);
 }
 
 TEST(EngineState, EventsKeepTheLast1000AndReplayWithoutGaps) {

@@ -12,8 +12,8 @@
 #include <optional>
 #include <sstream>
 
-#include "orchestrator/daemon/engine.h"
-#include "runtime/kernel/fd.h"
+#include "orchestrator/daemon/engine/engine.h"
+#include "base/fd.h"
 
 namespace stack::orch {
 
@@ -48,9 +48,9 @@ class CatSession : public ExecSession {
   int stdout_fd() override { return out_.get(); }
   int stderr_fd() override { return err_.get(); }
   void resize(unsigned rows, unsigned cols) override { resized = std::to_string(rows) + "x" + std::to_string(cols); }
-  rt::Result<int> wait() override {
+  stack::Result<int> wait() override {
     int status = 0;
-    if (::waitpid(pid_, &status, 0) < 0) return rt::fail_errno("waitpid");
+    if (::waitpid(pid_, &status, 0) < 0) return stack::fail_errno("waitpid");
     waited_ = true;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
@@ -60,50 +60,50 @@ class CatSession : public ExecSession {
  private:
   pid_t pid_ = -1;
   bool waited_ = false;
-  rt::UniqueFd in_, out_, err_;
+  stack::UniqueFd in_, out_, err_;
 };
 
 class FakeEngine : public Engine {
  public:
   std::vector<std::string> calls;
-  std::optional<rt::Error> next_error;
+  std::optional<stack::Error> next_error;
   uint64_t last_since = 0;
   std::mutex mu;
 
-  rt::Result<void> restore() override { return {}; }
-  rt::Result<std::vector<ReplicaView>> up(const compose::Project& p, const UpOptions&) override {
+  stack::Result<void> restore() override { return {}; }
+  stack::Result<std::vector<ReplicaView>> up(const compose::Project& p, const UpOptions&) override {
     STACK_TRY(record("up " + p.name));
     return replicas();
   }
-  rt::Result<void> down(const std::string& s, bool v) override {
+  stack::Result<void> down(const std::string& s, bool v) override {
     return record("down " + s + (v ? " volumes=1" : ""));
   }
-  rt::Result<void> stop(const std::string& s, const std::vector<std::string>& sv) override {
+  stack::Result<void> stop(const std::string& s, const std::vector<std::string>& sv) override {
     return record("stop " + s + " " + join(sv));
   }
-  rt::Result<void> start(const std::string& s, const std::vector<std::string>& sv) override {
+  stack::Result<void> start(const std::string& s, const std::vector<std::string>& sv) override {
     return record("start " + s + " " + join(sv));
   }
-  rt::Result<void> restart(const std::string& s, const std::vector<std::string>& sv) override {
+  stack::Result<void> restart(const std::string& s, const std::vector<std::string>& sv) override {
     return record("restart " + s + " " + join(sv));
   }
-  rt::Result<void> scale(const std::string& s, const std::map<std::string, int>& r) override {
+  stack::Result<void> scale(const std::string& s, const std::map<std::string, int>& r) override {
     std::string line = "scale " + s;
     for (auto& [k, v] : r) line += " " + k + "=" + std::to_string(v);
     return record(line);
   }
   std::vector<StackView> stacks() override { return {StackView{"shop", "up", 2, 3, 3, {"/x/shop.yaml"}}}; }
-  rt::Result<compose::Project> project(const std::string& s) override {
-    if (s != "shop") return rt::fail("no such stack: " + s, ENOENT);
+  stack::Result<compose::Project> project(const std::string& s) override {
+    if (s != "shop") return stack::fail("no such stack: " + s, ENOENT);
     compose::Project p;
     p.name = s;
     return p;
   }
-  rt::Result<std::vector<ReplicaView>> ps(const std::string& s) override {
+  stack::Result<std::vector<ReplicaView>> ps(const std::string& s) override {
     STACK_TRY(record("ps " + s));
     return replicas();
   }
-  rt::Result<void> logs(const std::string& s, const LogOptions& o, const std::function<bool(const LogLine&)>& sink,
+  stack::Result<void> logs(const std::string& s, const LogOptions& o, const std::function<bool(const LogLine&)>& sink,
                         const std::atomic<bool>&) override {
     STACK_TRY(record("logs " + s + " tail=" + std::to_string(o.tail) + (o.follow ? " follow=1" : "") +
                      " services=" + join(o.services)));
@@ -111,16 +111,16 @@ class FakeEngine : public Engine {
       if (!sink(LogLine{"web", "shop-web-1", "stdout", i * 1000, "line " + std::to_string(i)})) break;
     return {};
   }
-  rt::Result<std::unique_ptr<ExecSession>> exec(const ExecRequest& r) override {
+  stack::Result<std::unique_ptr<ExecSession>> exec(const ExecRequest& r) override {
     STACK_TRY(record("exec " + r.stack + " " + r.service + " " + join(r.cmd)));
     return std::unique_ptr<ExecSession>(new CatSession());
   }
-  rt::Result<std::unique_ptr<ExecSession>> run(const ExecRequest& r, bool rm) override {
+  stack::Result<std::unique_ptr<ExecSession>> run(const ExecRequest& r, bool rm) override {
     STACK_TRY(record("run " + r.stack + " " + r.service + " " + join(r.cmd) + (rm ? " rm=1" : "")));
     return std::unique_ptr<ExecSession>(new CatSession());
   }
-  rt::Result<std::string> top(const std::string&) override { return std::string("{}"); }
-  rt::Result<std::string> stats(const std::string&) override { return std::string("[]"); }
+  stack::Result<std::string> top(const std::string&) override { return std::string("{}"); }
+  stack::Result<std::string> stats(const std::string&) override { return std::string("[]"); }
   Subscription subscribe(uint64_t since, std::function<void(const Event&)> sink) override {
     last_since = since;
     sink(Event{1, 1, "other", "x", "other-x-1", "create", {}});
@@ -136,7 +136,7 @@ class FakeEngine : public Engine {
     for (auto& x : v) s += (s.empty() ? "" : ",") + x;
     return s;
   }
-  rt::Result<void> record(const std::string& line) {
+  stack::Result<void> record(const std::string& line) {
     std::lock_guard lock(mu);
     if (next_error) {
       auto e = *next_error;

@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "netplane/dns_message.h"
-#include "orchestrator/daemon/http_routes.h"
-#include "runtime/container/spec.h"
+#include "orchestrator/daemon/server/http_routes.h"
+#include "runtime/oci/spec.h"
 #include "tests/unit/compose_test_util.h"
 #include "tests/unit/fake_engine.h"
 
@@ -55,7 +55,7 @@ TEST(FuzzRegressions, NonUtf8PathAndQueryAreAnsweredNotThrown) {
 // invalid sequence threw from the logs stream the same way.
 TEST(FuzzRegressions, NonUtf8LogLinesAreStreamed) {
   struct BinaryLogs : FakeEngine {
-    rt::Result<void> logs(const std::string&, const LogOptions&, const std::function<bool(const LogLine&)>& sink,
+    stack::Result<void> logs(const std::string&, const LogOptions&, const std::function<bool(const LogLine&)>& sink,
                           const std::atomic<bool>&) override {
       sink(LogLine{"web", "shop-web-1", "stdout", 1, "bytes \xff\xfe end"});
       return {};

@@ -473,7 +473,7 @@ TEST_F(ImageStoreTest, DiskUsageCountsBytes) {
 
 TEST_F(ImageStoreTest, LeaseBlocksGarbageCollectionUntilReleased) {
   auto try_exclusive = [&] {
-    stack::rt::UniqueFd fd(::open((root() + "/gc.lock").c_str(), O_RDWR | O_CLOEXEC));
+    stack::UniqueFd fd(::open((root() + "/gc.lock").c_str(), O_RDWR | O_CLOEXEC));
     return fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0;
   };
   {

@@ -1,4 +1,4 @@
-// The replica spec builder (orchestrator/daemon/spec_builder.h): Docker's
+// The replica spec builder (orchestrator/daemon/node/spec_builder.h): Docker's
 // rules for command, env, user, working dir, capabilities, security options,
 // resources and mounts, and errors that name the service and field. Every
 // result is also checked to parse as a valid OCI spec.
@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "orchestrator/daemon/spec_builder.h"
-#include "orchestrator/daemon/node_record.h"
+#include "orchestrator/daemon/node/spec_builder.h"
+#include "orchestrator/daemon/node/node_record.h"
 #include "runtime/container/default_spec.h"
 
 using namespace stack::orch;
@@ -225,7 +225,7 @@ TEST(NodeSpecBuilder, SecurityOptions) {
 
   p.service.security_opt = {"seccomp=/etc/profile.json"};
   auto c = ctx();
-  c.read_file = [](const std::string& path) -> rt::Result<std::string> {
+  c.read_file = [](const std::string& path) -> stack::Result<std::string> {
     EXPECT_EQ(path, "/etc/profile.json");
     return std::string(R"({"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"}]})");
   };
@@ -326,8 +326,8 @@ TEST(NodeSpecBuilder, DevicesComeFromTheHostLookup) {
   auto p = plan();
   p.service.devices = {{"/dev/fuse", "/dev/fuse", "rw"}};
   auto c = ctx();
-  c.stat_device = [](const std::string& path) -> rt::Result<rt::Device> {
-    if (path != "/dev/fuse") return rt::fail("stat " + path, ENOENT);
+  c.stat_device = [](const std::string& path) -> stack::Result<rt::Device> {
+    if (path != "/dev/fuse") return stack::fail("stat " + path, ENOENT);
     rt::Device d;
     d.type = "c";
     d.major = 10;

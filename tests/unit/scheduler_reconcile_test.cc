@@ -97,6 +97,48 @@ TEST(SchedulerReconcile, AChangedConfigIsReplacedStopFirst) {
   EXPECT_EQ(summary(d), (Lines{"remove web 1", "create db 1"}));
 }
 
+// A slot may hold several tasks (incarnations) for a moment: the highest is
+// the slot's, the rules above see only it; older ones are stopped and
+// removed, never restarted, whatever the goal.
+TEST(SchedulerReconcile, ASupersededTaskIsStoppedThenRemovedAndTheCurrentOneIsKept) {
+  StackSpec spec{"demo", {svc("web")}};
+  spec.services[0].restart.mode = RestartMode::Always;
+  ReplicaStatus old_task = replica("web", 1, ReplicaState::Running);
+  old_task.container_id = "old";
+  ReplicaStatus new_task = replica("web", 1, ReplicaState::Running);
+  new_task.incarnation = 2;
+  new_task.container_id = "new";
+  for (auto observed : {std::vector<ReplicaStatus>{old_task, new_task}, std::vector<ReplicaStatus>{new_task, old_task}}) {
+    Decision d = run(spec, observed);
+    ASSERT_EQ(summary(d), (Lines{"stop web 1"}));
+    EXPECT_EQ(d.actions[0].container_id, "old");
+    EXPECT_EQ(d.actions[0].incarnation, 1);
+    EXPECT_EQ(d.actions[0].reason, "superseded");
+  }
+  // Exited (even with a restart policy that would restart it): removed.
+  ReplicaStatus exited_old = exited_replica("web", 1, 1, 90000);
+  exited_old.container_id = "old";
+  Decision d = run(spec, {exited_old, new_task});
+  ASSERT_EQ(summary(d), (Lines{"remove web 1"}));
+  EXPECT_EQ(d.actions[0].incarnation, 1);
+  // The slot's own rules apply to the current task only: an exited current
+  // task is restarted, the superseded one beside it removed.
+  ReplicaStatus exited_new = exited_replica("web", 1, 1, 90000);
+  exited_new.incarnation = 2;
+  d = run(spec, {exited_old, exited_new}, 200000);
+  ASSERT_EQ(summary(d), (Lines{"remove web 1", "restart web 1"}));
+  EXPECT_EQ(d.actions[0].incarnation, 1);
+  EXPECT_EQ(d.actions[1].incarnation, 2);
+  // A superseded task past its stop grace is killed like any other.
+  ReplicaStatus stopping_old = old_task;
+  stopping_old.state = ReplicaState::Stopping;
+  stopping_old.stop_requested_at = 1000;
+  d = run(spec, {stopping_old, new_task}, 100000, StackGoal::Stopped);
+  EXPECT_EQ(summary(d), (Lines{"kill web 1", "stop web 1"}));
+  EXPECT_EQ(d.actions[0].container_id, "old");
+  EXPECT_EQ(d.actions[1].container_id, "new");
+}
+
 TEST(SchedulerReconcile, StoppingPastTheGraceIsKilledUnderEveryGoal) {
   StackSpec spec{"demo", {svc("web")}};
   spec.services[0].stop_grace = 5000;

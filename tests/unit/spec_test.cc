@@ -6,7 +6,7 @@
 #include "runtime/container/container.h"
 #include "runtime/container/default_spec.h"
 #include "runtime/container/init.h"
-#include "runtime/container/spec.h"
+#include "runtime/oci/spec.h"
 #include "runtime/kernel/capabilities.h"
 #include "runtime/kernel/rlimits.h"
 

@@ -1,4 +1,4 @@
-// The state store's contract, etcd's model (orchestrator/daemon/state_store.h),
+// The state store's contract, etcd's model (orchestrator/daemon/store/state_store.h),
 // written once and run against every backend: SQLite (stackd's) and the
 // tests' memory store; the etcd backend joins in the cluster issue. Time is
 // a fake clock: lease expiry happens when a test advances it and calls
@@ -7,7 +7,7 @@
 
 #include <thread>
 
-#include "orchestrator/daemon/state_store.h"
+#include "orchestrator/daemon/store/state_store.h"
 #include "tests/support/bundle.h"
 #include "tests/support/memory_store.h"
 
@@ -295,7 +295,7 @@ TYPED_TEST(StoreContract, WaitReturnsTheWriteThatLands) {
   auto w = this->s().watch("jobs/", WatchOptions{true, 0});
   ASSERT_TRUE(w);
   EXPECT_TRUE((*w)->wait(std::chrono::milliseconds(0)).value().empty());
-  rt::Result<std::vector<WatchEvent>> got;
+  stack::Result<std::vector<WatchEvent>> got;
   std::thread waiter([&] { got = (*w)->wait(std::chrono::hours(1)); });
   ASSERT_TRUE(this->s().put("other", "1"));  // 2: wakes it, but does not match
   ASSERT_TRUE(this->s().put("jobs/1", "x"));  // 3

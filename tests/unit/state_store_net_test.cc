@@ -1,5 +1,5 @@
 // The network manager's state in stackd's store
-// (orchestrator/daemon/net_state_store.cc): saved documents read back, a
+// (orchestrator/daemon/store/net_state_store.cc): saved documents read back, a
 // first start reads nothing, and the files of a stackd from before issue 13
 // are imported once, so running containers keep their addresses.
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 
 #include "base/io.h"
 #include "netplane/ipam.h"
-#include "orchestrator/daemon/net_state_store.h"
+#include "orchestrator/daemon/store/net_state_store.h"
 #include "tests/support/bundle.h"
 #include "tests/support/memory_store.h"
 

@@ -1,4 +1,4 @@
-// The SQLite state store (orchestrator/daemon/sqlite_store.cc): keys and
+// The SQLite state store (orchestrator/daemon/store/sqlite_store.cc): keys and
 // values survive a reopen, prefix listing is sorted and bounded, and a
 // transaction that fails half-way leaves nothing of itself; a database of the
 // first schema (stackd before issue 13) opens with its keys, and revisions,
@@ -13,7 +13,7 @@
 
 #include <thread>
 
-#include "orchestrator/daemon/state_store.h"
+#include "orchestrator/daemon/store/state_store.h"
 #include "tests/support/bundle.h"
 
 namespace stack::orch {

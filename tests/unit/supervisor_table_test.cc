@@ -101,6 +101,39 @@ TEST(SupervisorTable, ACrashedReplicaIsRestartedWithBackoff) {
   }
 }
 
+// Each incarnation of a slot is a task of its own: a restart makes the next
+// one, the old task goes with its container (record and store key), the
+// restart counts carry over, and the name stays the slot's.
+TEST(SupervisorTable, ARestartIsANewTaskOfTheSameSlot) {
+  FakeStack st;
+  st.add("web").restart.mode = RestartMode::Always;
+  st.start();
+  st.settle();
+  auto keys = [&] {
+    std::vector<std::string> out;
+    auto listed = st.store().list("replicas/demo/");
+    if (listed)
+      for (const auto& [k, v] : *listed) out.push_back(k);
+    return out;
+  };
+  EXPECT_EQ(keys(), std::vector<std::string>{"replicas/demo/web/1/1"});
+  for (int n = 2; n <= 3; n++) {
+    size_t before = st.node().containers().size();
+    st.node().exit("demo-web-1", 1);
+    ASSERT_TRUE(st.run_until([&] { return st.node().containers().size() > before; }, kMinute));
+    st.settle();
+    auto tasks = st.sup().replicas();
+    ASSERT_EQ(tasks.size(), 1u);
+    EXPECT_EQ(tasks[0].status.slot, 1);
+    EXPECT_EQ(tasks[0].status.incarnation, n);
+    EXPECT_EQ(tasks[0].name, "demo-web-1");
+    EXPECT_EQ(tasks[0].status.restart_count, n - 1);
+    EXPECT_EQ(tasks[0].status.state, ReplicaState::Running);
+    EXPECT_EQ(keys(), std::vector<std::string>{"replicas/demo/web/1/" + std::to_string(n)});
+    EXPECT_EQ(st.node().list_ids().size(), 1u);
+  }
+}
+
 TEST(SupervisorTable, ACreateThatFailsIsReportedToTheWaiter) {
   FakeStack st;
   st.add("web").restart.mode = RestartMode::Always;

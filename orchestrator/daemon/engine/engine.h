@@ -1,0 +1,116 @@
+// The engine: stackd's brain and hands. It keeps each stack's desired state
+// (a compose::Project and a goal) in the StateStore, observes its replicas
+// (containers run by stack-shim through the runtime core), asks the
+// scheduler what to do (scheduler/reconcile.h, health.h, restart.h) and does
+// it: images (runtime/image), container bundles and specs, netns + endpoints
+// + published ports + DNS (netplane), health probes, restarts with backoff.
+//
+// Threading: the engine owns its own io_context and thread(s); every public
+// method is thread-safe and may block the caller (the API server calls them
+// from per-connection threads), never the engine's loop.
+//
+// Who owns what: each container is held by its stack-shim (survives stackd);
+// the engine owns the per-replica netns (/run/stack/netns/<id>), bundle dir
+// (<root>/containers/<id>) and the state store entries. restore() re-adopts
+// all of that after a daemon restart (live restore) or, when the shims are
+// gone (host reboot), brings stacks back up in dependency order.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "orchestrator/api/types.h"
+#include "orchestrator/compose/model.h"
+#include "orchestrator/daemon/store/state_store.h"
+#include "base/error.h"
+#include "base/fd.h"
+
+namespace stack::orch {
+
+struct EngineOptions {
+  std::string root = "/var/lib/stack";              // state.db, containers/, volumes/, net/
+  std::string runtime_root = "/run/stack/runtime";  // stack-runtime state (tmpfs: gone on reboot)
+  std::string netns_dir = "/run/stack/netns";
+  std::string image_root;                           // "" = runtime/image default
+  std::string shim_path;                            // "" = next to stackd, else PATH
+  std::string runtime_path;                         // stack-runtime, same lookup
+  uint16_t dns_port = 53;
+  std::vector<std::string> registry_mirrors;
+  std::vector<std::string> insecure_registries;
+};
+
+// A running exec (or `run`): the engine hands the caller the process's
+// stdio; the caller relays it and calls wait() for the exit code.
+class ExecSession {
+ public:
+  virtual ~ExecSession() = default;
+  virtual int stdin_fd() = 0;   // -1 when not interactive
+  virtual int stdout_fd() = 0;  // the pty master with tty
+  virtual int stderr_fd() = 0;  // -1 with tty
+  virtual void resize(unsigned rows, unsigned cols) = 0;
+  virtual stack::Result<int> wait() = 0;  // exit code (128+signal when killed)
+  virtual void close_stdin() = 0;
+};
+
+class Engine {
+ public:
+  static stack::Result<std::unique_ptr<Engine>> open(const EngineOptions& options, StateStore& store);
+  virtual ~Engine() = default;
+
+  // Live restore; called once after open(), before the API serves.
+  virtual stack::Result<void> restore() = 0;
+
+  // Creates or updates the stack and returns once every wanted replica has
+  // been started (in depends_on order, honouring conditions) or the first
+  // hard failure (image missing, port taken, ...: then nothing of this call
+  // is left). Progress goes out as events.
+  virtual stack::Result<std::vector<ReplicaView>> up(const compose::Project& project,
+                                                  const UpOptions& options) = 0;
+  virtual stack::Result<void> down(const std::string& stack, bool remove_volumes) = 0;
+  virtual stack::Result<void> stop(const std::string& stack, const std::vector<std::string>& services) = 0;
+  virtual stack::Result<void> start(const std::string& stack, const std::vector<std::string>& services) = 0;
+  virtual stack::Result<void> restart(const std::string& stack, const std::vector<std::string>& services) = 0;
+  virtual stack::Result<void> scale(const std::string& stack, const std::map<std::string, int>& replicas) = 0;
+
+  virtual std::vector<StackView> stacks() = 0;
+  virtual stack::Result<compose::Project> project(const std::string& stack) = 0;
+  virtual stack::Result<std::vector<ReplicaView>> ps(const std::string& stack) = 0;  // "" = all
+
+  // Blocks (the caller's thread) delivering lines to `sink` until done, or
+  // with follow until `sink` returns false or `cancel` becomes true.
+  virtual stack::Result<void> logs(const std::string& stack, const LogOptions& options,
+                                const std::function<bool(const LogLine&)>& sink,
+                                const std::atomic<bool>& cancel) = 0;
+
+  virtual stack::Result<std::unique_ptr<ExecSession>> exec(const ExecRequest& request) = 0;
+  // `stack run --rm SERVICE CMD`: a one-off container of the service's spec
+  // (same networks, no published ports), removed after with rm.
+  virtual stack::Result<std::unique_ptr<ExecSession>> run(const ExecRequest& request, bool remove) = 0;
+
+  // `stack top`: per replica the processes ({pid, user, cmd}); `stats`:
+  // per replica cpu %, memory usage/limit, pids, net rx/tx (JSON text).
+  virtual stack::Result<std::string> top(const std::string& stack) = 0;
+  virtual stack::Result<std::string> stats(const std::string& stack) = 0;
+
+  // Events: every event after `since_seq` so far, then live ones until the
+  // returned subscription is dropped. The sink is called from engine threads.
+  using Subscription = std::shared_ptr<void>;
+  virtual Subscription subscribe(uint64_t since_seq, std::function<void(const Event&)> sink) = 0;
+
+  // Stops loops (containers keep running: they belong to their shims).
+  virtual void shutdown() = 0;
+  // Before the API server joins its connection threads (SIGTERM): the calls
+  // that wait for a stack to converge (up, scale, start, stop, down) return
+  // ECANCELED instead of blocking the daemon's exit for a stop grace period
+  // or for ever. What they asked for is in the store; the next stackd
+  // carries it out.
+  virtual void interrupt_waits() {}
+};
+
+}  // namespace stack::orch

@@ -1,0 +1,91 @@
+// The single-node Engine (engine.h): one Supervisor per stack (supervisor.h)
+// over a LocalNode, a NetworkManager (state <root>/net) and the embedded
+// DnsServer (its own io_context thread), with a small thread pool for health
+// probes. Mutating operations on one stack are serialised by a per-stack
+// lock; reads (ps, logs, events) never wait for them.
+//
+// Persisted state (StateStore): stacks/<name> = {"project": <compose
+// to_json>, "goal": "up|stopped|down"}; replicas/<stack>/<service>/<slot>
+// (replica_store.h); events/<seq> (events.h).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "netplane/dns_server.h"
+#include "orchestrator/daemon/engine/engine.h"
+#include "orchestrator/daemon/engine/events.h"
+#include "orchestrator/daemon/node/local_node.h"
+#include "orchestrator/daemon/engine/netwiring.h"
+#include "orchestrator/daemon/engine/supervisor.h"
+
+namespace stack::orch {
+
+// ENOENT naming the first of `services` the project does not have.
+stack::Result<void> check_services(const compose::Project& project, const std::vector<std::string>& services,
+                                const char* verb);
+
+class EngineImpl final : public Engine {
+ public:
+  EngineImpl(const EngineOptions& options, StateStore& store);
+  ~EngineImpl() override;
+  stack::Result<void> init();
+
+  stack::Result<void> restore() override;
+  stack::Result<std::vector<ReplicaView>> up(const compose::Project& project, const UpOptions& options) override;
+  stack::Result<void> down(const std::string& stack, bool remove_volumes) override;
+  stack::Result<void> stop(const std::string& stack, const std::vector<std::string>& services) override;
+  stack::Result<void> start(const std::string& stack, const std::vector<std::string>& services) override;
+  stack::Result<void> restart(const std::string& stack, const std::vector<std::string>& services) override;
+  stack::Result<void> scale(const std::string& stack, const std::map<std::string, int>& replicas) override;
+  std::vector<StackView> stacks() override;
+  stack::Result<compose::Project> project(const std::string& stack) override;
+  stack::Result<std::vector<ReplicaView>> ps(const std::string& stack) override;
+  stack::Result<void> logs(const std::string& stack, const LogOptions& options,
+                        const std::function<bool(const LogLine&)>& sink, const std::atomic<bool>& cancel) override;
+  stack::Result<std::unique_ptr<ExecSession>> exec(const ExecRequest& request) override;
+  stack::Result<std::unique_ptr<ExecSession>> run(const ExecRequest& request, bool remove) override;
+  stack::Result<std::string> top(const std::string& stack) override;
+  stack::Result<std::string> stats(const std::string& stack) override;
+  Subscription subscribe(uint64_t since_seq, std::function<void(const Event&)> sink) override;
+  void shutdown() override;
+  void interrupt_waits() override;
+
+ private:
+  std::shared_ptr<Supervisor> find(const std::string& stack);
+  stack::Result<std::shared_ptr<Supervisor>> need(const std::string& stack);
+  std::shared_ptr<std::mutex> op_lock(const std::string& stack);
+  stack::Result<void> save_stack(const compose::Project& project, sched::StackGoal goal);
+  std::map<std::string, compose::Healthcheck> image_healthchecks(const compose::Project& project);
+  stack::Result<void> teardown(const std::string& stack, bool remove_volumes);
+  std::vector<ReplicaView> views(Supervisor& sup);
+  void emit(const std::string& stack, const std::string& type, std::map<std::string, std::string> attrs = {});
+  SupervisorContext context();
+  int64_t stop_deadline(Supervisor& sup);
+
+  EngineOptions options_;
+  StateStore& store_;
+  std::unique_ptr<net::NetworkManager> networks_;
+  boost::asio::io_context io_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::thread io_thread_;
+  std::unique_ptr<net::DnsServer> dns_;
+  std::unique_ptr<LocalNode> node_;
+  std::unique_ptr<NetWiring> wiring_;
+  std::unique_ptr<EventBus> events_;
+  boost::asio::thread_pool pool_{4};
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Supervisor>> stacks_;
+  std::map<std::string, std::shared_ptr<std::mutex>> op_locks_;
+  bool shut_ = false;
+  bool interrupted_ = false;  // interrupt_waits(): stacks made after it are interrupted too
+};
+
+}  // namespace stack::orch

@@ -1,0 +1,456 @@
+#include "orchestrator/daemon/engine/supervisor.h"
+
+#include <csignal>
+#include <random>
+
+#include "scheduler/health.h"
+#include "scheduler/reconcile.h"
+#include "scheduler/restart.h"
+
+namespace stack::orch {
+namespace {
+
+using sched::ReplicaState;
+
+std::string random_hex6() {
+  static thread_local std::mt19937 gen{std::random_device{}()};
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%06x", static_cast<unsigned>(gen() & 0xffffff));
+  return buf;
+}
+
+// The spec as placement sees it while requirements are not enforced: every
+// node can take every replica, and ranking alone chooses.
+sched::StackSpec without_requirements(sched::StackSpec spec) {
+  for (auto& s : spec.services) s.requirements = {};
+  return spec;
+}
+
+}  // namespace
+
+Supervisor::Supervisor(SupervisorContext ctx, StackDesired desired, std::vector<ReplicaRecord> replicas)
+    : ctx_(std::move(ctx)), desired_(std::move(desired)) {
+  for (auto& r : replicas) {
+    // Records of a stackd that stored no node ids belong to the only node.
+    if (r.status.node.empty() && ctx_.nodes.size() == 1) r.status.node = ctx_.nodes.begin()->first;
+    Task t = task_of(r.status);
+    replicas_[t] = std::move(r);
+  }
+  // Capacity is read once: a node's hardware does not change under a stack.
+  for (const auto& [id, node] : ctx_.nodes) {
+    sched::NodeInfo info = node->describe();
+    info.id = id;
+    node_infos_.push_back(std::move(info));
+  }
+  guard_->self = this;
+}
+
+Supervisor::~Supervisor() {
+  {
+    std::lock_guard g(guard_->m);
+    guard_->self = nullptr;
+  }
+  stop_loop();
+}
+
+void Supervisor::adopt() {
+  std::vector<std::pair<LocalNode*, std::string>> watches;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& [_, r] : replicas_)
+      if (!r.status.container_id.empty() &&
+          (r.status.state == ReplicaState::Running || r.status.state == ReplicaState::Stopping))
+        watches.emplace_back(node_by_id(r.status.node), r.status.container_id);
+    rewire();
+  }
+  for (const auto& [node, id] : watches) watch(node, id);
+}
+
+void Supervisor::start() {
+  adopt();
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Supervisor::stop_loop() {
+  {
+    std::lock_guard lk(mu_);
+    quit_ = true;
+  }
+  kick_cv_.notify_all();
+  changed_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Supervisor::update(StackDesired desired) {
+  std::lock_guard lk(mu_);
+  desired_ = std::move(desired);
+  errors_.clear();
+  kicked_ = true;
+  kick_cv_.notify_all();
+}
+
+void Supervisor::set_goal(sched::StackGoal goal) {
+  std::lock_guard lk(mu_);
+  desired_.goal = goal;
+  kicked_ = true;
+  kick_cv_.notify_all();
+}
+
+sched::StackGoal Supervisor::goal() {
+  std::lock_guard lk(mu_);
+  return desired_.goal;
+}
+
+StackDesired Supervisor::desired() {
+  std::lock_guard lk(mu_);
+  return desired_;
+}
+
+compose::Project Supervisor::project() {
+  std::lock_guard lk(mu_);
+  return desired_.project;
+}
+
+std::vector<ReplicaRecord> Supervisor::replicas() {
+  std::lock_guard lk(mu_);
+  std::vector<ReplicaRecord> out;
+  for (const auto& [_, r] : replicas_) out.push_back(r);
+  return out;
+}
+
+std::vector<std::string> Supervisor::container_ids() {
+  std::lock_guard lk(mu_);
+  std::vector<std::string> out;
+  for (const auto& [_, r] : replicas_)
+    if (!r.status.container_id.empty()) out.push_back(r.status.container_id);
+  return out;
+}
+
+void Supervisor::forget_all() {
+  std::lock_guard lk(mu_);
+  replicas_.clear();
+  changed_cv_.notify_all();
+}
+
+bool Supervisor::selected(const std::vector<std::string>& services, const std::string& s) const {
+  if (services.empty()) return true;
+  for (const auto& x : services)
+    if (x == s) return true;
+  return false;
+}
+
+const sched::ServiceSpec* Supervisor::service_spec(const std::string& name) const {
+  for (const auto& s : desired_.spec.services)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+ReplicaRecord* Supervisor::find_by_id(const std::string& id) {
+  for (auto& [_, r] : replicas_)
+    if (r.status.container_id == id) return &r;
+  return nullptr;
+}
+
+ReplicaRecord* Supervisor::find_task(const sched::Action& a) {
+  auto it = replicas_.find({a.service, a.slot, a.incarnation});
+  return it == replicas_.end() ? nullptr : &it->second;
+}
+
+ReplicaRecord* Supervisor::current_task(const std::string& service, int slot) {
+  auto it = replicas_.lower_bound({service, slot + 1, 0});
+  if (it == replicas_.begin()) return nullptr;
+  --it;
+  const auto& [s, n, _] = it->first;
+  return s == service && n == slot ? &it->second : nullptr;
+}
+
+bool Supervisor::has_task(const std::string& service, int slot) const {
+  auto it = replicas_.lower_bound({service, slot, 0});
+  return it != replicas_.end() && std::get<0>(it->first) == service && std::get<1>(it->first) == slot;
+}
+
+LocalNode* Supervisor::node_by_id(const std::string& id) const {
+  auto it = ctx_.nodes.find(id);
+  return it == ctx_.nodes.end() ? nullptr : it->second;
+}
+
+void Supervisor::save(const ReplicaRecord& r) {
+  // A failed write costs history after a daemon restart, not correctness now.
+  if (auto s = save_replica(ctx_.store, r); !s)
+    emit("error", r.status.service, r.name, {{"reason", "state store: " + s.error().message()}});
+}
+
+void Supervisor::emit(const std::string& type, const std::string& service, const std::string& replica,
+                      std::map<std::string, std::string> attrs) {
+  Event e;
+  e.stack = desired_.project.name;
+  e.service = service;
+  e.replica = replica;
+  e.type = type;
+  e.attrs = std::move(attrs);
+  ctx_.events.publish(std::move(e));
+}
+
+Supervisor::Pass Supervisor::step() {
+  std::unique_lock lk(mu_);
+  return pass(lk);
+}
+
+Supervisor::Pass Supervisor::pass(std::unique_lock<std::mutex>& lk) {
+  int64_t now = ctx_.clock.now();
+  sched::ObservedStack observed;
+  for (const auto& [_, r] : replicas_) observed.replicas.push_back(r.status);
+  sched::Decision d = sched::reconcile(ctx_.enforce_requirements ? desired_.spec : without_requirements(desired_.spec),
+                                       observed, desired_.goal, now, node_infos_);
+  blocked_ = d.blocked;
+  Pass p;
+  p.wake_at = std::min(d.wake_at.value_or(INT64_MAX), schedule_probes(now));
+  for (const auto& a : d.actions) {
+    if (quit_) break;
+    p.progress = execute(lk, a) || p.progress;
+  }
+  changed_cv_.notify_all();
+  // Only repeated Kills of containers that have not died yet: retry in 1 s.
+  if (!p.progress && !d.actions.empty()) p.wake_at = std::min(p.wake_at, ctx_.clock.now() + 1000);
+  return p;
+}
+
+void Supervisor::loop() {
+  std::unique_lock lk(mu_);
+  while (!quit_) {
+    Pass p = pass(lk);
+    if (p.progress) continue;
+    while (!kicked_ && !quit_ && ctx_.clock.now() < p.wake_at) ctx_.clock.wait_until(kick_cv_, lk, p.wake_at);
+    kicked_ = false;
+  }
+}
+
+bool Supervisor::execute(std::unique_lock<std::mutex>& lk, const sched::Action& a) {
+  ReplicaRecord* r = find_task(a);
+  switch (a.kind) {
+    case sched::ActionKind::Create:
+      return do_create(lk, a, false);
+    case sched::ActionKind::Restart: {
+      if (!r || (r->status.state != ReplicaState::Exited && r->status.state != ReplicaState::Created)) return false;
+      if (a.policy_restart) {
+        const sched::ServiceSpec* ss = service_spec(a.service);
+        if (ss) sched::note_restart(ss->restart, r->status, ctx_.clock.now());
+      }
+      emit("restart", a.service, r->name, {{"reason", a.reason}});
+      return do_create(lk, a, true);
+    }
+    case sched::ActionKind::Stop: {
+      if (!r || r->status.state != ReplicaState::Running || r->status.container_id != a.container_id) return false;
+      int sig = signal_number(a.signal);
+      // An already-dead one shows up as an exit; one whose node left cannot be reached.
+      if (LocalNode* node = node_by_id(r->status.node)) (void)node->signal(a.container_id, sig ? sig : SIGTERM);
+      r->status.state = ReplicaState::Stopping;
+      r->status.stop_requested_at = ctx_.clock.now();
+      save(*r);
+      emit("stop", a.service, r->name, {{"reason", a.reason}, {"signal", a.signal}});
+      rewire();
+      return true;
+    }
+    case sched::ActionKind::Kill: {
+      if (!r || r->status.container_id != a.container_id || killed_.count(a.container_id)) return false;
+      if (LocalNode* node = node_by_id(r->status.node)) (void)node->signal(a.container_id, SIGKILL);
+      killed_.insert(a.container_id);
+      emit("kill", a.service, r->name, {{"reason", a.reason}, {"signal", "SIGKILL"}});
+      return true;
+    }
+    case sched::ActionKind::Remove:
+      return do_remove(lk, a);
+  }
+  return false;
+}
+
+bool Supervisor::do_create(std::unique_lock<std::mutex>& lk, const sched::Action& a, bool restart) {
+  const std::string& service = a.service;
+  const int slot = a.slot;
+  const sched::ServiceSpec* ss = service_spec(service);
+  LocalNode* node = node_by_id(a.node);
+  if (!ss || !node || !desired_.project.services.count(service)) return false;
+  // The task this replaces: the one acted on (Restart), else the slot's
+  // current one. A Pending task (no container yet) is filled in; anything
+  // else is followed by a new task, the next incarnation.
+  ReplicaRecord* prev = restart ? find_task(a) : current_task(service, slot);
+  if (prev && !prev->status.container_id.empty() &&
+      (prev->status.state == ReplicaState::Running || prev->status.state == ReplicaState::Stopping))
+    return false;
+  if (prev && restart && prev != current_task(service, slot)) return false;  // superseded meanwhile
+  std::string old = prev ? prev->status.container_id : "";
+  Task old_task = prev ? task_of(prev->status) : Task{};
+  LocalNode* old_node = old.empty() ? nullptr : node_by_id(prev->status.node);
+  ReplicaRecord* rp = prev;
+  if (!prev || !old.empty()) {
+    ReplicaRecord next;
+    if (prev) next.status = prev->status;  // restart counts and history belong to the slot
+    next.status.incarnation = prev ? prev->status.incarnation + 1 : 1;
+    next.status.service = service;
+    next.status.slot = slot;
+    rp = &(replicas_[task_of(next.status)] = std::move(next));
+  }
+  ReplicaRecord& r = *rp;
+  // Restart counts belong to the slot: they survive policy restarts and a
+  // re-creation after a reboot, and start over only with a new config.
+  bool new_config = r.status.config_hash != ss->config_hash;
+  std::string id = desired_.project.name + "-" + service + "-" + std::to_string(slot) + "-" + random_hex6();
+  ReplicaPlan plan = make_plan(desired_.project, service, slot, id, desired_.networks, ctx_.options.root + "/volumes");
+  sched::ReplicaStatus& s = r.status;
+  s.stack = desired_.project.name;
+  s.node = a.node;
+  s.container_id = id;
+  s.state = ReplicaState::Created;
+  s.health = {};
+  s.exit_code = 0;
+  s.oom_killed = false;
+  s.created_at = ctx_.clock.now();
+  s.started_at = s.finished_at = s.stop_requested_at = 0;
+  s.stopped_by_user = s.start_requested = false;
+  if (!restart && new_config) {
+    s.restart_count = s.restart_streak = 0;
+    s.restart_times.clear();
+  }
+  s.config_hash = ss->config_hash;
+  r.name = plan.name;
+  r.image = plan.service.image;
+  r.command = plan.service.command.value_or(std::vector<std::string>{});
+  r.addresses.clear();
+  r.pid = r.shim_pid = 0;
+  r.netns_path.clear();
+  save(r);
+  emit("create", service, r.name, {{"image", r.image}, {"reason", a.reason}});
+
+  lk.unlock();
+  // The old incarnation's teardown (veth, netns, overlay: tens of ms) is off
+  // the crash-to-running path: it goes after the new one started, unless the
+  // new one needs what the old holds (a static address).
+  bool static_ip = false;
+  for (const auto& n : plan.networks) static_ip = static_ip || !n.ipv4_address.empty();
+  if (old_node && static_ip) (void)old_node->remove({old});
+  auto started = node->create_and_start(plan);
+  if (old_node && !static_ip) (void)old_node->remove({old});
+  lk.lock();
+  // The old task is gone with its container: its record goes too.
+  if (!old.empty()) {
+    auto ot = replicas_.find(old_task);
+    if (ot != replicas_.end() && ot->second.status.container_id == old) {
+      killed_.erase(old);
+      (void)delete_replica(ctx_.store, desired_.project.name, ot->second.status);
+      replicas_.erase(ot);
+    }
+  }
+
+  ReplicaRecord* cur = find_by_id(id);
+  if (!cur) {  // the slot went away meanwhile (down): do not leak the container
+    if (started) {
+      lk.unlock();
+      (void)node->remove({id});
+      lk.lock();
+    }
+    return true;
+  }
+  if (!started) {
+    cur->status.state = ReplicaState::Exited;
+    cur->status.exit_code = kCreateFailed;
+    cur->status.finished_at = ctx_.clock.now();
+    errors_[{service, slot}] = cur->name + ": " + started.error().message();
+    save(*cur);
+    emit("error", service, cur->name, {{"reason", started.error().message()}});
+    return true;
+  }
+  errors_.erase({service, slot});
+  cur->status.state = ReplicaState::Running;
+  cur->status.started_at = started->started_at_ms ? started->started_at_ms : ctx_.clock.now();
+  if (ss->health.kind != sched::ProbeKind::None)
+    cur->status.health = sched::health_on_start(ss->health, cur->status.started_at);
+  cur->pid = started->pid;
+  cur->shim_pid = started->shim_pid;
+  cur->netns_path = started->netns_path;
+  // The node reports addresses by network name; accept compose keys too.
+  for (const auto& [net, ip] : started->addresses) {
+    auto k = desired_.networks.find(net);
+    cur->addresses[k != desired_.networks.end() ? k->second.name : net] = ip;
+  }
+  save(*cur);
+  emit("start", service, cur->name, {{"pid", std::to_string(cur->pid)}});
+  rewire();
+  lk.unlock();
+  watch(node, id);
+  lk.lock();
+  return true;
+}
+
+bool Supervisor::do_remove(std::unique_lock<std::mutex>& lk, const sched::Action& a) {
+  const Task task{a.service, a.slot, a.incarnation};
+  auto it = replicas_.find(task);
+  if (it == replicas_.end()) return false;
+  std::string id = it->second.status.container_id;
+  std::string name = it->second.name;
+  LocalNode* node = node_by_id(it->second.status.node);
+  if (!id.empty()) {
+    lk.unlock();
+    auto rm = node ? node->remove({id}) : stack::Result<void>{};  // a node that left took its containers
+    lk.lock();
+    if (!rm) {
+      emit("error", a.service, name, {{"reason", "remove: " + rm.error().message()}});
+      return false;
+    }
+    killed_.erase(id);
+    emit("destroy", a.service, name, {{"reason", a.reason}});
+  }
+  it = replicas_.find(task);
+  if (it == replicas_.end() || it->second.status.container_id != id) return true;  // replaced meanwhile
+  const sched::ServiceSpec* ss = service_spec(a.service);
+  bool superseded = current_task(a.service, a.slot) != &it->second;
+  if (desired_.goal == sched::StackGoal::Down || !ss || a.slot > ss->replicas || superseded) {
+    (void)delete_replica(ctx_.store, desired_.project.name, it->second.status);
+    replicas_.erase(it);
+    if (!has_task(a.service, a.slot)) errors_.erase({a.service, a.slot});
+  } else {
+    it->second.status.container_id.clear();
+    it->second.status.state = ReplicaState::Pending;
+    save(it->second);
+  }
+  rewire();
+  return true;
+}
+
+void Supervisor::user_stop(const std::vector<std::string>& services) {
+  std::lock_guard lk(mu_);
+  for (auto& [task, r] : replicas_) {
+    const std::string& service = std::get<0>(task);
+    if (!selected(services, service)) continue;
+    r.status.stopped_by_user = true;
+    r.status.start_requested = false;
+    if (r.status.state == ReplicaState::Running) {
+      const sched::ServiceSpec* ss = service_spec(service);
+      std::string sig = ss ? ss->stop_signal : "SIGTERM";
+      int n = signal_number(sig);
+      if (LocalNode* node = node_by_id(r.status.node)) (void)node->signal(r.status.container_id, n ? n : SIGTERM);
+      r.status.state = ReplicaState::Stopping;
+      r.status.stop_requested_at = ctx_.clock.now();
+      emit("stop", service, r.name, {{"reason", "stopped by user"}, {"signal", sig}});
+    }
+    save(r);
+  }
+  rewire();
+  kicked_ = true;
+  kick_cv_.notify_all();
+}
+
+void Supervisor::user_start(const std::vector<std::string>& services) {
+  std::lock_guard lk(mu_);
+  for (auto& [task, r] : replicas_) {
+    if (!selected(services, std::get<0>(task))) continue;
+    r.status.stopped_by_user = false;
+    if (r.status.state == ReplicaState::Exited || r.status.state == ReplicaState::Created)
+      r.status.start_requested = true;
+    save(r);
+  }
+  errors_.clear();
+  kicked_ = true;
+  kick_cv_.notify_all();
+}
+
+}  // namespace stack::orch

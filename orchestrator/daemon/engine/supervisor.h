@@ -1,0 +1,200 @@
+// One stack's reconcile loop. A Supervisor owns the stack's desired state
+// (project, scheduler spec, goal) and its observed replicas, and runs one
+// thread that repeats: reconcile() (scheduler/reconcile.h, with placement
+// over the node set) -> execute the actions through the nodes -> persist ->
+// sleep until the decision's wake_at, the next health probe, or a kick
+// (container exit, probe result, user op). There is no polling: a crashed
+// replica is restarted at exactly the time the restart policy says.
+//
+// Nodes: a set keyed by node id (one, "local", in stackd today). Every
+// Create/Restart goes to the node placement chose (feasibility, then
+// ranking); everything else about a replica (signals, probes, exits,
+// removal) goes to the node its status names.
+//
+// Concurrency: all state is under mu_. The loop thread releases it during
+// blocking node calls (create_and_start, remove); node exit callbacks and
+// probe results (thread pool) take it, update the replica, re-wire DNS and
+// ports, and kick the loop. Actions for one stack run one at a time, on the
+// loop thread only, so a slot never gets two containers.
+//
+// Tests drive the same code without the thread: step() is one pass of the
+// loop at the clock's now (tests/unit/supervisor_table_test.cc, with a fake
+// node and a fake clock).
+//
+// Restart: Docker restarts the same container; we create a new incarnation
+// (new id, new netns, fresh writable layer) for the same slot with
+// restart_count + 1, so a restart is a clean start. The old container's log
+// files go with it.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <tuple>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "orchestrator/compose/model.h"
+#include "orchestrator/daemon/engine/engine.h"
+#include "orchestrator/daemon/engine/events.h"
+#include "orchestrator/daemon/node/local_node.h"
+#include "orchestrator/daemon/engine/netwiring.h"
+#include "orchestrator/daemon/engine/replica_store.h"
+#include "orchestrator/daemon/engine/supervisor_clock.h"
+#include "scheduler/model.h"
+#include "scheduler/placement.h"
+
+namespace stack::orch {
+
+// Node id -> node. The nodes outlive the supervisor.
+using NodeSet = std::map<std::string, LocalNode*>;
+
+struct SupervisorContext {
+  const EngineOptions& options;
+  NodeSet nodes;
+  // Makes DNS and the published ports match the replica set (NetWiring::sync).
+  std::function<void(const compose::Project&, const std::vector<WiredReplica>&)> wire;
+  EventBus& events;
+  StateStore& store;
+  // Runs a health probe off the loop thread (the engine's thread pool).
+  std::function<void(std::function<void()>)> run_probe;
+  Clock& clock;
+  // Whether placement holds replicas to their reservations and placement
+  // constraints. stackd: not yet. On one host it tells users both are
+  // ignored (compose/unsupported.h: deploy.placement, reservations), so
+  // placement only chooses among the nodes; the cluster work turns it on
+  // together with dropping those warnings.
+  bool enforce_requirements = false;
+};
+
+// The plan for one incarnation of (service, slot). Pure.
+ReplicaPlan make_plan(const compose::Project& project, const std::string& service, int slot,
+                      const std::string& id, const std::map<std::string, net::NetworkInfo>& networks,
+                      const std::string& volume_root);
+// "<stack>-<service>-<slot>" or container_name.
+std::string replica_name(const compose::Project& project, const compose::Service& service, int slot);
+int signal_number(const std::string& name);  // "SIGTERM", "TERM", "15"; 0 when unknown
+// Host dir of a named volume: <volume_root>/<stack>_<key> (external: its name).
+std::string volume_dir(const compose::Project& project, const std::string& key, const std::string& volume_root);
+
+struct StackDesired {
+  compose::Project project;
+  sched::StackSpec spec;
+  sched::StackGoal goal = sched::StackGoal::Up;
+  std::map<std::string, net::NetworkInfo> networks;  // compose key -> network
+};
+
+class Supervisor {
+ public:
+  Supervisor(SupervisorContext ctx, StackDesired desired, std::vector<ReplicaRecord> replicas);
+  ~Supervisor();  // stops the loop; containers keep running
+
+  // Watches exits of adopted replicas that are Running and wires them; then
+  // (start) runs the loop thread, or (adopt only) leaves the stepping to the
+  // caller.
+  void start();
+  void adopt();
+  void stop_loop();
+
+  // One pass of the loop at the clock's now: reconcile, schedule the probes
+  // that are due, execute the actions. `progress`: an action changed
+  // something (the loop goes again at once); `wake_at`: when the next pass
+  // is needed if nothing happens before (INT64_MAX: only on a kick). Only
+  // for a supervisor without the loop thread (adopt(), not start()).
+  struct Pass {
+    bool progress = false;
+    int64_t wake_at = INT64_MAX;
+  };
+  Pass step();
+
+  void update(StackDesired desired);
+  void set_goal(sched::StackGoal goal);
+  sched::StackGoal goal();
+  compose::Project project();
+  StackDesired desired();
+
+  // `stack stop`: marks the replicas of `services` (empty: all) stopped by
+  // the user and sends their stop signal; `stack start`/`up`: clears the mark
+  // and asks for a start of exited ones.
+  void user_stop(const std::vector<std::string>& services);
+  void user_start(const std::vector<std::string>& services);
+
+  // Blocks until every slot of `services` (empty: all) has started at least
+  // once (healthy: is running and healthy or has no check) and no slot above
+  // a service's replica count is left, or a hard failure (create error, a
+  // dependency that failed, no node for it), or `deadline_ms` (0 = none).
+  stack::Result<void> wait_settled(const std::vector<std::string>& services, bool healthy, int64_t deadline_ms);
+  // Blocks until the replicas of `services` are no longer running.
+  stack::Result<void> wait_stopped(const std::vector<std::string>& services, int64_t deadline_ms);
+  // Blocks until no replica has a container.
+  stack::Result<void> wait_gone(int64_t deadline_ms);
+  // stackd is stopping: every wait_* above returns ECANCELED now and from
+  // then on (the API server joins the threads blocked in them before the
+  // loops stop). Supervision itself goes on until stop_loop().
+  void interrupt_waits();
+
+  std::vector<ReplicaRecord> replicas();
+  // Drops every record (down, after wait_gone or a forced removal).
+  std::vector<std::string> container_ids();
+  void forget_all();
+
+ private:
+  using Slot = std::pair<std::string, int>;            // (service, slot)
+  using Task = std::tuple<std::string, int, int>;      // (service, slot, incarnation)
+  static Task task_of(const sched::ReplicaStatus& s) { return {s.service, s.slot, s.incarnation}; }
+  // Exit code recorded when a node could not create or start a container
+  // (docker run uses 125 for "the daemon failed").
+  static constexpr int kCreateFailed = 125;
+  void loop();
+  Pass pass(std::unique_lock<std::mutex>& lk);
+  // Runs one action; returns whether it changed anything.
+  bool execute(std::unique_lock<std::mutex>& lk, const sched::Action& a);
+  bool do_create(std::unique_lock<std::mutex>& lk, const sched::Action& a, bool restart);
+  bool do_remove(std::unique_lock<std::mutex>& lk, const sched::Action& a);
+  void on_exit(const std::string& id, const ExitInfo& info);
+  void on_probe(const std::string& id, const sched::ProbeResult& result);
+  int64_t schedule_probes(int64_t now);  // returns the next probe time (INT64_MAX: none)
+  void watch(LocalNode* node, const std::string& id);
+  void rewire();  // DNS + port backends from the replica set (mu_ held)
+  void save(const ReplicaRecord& r);
+  void emit(const std::string& type, const std::string& service, const std::string& replica,
+            std::map<std::string, std::string> attrs = {});
+  const sched::ServiceSpec* service_spec(const std::string& name) const;
+  ReplicaRecord* find_by_id(const std::string& id);
+  ReplicaRecord* find_task(const sched::Action& a);
+  // The slot's current task (its highest incarnation); nullptr when it has none.
+  ReplicaRecord* current_task(const std::string& service, int slot);
+  bool has_task(const std::string& service, int slot) const;
+  // nullptr when the node is not (or no longer) in the set.
+  LocalNode* node_by_id(const std::string& id) const;
+  bool selected(const std::vector<std::string>& services, const std::string& s) const;
+
+  SupervisorContext ctx_;
+  std::vector<sched::NodeInfo> node_infos_;  // the nodes' capacities, for placement
+  std::mutex mu_;
+  std::condition_variable kick_cv_;     // wakes the loop
+  std::condition_variable changed_cv_;  // wakes waiters after any change
+  bool kicked_ = false;
+  bool quit_ = false;
+  bool interrupted_ = false;  // interrupt_waits()
+  StackDesired desired_;
+  std::map<Task, ReplicaRecord> replicas_;  // every task; ordered by service, slot, incarnation
+  std::map<Slot, std::string> errors_;   // last hard failure per slot (create failed)
+  std::set<std::string> probing_;        // container ids with a probe in flight
+  std::vector<std::string> blocked_;    // the last decision's blocked list
+  std::set<std::string> killed_;         // container ids SIGKILLed already
+  std::thread thread_;
+  // Callbacks from node and pool threads reach the supervisor through this;
+  // the destructor clears `self` under `m`, so a late callback does nothing.
+  struct Guard {
+    std::mutex m;
+    Supervisor* self = nullptr;
+  };
+  std::shared_ptr<Guard> guard_ = std::make_shared<Guard>();
+};
+
+}  // namespace stack::orch

@@ -1,0 +1,87 @@
+// The API's waits on a Supervisor: until the stack settled, stopped or is
+// gone. They sleep on changed_cv_ (notified after every loop pass and every
+// observed change) with the supervisor's clock for their deadline.
+#include <cerrno>
+
+#include "orchestrator/daemon/engine/supervisor.h"
+
+namespace stack::orch {
+
+using sched::ReplicaState;
+
+void Supervisor::interrupt_waits() {
+  std::lock_guard lk(mu_);
+  interrupted_ = true;
+  changed_cv_.notify_all();
+}
+
+stack::Result<void> Supervisor::wait_settled(const std::vector<std::string>& services, bool healthy,
+                                          int64_t deadline_ms) {
+  std::unique_lock lk(mu_);
+  for (;;) {
+    for (const auto& [slot, e] : errors_)
+      if (selected(services, slot.first)) return stack::fail(e);
+    bool done = true;
+    for (const auto& ss : desired_.spec.services) {
+      if (!selected(services, ss.name)) continue;
+      for (const auto& b : blocked_)
+        if (b.rfind(ss.name + " blocked: ", 0) == 0) return stack::fail("service " + b);
+      for (auto& [task, r] : replicas_) {
+        const sched::ReplicaStatus& s = r.status;
+        if (s.service != ss.name) continue;
+        if (s.slot > ss.replicas || current_task(s.service, s.slot) != &r) {
+          done = false;  // still being scaled down, or a superseded task still going
+          continue;
+        }
+        bool ok = s.started_at > 0 && s.config_hash == ss.config_hash && !s.start_requested;
+        if (healthy)
+          ok = ok && s.state == ReplicaState::Running &&
+               (s.health.health == sched::Health::None || s.health.health == sched::Health::Healthy);
+        done = done && ok;
+      }
+      for (int n = 1; n <= ss.replicas; n++) done = done && has_task(ss.name, n);
+    }
+    if (done) return {};
+    if (quit_) return stack::fail("stack " + desired_.project.name + " is no longer supervised");
+    if (interrupted_)
+      return stack::fail("stackd is stopping; stack " + desired_.project.name + " converges after its restart", ECANCELED);
+    if (deadline_ms > 0 && ctx_.clock.now() >= deadline_ms) {
+      std::string why = blocked_.empty() ? "" : ": " + blocked_.front();
+      return stack::fail("timed out waiting for stack " + desired_.project.name + why, ETIMEDOUT);
+    }
+    ctx_.clock.wait_until(changed_cv_, lk, deadline_ms > 0 ? deadline_ms : INT64_MAX);
+  }
+}
+
+stack::Result<void> Supervisor::wait_stopped(const std::vector<std::string>& services, int64_t deadline_ms) {
+  std::unique_lock lk(mu_);
+  auto stopped = [&] {
+    for (const auto& [task, r] : replicas_)
+      if (selected(services, r.status.service) &&
+          (r.status.state == ReplicaState::Running || r.status.state == ReplicaState::Stopping))
+        return false;
+    return true;
+  };
+  while (!stopped()) {
+    if (quit_) return stack::fail("stack " + desired_.project.name + " is no longer supervised");
+    if (interrupted_)
+      return stack::fail("stackd is stopping; stack " + desired_.project.name + " stops after its restart", ECANCELED);
+    if (ctx_.clock.now() >= deadline_ms) return stack::fail("timed out stopping " + desired_.project.name, ETIMEDOUT);
+    ctx_.clock.wait_until(changed_cv_, lk, deadline_ms);
+  }
+  return {};
+}
+
+stack::Result<void> Supervisor::wait_gone(int64_t deadline_ms) {
+  std::unique_lock lk(mu_);
+  while (!replicas_.empty()) {
+    if (quit_) return stack::fail("stack " + desired_.project.name + " is no longer supervised");
+    if (interrupted_)
+      return stack::fail("stackd is stopping; stack " + desired_.project.name + " is removed after its restart", ECANCELED);
+    if (ctx_.clock.now() >= deadline_ms) return stack::fail("timed out removing " + desired_.project.name, ETIMEDOUT);
+    ctx_.clock.wait_until(changed_cv_, lk, deadline_ms);
+  }
+  return {};
+}
+
+}  // namespace stack::orch

@@ -1,0 +1,569 @@
+// LocalNode on this host: see local_node.h for what it owns and node_local.h
+// for the on-disk layout. Locking: mu_ guards nothing but the per-ref pull
+// locks and exec counter; container operations work on distinct ids (the
+// engine never runs two operations on one id at once) and on-disk state.
+#include "orchestrator/daemon/node/node_local.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "base/io.h"
+#include "netplane/etc_files.h"
+#include "netplane/netns.h"
+#include "orchestrator/daemon/node/child_process.h"
+#include "orchestrator/daemon/node/container_stats.h"
+#include "orchestrator/daemon/node/exec_session.h"
+#include "orchestrator/daemon/node/exit_watcher.h"
+#include "orchestrator/daemon/node/node_record.h"
+#include "orchestrator/daemon/node/probes.h"
+#include "orchestrator/daemon/node/replica_fs.h"
+#include "orchestrator/daemon/node/shim_processes.h"
+#include "orchestrator/daemon/node/spec_builder.h"
+#include "runtime/container/container.h"
+#include "runtime/container/exec.h"
+#include "runtime/container/state.h"
+#include "runtime/image/image_service.h"
+#include "runtime/image/overlay.h"
+#include "runtime/image/progress.h"
+#include "runtime/image/registry.h"
+#include "runtime/kernel/cgroup.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace stack::orch {
+namespace {
+
+using stack::fail;
+
+// How long remove() waits for a killed container's shim to record the exit.
+constexpr int kShimExitWaitMs = 10000;
+// How long the shim may take to create and start a container.
+constexpr int kShimStartTimeoutMs = 120000;
+
+bool exists(const std::string& p) {
+  struct stat st {};
+  return ::lstat(p.c_str(), &st) == 0;
+}
+
+class ProgressLines : public img::ProgressSink {
+ public:
+  explicit ProgressLines(const std::function<void(const std::string&)>& f) : f_(f) {}
+  void event(const img::ProgressEvent& e) override {
+    if (!f_ || e.state == img::ProgressEvent::State::Downloading) return;  // state changes only
+    std::lock_guard lk(mu_);
+    f_(img::render_progress_line(e, 0));
+  }
+
+ private:
+  const std::function<void(const std::string&)>& f_;
+  std::mutex mu_;
+};
+
+class HostNode : public LocalNode {
+ public:
+  HostNode(const EngineOptions& o, net::NetworkManager& n) : opts_(o), net_(n), runtime_(o.runtime_root) {}
+
+  stack::Result<void> init() {
+    auto svc = img::ImageService::open(opts_.image_root.empty() ? img::kDefaultImageRoot : opts_.image_root);
+    if (!svc) return tl::unexpected(svc.error().wrap("open image store"));
+    images_.emplace(std::move(*svc));
+    // Shims and `stack-runtime exec` enter containers: they are spawned
+    // through protected paths made once (CVE-2019-5736, protected_exe.h,
+    // ChildProcess::protect), so no container start or health check
+    // re-executes itself first.
+    auto shim = locate_binary("stack-shim", opts_.shim_path);
+    if (!shim) return tl::unexpected(shim.error());
+    shim_ = *shim;
+    auto runtime = locate_binary("stack-runtime", opts_.runtime_path);
+    if (!runtime) return tl::unexpected(runtime.error());
+    runtime_bin_ = *runtime;
+    STACK_TRY(ChildProcess::protect(shim_));
+    STACK_TRY(ChildProcess::protect(runtime_bin_));
+    std::error_code ec;
+    for (auto& d : {containers_dir(), opts_.runtime_root}) {
+      fs::create_directories(d, ec);
+      if (ec) return fail("create " + d + ": " + ec.message(), ec.value());
+    }
+    auto w = ExitWatcher::start();
+    if (!w) return tl::unexpected(w.error());
+    watcher_ = std::move(*w);
+    return {};
+  }
+
+  stack::Result<void> ensure_image(const std::string& ref, bool always,
+                                const std::function<void(const std::string&)>& progress) override {
+    std::shared_ptr<std::mutex> lock;
+    {
+      std::lock_guard lk(mu_);
+      auto& l = pull_locks_[ref];
+      if (!l) l = std::make_shared<std::mutex>();
+      lock = l;
+    }
+    std::lock_guard pull_lk(*lock);
+    if (always || !images_->resolve(ref)) {
+      auto r = img::parse_reference(ref);
+      if (!r) return tl::unexpected(r.error());
+      img::RegistryConfig cfg;
+      for (auto& m : opts_.registry_mirrors) {
+        auto eq = m.find('=');
+        if (eq == std::string::npos) return fail("registry mirror " + m + ": expected REGISTRY=URL", EINVAL);
+        cfg.mirrors[m.substr(0, eq)] = m.substr(eq + 1);
+      }
+      cfg.insecure = opts_.insecure_registries;
+      ProgressLines sink(progress);
+      auto d = img::pull(*r, images_->store(), cfg, &sink);
+      if (!d) return tl::unexpected(d.error());
+    }
+    auto l = images_->ensure_unpacked(ref);
+    if (!l) return tl::unexpected(l.error());
+    return {};
+  }
+
+  stack::Result<compose::Healthcheck> image_healthcheck(const std::string& ref) override {
+    auto cfg = images_->image_runtime_config(ref);
+    if (!cfg) return tl::unexpected(cfg.error());
+    compose::Healthcheck h;
+    if (!cfg->healthcheck) return h;  // test empty: none
+    const auto& ih = *cfg->healthcheck;
+    h.test = ih.test;
+    // Zero in the image means Docker's default.
+    if (ih.interval_ns > 0) h.interval = ih.interval_ns / 1000000;
+    if (ih.timeout_ns > 0) h.timeout = ih.timeout_ns / 1000000;
+    if (ih.start_period_ns > 0) h.start_period = ih.start_period_ns / 1000000;
+    if (ih.start_interval_ns > 0) h.start_interval = ih.start_interval_ns / 1000000;
+    if (ih.retries > 0) h.retries = ih.retries;
+    h.disable = !h.test.empty() && h.test[0] == "NONE";
+    return h;
+  }
+
+  stack::Result<ReplicaRuntime> create_and_start(const ReplicaPlan& plan) override {
+    STACK_TRY(rt::validate_id(plan.id));
+    std::string dir = container_dir(plan.id);
+    if (::mkdir(dir.c_str(), 0711) != 0)
+      return stack::fail_errno("create container " + plan.id + ": " + dir);
+    auto r = create_in(plan, dir);
+    if (!r) {
+      // Everything made so far is recorded in node.json or found by id.
+      (void)remove_batch({plan.id});
+      return tl::unexpected(r.error().wrap("create container " + plan.id));
+    }
+    return r;
+  }
+
+  stack::Result<void> watch(const std::string& id, std::function<void(const ExitInfo&)> on_exit) override {
+    std::string exit_file = container_dir(id) + "/exit.json";
+    auto fire = [exit_file, on_exit] {
+      // The shim writes exit.json just before it exits; a shim that died
+      // without one (killed) leaves the code unknown: 255.
+      ExitInfo info{255, false, 0};
+      if (auto e = parse_exit_record(io::read_text(exit_file), exit_file)) info = *e;
+      on_exit(info);
+    };
+    if (exists(exit_file)) {
+      watcher_->post(fire);
+      return {};
+    }
+    pid_t shim = live_shim(opts_.runtime_root, id);
+    stack::UniqueFd fd = shim > 0 ? pidfd_of(shim) : stack::UniqueFd();
+    if (!fd) {
+      if (exists(exit_file)) {  // exited between the two checks
+        watcher_->post(fire);
+        return {};
+      }
+      return fail("watch " + id + ": no shim holds the container and it left no exit record", ESRCH);
+    }
+    return watcher_->add(id, std::move(fd), fire);
+  }
+
+  stack::Result<void> signal(const std::string& id, int sig) override {
+    auto r = rt::kill_container(runtime_, id, sig);
+    if (!r) return tl::unexpected(r.error().wrap("signal " + id));
+    return {};
+  }
+
+  stack::Result<void> remove(const std::vector<std::string>& ids) override { return remove_batch(ids); }
+
+  stack::Result<std::optional<ReplicaRuntime>> reattach(const std::string& id) override {
+    std::string dir = container_dir(id);
+    if (!exists(dir)) return std::optional<ReplicaRuntime>();
+    auto rec = NodeRecord::parse(io::read_text(dir + "/node.json"), dir + "/node.json");
+    if (!rec) return std::optional<ReplicaRuntime>();
+    ReplicaRuntime rr;
+    rr.id = id;
+    rr.addresses = rec->addresses;
+    rr.netns_path = rec->netns_path;
+    rr.started_at_ms = rec->started_at_ms;
+    if (exists(dir + "/exit.json")) {
+      rr.running = false;
+      return std::optional<ReplicaRuntime>(rr);
+    }
+    pid_t shim = live_shim(opts_.runtime_root, id);
+    auto state = runtime_.load(id);
+    if (shim <= 0 || !state || rt::process_start_time(state->pid) != state->pid_start)
+      return std::optional<ReplicaRuntime>();
+    rr.shim_pid = shim;
+    rr.pid = state->pid;
+    return std::optional<ReplicaRuntime>(rr);
+  }
+
+  std::vector<std::string> list_ids() override {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(containers_dir(), ec); !ec && it != fs::directory_iterator(); ++it)
+      if (it->is_directory()) out.push_back(it->path().filename());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  sched::ProbeResult probe(const std::string& id, const sched::HealthSpec& spec, const std::string& address) override {
+    switch (spec.kind) {
+      case sched::ProbeKind::Exec:
+        return exec_probe({runtime_bin_, opts_.runtime_root, id, container_dir(id)}, spec);
+      case sched::ProbeKind::Http:
+        return http_probe(address, spec);
+      case sched::ProbeKind::Tcp:
+        return tcp_probe(address, spec);
+      case sched::ProbeKind::None:
+        break;
+    }
+    sched::ProbeResult r;
+    r.exit_code = 0;
+    return r;
+  }
+
+  stack::Result<std::unique_ptr<ExecSession>> exec(const std::string& id, const ExecRequest& req) override {
+    if (req.cmd.empty()) return fail("exec " + id + ": no command", EINVAL);
+    auto proc = rt::exec_process_from(runtime_, id);
+    if (!proc) return tl::unexpected(proc.error().wrap("exec " + id));
+    proc->args = req.cmd;
+    proc->terminal = req.tty;
+    proc->env = merge_env(proc->env, req.env);
+    if (req.tty) proc->env = merge_env(proc->env, {"TERM=xterm"});
+    if (!req.workdir.empty()) proc->cwd = req.workdir;
+    if (!req.user.empty()) {
+      std::string rootfs = container_dir(id) + "/rootfs";
+      auto passwd = read_in_rootfs(rootfs, "/etc/passwd");
+      auto group = read_in_rootfs(rootfs, "/etc/group");
+      auto u = resolve_user(req.user, passwd ? *passwd : "", group ? *group : "");
+      if (!u) return tl::unexpected(u.error().wrap("exec " + id + ": user"));
+      proc->user = u->user;
+    }
+    rt::Spec holder;
+    holder.process = *proc;
+    std::string file = container_dir(id) + "/exec-" + std::to_string(++exec_seq_) + ".json";
+    STACK_TRY(io::write_file_atomic(file, rt::spec_to_json(holder)["process"].dump()));
+    auto s = start_exec_session({runtime_bin_, opts_.runtime_root, id, file, req.tty, req.interactive, req.detach});
+    if (!s) {
+      ::unlink(file.c_str());
+      return tl::unexpected(s.error().wrap("exec " + id));
+    }
+    return s;
+  }
+
+  std::vector<std::string> log_files(const std::string& id) override {
+    std::vector<std::string> out;
+    std::string base = container_dir(id) + "/container.log";
+    for (int i = 16; i >= 1; i--)
+      if (exists(base + "." + std::to_string(i))) out.push_back(base + "." + std::to_string(i));
+    if (exists(base)) out.push_back(base);
+    return out;
+  }
+
+  stack::Result<std::string> top(const std::string& id) override {
+    auto passwd = read_in_rootfs(container_dir(id) + "/rootfs", "/etc/passwd");
+    return container_top(opts_.runtime_root, id, passwd ? *passwd : "");
+  }
+  stack::Result<std::string> stats(const std::string& id) override { return sampler_.stats(opts_.runtime_root, id); }
+
+ private:
+  std::string containers_dir() const { return opts_.root + "/containers"; }
+  std::string container_dir(const std::string& id) const { return containers_dir() + "/" + id; }
+
+  stack::Result<ReplicaRuntime> create_in(const ReplicaPlan& plan, const std::string& dir);
+  stack::Result<void> connect_networks(const ReplicaPlan& plan, NodeRecord& rec, ReplicaRuntime& rr,
+                                    std::vector<net::EndpointInfo>& endpoints);
+  stack::Result<void> write_etc_files(const ReplicaPlan& plan, const std::string& dir, const std::string& hostname,
+                                   const std::vector<net::EndpointInfo>& endpoints);
+  stack::Result<ReplicaRuntime> start_shim(const std::string& id, const std::string& dir, ReplicaRuntime rr);
+  void stop_container(const std::string& id);
+  stack::Result<void> remove_batch(const std::vector<std::string>& ids);
+
+  EngineOptions opts_;
+  net::NetworkManager& net_;
+  rt::StateDir runtime_;
+  std::optional<img::ImageService> images_;
+  std::string shim_, runtime_bin_;
+  std::unique_ptr<ExitWatcher> watcher_;
+  StatsSampler sampler_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<std::mutex>> pull_locks_;
+  std::atomic<unsigned> exec_seq_{0};
+};
+
+stack::Result<ReplicaRuntime> HostNode::create_in(const ReplicaPlan& plan, const std::string& dir) {
+  const auto& s = plan.service;
+  auto cfg = images_->image_runtime_config(s.image);
+  if (!cfg) return tl::unexpected(cfg.error());
+  auto lowers = images_->ensure_unpacked(s.image);
+  if (!lowers) return tl::unexpected(lowers.error());
+
+  NodeRecord rec;
+  rec.id = plan.id;
+  rec.name = plan.name;
+  rec.image = s.image;
+  const std::string& mode = s.network_mode;
+  bool host = mode == "host";
+  if (mode.rfind("service:", 0) == 0)
+    return fail("network_mode " + mode + ": the engine must resolve it to container:<id>", EINVAL);
+  std::string netns;
+  if (mode.rfind("container:", 0) == 0) {
+    netns = opts_.netns_dir + "/" + mode.substr(10);
+    if (!net::netns_exists(netns)) return fail("network_mode " + mode + ": no such container network", ENOENT);
+  } else if (!host) {
+    rec.netns_path = netns = opts_.netns_dir + "/" + plan.id;
+  }
+  if (!rec.netns_path.empty() && mode != "none")
+    for (auto& a : plan.networks) rec.networks.push_back(a.network.name);
+  // Recorded before anything exists, so a crash from here on can be undone.
+  STACK_TRY(io::write_file_atomic(dir + "/node.json", rec.to_json()));
+
+  ReplicaRuntime rr;
+  rr.id = plan.id;
+  rr.netns_path = netns;
+  std::vector<net::EndpointInfo> endpoints;
+  if (!rec.netns_path.empty()) {
+    STACK_TRY(net::create_netns(rec.netns_path));
+    STACK_TRY(connect_networks(plan, rec, rr, endpoints));
+  }
+  std::string hostname = s.hostname.empty() ? plan.name : s.hostname;
+  if (!host) STACK_TRY(write_etc_files(plan, dir, hostname, endpoints));
+
+  auto rootfs = mount_replica_rootfs(*lowers, dir);
+  if (!rootfs) return tl::unexpected(rootfs.error());
+  SpecContext ctx;
+  ctx.rootfs = *rootfs;
+  ctx.etc_dir = dir;
+  ctx.netns_path = netns;
+  ctx.host_network = host;
+  auto passwd = read_in_rootfs(*rootfs, "/etc/passwd");
+  if (!passwd) return tl::unexpected(passwd.error());
+  auto group = read_in_rootfs(*rootfs, "/etc/group");
+  if (!group) return tl::unexpected(group.error());
+  ctx.passwd = *passwd;
+  ctx.group = *group;
+  ctx.stat_device = [](const std::string& path) -> stack::Result<rt::Device> {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return stack::fail_errno("stat " + path);
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) return fail(path + " is not a device", EINVAL);
+    rt::Device d;
+    d.type = S_ISCHR(st.st_mode) ? "c" : "b";
+    d.major = major(st.st_rdev);
+    d.minor = minor(st.st_rdev);
+    d.file_mode = st.st_mode & 07777;
+    d.uid = st.st_uid;
+    d.gid = st.st_gid;
+    return d;
+  };
+  ctx.read_file = [](const std::string& path) { return io::read_file(path); };
+  auto built = build_spec(plan, *cfg, ctx);
+  if (!built) return tl::unexpected(built.error());
+  rr.warnings = built->warnings;
+  for (auto& d : built->bind_dirs_to_create) {
+    std::error_code ec;
+    if (!exists(d)) fs::create_directories(d, ec);
+    if (ec) return fail("create bind source " + d + ": " + ec.message(), ec.value());
+  }
+  STACK_TRY(make_dir_in_rootfs(*rootfs, built->spec.process.cwd));
+  STACK_TRY(io::write_file_atomic(dir + "/config.json", rt::spec_to_json(built->spec).dump(1)));
+  return start_shim(plan.id, dir, std::move(rr));
+}
+
+stack::Result<void> HostNode::connect_networks(const ReplicaPlan& plan, NodeRecord& rec, ReplicaRuntime& rr,
+                                            std::vector<net::EndpointInfo>& endpoints) {
+  if (plan.service.network_mode == "none") return {};
+  for (size_t i = 0; i < plan.networks.size(); i++) {
+    const auto& a = plan.networks[i];
+    net::EndpointRequest req;
+    req.container_id = plan.id;
+    req.network = a.network.name;
+    req.netns_path = rec.netns_path;
+    req.ifname = "eth" + std::to_string(i);
+    req.ipv4_address = a.ipv4_address;
+    req.default_route = i == 0;
+    req.egress_bytes_per_sec = plan.service.egress_bytes_per_sec;
+    auto ep = net_.connect(req);
+    if (!ep) return tl::unexpected(ep.error().wrap("connect " + a.network.name));
+    rr.addresses[a.network.name] = ep->address;
+    endpoints.push_back(*ep);
+  }
+  rec.addresses = rr.addresses;
+  return {};
+}
+
+stack::Result<void> HostNode::write_etc_files(const ReplicaPlan& plan, const std::string& dir,
+                                           const std::string& hostname,
+                                           const std::vector<net::EndpointInfo>& endpoints) {
+  const auto& s = plan.service;
+  net::HostsSpec hs;
+  hs.hostname = hostname;
+  hs.domainname = s.domainname;
+  hs.extra_hosts = s.extra_hosts;
+  if (!endpoints.empty()) {
+    hs.address = endpoints[0].address;
+    hs.host_gateway = endpoints[0].gateway;
+    if (plan.name != hostname) hs.aliases.push_back(plan.name);
+    for (auto& al : plan.networks[0].aliases)
+      if (al != hostname && al != plan.name) hs.aliases.push_back(al);
+  }
+  auto hosts = net::build_hosts(hs);
+  if (!hosts) return tl::unexpected(hosts.error());
+  net::ResolvSpec rs;
+  rs.mode = plan.dns_server.empty() || endpoints.empty() ? net::ResolvMode::None : net::ResolvMode::Bridge;
+  rs.gateway = plan.dns_server;
+  rs.host_resolv_conf = io::read_text("/etc/resolv.conf");
+  rs.dns = s.dns;
+  rs.dns_search = s.dns_search;
+  rs.dns_opt = s.dns_opt;
+  auto resolv = net::build_resolv_conf(rs);
+  if (!resolv) return tl::unexpected(resolv.error());
+  auto hn = net::build_hostname(hostname);
+  if (!hn) return tl::unexpected(hn.error());
+  STACK_TRY(io::write_file_atomic(dir + "/hosts", *hosts));
+  STACK_TRY(io::write_file_atomic(dir + "/resolv.conf", *resolv));
+  STACK_TRY(io::write_file_atomic(dir + "/hostname", *hn));
+  return {};
+}
+
+stack::Result<ReplicaRuntime> HostNode::start_shim(const std::string& id, const std::string& dir, ReplicaRuntime rr) {
+  std::vector<std::string> argv = {shim_,        "--root",     opts_.runtime_root, "--id",
+                                   id,           "--bundle",   dir,                "--log-file",
+                                   dir + "/container.log", "--exit-file", dir + "/exit.json", "--detach"};
+  // The first process exits once the shim proper reported "started <pid>"
+  // (stdout) or "error ..." (stderr); see runtime/shim/startup.h.
+  auto run = run_captured(argv, kShimStartTimeoutMs, 64 * 1024);
+  if (!run) return tl::unexpected(run.error());
+  std::istringstream lines(run->output);
+  std::string started, errors;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("started ", 0) == 0)
+      started = line.substr(8);
+    else if (line.rfind("stack-shim: warning: ", 0) == 0)
+      rr.warnings.push_back(line.substr(21));
+    else if (!line.empty())
+      errors += (errors.empty() ? "" : "; ") + (line.rfind("stack-shim: ", 0) == 0 ? line.substr(12) : line);
+  }
+  if (run->timed_out) return fail("stack-shim did not report within " + std::to_string(kShimStartTimeoutMs / 1000) + "s", ETIMEDOUT);
+  if (run->status != 0 || started.empty())
+    return fail(errors.empty() ? "stack-shim exited with status " + std::to_string(run->status) : errors, EIO);
+  auto state = runtime_.load(id);
+  if (!state) return tl::unexpected(state.error());
+  rr.pid = state->pid;
+  rr.shim_pid = live_shim(opts_.runtime_root, id);
+  rr.started_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  auto rec = NodeRecord::parse(io::read_text(dir + "/node.json"), dir + "/node.json");
+  if (!rec) return tl::unexpected(rec.error());
+  rec->addresses = rr.addresses;
+  rec->started_at_ms = rr.started_at_ms;
+  STACK_TRY(io::write_file_atomic(dir + "/node.json", rec->to_json()));
+  return rr;
+}
+
+// SIGKILL, then wait for the shim to record the exit and go.
+void HostNode::stop_container(const std::string& id) {
+  pid_t shim = live_shim(opts_.runtime_root, id);
+  stack::UniqueFd fd = shim > 0 ? pidfd_of(shim) : stack::UniqueFd();
+  (void)rt::kill_container(runtime_, id, SIGKILL, true);
+  if (!fd) return;
+  struct pollfd p = {fd.get(), POLLIN, 0};
+  int n;
+  do n = ::poll(&p, 1, kShimExitWaitMs);
+  while (n < 0 && errno == EINTR);
+  if (n == 0) ::syscall(SYS_pidfd_send_signal, fd.get(), SIGKILL, nullptr, 0);
+}
+
+stack::Result<void> HostNode::remove_batch(const std::vector<std::string>& ids) {
+  std::optional<stack::Error> first;
+  auto note = [&](const stack::Result<void>& r, const std::string& what) {
+    if (!r && !first) first = r.error().wrap(what);
+  };
+  std::vector<std::pair<std::string, std::string>> endpoints;
+  std::vector<std::pair<std::string, NodeRecord>> records;
+  for (auto& id : ids) {
+    if (!rt::validate_id(id)) continue;
+    watcher_->cancel(id);
+    sampler_.forget(id);
+    std::string dir = container_dir(id);
+    NodeRecord rec;
+    if (auto r = NodeRecord::parse(io::read_text(dir + "/node.json"), dir + "/node.json")) rec = *r;
+    for (auto& n : rec.networks) endpoints.push_back({id, n});
+    if (exists(runtime_.dir(id))) {
+      stop_container(id);
+      // Poststop hook warnings are not ours to report: stackd's specs have no hooks.
+      stack::Result<> d = rt::delete_container(runtime_, id, true).map([](auto&&) {});
+      if (!d && d.error().code == EBUSY) d = remove_unfinished(runtime_, id, kShimExitWaitMs);  // stop_container() ended its shim
+      if (!d && d.error().code != ENOENT) note(d, "remove " + id);
+    }
+    records.push_back({id, rec});
+  }
+  if (!endpoints.empty()) note(net_.disconnect(endpoints), "disconnect");
+  for (auto& [id, rec] : records) {
+    std::string dir = container_dir(id);
+    if (!rec.netns_path.empty()) note(net::delete_netns(rec.netns_path), "remove " + id);
+    note(unmount_replica_rootfs(dir), "remove " + id);
+    if (exists(dir)) note(img::remove_container_layer(dir), "remove " + id);
+  }
+  if (first) return tl::unexpected(*first);
+  return {};
+}
+
+}  // namespace
+
+stack::Result<std::string> locate_binary(const std::string& name, const std::string& configured) {
+  if (!configured.empty()) {
+    if (::access(configured.c_str(), X_OK) != 0) return stack::fail_errno(name + ": " + configured);
+    return configured;
+  }
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  std::vector<fs::path> candidates;
+  if (!ec) {
+    fs::path d = self.parent_path();
+    // Installed side by side; stackd in build/orchestrator/ and tests in
+    // build/tests/ with the runtime's binaries in build/runtime/.
+    candidates = {d / name, d / ".." / "runtime" / name, d / ".." / ".." / "runtime" / name};
+  }
+  if (const char* path = ::getenv("PATH")) {
+    std::istringstream in(path);
+    for (std::string p; std::getline(in, p, ':');)
+      if (!p.empty()) candidates.push_back(fs::path(p) / name);
+  }
+  for (auto& c : candidates)
+    if (::access(c.c_str(), X_OK) == 0) return c.lexically_normal().string();
+  return stack::fail(name + ": not found next to " + self.string() + " nor in $PATH", ENOENT);
+}
+
+stack::Result<std::unique_ptr<LocalNode>> LocalNode::open(const EngineOptions& options, net::NetworkManager& networks) {
+  auto node = std::make_unique<HostNode>(options, networks);
+  STACK_TRY(node->init());
+  return std::unique_ptr<LocalNode>(std::move(node));
+}
+
+}  // namespace stack::orch

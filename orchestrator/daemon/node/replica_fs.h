@@ -1,0 +1,29 @@
+// A replica's root filesystem: an overlay of the image's snapshot dirs
+// (img::ImageService::ensure_unpacked, shared, read-only) plus the replica's
+// own writable layer, all under the container dir: <dir>/upper, <dir>/work,
+// mounted at <dir>/rootfs. Also the few host-side file operations the node
+// does inside that rootfs, always resolved inside it (an image's symlinks
+// cannot point them at the host).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+
+namespace stack::orch {
+
+// Makes upper/work/rootfs under `dir` (which may exist) and mounts the
+// overlay; on failure nothing of it is left. Returns the rootfs path.
+stack::Result<std::string> mount_replica_rootfs(const std::vector<std::string>& lowers_top_first,
+                                             const std::string& dir);
+// Unmounts <dir>/rootfs when mounted; absent is not an error.
+stack::Result<void> unmount_replica_rootfs(const std::string& dir);
+bool replica_rootfs_mounted(const std::string& dir);
+
+// Reads `path` inside `rootfs` ("" when it does not exist), at most 1 MiB.
+stack::Result<std::string> read_in_rootfs(const std::string& rootfs, const std::string& path);
+// mkdir -p `path` inside `rootfs` (the working dir Docker creates).
+stack::Result<void> make_dir_in_rootfs(const std::string& rootfs, const std::string& path);
+
+}  // namespace stack::orch
