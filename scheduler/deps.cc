@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "base/graph.h"
 #include "scheduler/reconcile.h"
 #include "scheduler/restart.h"
 
@@ -30,28 +31,20 @@ std::map<std::string, std::set<std::string>> dependency_edges(const StackSpec& d
   return edges;
 }
 
-// Among services that all still wait on one another, follow "depends on"
-// edges (smallest name first) until one repeats: that loop is a cycle.
-// The loader refuses a cycle at its file:line (compose/checks.cc), so a
-// stack from a file never has one here; this only names what Kahn's order
-// left over when a spec came another way (a client's JSON, a test), so that
-// reconcile blocks what the cycle holds instead of waiting forever.
+// The cycle among services that all still wait on one another (what Kahn's
+// order left over), found as the loader finds one (base/graph.h). The loader
+// refuses a cycle at its file:line, so a stack from a file never has one
+// here; this names it when a spec came another way (a client's JSON, a
+// test), so that reconcile blocks what the cycle holds instead of waiting
+// forever.
 std::string cycle_text(const std::map<std::string, std::set<std::string>>& edges,
                        const std::set<std::string>& remaining) {
-  std::vector<std::string> path;
-  std::string at = *remaining.begin();
-  while (std::find(path.begin(), path.end(), at) == path.end()) {
-    path.push_back(at);
-    for (const std::string& d : edges.at(at))
-      if (remaining.count(d)) {
-        at = d;
-        break;
-      }
-  }
-  std::string text;
-  for (auto it = std::find(path.begin(), path.end(), at); it != path.end(); ++it)
-    text += *it + " -> ";
-  return text + at;
+  graph::Edges stuck;
+  for (const std::string& n : remaining)
+    for (const std::string& d : edges.at(n))
+      if (remaining.count(d)) stuck[n].insert(d);
+  for (const std::string& n : remaining) stuck[n];
+  return graph::cycle_text(graph::find_cycle(stuck));
 }
 
 std::string slot_name(const ServiceSpec& s, int slot) {

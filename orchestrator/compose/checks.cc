@@ -1,8 +1,8 @@
 #include "orchestrator/compose/checks.h"
 
-#include <functional>
 #include <map>
 
+#include "base/graph.h"
 #include "orchestrator/compose/normalize.h"
 
 namespace stack::compose {
@@ -49,30 +49,16 @@ stack::Result<void> check_dependencies(Project& project, const Node& doc, const 
       return fail_at(m, path, why);
     }
   }
-  // Cycle search: colour 1 = on the stack, 2 = done.
-  std::map<std::string, int> colour;
-  std::vector<std::string> stack;
-  std::function<stack::Result<void>(const std::string&)> visit = [&](const std::string& n) -> stack::Result<void> {
-    colour[n] = 1;
-    stack.push_back(n);
-    for (auto& [dep, d] : project.services[n].depends_on) {
-      if (colour[dep] == 1) {
-        std::string cycle;
-        auto start = std::find(stack.begin(), stack.end(), dep);
-        for (auto i = start; i != stack.end(); ++i) cycle += *i + " -> ";
-        cycle += dep;
-        return fail_at(locate(doc, {"services", n, "depends_on", dep}), "services." + n + ".depends_on",
-                       "dependency cycle: " + cycle);
-      }
-      if (colour[dep] == 0) STACK_TRY(visit(dep));
-    }
-    stack.pop_back();
-    colour[n] = 2;
-    return {};
-  };
-  for (auto& [name, s] : project.services)
-    if (colour[name] == 0) STACK_TRY(visit(name));
-  return {};
+  graph::Edges edges;
+  for (const auto& [name, s] : project.services)
+    for (const auto& [dep, _] : s.depends_on) edges[name].insert(dep);
+  for (const auto& [name, _] : project.services) edges[name];
+  std::vector<std::string> cycle = graph::find_cycle(edges);
+  if (cycle.empty()) return {};
+  // Reported at the edge that closes it.
+  const std::string& from = cycle[cycle.size() - 2];
+  return fail_at(locate(doc, {"services", from, "depends_on", cycle.back()}), "services." + from + ".depends_on",
+                 "dependency cycle: " + graph::cycle_text(cycle));
 }
 
 }  // namespace

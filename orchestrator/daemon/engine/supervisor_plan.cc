@@ -27,7 +27,7 @@ ReplicaPlan make_plan(const compose::Project& project, const std::string& servic
   p.name = replica_name(project, s, slot);
   p.stack = project.name;
   p.slot = slot;
-  p.service = s;
+  p.service = ReplicaSpec(s);
   p.project_dir = project.working_dir;
   for (const auto& m : s.volumes)
     if (m.type == "volume" && !m.source.empty()) p.volume_dirs[m.source] = volume_dir(project, m.source, volume_root);

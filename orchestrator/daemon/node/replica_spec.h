@@ -61,9 +61,9 @@ struct ReplicaSpec {
   uint64_t egress_bytes_per_sec = 0;
 
   ReplicaSpec() = default;
-  // Cut from its service. Implicit on purpose: a plan's `service = s` (make_plan)
-  // reads as what it is, the service as far as the node is concerned.
-  ReplicaSpec(const compose::Service& service);  // NOLINT(google-explicit-constructor)
+  // Cut from its service (the one place a compose::Service becomes what a
+  // node receives; explicit so that no other conversion happens unseen).
+  explicit ReplicaSpec(const compose::Service& service);
 };
 
 // Every field, defaults included (keys sorted).
