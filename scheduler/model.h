@@ -116,10 +116,10 @@ struct ReplicaStatus {
   std::string service;
   int slot = 1;                  // replica number, 1-based: <stack>-<service>-<slot>
   // The task: one incarnation of the slot (one container over its life).
-  // (service, slot, incarnation) names it; a re-created replica (policy
-  // restart, new config, after a reboot) is a new task with the next
-  // incarnation, so a slot may hold an old and a new task at once (during a
-  // restart's teardown, later a start-first update). The slot's current task
+  // (service, slot, incarnation) names it; every new container of the slot
+  // (policy restart, new config, re-created after a reboot) is a new task
+  // with the next incarnation, so a slot may hold an old and a new task at
+  // once (during a restart's teardown, later a start-first update). The slot's current task
   // is its highest incarnation; older ones are superseded and only stopped
   // and removed. Names, DNS and `ps` show the slot, never the incarnation.
   int incarnation = 1;

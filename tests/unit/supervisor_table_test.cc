@@ -132,6 +132,19 @@ TEST(SupervisorTable, ARestartIsANewTaskOfTheSameSlot) {
     EXPECT_EQ(keys(), std::vector<std::string>{"replicas/demo/web/1/" + std::to_string(n)});
     EXPECT_EQ(st.node().list_ids().size(), 1u);
   }
+  // A new config replaces the container stop-first: a new task too, with its
+  // restart counts started over.
+  st.spec("web").config_hash = "h2";
+  st.update();
+  st.settle();
+  auto tasks = st.sup().replicas();
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].status.incarnation, 4);
+  EXPECT_EQ(tasks[0].status.config_hash, "h2");
+  EXPECT_EQ(tasks[0].status.restart_count, 0);
+  EXPECT_EQ(tasks[0].status.state, ReplicaState::Running);
+  EXPECT_EQ(keys(), std::vector<std::string>{"replicas/demo/web/1/4"});
+  EXPECT_EQ(st.node().running_names(), std::vector<std::string>{"demo-web-1"});
 }
 
 TEST(SupervisorTable, ACreateThatFailsIsReportedToTheWaiter) {

@@ -26,6 +26,8 @@
 #include <vector>
 
 #include "orchestrator/api/types.h"
+#include "orchestrator/daemon/node/daemon_options.h"
+#include "orchestrator/daemon/node/exec_session.h"
 #include "orchestrator/compose/model.h"
 #include "orchestrator/daemon/store/state_store.h"
 #include "base/error.h"
@@ -33,30 +35,7 @@
 
 namespace stack::orch {
 
-struct EngineOptions {
-  std::string root = "/var/lib/stack";              // state.db, containers/, volumes/, net/
-  std::string runtime_root = "/run/stack/runtime";  // stack-runtime state (tmpfs: gone on reboot)
-  std::string netns_dir = "/run/stack/netns";
-  std::string image_root;                           // "" = runtime/image default
-  std::string shim_path;                            // "" = next to stackd, else PATH
-  std::string runtime_path;                         // stack-runtime, same lookup
-  uint16_t dns_port = 53;
-  std::vector<std::string> registry_mirrors;
-  std::vector<std::string> insecure_registries;
-};
 
-// A running exec (or `run`): the engine hands the caller the process's
-// stdio; the caller relays it and calls wait() for the exit code.
-class ExecSession {
- public:
-  virtual ~ExecSession() = default;
-  virtual int stdin_fd() = 0;   // -1 when not interactive
-  virtual int stdout_fd() = 0;  // the pty master with tty
-  virtual int stderr_fd() = 0;  // -1 with tty
-  virtual void resize(unsigned rows, unsigned cols) = 0;
-  virtual stack::Result<int> wait() = 0;  // exit code (128+signal when killed)
-  virtual void close_stdin() = 0;
-};
 
 class Engine {
  public:

@@ -281,14 +281,23 @@ bool Supervisor::do_create(std::unique_lock<std::mutex>& lk, const sched::Action
   std::string old = prev ? prev->status.container_id : "";
   Task old_task = prev ? task_of(prev->status) : Task{};
   LocalNode* old_node = old.empty() ? nullptr : node_by_id(prev->status.node);
+  // Only a task that never had a container is filled in. One whose container
+  // is gone (removed for a new config, lost with its shim) is finished: its
+  // successor replaces it at once, so that every container is a task of its
+  // own.
   ReplicaRecord* rp = prev;
-  if (!prev || !old.empty()) {
+  if (!prev || !old.empty() || prev->status.created_at != 0) {
     ReplicaRecord next;
     if (prev) next.status = prev->status;  // restart counts and history belong to the slot
     next.status.incarnation = prev ? prev->status.incarnation + 1 : 1;
     next.status.service = service;
     next.status.slot = slot;
     rp = &(replicas_[task_of(next.status)] = std::move(next));
+    if (prev && old.empty()) {
+      (void)delete_replica(ctx_.store, desired_.project.name, prev->status);
+      replicas_.erase(old_task);
+      prev = nullptr;
+    }
   }
   ReplicaRecord& r = *rp;
   // Restart counts belong to the slot: they survive policy restarts and a

@@ -1,4 +1,5 @@
-// ExecSession over a `stack-runtime exec --process FILE ID` subprocess.
+// ExecSession (below): a running exec or `run` as the engine hands it to
+// the API server. start_exec_session(): one over a `stack-runtime exec --process FILE ID` subprocess.
 // Without a tty the process's stdio are pipes to us (stdin only when
 // interactive); with a tty the runtime connects to a Unix socket of ours
 // (--console-socket) and sends the pty master over it (SCM_RIGHTS), which
@@ -13,10 +14,22 @@
 #include <memory>
 #include <string>
 
-#include "orchestrator/daemon/engine/engine.h"
 #include "base/error.h"
 
 namespace stack::orch {
+
+// A running exec (or `run`): the engine hands the caller the process's
+// stdio; the caller relays it and calls wait() for the exit code.
+class ExecSession {
+ public:
+  virtual ~ExecSession() = default;
+  virtual int stdin_fd() = 0;   // -1 when not interactive
+  virtual int stdout_fd() = 0;  // the pty master with tty
+  virtual int stderr_fd() = 0;  // -1 with tty
+  virtual void resize(unsigned rows, unsigned cols) = 0;
+  virtual stack::Result<int> wait() = 0;  // exit code (128+signal when killed)
+  virtual void close_stdin() = 0;
+};
 
 struct ExecLaunch {
   std::string runtime_path;

@@ -21,7 +21,9 @@
 
 #include "netplane/network_manager.h"
 #include "orchestrator/compose/model.h"
-#include "orchestrator/daemon/engine/engine.h"
+#include "orchestrator/api/types.h"
+#include "orchestrator/daemon/node/daemon_options.h"
+#include "orchestrator/daemon/node/exec_session.h"
 #include "orchestrator/daemon/node/replica_spec.h"
 #include "base/error.h"
 #include "scheduler/model.h"
