@@ -1,6 +1,6 @@
 // The image verbs over stackd's API (docs/api.md, "Images"), printing what
-// Docker prints; with --image-root they run on that store instead
-// (image_offline.cc).
+// Docker prints; with --image-root they run on that store instead, in the
+// `stack-image` build of this CLI (image_offline.h).
 #include "orchestrator/cli/image_commands.h"
 
 #include <fcntl.h>
@@ -17,7 +17,6 @@
 #include "orchestrator/cli/image_offline.h"
 #include "orchestrator/api/image_json.h"
 #include "runtime/image/progress.h"
-#include "runtime/image/registry.h"
 
 namespace stack::cli {
 
@@ -280,29 +279,6 @@ Result<> cmd_image_push(const GlobalOptions& g, const std::string& local, const 
   auto done = transfer(*client, "/v1/images/push?" + q("name", local) + "&" + q("remote", remote), "pushed", quiet);
   if (!done) return tl::unexpected(done.error());
   std::cout << done->value("pushed", remote) << ": digest: " << done->value("digest", "") << "\n";
-  return {};
-}
-
-Result<> cmd_login(const GlobalOptions& g, const std::string& host, std::string user, bool password_stdin) {
-  img::RegistryConfig cfg;
-  for (auto& m : g.registry_mirrors) {
-    auto eq = m.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == m.size())
-      return fail("--registry-mirror " + m + ": expected REGISTRY=URL (docker.io=http://127.0.0.1:5000)");
-    cfg.mirrors[m.substr(0, eq)] = m.substr(eq + 1);
-  }
-  cfg.insecure = g.insecure_registries;
-  if (!password_stdin)
-    return fail("login " + host + ": give the password with --password-stdin (interactive prompts are not supported)",
-                EINVAL);
-  if (user.empty()) return fail("login " + host + ": give the user with -u USER");
-  std::string password;
-  std::getline(std::cin, password);
-  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
-  if (password.empty()) return fail("login " + host + ": empty password on stdin");
-  auto ok = img::login(host, user, password, cfg);
-  if (!ok) return tl::unexpected(ok.error());
-  std::cout << "Login Succeeded\n";
   return {};
 }
 

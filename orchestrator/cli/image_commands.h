@@ -38,10 +38,6 @@ Result<> cmd_image_import(const GlobalOptions& g, const std::string& tar, const 
 Result<> cmd_image_pull(const GlobalOptions& g, const std::string& name, bool quiet);
 Result<> cmd_image_push(const GlobalOptions& g, const std::string& local, const std::string& remote,
                         bool quiet);
-// Checks the credentials with the registry and saves them in the caller's
-// Docker config (as `docker login`); needs no daemon.
-Result<> cmd_login(const GlobalOptions& g, const std::string& host, std::string user,
-                   bool password_stdin);
 
 // Printing shared with the offline verbs: `docker images` and `system df`.
 struct ImageRow {

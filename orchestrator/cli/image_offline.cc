@@ -157,4 +157,23 @@ Result<> cmd_image_push(const GlobalOptions& g, const std::string& local, const 
   return {};
 }
 
+void remember_command_line(int, char**) {}  // this build runs the verbs itself
+
+Result<> cmd_login(const GlobalOptions& g, const std::string& host, std::string user, bool password_stdin) {
+  auto cfg = registry_config(g);
+  if (!cfg) return tl::unexpected(cfg.error());
+  if (!password_stdin)
+    return fail("login " + host + ": give the password with --password-stdin (interactive prompts are not supported)",
+                EINVAL);
+  if (user.empty()) return fail("login " + host + ": give the user with -u USER");
+  std::string password;
+  std::getline(std::cin, password);
+  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
+  if (password.empty()) return fail("login " + host + ": empty password on stdin");
+  auto ok = img::login(host, user, password, *cfg);
+  if (!ok) return tl::unexpected(ok.error());
+  std::cout << "Login Succeeded\n";
+  return {};
+}
+
 }  // namespace stack::cli::offline

@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 
 #include "orchestrator/cli/image_commands.h"
+#include "orchestrator/cli/image_offline.h"
 #include "orchestrator/cli/stack_verbs.h"
 
 namespace {
@@ -28,6 +29,7 @@ int report(const stack::Result<>& r) {
 
 int main(int argc, char** argv) {
   using namespace stack::cli;
+  offline::remember_command_line(argc, argv);
   CLI::App app{"stack: compose-style stacks, containers and images", "stack"};
   app.require_subcommand(1);
   GlobalOptions g;
@@ -132,7 +134,7 @@ int main(int argc, char** argv) {
   login->add_option("host", name, "registry host")->required();
   login->add_option("-u,--username", user, "user name");
   login->add_flag("--password-stdin", password_stdin, "read the password from stdin");
-  login->callback([&] { action = [&] { return cmd_login(g, name, user, password_stdin); }; });
+  login->callback([&] { action = [&] { return offline::cmd_login(g, name, user, password_stdin); }; });
 
   add_stack_verbs(app, verbs, g, action);
 

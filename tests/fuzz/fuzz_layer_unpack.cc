@@ -28,7 +28,7 @@ std::vector<std::string> list_dir(const std::string& dir) {
   return out;
 }
 
-void fail(const std::string& what) {
+void defect(const std::string& what) {
   std::fprintf(stderr, "layer unpack escaped its root: %s\n", what.c_str());
   std::abort();
 }
@@ -67,21 +67,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   opt.max_bytes = 1 << 20;
   opt.max_entries = 2000;
   auto r = img::unpack_layer(blob, root, opt);
-  if (r && r->bytes_written > opt.max_bytes) fail("wrote more than max_bytes");
+  if (r && r->bytes_written > opt.max_bytes) defect("wrote more than max_bytes");
 
   auto names = list_dir(parent.path());
   if (names.size() != 1 || names[0] != "root") {
     std::string all;
     for (auto& n : names) all += " " + n;
-    fail("parent directory holds:" + all);
+    defect("parent directory holds:" + all);
   }
   struct stat st;
-  if (::lstat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) fail("root is no longer a directory");
+  if (::lstat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) defect("root is no longer a directory");
   auto in_work = list_dir(work.path());
-  if (in_work.size() != 1 || in_work[0] != "blob") fail("blob directory changed");
+  if (in_work.size() != 1 || in_work[0] != "blob") defect("blob directory changed");
   std::map<ino_t, std::pair<nlink_t, nlink_t>> links;
   count_links(root, links);
   for (auto& [ino, n] : links)
-    if (n.second < n.first) fail("inode " + std::to_string(ino) + " has links outside the root");
+    if (n.second < n.first) defect("inode " + std::to_string(ino) + " has links outside the root");
   return 0;
 }

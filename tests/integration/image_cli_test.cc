@@ -192,6 +192,30 @@ TEST_F(ImageCli, LoadsADockerSaveArchiveAndListsIt) {
   EXPECT_EQ(stack({"image", "inspect", "example.com/team/demo:2"}).status, 0);
 }
 
+// `stack` itself loads no image library (libarchive pulls in libxml2 and
+// ICU's 31 MB of data, OpenSSL two more): every `ps` or `logs` would pay for
+// them at start. The offline verbs above run in `stack-image`, which `stack`
+// execs with the same command line; without it, the error says what is
+// missing and nothing is done.
+TEST_F(ImageCli, TheStackBinaryHandsOfflineVerbsToStackImage) {
+  CmdResult deps = stack::test::run({"ldd", stack::test::binary("stack")});
+  ASSERT_EQ(deps.status, 0) << deps.err;
+  for (const char* lib : {"libarchive", "libxml2", "libicu", "libssl", "libcrypto", "libsqlite3"})
+    EXPECT_EQ(deps.out.find(lib), std::string::npos) << lib << " in\n" << deps.out;
+  CmdResult image_deps = stack::test::run({"ldd", stack::test::binary("stack-image")});
+  EXPECT_NE(image_deps.out.find("libarchive"), std::string::npos) << image_deps.out;
+
+  // Alone in a directory, with no stack-image on PATH either.
+  std::string alone = work_.path() + "/alone";
+  fs::create_directories(alone);
+  fs::copy_file(stack::test::binary("stack"), alone + "/stack");
+  CmdResult r = stack::test::run({"env", "PATH=/usr/bin:/bin", alone + "/stack", "--image-root", root(), "images"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("stack: run stack-image (the CLI's image tool, installed beside stack): No such file or directory"),
+            std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(root()));
+}
+
 // Docker 25+ writes the layers as blobs/sha256/<hex> (with an OCI layout
 // alongside) and deduplicates repeated layers with in-archive symlinks.
 TEST_F(ImageCli, LoadsANewerDockerSaveWithBlobsAndLayerLinks) {
