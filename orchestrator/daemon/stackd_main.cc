@@ -23,6 +23,7 @@
 
 #include "orchestrator/api/api_json.h"
 #include "orchestrator/daemon/server/api_server.h"
+#include "orchestrator/daemon/server/upload_spool.h"
 #include "orchestrator/daemon/server/authz_policy_file.h"
 #include "orchestrator/daemon/engine/engine.h"
 #include "orchestrator/daemon/store/state_store.h"
@@ -192,6 +193,9 @@ int main(int argc, char** argv) {
     if (::setrlimit(RLIMIT_NOFILE, &fds) != 0) spdlog::warn("raise RLIMIT_NOFILE: {}", std::strerror(errno));
   }
 
+  // Uploads a killed stackd was receiving: nobody owns them any more.
+  if (size_t n = stack::orch::sweep_spool(eo.root + "/tmp"))
+    spdlog::info("removed {} upload file(s) left by an earlier stackd", n);
   auto store = stack::orch::open_sqlite_store(eo.root + "/state.db");
   if (!store) return fail_line(store.error().message());
   auto engine = stack::orch::Engine::open(eo, **store);

@@ -20,6 +20,9 @@ namespace stack::rt {
 inline Result<int> parse_signal(const std::string& name) {
   if (name.empty()) return fail("empty signal name", EINVAL);
   if (std::isdigit(static_cast<unsigned char>(name[0]))) {
+    // All digits ("9x" is no signal), and few enough not to overflow.
+    if (name.find_first_not_of("0123456789") != std::string::npos || name.size() > 3)
+      return fail("invalid signal \"" + name + "\"", EINVAL);
     int n = std::atoi(name.c_str());
     if (n <= 0 || n >= NSIG) return fail("invalid signal \"" + name + "\"", EINVAL);
     return n;

@@ -163,6 +163,20 @@ TEST_F(ImageDaemon, BadArchivesAreClearErrorsThatChangeNothing) {
   for (auto& e : fs::directory_iterator(root() + "/tmp", ec)) ADD_FAILURE() << "left behind: " << e.path();
 }
 
+// A stackd killed while it held an upload (kill -9 in the middle of a
+// `stack image load`) leaves the spooled body behind; the next stackd on the
+// root removes it before it serves, and nothing else in that directory.
+TEST_F(ImageDaemon, UploadsLeftByAKilledDaemonAreRemovedAtStart) {
+  stop_daemon(SIGKILL);
+  fs::create_directories(root() + "/tmp");
+  std::ofstream(root() + "/tmp/upload-Ab12Cd") << "half of an archive";
+  std::ofstream(root() + "/tmp/notes.txt") << "not ours";
+  start_daemon();
+  EXPECT_FALSE(fs::exists(root() + "/tmp/upload-Ab12Cd"));
+  EXPECT_TRUE(fs::exists(root() + "/tmp/notes.txt"));
+  fs::remove(root() + "/tmp/notes.txt");
+}
+
 TEST_F(ImageDaemon, PullGoesToTheDaemonWithProgressStreamedBack) {
   if (auto why = RegistryFixture::skip_reason(); !why.empty()) GTEST_SKIP() << why;
   RegistryFixture reg;

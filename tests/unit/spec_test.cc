@@ -137,6 +137,9 @@ TEST(Signals, NamesNumbersAndPrefixes) {
   EXPECT_EQ(*parse_signal("1"), 1);
   EXPECT_FALSE(parse_signal("SIGNOPE"));
   EXPECT_FALSE(parse_signal("0"));
+  EXPECT_FALSE(parse_signal("9x"));
+  EXPECT_FALSE(parse_signal("15 "));
+  EXPECT_FALSE(parse_signal("99999999999"));
 }
 
 TEST(ContainerIds, FollowRuncsRule) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <vector>
 
 #include <boost/beast/http/buffer_body.hpp>
@@ -56,6 +57,18 @@ stack::Result<SpooledBody> spool_body(boost::asio::local::stream_protocol::socke
       return tl::unexpected(w.error().wrap("spool upload to " + tmpl));
   }
   return body;
+}
+
+size_t sweep_spool(const std::string& dir) {
+  std::error_code ec;
+  size_t removed = 0;
+  for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator();
+       it.increment(ec)) {
+    if (it->path().filename().string().rfind("upload-", 0) != 0) continue;
+    std::error_code rm;
+    if (std::filesystem::remove(it->path(), rm)) removed++;
+  }
+  return removed;
 }
 
 }  // namespace stack::orch

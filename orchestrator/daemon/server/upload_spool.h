@@ -40,4 +40,10 @@ stack::Result<SpooledBody> spool_body(boost::asio::local::stream_protocol::socke
                                    boost::beast::http::request_parser<boost::beast::http::empty_body>&& head,
                                    const std::string& dir);
 
+// Removes every upload file left in `dir` by a stackd that was killed while a
+// body was being received or a route held it (nothing else would: the
+// SpooledBody that owned it died with the process). Called at start, under
+// the root's lock, before the API serves; returns how many it removed.
+size_t sweep_spool(const std::string& dir);
+
 }  // namespace stack::orch
