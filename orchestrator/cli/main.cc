@@ -3,6 +3,7 @@
 //         stats|events|inspect|ls|version   (stack verbs, cli/stack_verbs.cc)
 //   stack image pull|push|load|import|ls|inspect|rm|prune
 //   stack images | pull NAME | push | rmi | system df | login
+//   stack node init|ls|join-token  (the cluster, cli/node_commands.cc)
 // Image verbs go to stackd (image_commands.h) unless --image-root names a
 // store to work on directly (image_offline.h).
 // Errors are one line, "stack: ...", and exit status 1.
@@ -15,6 +16,7 @@
 
 #include "orchestrator/cli/image_commands.h"
 #include "orchestrator/cli/image_offline.h"
+#include "orchestrator/cli/node_commands.h"
 #include "orchestrator/cli/stack_verbs.h"
 
 namespace {
@@ -137,6 +139,7 @@ int main(int argc, char** argv) {
   login->callback([&] { action = [&] { return offline::cmd_login(g, name, user, password_stdin); }; });
 
   add_stack_verbs(app, verbs, g, action);
+  add_node_verbs(app, &verbs.stack.client, action);
 
   std::vector<std::string> args(argv + 1, argv + argc);
   verbs.exec.cmd = split_exec_command(args);

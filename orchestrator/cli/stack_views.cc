@@ -6,6 +6,7 @@
 #include <iostream>
 #include <thread>
 
+#include "orchestrator/cli/human_bytes.h"
 #include "orchestrator/cli/log_printer.h"
 #include "orchestrator/cli/stack_commands.h"
 #include "orchestrator/api/api_json.h"
@@ -55,18 +56,6 @@ Result<ApiClient> connect_for(const StackOptions& o, std::string& name) {
   if (!n) return tl::unexpected(n.error());
   name = *n;
   return ApiClient::connect(o.client);
-}
-
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) {
-    b /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), u ? "%.1f%s" : "%.0f%s", b, units[u]);
-  return buf;
 }
 
 }  // namespace

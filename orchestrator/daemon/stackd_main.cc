@@ -13,7 +13,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <optional>
+#include <vector>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -26,6 +30,13 @@
 #include "orchestrator/daemon/server/upload_spool.h"
 #include "orchestrator/daemon/server/authz_policy_file.h"
 #include "orchestrator/daemon/engine/engine.h"
+#include "orchestrator/cluster/cluster_config.h"
+#include "orchestrator/daemon/cluster/cluster_boot.h"
+#include "orchestrator/daemon/cluster/cluster_service.h"
+#include "orchestrator/daemon/cluster/follower_engine.h"
+#include "orchestrator/daemon/cluster/join_server.h"
+#include "orchestrator/daemon/store/etcd_store.h"
+#include "orchestrator/daemon/store/lease_holder.h"
 #include "orchestrator/daemon/store/state_store.h"
 #include "base/fd.h"
 
@@ -80,14 +91,54 @@ Result<void> private_dir(const std::string& path, mode_t mode) {
   return {};
 }
 
+// How long etcd keeps the owner key of a stackd that stopped answering: a
+// successor waits at most this long after a crash.
+constexpr int64_t kOwnerTtlSeconds = 10;
+
+std::string join_endpoints(const std::vector<std::string>& endpoints) {
+  std::string out;
+  for (const auto& e : endpoints) out += (out.empty() ? "" : ",") + e;
+  return out;
+}
+
+// SQLite in the root unless etcd endpoints are given.
+Result<std::unique_ptr<stack::orch::StateStore>> open_store(const std::string& root,
+                                                            const stack::orch::EtcdOptions& etcd) {
+  if (etcd.endpoints.empty()) return stack::orch::open_sqlite_store(root + "/state.db");
+  auto store = stack::orch::open_etcd_store(etcd);
+  if (store) spdlog::info("state store: etcd at {} (prefix {})", join_endpoints(etcd.endpoints), etcd.key_prefix);
+  return store;
+}
+
+// Who holds the store, as a second stackd's error shows it.
+std::string owner_text(const std::string& root) {
+  char host[256] = {};
+  (void)::gethostname(host, sizeof host - 1);
+  return "stackd on " + std::string(host) + " (pid " + std::to_string(::getpid()) + ", root " + root + ")";
+}
+
+// A holder on this host with this root is a stackd that died without
+// releasing: a live one would hold the root's lock (lock_root) that we hold.
+bool is_earlier_self(const std::string& holder, const std::string& root) {
+  const std::string head = owner_text(root).substr(0, owner_text(root).find(" (pid ") + 6);
+  const std::string tail = ", root " + root + ")";
+  return holder.rfind(head, 0) == 0 && holder.size() > tail.size() &&
+         holder.compare(holder.size() - tail.size(), tail.size(), tail) == 0;
+}
+
 int fail_line(const std::string& message) {
   std::cerr << "stackd: " << message << "\n";
   return 1;
 }
 
-}  // namespace
+// How long a manager waits at start to take the leader key: a restarted
+// leader takes its own key back at once; a follower gives up and serves as
+// one.
+constexpr auto kLeaderWait = std::chrono::seconds(15);
 
-int main(int argc, char** argv) {
+// The daemon's life; `restart` is set when it should start again (after
+// `node init`), which main() does once everything here was torn down.
+int serve_daemon(int argc, char** argv, std::atomic<bool>* restart) {
   // A daemon outlives whoever started it: an fd it inherited (a lock file, a
   // caller's directory) would be held for its whole life and handed on.
   stack::close_fds_from(3);
@@ -115,6 +166,15 @@ int main(int argc, char** argv) {
   app.add_option("--dns-port", eo.dns_port, "port of the per-network DNS servers")->capture_default_str();
   app.add_option("--registry-mirror", eo.registry_mirrors, "docker.io=URL (repeatable)");
   app.add_option("--insecure-registry", eo.insecure_registries, "plain HTTP registry HOST (repeatable)");
+  stack::orch::EtcdOptions etcd;
+  app.add_option("--etcd-endpoints", etcd.endpoints,
+                 "keep the state in etcd (host:port or http(s)://host:port; comma-separated or repeated) "
+                 "instead of <root>/state.db")
+      ->delimiter(',');
+  app.add_option("--etcd-cacert", etcd.ca_file, "CA that signed etcd's certificate (PEM)");
+  app.add_option("--etcd-cert", etcd.cert_file, "client certificate for etcd's --client-cert-auth (PEM)");
+  app.add_option("--etcd-key", etcd.key_file, "the client certificate's key (PEM)");
+  app.add_option("--etcd-prefix", etcd.key_prefix, "where stackd's keys live in etcd")->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
   app.add_flag("--foreground", foreground, "stay attached to the terminal (default: detach once serving)");
   app.set_version_flag("--version", std::string("stackd version ") + stack::orch::kStackVersion);
@@ -196,11 +256,78 @@ int main(int argc, char** argv) {
   // Uploads a killed stackd was receiving: nobody owns them any more.
   if (size_t n = stack::orch::sweep_spool(eo.root + "/tmp"))
     spdlog::info("removed {} upload file(s) left by an earlier stackd", n);
-  auto store = stack::orch::open_sqlite_store(eo.root + "/state.db");
-  if (!store) return fail_line(store.error().message());
-  auto engine = stack::orch::Engine::open(eo, **store);
+  // A cluster node (<root>/cluster/cluster.json) runs on the cluster's etcd;
+  // a single node on SQLite, or on the etcd it is given.
+  auto cluster_config = stack::cluster::load_cluster_config(eo.root);
+  if (!cluster_config) return fail_line(cluster_config.error().message());
+  std::unique_ptr<stack::orch::ClusterNode> cluster_node;
+  std::unique_ptr<stack::orch::StateStore> single_store;
+  if (*cluster_config) {
+    if (!etcd.endpoints.empty())
+      return fail_line("this node is in cluster " + (*cluster_config)->cluster_id +
+                       ": its state is in the cluster's etcd; drop --etcd-endpoints");
+    auto booted = stack::orch::boot_cluster_node(eo.root, **cluster_config);
+    if (!booted) return fail_line(booted.error().message());
+    cluster_node = std::move(*booted);
+  } else {
+    auto opened = open_store(eo.root, etcd);
+    if (!opened) return fail_line(opened.error().message());
+    single_store = std::move(*opened);
+  }
+  stack::orch::StateStore& store = cluster_node ? *cluster_node->store : *single_store;
+  // On etcd, one engine per prefix: two stackd reconciling the same stacks
+  // would fight over every replica. A lease-held owner key says who runs it
+  // and goes when this stackd stops or dies.
+  std::unique_ptr<stack::orch::LeaseHolder> owner;
+  if (!etcd.endpoints.empty()) {
+    auto held = stack::orch::LeaseHolder::acquire(
+        store, "owner", owner_text(eo.root), kOwnerTtlSeconds,
+        [](const stack::Error& e) {
+          spdlog::error("etcd: this stackd lost its hold on the store ({}); another stackd may take it", e.message());
+        },
+        [&](const std::string& holder) { return is_earlier_self(holder, eo.root); });
+    if (!held)
+      return fail_line("etcd " + etcd.key_prefix + " at " + join_endpoints(etcd.endpoints) + ": " +
+                       held.error().message() + " (give each stackd its own --etcd-prefix)");
+    owner = std::move(*held);
+  }
+  // In a cluster only the leader runs the engine (scheduling across nodes
+  // builds on that); another node serves the cluster routes.
+  stack::Result<std::unique_ptr<stack::orch::Engine>> engine;
+  if (cluster_node && !cluster_node->agent->wait_leader(kLeaderWait))
+    engine = stack::orch::make_follower_engine(
+        "node " + cluster_node->config.node_id + " does not lead cluster " + cluster_node->config.cluster_id +
+        ": run stack commands on the leading manager (`stack node ls`)");
+  else
+    engine = stack::orch::Engine::open(eo, store);
   if (!engine) return fail_line("engine: " + engine.error().message());
   if (auto r = (*engine)->restore(); !r) spdlog::error("restore: {}", r.error().message());
+  stack::orch::ClusterService cluster_service(
+      {eo.root, "/usr/bin/etcd",
+       [restart] {
+         // After `node init`'s reply: stop as on SIGTERM, then main()
+         // re-executes stackd, which starts on the cluster's etcd.
+         *restart = true;
+         ::kill(::getpid(), SIGTERM);
+       }},
+      store, cluster_node ? std::optional(cluster_node->config) : std::nullopt);
+  so.info.cluster = &cluster_service;
+  // A manager admits joining nodes on its join endpoint.
+  std::unique_ptr<stack::orch::JoinServer> join_server;
+  if (cluster_node && cluster_node->config.role == stack::cluster::Role::Manager) {
+    const auto& c = cluster_node->config;
+    const auto paths = stack::cluster::ClusterPaths::under(eo.root);
+    auto started = stack::orch::JoinServer::start(
+        c.advertise_addr, c.api_port, paths.node_cert, paths.node_key,
+        [&cluster_service](const std::string& m, const std::string& t, const std::string& b) {
+          return cluster_service.serve_join(m, t, b);
+        });
+    if (!started) {
+      (*engine)->shutdown();
+      return fail_line(started.error().message());
+    }
+    join_server = std::move(*started);
+  }
   auto server = stack::orch::ApiServer::open(so, **engine);
   if (!server) {
     (*engine)->shutdown();
@@ -235,4 +362,31 @@ int main(int argc, char** argv) {
   engine->reset();
   spdlog::info("stackd: stopped");
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::atomic<bool> restart{false};
+  int rc = serve_daemon(argc, argv, &restart);
+  if (!restart) return rc;
+  // The same stackd again, in the foreground (it already is detached when
+  // it was not), keeping its pid; the lock and sockets were closed.
+  std::vector<char*> args(argv, argv + argc);
+  std::string foreground = "--foreground";
+  if (std::find_if(args.begin(), args.end(), [&](char* a) { return foreground == a; }) == args.end())
+    args.push_back(foreground.data());
+  args.push_back(nullptr);
+  spdlog::info("stackd: restarting onto the cluster store");
+  // A SIGTERM still pending (the shutdown path raises one to wake its
+  // waiter) would survive execve and stop the new stackd at once.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  const timespec now{0, 0};
+  while (::sigtimedwait(&stop_signals, nullptr, &now) > 0) {
+  }
+  ::execv("/proc/self/exe", args.data());
+  return fail_line(std::string("re-execute stackd: ") + std::strerror(errno));
 }

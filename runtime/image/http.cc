@@ -153,8 +153,10 @@ struct Client::Impl {
       return fail(std::string("create TLS context: ") + e.what());
     }
     beast::error_code ec;
-    ctx->set_default_verify_paths(ec);
-    ctx->add_verify_path("/etc/ssl/certs", ec);  // Debian's store, even if OPENSSLDIR differs
+    if (!tls.ca_only) {
+      ctx->set_default_verify_paths(ec);
+      ctx->add_verify_path("/etc/ssl/certs", ec);  // Debian's store, even if OPENSSLDIR differs
+    }
     if (!tls.ca_file.empty()) {
       ctx->load_verify_file(tls.ca_file, ec);
       if (ec) {

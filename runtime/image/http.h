@@ -37,6 +37,9 @@ bool is_loopback_host(const std::string& host);  // "localhost", 127.0.0.0/8, ::
 struct TlsOptions {
   std::string ca_file;  // extra trusted CA (PEM), added to the system store
   bool verify = true;   // false only for registries configured insecure
+  // Trust ca_file alone, not the system store (a private PKI: the cluster's
+  // join endpoint must be signed by the cluster's CA, not by any public one).
+  bool ca_only = false;
 };
 
 struct Response;

@@ -52,8 +52,10 @@ class StackdFixture : public ::testing::Test {
     auto img = run({"bash", std::string(STACK_SOURCE_DIR) + "/scripts/make-demo-images.sh", "--stack", binary("stack"),
                     "--image-root", root() + "/images"});
     ASSERT_EQ(img.status, 0) << img.err;
-    start_daemon();
+    start_daemon(daemon_flags());
   }
+  // Flags every start of this fixture's daemon needs (a store elsewhere).
+  virtual std::vector<std::string> daemon_flags() { return {}; }
 
   void TearDown() override {
     if (HasFailure()) {

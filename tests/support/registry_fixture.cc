@@ -1,17 +1,16 @@
 #include "tests/support/registry_fixture.h"
 
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <thread>
+
+#include "tests/support/loopback_port.h"
+#include "tests/support/test_daemon.h"
 
 namespace stack::test {
 
@@ -20,33 +19,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kRegistryBin = "/usr/bin/docker-registry";
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-    port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
-}
-
-bool can_connect(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
-  return ok;
-}
 
 }  // namespace
 
@@ -59,7 +31,7 @@ std::string RegistryFixture::skip_reason(const RegistryOptions& opts) {
 }
 
 RegistryFixture::RegistryFixture(RegistryOptions opts) : opts_(std::move(opts)), dir_("stack-registry") {
-  port_ = free_port();
+  port_ = free_loopback_port();
   fs::create_directories(storage());
   std::ofstream cfg(dir_.path() + "/config.yml");
   cfg << "version: 0.1\n"
@@ -97,42 +69,17 @@ std::string RegistryFixture::start() {
   stop();
   const std::string logfile = dir_.path() + "/registry.log";
   const std::string config = dir_.path() + "/config.yml";
-  const pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0) return "fork failed";
-  if (pid == 0) {
-    // A test process killed by a timeout must not leave registries behind.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(1);
-    int fd = ::open(logfile.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    ::execl(kRegistryBin, kRegistryBin, "serve", config.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  pid_ = pid;
+  pid_ = spawn_test_daemon({kRegistryBin, "serve", config}, logfile);
+  if (pid_ < 0) return "fork failed";
   for (int i = 0; i < 300; ++i) {  // up to 15 s on a loaded machine
-    if (can_connect(port_)) return "";
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return "docker-registry exited during startup: " + log();
-    }
+    if (loopback_accepts(port_)) return "";
+    if (test_daemon_exited(pid_)) return "docker-registry exited during startup: " + log();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   stop();
   return "docker-registry did not listen on " + host() + ": " + log();
 }
 
-void RegistryFixture::stop() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-  }
-  pid_ = -1;
-}
+void RegistryFixture::stop() { kill_test_daemon(pid_); }
 
 }  // namespace stack::test

@@ -472,6 +472,21 @@ TEST(AuthzGate, ImageRoutesLoadImportAndPushAreRootsOnly) {
   EXPECT_FALSE(gate(e, "PUT", "/v1/images/pull", ""));
 }
 
+// Cluster routes: a group member may list the nodes; the join tokens (the
+// keys to add a node) and every cluster change are root's, whatever the
+// policy file allows.
+TEST(AuthzGate, JoinTokensAndClusterChangesAreRootsOnly) {
+  StoredEngine e;
+  AuthzPolicy everything;
+  everything.privileged = everything.host_namespaces = everything.cap_add_any = everything.devices_any = true;
+  everything.bind_dirs = {"/"};
+  EXPECT_TRUE(gate(e, "GET", "/v1/nodes", ""));
+  auto tokens = gate(e, "GET", "/v1/cluster/join-tokens", "", everything);
+  ASSERT_FALSE(tokens);
+  EXPECT_NE(tokens.error().reason.find("only root may read the cluster's join tokens"), std::string::npos);
+  EXPECT_FALSE(gate(e, "POST", "/v1/cluster/init", "{}", everything));
+}
+
 TEST(AuthzGate, UnparseableBodiesFailClosed) {
   StoredEngine e;
   for (const char* verb : {"up", "start", "restart", "scale", "exec", "run"})

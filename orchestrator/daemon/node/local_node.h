@@ -122,7 +122,7 @@ class LocalNode {
   virtual stack::Result<std::string> stats(const std::string& id) = 0;
 
   // The node as placement sees it (scheduler/placement.h): capacity and
-  // labels. The default (local_node.cc) describes this host as node "local":
+  // labels. The default (local_node.cc, host_facts.h) describes this host as node "local":
   // the CPUs it may use, its memory, its NVIDIA GPUs (/dev/nvidiaN).
   virtual sched::NodeInfo describe();
 };

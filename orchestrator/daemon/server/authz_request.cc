@@ -129,8 +129,13 @@ AuthzResult image_request(const std::string& verb, const std::string& what) {
 
 AuthzResult authorize_request(const AuthzPolicy& policy, Engine& engine, const ApiRequest& req,
                               const PathResolver& resolve) {
-  // Every GET only reads (version, stacks, ps, logs, top, stats, events,
-  // inspect). A GET route that changed something would be a bug there.
+  // The join tokens are the keys to the cluster: whoever holds one can add
+  // a node, so reading them is root's, as is every cluster change.
+  if (req.path == "/v1/cluster/join-tokens")
+    return unchecked("GET " + req.path, "only root may read the cluster's join tokens");
+  // Every other GET only reads (version, stacks, ps, logs, top, stats,
+  // events, inspect, nodes). A GET route that changed something would be a
+  // bug there.
   if (req.method == "GET") return {};
   auto parts = split_path(req.path);  // "", "v1", "stacks", stack, verb
   std::string what = req.method + " " + req.path;

@@ -12,6 +12,7 @@
 
 #include "orchestrator/compose/loader.h"
 #include "orchestrator/api/api_json.h"
+#include "orchestrator/daemon/server/cluster_routes.h"
 #include "orchestrator/daemon/server/image_routes.h"
 #include "orchestrator/project_name.h"
 
@@ -64,11 +65,8 @@ struct Call {
 
   void fail(int status, const std::string& message) { out.reply(status, dump(error_body(message))); }
   // A 4xx errno is the engine's way to classify ("no such stack: x" with
-  // ENOENT): its context is the message; other errors keep strerror.
-  void fail(const stack::Error& e) {
-    int status = status_for(e);
-    fail(status, status < 500 ? e.context : e.message());
-  }
+  // ENOENT): its context is the message (error_text); others keep strerror.
+  void fail(const stack::Error& e) { fail(status_for(e), error_text(e)); }
   void ok(const json& body) { out.reply(200, dump(body)); }
 
   bool body_json(json& j) {
@@ -286,6 +284,7 @@ struct Call {
     if (parts.size() == 3 && parts[2] == "events" && m == "GET") return events();
     if (parts.size() == 3 && parts[2] == "stacks" && m == "GET") return list_stacks();
     if (parts[2] == "images") return handle_image_request(info, req, out);
+    if (is_cluster_route(req.path)) return handle_cluster_request(info, req, out);
     // "/v1/stacks" itself with another method has no parts[3]: 404, not a read past the end.
     if (parts[2] != "stacks" || parts.size() < 4 || parts.size() > 5)
       return fail(404, "no such endpoint: " + m + " " + req.path);
@@ -350,8 +349,14 @@ int status_for(const stack::Error& e) {
     case EEXIST:
     case EBUSY:
     case EADDRINUSE: return 409;
+    case ENOTCONN: return 503;
     default: return 500;
   }
+}
+
+std::string error_text(const stack::Error& e) {
+  int status = status_for(e);
+  return status < 500 || e.code == ENOTCONN ? e.context : e.message();
 }
 
 void handle_request(Engine& engine, const ServerInfo& info, const ApiRequest& request, ApiResponder& out) {

@@ -52,6 +52,8 @@ class ApiResponder {
   virtual void relay(ExecSession& session) = 0;
 };
 
+class ClusterService;  // daemon/cluster/cluster_service.h
+
 struct ServerInfo {
   std::string root;  // stackd --root, reported by /v1/version; uploads are spooled in <root>/tmp
   // The image routes' store and registries (stackd --image-root,
@@ -59,11 +61,17 @@ struct ServerInfo {
   std::string image_root;
   std::vector<std::string> registry_mirrors;
   std::vector<std::string> insecure_registries;
+  // The cluster routes' service (cluster_routes.h); owned by main().
+  ClusterService* cluster = nullptr;
 };
 
 // Maps an engine error to a status by its errno: ENOENT 404, EINVAL 400,
-// EEXIST/EBUSY/EADDRINUSE 409, else 500.
+// EEXIST/EBUSY/EADDRINUSE 409, ENOTCONN (not in a cluster) 503, else 500.
 int status_for(const stack::Error& e);
+// What the client is told: for an errno that only classifies (the 4xx ones
+// and ENOTCONN's 503) the context alone ("no such stack: x"); otherwise
+// with strerror.
+std::string error_text(const stack::Error& e);
 
 void handle_request(Engine& engine, const ServerInfo& info, const ApiRequest& request, ApiResponder& out);
 

@@ -1,0 +1,161 @@
+#include "orchestrator/cli/node_commands.h"
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "orchestrator/api/cluster_json.h"
+#include "orchestrator/cli/human_bytes.h"
+
+namespace stack::cli {
+namespace {
+
+using nlohmann::json;
+using orch::ClusterJoinInfo;
+
+struct NodeFlags {
+  orch::ClusterInitRequest init;
+  orch::ClusterJoinRequest join;
+  std::string format;
+  bool quiet = false;
+  std::string role;
+};
+
+// After init, stackd restarts onto the cluster's etcd: the verb returns
+// once the new stackd answers for the cluster (a later `node ls` works).
+stack::Result<void> wait_for_cluster(const ClientOptions& client) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  stack::Error last{0, "no answer"};
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto c = ApiClient::connect(client);
+    if (!c) {
+      last = c.error();
+      continue;
+    }
+    auto nodes = c->call("GET", "/v1/nodes");
+    if (nodes) return {};
+    last = nodes.error();
+  }
+  return stack::fail("stackd did not come back on the cluster's store within 60 s (" + last.message() +
+                     "); see its log");
+}
+
+void print_join(const ClusterJoinInfo& info, const std::string& role) {
+  const std::string& token = role == "manager" ? info.manager_token : info.worker_token;
+  std::cout << "To add a " << role << " to this cluster, run on it:\n\n"
+            << "    stack node join --token " << token << " " << info.manager_address << "\n\n";
+}
+
+stack::Result<> cmd_init(const ClientOptions& client, const orch::ClusterInitRequest& request) {
+  auto c = ApiClient::connect(client);
+  if (!c) return tl::unexpected(c.error());
+  auto reply = c->call("POST", "/v1/cluster/init", orch::to_json(request));
+  if (!reply) return tl::unexpected(reply.error());
+  auto info = orch::join_info_from_json(*reply);
+  if (!info) return tl::unexpected(info.error());
+  STACK_TRY(wait_for_cluster(client));
+  std::cout << "Cluster " << info->cluster_id << " initialized: this node (" << info->node_id
+            << ") is now its manager.\n\n";
+  print_join(*info, "worker");
+  std::cout << "To add a manager, run `stack node join-token manager` and follow the instructions.\n";
+  return {};
+}
+
+stack::Result<> cmd_join(const ClientOptions& client, const orch::ClusterJoinRequest& request) {
+  auto c = ApiClient::connect(client);
+  if (!c) return tl::unexpected(c.error());
+  auto reply = c->call("POST", "/v1/cluster/join", orch::to_json(request));
+  if (!reply) return tl::unexpected(reply.error());
+  auto result = orch::join_result_from_json(*reply);
+  if (!result) return tl::unexpected(result.error());
+  STACK_TRY(wait_for_cluster(client));
+  std::cout << "This node joined cluster " << result->cluster_id << " as a " << result->role << " (node "
+            << result->node_id << ").\n";
+  return {};
+}
+
+stack::Result<> cmd_join_token(const ClientOptions& client, const std::string& role, bool quiet) {
+  if (role != "worker" && role != "manager")
+    return stack::fail("node join-token: expected worker or manager, got \"" + role + "\"");
+  auto c = ApiClient::connect(client);
+  if (!c) return tl::unexpected(c.error());
+  auto reply = c->call("GET", "/v1/cluster/join-tokens");
+  if (!reply) return tl::unexpected(reply.error());
+  auto info = orch::join_info_from_json(*reply);
+  if (!info) return tl::unexpected(info.error());
+  if (quiet)
+    std::cout << (role == "manager" ? info->manager_token : info->worker_token) << "\n";
+  else
+    print_join(*info, role);
+  return {};
+}
+
+stack::Result<> cmd_ls(const ClientOptions& client, const std::string& format, bool quiet) {
+  if (!format.empty() && format != "json" && format != "table")
+    return stack::fail("node ls: --format must be table or json, got \"" + format + "\"");
+  auto c = ApiClient::connect(client);
+  if (!c) return tl::unexpected(c.error());
+  auto reply = c->call("GET", "/v1/nodes");
+  if (!reply) return tl::unexpected(reply.error());
+  auto nodes = orch::nodes_from_json(*reply);
+  if (!nodes) return tl::unexpected(nodes.error());
+  if (format == "json") {
+    std::cout << reply->dump(2) << "\n";
+    return {};
+  }
+  if (quiet) {
+    for (const auto& n : *nodes) std::cout << n.id << "\n";
+    return {};
+  }
+  std::printf("%-23s %-20s %-7s %-13s %-15s %-5s %-9s %s\n", "ID", "HOSTNAME", "STATUS", "AVAILABILITY",
+              "MANAGER STATUS", "CPUS", "MEMORY", "ADDRESS");
+  for (const auto& n : *nodes) {
+    std::string manager = n.role != "manager" ? "" : n.leader ? "Leader" : n.status == "ready" ? "Reachable" : "Unreachable";
+    std::printf("%-23s %-20s %-7s %-13s %-15s %-5d %-9s %s\n", (n.id + (n.self ? " *" : "")).c_str(),
+                n.hostname.c_str(), n.status == "ready" ? "Ready" : "Down",
+                n.availability == "active" ? "Active" : n.availability == "drain" ? "Drain" : "Pause",
+                manager.c_str(), n.cpus, human_bytes(static_cast<double>(n.memory_bytes)).c_str(), n.address.c_str());
+  }
+  return {};
+}
+
+}  // namespace
+
+void add_node_verbs(CLI::App& app, const ClientOptions* client, std::function<stack::Result<>()>& action) {
+  auto flags = std::make_shared<NodeFlags>();
+  auto* node = app.add_subcommand("node", "form and inspect a cluster of stackd nodes");
+  node->require_subcommand(1);
+  auto* init = node->add_subcommand("init", "make this node the first manager of a new cluster");
+  init->add_option("--advertise-addr", flags->init.advertise_addr,
+                   "the address other nodes reach this one on (default: its only non-loopback address)");
+  init->add_option("--api-port", flags->init.api_port, "where nodes join (default 2377)");
+  init->add_option("--etcd-client-port", flags->init.etcd_client_port, "the etcd member's client port (default 2379)");
+  init->add_option("--etcd-peer-port", flags->init.etcd_peer_port, "the etcd member's peer port (default 2380)");
+  init->callback([flags, client, &action] { action = [flags, client] { return cmd_init(*client, flags->init); }; });
+  auto* join = node->add_subcommand("join", "join a cluster as a worker or a manager (the token says which)");
+  join->add_option("--token", flags->join.token, "the token `stack node join-token` printed")->required();
+  join->add_option("manager", flags->join.manager, "a manager's address, ADDR[:PORT] (default port 2377)")->required();
+  join->add_option("--advertise-addr", flags->join.advertise_addr,
+                   "the address the others reach this node on (default: its only non-loopback address)");
+  join->add_option("--api-port", flags->join.api_port, "a joining manager's join endpoint (default 2377)");
+  join->add_option("--etcd-client-port", flags->join.etcd_client_port, "a joining manager's etcd client port (2379)");
+  join->add_option("--etcd-peer-port", flags->join.etcd_peer_port, "a joining manager's etcd peer port (2380)");
+  join->callback([flags, client, &action] { action = [flags, client] { return cmd_join(*client, flags->join); }; });
+  auto* ls = node->add_subcommand("ls", "list the cluster's nodes");
+  ls->add_flag("-q,--quiet", flags->quiet, "only the ids");
+  ls->add_option("--format", flags->format, "table or json");
+  ls->callback([flags, client, &action] {
+    action = [flags, client] { return cmd_ls(*client, flags->format, flags->quiet); };
+  });
+  auto* token = node->add_subcommand("join-token", "print the command that joins a worker or a manager");
+  token->add_option("role", flags->role, "worker or manager")->required();
+  token->add_flag("-q,--quiet", flags->quiet, "only the token");
+  token->callback([flags, client, &action] {
+    action = [flags, client] { return cmd_join_token(*client, flags->role, flags->quiet); };
+  });
+}
+
+}  // namespace stack::cli

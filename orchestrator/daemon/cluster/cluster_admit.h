@@ -1,0 +1,23 @@
+// A manager admits a joining node (POST /v1/join): the token's secret picks
+// the role (worker or manager) or refuses; the CSR's own signature and node
+// id are checked and only its CN is taken; the node id must be new; the CA
+// (from the store, so any manager can admit) signs a certificate for the
+// node's advertise address. A manager's etcd member is added to the etcd
+// cluster, and the reply says how to start it. The node's record is
+// reserved at once, so `node ls` shows it (down until its first heartbeat).
+#pragma once
+
+#include "orchestrator/cluster/cluster_config.h"
+#include "orchestrator/daemon/cluster/join_wire.h"
+#include "orchestrator/daemon/store/etcd_store.h"
+#include "orchestrator/daemon/store/state_store.h"
+
+namespace stack::orch {
+
+// `self` is the admitting manager; `etcd` how it reaches etcd (for the
+// membership change). A refused secret is EACCES; a node id in use EEXIST;
+// a bad request EINVAL.
+stack::Result<JoinReply> admit_node(StateStore& store, const cluster::ClusterConfig& self, const EtcdOptions& etcd,
+                                    const JoinRequest& request);
+
+}  // namespace stack::orch

@@ -1,0 +1,57 @@
+// What the API's cluster routes (server/cluster_routes.h) ask of stackd:
+// `node init` on a single node, and on a cluster node the list of nodes and
+// the join tokens. One per stackd; main() builds it with what it runs on.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "orchestrator/api/cluster_types.h"
+#include "orchestrator/cluster/cluster_config.h"
+#include "orchestrator/daemon/store/state_store.h"
+
+namespace stack::orch {
+
+struct ClusterServiceOptions {
+  std::string root;
+  std::string etcd_binary = "/usr/bin/etcd";
+  // Called once the reply to an init was sent: stackd restarts onto etcd.
+  std::function<void()> restart;
+};
+
+class ClusterService {
+ public:
+  // `config` is this node's cluster (nullopt: a single node on `store`).
+  ClusterService(ClusterServiceOptions options, StateStore& store, std::optional<cluster::ClusterConfig> config)
+      : options_(std::move(options)), store_(store), config_(std::move(config)) {}
+
+  // A single node only (EEXIST on a cluster node).
+  stack::Result<ClusterJoinInfo> init(const ClusterInitRequest& request);
+  stack::Result<ClusterJoinResult> join(const ClusterJoinRequest& request);
+  // A manager's join endpoint (join_server.h): GET /v1/join/ca and POST
+  // /v1/join; (status, JSON body).
+  std::pair<int, std::string> serve_join(const std::string& method, const std::string& target,
+                                         const std::string& body);
+  // A cluster node only (ENOTCONN on a single node): every node, sorted by
+  // role (managers first) then hostname.
+  stack::Result<std::vector<NodeView>> nodes();
+  stack::Result<ClusterJoinInfo> join_info();
+  // Runs what a reply asked for after it went out (the restart after init).
+  void after_reply();
+
+ private:
+  stack::Result<void> require_cluster() const;
+  stack::Result<void> require_single_node() const;
+
+  ClusterServiceOptions options_;
+  StateStore& store_;
+  std::optional<cluster::ClusterConfig> config_;
+  std::mutex mu_;  // one init or join at a time
+  bool restart_pending_ = false;
+};
+
+}  // namespace stack::orch

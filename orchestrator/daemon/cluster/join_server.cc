@@ -1,0 +1,134 @@
+#include "orchestrator/daemon/cluster/join_server.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+
+namespace stack::orch {
+
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr size_t kBodyLimit = 64 * 1024;
+constexpr int kSocketTimeoutSeconds = 10;
+constexpr size_t kMaxConnections = 16;
+
+void set_timeouts(int fd) {
+  timeval tv{kSocketTimeoutSeconds, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+}  // namespace
+
+struct JoinServer::Impl {
+  asio::io_context io;
+  ssl::context tls{ssl::context::tls_server};
+  tcp::acceptor acceptor{io};
+  Handler handler;
+  std::thread accept_thread;
+  std::atomic<bool> stopping{false};
+  std::mutex mu;  // guards what follows
+  std::set<int> open_fds;
+  std::vector<std::thread> workers;
+
+  void serve(tcp::socket socket) {
+    int fd = socket.native_handle();
+    set_timeouts(fd);
+    try {
+      ssl::stream<tcp::socket> stream(std::move(socket), tls);
+      stream.handshake(ssl::stream_base::server);
+      boost::beast::flat_buffer buffer;
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(kBodyLimit);
+      http::read(stream, buffer, parser);
+      const auto& req = parser.get();
+      auto [status, body] = handler(std::string(req.method_string()), std::string(req.target()), req.body());
+      http::response<http::string_body> res{static_cast<http::status>(status), req.version()};
+      res.set(http::field::content_type, "application/json");
+      res.keep_alive(false);
+      res.body() = std::move(body);
+      res.prepare_payload();
+      http::write(stream, res);
+      boost::system::error_code ec;
+      stream.shutdown(ec);
+    } catch (const std::exception& e) {
+      spdlog::debug("join endpoint: connection: {}", e.what());
+    }
+    std::lock_guard lock(mu);
+    open_fds.erase(fd);
+  }
+
+  void accept_loop() {
+    while (!stopping) {
+      boost::system::error_code ec;
+      tcp::socket socket(io);
+      acceptor.accept(socket, ec);
+      if (ec) {
+        if (stopping) return;
+        continue;
+      }
+      std::lock_guard lock(mu);
+      if (open_fds.size() >= kMaxConnections) continue;  // dropped: the socket closes
+      open_fds.insert(socket.native_handle());
+      workers.emplace_back([this, s = std::move(socket)]() mutable { serve(std::move(s)); });
+    }
+  }
+};
+
+JoinServer::JoinServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+stack::Result<std::unique_ptr<JoinServer>> JoinServer::start(const std::string& addr, int port,
+                                                             const std::string& cert_file,
+                                                             const std::string& key_file, Handler handler) {
+  auto impl = std::make_unique<Impl>();
+  impl->handler = std::move(handler);
+  const std::string where = addr + ":" + std::to_string(port);
+  try {
+    impl->tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                          ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    impl->tls.use_certificate_chain_file(cert_file);
+    impl->tls.use_private_key_file(key_file, ssl::context::pem);
+    tcp::endpoint ep(asio::ip::make_address(addr), static_cast<unsigned short>(port));
+    impl->acceptor.open(ep.protocol());
+    impl->acceptor.set_option(tcp::acceptor::reuse_address(true));
+    impl->acceptor.bind(ep);
+    impl->acceptor.listen();
+  } catch (const boost::system::system_error& e) {
+    return stack::fail("join endpoint on " + where + ": " + e.code().message(), e.code().value());
+  } catch (const std::exception& e) {
+    return stack::fail("join endpoint on " + where + ": " + e.what());
+  }
+  auto* raw = impl.get();
+  impl->accept_thread = std::thread([raw] { raw->accept_loop(); });
+  spdlog::info("cluster: nodes join on {}", where);
+  return std::unique_ptr<JoinServer>(new JoinServer(std::move(impl)));
+}
+
+JoinServer::~JoinServer() {
+  impl_->stopping = true;
+  // shutdown() wakes the accept() blocked on this socket (close alone would not).
+  ::shutdown(impl_->acceptor.native_handle(), SHUT_RDWR);
+  if (impl_->accept_thread.joinable()) impl_->accept_thread.join();
+  std::vector<std::thread> workers;
+  {
+    std::lock_guard lock(impl_->mu);
+    for (int fd : impl_->open_fds) ::shutdown(fd, SHUT_RDWR);
+    workers.swap(impl_->workers);
+  }
+  for (auto& w : workers) w.join();
+}
+
+}  // namespace stack::orch

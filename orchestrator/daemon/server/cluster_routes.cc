@@ -1,0 +1,60 @@
+#include "orchestrator/daemon/server/cluster_routes.h"
+
+#include <nlohmann/json.hpp>
+
+#include "orchestrator/api/cluster_json.h"
+#include "orchestrator/daemon/cluster/cluster_service.h"
+
+namespace stack::orch {
+
+using nlohmann::json;
+
+bool is_cluster_route(const std::string& path) {
+  return path == "/v1/nodes" || path.rfind("/v1/nodes/", 0) == 0 || path.rfind("/v1/cluster/", 0) == 0;
+}
+
+void handle_cluster_request(const ServerInfo& info, const ApiRequest& req, ApiResponder& out) {
+  auto fail = [&](int status, const std::string& message) { out.reply(status, json{{"error", message}}.dump()); };
+  auto check = [&](const auto& r) {
+    if (!r) fail(status_for(r.error()), error_text(r.error()));
+    return static_cast<bool>(r);
+  };
+  if (!info.cluster) return fail(503, "this stackd runs no cluster service");
+  ClusterService& cluster = *info.cluster;
+  if (auto k = req.unknown_query_key({}); !k.empty()) return fail(400, "unknown query parameter \"" + k + "\"");
+  if (req.path == "/v1/cluster/init" && req.method == "POST") {
+    auto body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+    if (body.is_discarded()) return fail(400, "cluster init: the body is not JSON");
+    auto request = cluster_init_request_from_json(body);
+    if (!check(request)) return;
+    auto result = cluster.init(*request);
+    if (!check(result)) return;
+    out.reply(200, to_json(*result).dump());
+    cluster.after_reply();
+    return;
+  }
+  if (req.path == "/v1/cluster/join" && req.method == "POST") {
+    auto request = cluster_join_request_from_json(json::parse(req.body.empty() ? "{}" : req.body, nullptr, false));
+    if (!check(request)) return;
+    auto result = cluster.join(*request);
+    if (!check(result)) return;
+    out.reply(200, to_json(*result).dump());
+    cluster.after_reply();
+    return;
+  }
+  if (req.path == "/v1/cluster/join-tokens" && req.method == "GET") {
+    auto result = cluster.join_info();
+    if (!check(result)) return;
+    return out.reply(200, to_json(*result).dump());
+  }
+  if (req.path == "/v1/nodes" && req.method == "GET") {
+    auto nodes = cluster.nodes();
+    if (!check(nodes)) return;
+    json list = json::array();
+    for (const auto& n : *nodes) list.push_back(to_json(n));
+    return out.reply(200, list.dump());
+  }
+  fail(404, "no such endpoint: " + req.method + " " + req.path);
+}
+
+}  // namespace stack::orch

@@ -1,0 +1,92 @@
+#include "orchestrator/daemon/store/etcd_auth.h"
+
+#include "orchestrator/daemon/store/etcd/etcd_conn.h"
+
+namespace stack::orch {
+namespace {
+
+namespace pb = etcdserverpb;
+
+// One auth call: a fresh context each, errors named after the call.
+template <class Request, class Response, class Method>
+stack::Result<void> call(etcd::Conn& conn, Method method, const Request& req, const std::string& what) {
+  auto ctx = conn.context();
+  Response resp;
+  auto status = (conn.auth().*method)(ctx.get(), req, &resp);
+  if (!status.ok()) return tl::unexpected(conn.error(what, status));
+  return {};
+}
+
+stack::Result<void> add_user(etcd::Conn& conn, const std::string& user) {
+  pb::AuthUserAddRequest req;
+  req.set_name(user);
+  req.mutable_options()->set_no_password(true);
+  return call<pb::AuthUserAddRequest, pb::AuthUserAddResponse>(conn, &pb::Auth::Stub::UserAdd, req,
+                                                               "add user " + user);
+}
+
+stack::Result<void> grant_role(etcd::Conn& conn, const std::string& user, const std::string& role) {
+  pb::AuthUserGrantRoleRequest req;
+  req.set_user(user);
+  req.set_role(role);
+  return call<pb::AuthUserGrantRoleRequest, pb::AuthUserGrantRoleResponse>(
+      conn, &pb::Auth::Stub::UserGrantRole, req, "grant " + role + " to " + user);
+}
+
+}  // namespace
+
+stack::Result<void> etcd_enable_auth(const EtcdOptions& options, const std::vector<std::string>& root_users) {
+  auto conn = etcd::Conn::open(options);
+  if (!conn) return tl::unexpected(conn.error());
+  STACK_TRY(add_user(**conn, "root"));
+  STACK_TRY(grant_role(**conn, "root", "root"));
+  for (const auto& u : root_users) {
+    STACK_TRY(add_user(**conn, u));
+    STACK_TRY(grant_role(**conn, u, "root"));
+  }
+  return call<pb::AuthEnableRequest, pb::AuthEnableResponse>(**conn, &pb::Auth::Stub::AuthEnable,
+                                                             pb::AuthEnableRequest{}, "enable authentication");
+}
+
+stack::Result<void> etcd_add_root_user(const EtcdOptions& options, const std::string& user) {
+  auto conn = etcd::Conn::open(options);
+  if (!conn) return tl::unexpected(conn.error());
+  STACK_TRY(add_user(**conn, user));
+  return grant_role(**conn, user, "root");
+}
+
+stack::Result<void> etcd_add_limited_user(const EtcdOptions& options, const std::string& user,
+                                          const std::vector<EtcdPermission>& permissions) {
+  auto conn = etcd::Conn::open(options);
+  if (!conn) return tl::unexpected(conn.error());
+  pb::AuthRoleAddRequest role;
+  role.set_name(user);
+  STACK_TRY((call<pb::AuthRoleAddRequest, pb::AuthRoleAddResponse>(**conn, &pb::Auth::Stub::RoleAdd, role,
+                                                                   "add role " + user)));
+  for (const auto& p : permissions) {
+    pb::AuthRoleGrantPermissionRequest req;
+    req.set_name(user);
+    auto* perm = req.mutable_perm();
+    perm->set_permtype(p.kind == EtcdPermission::Read    ? pb::Permission::READ
+                       : p.kind == EtcdPermission::Write ? pb::Permission::WRITE
+                                                         : pb::Permission::READWRITE);
+    (*conn)->set_range(p.key, p.prefix, perm->mutable_key(), perm->mutable_range_end());
+    STACK_TRY((call<pb::AuthRoleGrantPermissionRequest, pb::AuthRoleGrantPermissionResponse>(
+        **conn, &pb::Auth::Stub::RoleGrantPermission, req, "grant " + p.key + " to role " + user)));
+  }
+  STACK_TRY(add_user(**conn, user));
+  return grant_role(**conn, user, user);
+}
+
+void etcd_remove_user(const EtcdOptions& options, const std::string& user) {
+  auto conn = etcd::Conn::open(options);
+  if (!conn) return;
+  pb::AuthUserDeleteRequest u;
+  u.set_name(user);
+  (void)call<pb::AuthUserDeleteRequest, pb::AuthUserDeleteResponse>(**conn, &pb::Auth::Stub::UserDelete, u, "");
+  pb::AuthRoleDeleteRequest r;
+  r.set_role(user);
+  (void)call<pb::AuthRoleDeleteRequest, pb::AuthRoleDeleteResponse>(**conn, &pb::Auth::Stub::RoleDelete, r, "");
+}
+
+}  // namespace stack::orch

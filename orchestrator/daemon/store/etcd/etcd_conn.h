@@ -1,0 +1,57 @@
+// One gRPC channel to etcd and what every etcd call shares: the stubs, the key
+// prefix that keeps our keys apart from other users of the same etcd, the
+// per-call deadline and the mapping of gRPC failures to our errors. Owned
+// (shared) by the store and by each of its watches, so a watch may outlive
+// neither but never dangles on the channel.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "etcd_v3.grpc.pb.h"
+#include "orchestrator/daemon/store/etcd_store.h"
+
+namespace stack::orch::etcd {
+
+class Conn {
+ public:
+  static stack::Result<std::shared_ptr<Conn>> open(const EtcdOptions& options);
+
+  etcdserverpb::KV::Stub& kv() { return *kv_; }
+  etcdserverpb::Watch::Stub& watch() { return *watch_; }
+  etcdserverpb::Lease::Stub& lease() { return *lease_; }
+  etcdserverpb::Cluster::Stub& cluster() { return *cluster_; }
+  etcdserverpb::Auth::Stub& auth() { return *auth_; }
+
+  // Our key or prefix as etcd's [key, range_end): range_end stays empty for a
+  // single key.
+  void set_range(const std::string& key, bool prefix, std::string* etcd_key, std::string* range_end) const;
+  // etcd's key without our prefix (keys outside it do not reach us: every
+  // request is confined to the prefix).
+  std::string strip(const std::string& etcd_key) const;
+  KeyValue to_kv(const etcdserverpb::KeyValue& kv) const;
+
+  // A context whose deadline is the request timeout from now.
+  std::unique_ptr<grpc::ClientContext> context() const;
+  // "etcd <what>: <etcd's message>": etcd's own messages ("etcdserver: mvcc:
+  // required revision has been compacted") keep their text so that
+  // is_store_error() recognises them; transport failures name the endpoints.
+  stack::Error error(const std::string& what, const grpc::Status& status) const;
+
+  const std::string& endpoints() const { return endpoints_text_; }
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<etcdserverpb::KV::Stub> kv_;
+  std::unique_ptr<etcdserverpb::Watch::Stub> watch_;
+  std::unique_ptr<etcdserverpb::Lease::Stub> lease_;
+  std::unique_ptr<etcdserverpb::Cluster::Stub> cluster_;
+  std::unique_ptr<etcdserverpb::Auth::Stub> auth_;
+  std::string prefix_;
+  std::string endpoints_text_;
+  std::chrono::milliseconds request_timeout_{0};
+};
+
+}  // namespace stack::orch::etcd

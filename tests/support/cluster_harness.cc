@@ -1,0 +1,102 @@
+#include "tests/support/cluster_harness.h"
+
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "tests/support/test_daemon.h"
+
+namespace stack::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+}  // namespace
+
+std::string ClusterHarness::skip_reason() {
+  if (::geteuid() != 0) return "needs root (network namespaces)";
+  if (!fs::exists("/usr/bin/etcd")) return "etcd is not installed (apt-get install etcd-server)";
+  if (!fs::exists("/usr/bin/ip") && !fs::exists("/sbin/ip")) return "iproute2 is not installed";
+  return "";
+}
+
+std::string ClusterHarness::sh(const std::string& command) {
+  auto r = run({"sh", "-c", command});
+  return r.status == 0 ? "" : command + ": " + r.err;
+}
+
+ClusterHarness::ClusterHarness(int count) {
+  if (!physical_.ok()) {
+    error_ = "no private network namespace";
+    return;
+  }
+  const std::string id = unique_id("c");
+  bridge_ = "stkt-" + id.substr(id.size() > 8 ? id.size() - 8 : 0);
+  error_ = sh("ip link add " + bridge_ + " type bridge && ip addr add 10.77.0.254/24 dev " + bridge_ +
+              " && ip link set " + bridge_ + " up");
+  for (int n = 0; n < count && error_.empty(); ++n) {
+    Node node;
+    node.netns = "stk-" + id + "-n" + std::to_string(n);
+    node.dir = dir_.path() + "/n" + std::to_string(n);
+    node.run = "/run/stack-it-" + id + "-n" + std::to_string(n);
+    fs::create_directories(node.dir + "/root");
+    const std::string host_end = "stkv" + std::to_string(n) + id.substr(id.size() > 4 ? id.size() - 4 : 0);
+    error_ = sh("ip netns add " + node.netns + " && ip link add " + host_end + " type veth peer name eth0 netns " +
+                node.netns + " && ip link set " + host_end + " master " + bridge_ + " up && ip -n " + node.netns +
+                " addr add " + address(n) + "/24 dev eth0 && ip -n " + node.netns + " link set eth0 up && ip -n " +
+                node.netns + " link set lo up");
+    nodes_.push_back(node);
+  }
+}
+
+ClusterHarness::~ClusterHarness() {
+  for (int n = 0; n < size(); ++n) stop(n, SIGTERM);
+  for (auto& node : nodes_) {
+    ::umount2((node.run + "/netns").c_str(), MNT_DETACH);
+    std::error_code ec;
+    fs::remove_all(node.run, ec);
+    run({"ip", "netns", "del", node.netns});
+  }
+}
+
+std::string ClusterHarness::address(int n) const { return "10.77.0." + std::to_string(n + 1); }
+std::string ClusterHarness::root(int n) const { return nodes_.at(n).dir + "/root"; }
+std::string ClusterHarness::log(int n) const { return read_file(nodes_.at(n).dir + "/stackd.log"); }
+bool ClusterHarness::running(int n) const { return nodes_.at(n).pid > 0; }
+
+std::string ClusterHarness::start(int n) {
+  auto& node = nodes_.at(n);
+  if (node.pid > 0) return "";
+  node.pid = spawn_test_daemon({"/usr/bin/ip", "netns", "exec", node.netns, binary("stackd"), "--foreground",
+                                "--root", root(n), "--socket", node.dir + "/stackd.sock", "--runtime-root",
+                                node.run + "/runtime", "--netns-dir", node.run + "/netns", "--log-level", "debug"},
+                               node.dir + "/stackd.log");
+  for (int i = 0; i < 600; ++i) {  // 60 s: a manager's etcd member starts first
+    if (stack(n, {"version"}).status == 0) return "";
+    if (test_daemon_exited(node.pid)) return "stackd on node " + std::to_string(n) + " exited: " + log(n);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return "stackd on node " + std::to_string(n) + " does not answer: " + log(n);
+}
+
+void ClusterHarness::stop(int n, int sig) {
+  auto& node = nodes_.at(n);
+  if (node.pid <= 0) return;
+  ::kill(node.pid, sig);
+  for (int i = 0; i < 300 && !test_daemon_exited(node.pid); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  kill_test_daemon(node.pid);
+}
+
+CmdResult ClusterHarness::stack(int n, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {binary("stack"), "--host", "unix://" + nodes_.at(n).dir + "/stackd.sock"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv);
+}
+
+}  // namespace stack::test

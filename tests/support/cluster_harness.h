@@ -1,0 +1,61 @@
+// Several stackd on one machine, each a node of its own: its own network
+// namespace (`ip netns`, with lo and eth0 at 10.77.0.<n>/24), its own root,
+// socket, runtime and netns directories, all joined by a bridge that stands
+// for the physical network, in the test thread's private namespace
+// (private_netns.h). The tests drive each node with the `stack` CLI on its
+// socket. Everything goes with the harness: daemons (SIGTERM, then SIGKILL),
+// namespaces (their veths with them) and directories.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/support/bundle.h"
+#include "tests/support/private_netns.h"
+
+namespace stack::test {
+
+class ClusterHarness {
+ public:
+  // "" when it can run, else why not (root, ip, etcd).
+  static std::string skip_reason();
+
+  explicit ClusterHarness(int nodes);
+  ~ClusterHarness();
+  ClusterHarness(const ClusterHarness&) = delete;
+  ClusterHarness& operator=(const ClusterHarness&) = delete;
+
+  // "" or what went wrong setting up the network.
+  const std::string& error() const { return error_; }
+  int size() const { return static_cast<int>(nodes_.size()); }
+
+  std::string address(int n) const;  // 10.77.0.<n+1>
+  std::string root(int n) const;
+  // Starts node n's stackd (waiting until it answers); "" or the reason.
+  std::string start(int n);
+  void stop(int n, int sig = 15);
+  bool running(int n) const;
+  // `stack --host <node n's socket> args...`
+  CmdResult stack(int n, const std::vector<std::string>& args);
+  std::string log(int n) const;
+
+ private:
+  struct Node {
+    std::string netns;  // ip netns name
+    std::string dir;    // root, socket and log live here
+    std::string run;    // /run/...: runtime and netns dirs
+    pid_t pid = -1;
+  };
+  std::string sh(const std::string& command);
+
+  PrivateNetns physical_;
+  TempDir dir_{"cluster"};
+  std::string bridge_;
+  std::vector<Node> nodes_;
+  std::string error_;
+};
+
+}  // namespace stack::test
