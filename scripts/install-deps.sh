@@ -21,8 +21,8 @@ PACKAGES=(
   docker-registry apache2-utils skopeo
   # netplane: throughput benchmark peer, conntrack flush on backend removal
   iperf3 conntrack
-  # stack benchmarks: peers run side by side
-  podman-compose
+  # stack benchmarks: peers run side by side (etcdctl: cluster_bench's floor)
+  podman-compose etcd-client
   # fuzzing (scripts/fuzz.sh): clang, and libFuzzer's runtime (libclang-rt-14-dev)
   clang libclang-rt-dev
 )

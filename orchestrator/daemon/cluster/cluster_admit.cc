@@ -2,6 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <chrono>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -15,6 +18,8 @@ namespace stack::orch {
 namespace {
 
 using nlohmann::json;
+
+constexpr auto kMemberAddPatience = std::chrono::seconds(15);
 
 stack::Result<json> read_json(StateStore& store, const std::string& key) {
   auto text = store.get(key);
@@ -41,7 +46,16 @@ stack::Result<void> etcd_view(const EtcdOptions& etcd, JoinReply& reply, const s
     if (!listed) return tl::unexpected(listed.error());
     members = std::move(*listed);
   } else {
+    // etcd refuses to add a voting member until its members have been
+    // connected for a while (--strict-reconfig-check: 5 s), so a manager
+    // that joins right after another waits here rather than failing.
+    auto deadline = std::chrono::steady_clock::now() + kMemberAddPatience;
     auto added = etcd_member_add(etcd, new_peer_url);
+    while (!added && added.error().context.find("unhealthy cluster") != std::string::npos &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      added = etcd_member_add(etcd, new_peer_url);
+    }
     if (!added) return tl::unexpected(added.error());
     members = std::move(*added);
   }

@@ -29,7 +29,7 @@ stack::Result<json> call(const std::string& url, const std::string& method, cons
   req.method = method;
   req.url = url;
   req.body = body;
-  req.timeout_s = 15;
+  req.timeout_s = 30;  // a manager may wait up to 15 s for etcd to accept a new member
   req.follow_redirects = false;
   if (!body.empty()) req.headers.push_back({"Content-Type", "application/json"});
   auto res = client.send(req);

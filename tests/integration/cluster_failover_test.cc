@@ -1,0 +1,113 @@
+// Three managers (tests/support/cluster_harness.h): three etcd members, so
+// losing any one loses nothing. A killed node (stackd and its member, kill
+// -9) shows down once its heartbeat lease ends, comes back ready when it
+// restarts, and when the leader is killed another manager takes the leader
+// key. The test waits for each of these and asserts what `node ls` shows,
+// never how long it took.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <signal.h>
+
+#include <thread>
+
+#include "orchestrator/daemon/store/etcd_members.h"
+#include "tests/support/cluster_harness.h"
+
+namespace stack::test {
+namespace {
+
+using nlohmann::json;
+
+class ClusterFailover : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto why = ClusterHarness::skip_reason();
+    if (!why.empty()) GTEST_SKIP() << why;
+    h_ = std::make_unique<ClusterHarness>(3);
+    ASSERT_EQ(h_->error(), "");
+    for (int n = 0; n < 3; ++n) ASSERT_EQ(h_->start(n), "");
+  }
+  void TearDown() override {
+    if (HasFailure() && h_)
+      for (int n = 0; n < h_->size(); ++n) {
+        auto log = h_->log(n);
+        std::cerr << "---- node " << n << " stackd.log (last 2500 bytes)\n"
+                  << log.substr(log.size() > 2500 ? log.size() - 2500 : 0);
+      }
+  }
+  json nodes(int n) {
+    auto r = h_->stack(n, {"node", "ls", "--format", "json"});
+    return r.status == 0 ? json::parse(r.out) : json::array();
+  }
+  // Node n's view once `pred` holds for it (up to 60 s), else its last view.
+  json until(int n, const std::function<bool(const json&)>& pred) {
+    json list;
+    for (int i = 0; i < 300; ++i) {
+      list = nodes(n);
+      if (pred(list)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return list;
+  }
+  static int count(const json& list, const std::string& key, const json& value) {
+    int c = 0;
+    for (auto& node : list) c += node[key] == value;
+    return c;
+  }
+  static std::string field_of(const json& list, const std::string& address, const std::string& key) {
+    for (auto& node : list)
+      if (node["address"] == address) return node[key].is_string() ? node[key].get<std::string>() : node[key].dump();
+    return "";
+  }
+  std::unique_ptr<ClusterHarness> h_;
+};
+
+TEST_F(ClusterFailover, ThreeManagersLoseAnyOneNodeAndTheLeaderMoves) {
+  auto init = h_->stack(0, {"node", "init", "--advertise-addr", h_->address(0)});
+  ASSERT_EQ(init.status, 0) << init.err;
+  auto token = h_->stack(0, {"node", "join-token", "-q", "manager"});
+  ASSERT_EQ(token.status, 0) << token.err;
+  const std::string manager_token = token.out.substr(0, token.out.find('\n'));
+  for (int n = 1; n < 3; ++n) {
+    auto j = h_->stack(n, {"node", "join", "--token", manager_token, "--advertise-addr", h_->address(n),
+                           h_->address(0)});
+    ASSERT_EQ(j.status, 0) << j.err;
+  }
+  auto all_ready = [](const json& l) { return l.size() == 3 && count(l, "status", "ready") == 3; };
+  auto list = until(0, all_ready);
+  ASSERT_TRUE(all_ready(list)) << list.dump();
+  EXPECT_EQ(count(list, "role", "manager"), 3);
+  orch::EtcdOptions o;
+  o.endpoints = {"https://" + h_->address(0) + ":2379"};
+  o.ca_file = h_->root(0) + "/cluster/ca.pem";
+  o.cert_file = h_->root(0) + "/cluster/node.pem";
+  o.key_file = h_->root(0) + "/cluster/node.key";
+  auto members = orch::etcd_member_list(o);
+  ASSERT_TRUE(members) << members.error().message();
+  EXPECT_EQ(members->size(), 3u) << "three managers, three etcd members";
+
+  // Node 2 dies (stackd and its etcd member): the others' quorum holds.
+  h_->stop(2, SIGKILL);
+  auto two_down = until(0, [&](const json& l) { return field_of(l, h_->address(2), "status") == "down"; });
+  EXPECT_EQ(field_of(two_down, h_->address(2), "status"), "down") << two_down.dump();
+  EXPECT_EQ(count(two_down, "status", "ready"), 2) << two_down.dump();
+  EXPECT_EQ(two_down.size(), 3u) << "nothing lost";
+  EXPECT_EQ(field_of(two_down, h_->address(0), "leader"), "true") << "the leader did not change";
+  ASSERT_EQ(h_->start(2), "");
+  auto back = until(1, all_ready);
+  EXPECT_TRUE(all_ready(back)) << back.dump();
+
+  // The leader dies: another manager takes the key once its lease ends.
+  h_->stop(0, SIGKILL);
+  auto moved = until(1, [&](const json& l) {
+    return field_of(l, h_->address(0), "status") == "down" && count(l, "leader", true) == 1;
+  });
+  EXPECT_EQ(field_of(moved, h_->address(0), "status"), "down") << moved.dump();
+  EXPECT_EQ(field_of(moved, h_->address(0), "leader"), "false") << moved.dump();
+  EXPECT_EQ(count(moved, "leader", true), 1) << moved.dump();
+  EXPECT_EQ(count(moved, "status", "ready"), 2) << moved.dump();
+}
+
+}  // namespace
+}  // namespace stack::test
