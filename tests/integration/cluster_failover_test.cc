@@ -12,34 +12,15 @@
 #include <thread>
 
 #include "orchestrator/daemon/store/etcd_members.h"
-#include "tests/support/cluster_harness.h"
+#include "tests/integration/cluster_fixture.h"
 
 namespace stack::test {
 namespace {
 
 using nlohmann::json;
 
-class ClusterFailover : public ::testing::Test {
+class ClusterFailover : public ThreeNodes {
  protected:
-  void SetUp() override {
-    auto why = ClusterHarness::skip_reason();
-    if (!why.empty()) GTEST_SKIP() << why;
-    h_ = std::make_unique<ClusterHarness>(3);
-    ASSERT_EQ(h_->error(), "");
-    for (int n = 0; n < 3; ++n) ASSERT_EQ(h_->start(n), "");
-  }
-  void TearDown() override {
-    if (HasFailure() && h_)
-      for (int n = 0; n < h_->size(); ++n) {
-        auto log = h_->log(n);
-        std::cerr << "---- node " << n << " stackd.log (last 2500 bytes)\n"
-                  << log.substr(log.size() > 2500 ? log.size() - 2500 : 0);
-      }
-  }
-  json nodes(int n) {
-    auto r = h_->stack(n, {"node", "ls", "--format", "json"});
-    return r.status == 0 ? json::parse(r.out) : json::array();
-  }
   // Node n's view once `pred` holds for it (up to 60 s), else its last view.
   json until(int n, const std::function<bool(const json&)>& pred) {
     json list;
@@ -60,7 +41,6 @@ class ClusterFailover : public ::testing::Test {
       if (node["address"] == address) return node[key].is_string() ? node[key].get<std::string>() : node[key].dump();
     return "";
   }
-  std::unique_ptr<ClusterHarness> h_;
 };
 
 TEST_F(ClusterFailover, ThreeManagersLoseAnyOneNodeAndTheLeaderMoves) {

@@ -12,7 +12,7 @@
 
 #include "orchestrator/daemon/store/etcd_members.h"
 #include "orchestrator/daemon/store/etcd_store.h"
-#include "tests/support/cluster_harness.h"
+#include "tests/integration/cluster_fixture.h"
 
 namespace stack::test {
 namespace {
@@ -20,34 +20,13 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-class ClusterJoin : public ::testing::Test {
+class ClusterJoin : public ThreeNodes {
  protected:
-  void SetUp() override {
-    auto why = ClusterHarness::skip_reason();
-    if (!why.empty()) GTEST_SKIP() << why;
-    h_ = std::make_unique<ClusterHarness>(3);
-    ASSERT_EQ(h_->error(), "");
-    for (int n = 0; n < 3; ++n) ASSERT_EQ(h_->start(n), "");
-  }
-  void TearDown() override {
-    if (HasFailure() && h_)
-      for (int n = 0; n < h_->size(); ++n) {
-        auto log = h_->log(n);
-        std::cerr << "---- node " << n << " stackd.log (last 2500 bytes)\n"
-                  << log.substr(log.size() > 2500 ? log.size() - 2500 : 0);
-      }
-  }
   // The token line `node init` / `join-token` printed.
   static std::string token_in(const std::string& out) {
     auto at = out.find("--token ");
     return at == std::string::npos ? "" : out.substr(at + 8, out.find(' ', at + 8) - at - 8);
   }
-  json nodes(int n) {
-    auto r = h_->stack(n, {"node", "ls", "--format", "json"});
-    EXPECT_EQ(r.status, 0) << r.err;
-    return r.status == 0 ? json::parse(r.out) : json::array();
-  }
-  std::unique_ptr<ClusterHarness> h_;
 };
 
 TEST_F(ClusterJoin, AWorkerAndAManagerJoinAndEveryNodeSeesAllThree) {
