@@ -58,12 +58,7 @@ TEST_F(ClusterFailover, ThreeManagersLoseAnyOneNodeAndTheLeaderMoves) {
   auto list = until(0, all_ready);
   ASSERT_TRUE(all_ready(list)) << list.dump();
   EXPECT_EQ(count(list, "role", "manager"), 3);
-  orch::EtcdOptions o;
-  o.endpoints = {"https://" + h_->address(0) + ":2379"};
-  o.ca_file = h_->root(0) + "/cluster/ca.pem";
-  o.cert_file = h_->root(0) + "/cluster/node.pem";
-  o.key_file = h_->root(0) + "/cluster/node.key";
-  auto members = orch::etcd_member_list(o);
+  auto members = orch::etcd_member_list(etcd_as(0));
   ASSERT_TRUE(members) << members.error().message();
   EXPECT_EQ(members->size(), 3u) << "three managers, three etcd members";
 

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <memory>
 
+#include "orchestrator/daemon/store/etcd_store.h"
 #include "tests/support/cluster_harness.h"
 
 namespace stack::test {
@@ -33,6 +34,20 @@ class ThreeNodes : public ::testing::Test {
   nlohmann::json nodes(int n) {
     auto r = h_->stack(n, {"node", "ls", "--format", "json"});
     return r.status == 0 ? nlohmann::json::parse(r.out) : nlohmann::json::array();
+  }
+  // How node n's certificate reaches the etcd member of node `member`, as
+  // stackd does (the managers' shared name, the revision probe readable by
+  // every node, no compaction).
+  orch::EtcdOptions etcd_as(int n, int member = 0) const {
+    orch::EtcdOptions o;
+    o.endpoints = {"https://" + h_->address(member) + ":2379"};
+    o.ca_file = h_->root(n) + "/cluster/ca.pem";
+    o.cert_file = h_->root(n) + "/cluster/node.pem";
+    o.key_file = h_->root(n) + "/cluster/node.key";
+    o.tls_server_name = "stack-etcd";
+    o.retain_revisions = 0;
+    o.revision_probe_key = "leader";
+    return o;
   }
   std::unique_ptr<ClusterHarness> h_;
 };

@@ -74,12 +74,7 @@ TEST_F(ClusterJoin, AWorkerAndAManagerJoinAndEveryNodeSeesAllThree) {
     if (node["leader"].get<bool>()) EXPECT_EQ(node["address"], h_->address(0));
 
   // Two managers, two etcd members, each with its certificate.
-  orch::EtcdOptions o;
-  o.endpoints = {"https://" + h_->address(0) + ":2379"};
-  o.ca_file = h_->root(0) + "/cluster/ca.pem";
-  o.cert_file = h_->root(0) + "/cluster/node.pem";
-  o.key_file = h_->root(0) + "/cluster/node.key";
-  auto members = orch::etcd_member_list(o);
+  auto members = orch::etcd_member_list(etcd_as(0));
   ASSERT_TRUE(members) << members.error().message();
   EXPECT_EQ(members->size(), 2u);
   EXPECT_TRUE(fs::exists(h_->root(2) + "/etcd/data")) << "the joining manager runs a member";
@@ -93,14 +88,7 @@ TEST_F(ClusterJoin, AWorkerAndAManagerJoinAndEveryNodeSeesAllThree) {
     return std::string();
   };
   auto as_node = [&](int n) {
-    orch::EtcdOptions c = o;
-    c.ca_file = h_->root(n) + "/cluster/ca.pem";
-    c.cert_file = h_->root(n) + "/cluster/node.pem";
-    c.key_file = h_->root(n) + "/cluster/node.key";
-    c.tls_server_name = "stack-etcd";
-    c.retain_revisions = 0;
-    c.revision_probe_key = "leader";
-    auto s = orch::open_etcd_store(c);
+    auto s = orch::open_etcd_store(etcd_as(n));
     EXPECT_TRUE(s) << s.error().message();
     return s ? std::move(*s) : nullptr;
   };
