@@ -120,7 +120,8 @@ std::string owner_text(const std::string& root) {
 // A holder on this host with this root is a stackd that died without
 // releasing: a live one would hold the root's lock (lock_root) that we hold.
 bool is_earlier_self(const std::string& holder, const std::string& root) {
-  const std::string head = owner_text(root).substr(0, owner_text(root).find(" (pid ") + 6);
+  const std::string self = owner_text(root);
+  const std::string head = self.substr(0, self.find(" (pid ") + 6);
   const std::string tail = ", root " + root + ")";
   return holder.rfind(head, 0) == 0 && holder.size() > tail.size() &&
          holder.compare(holder.size() - tail.size(), tail.size(), tail) == 0;

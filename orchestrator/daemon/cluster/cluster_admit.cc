@@ -88,6 +88,18 @@ std::vector<EtcdPermission> worker_permissions(const std::string& id) {
 
 }  // namespace
 
+cluster::NodeCertSpec node_cert_spec(cluster::Role role, const std::string& advertise_addr) {
+  cluster::NodeCertSpec spec;
+  spec.role = role;
+  spec.ip_addresses = {advertise_addr};
+  if (role == cluster::Role::Manager) {
+    if (advertise_addr != "127.0.0.1") spec.ip_addresses.push_back("127.0.0.1");
+    spec.dns_names = {"localhost", cluster_keys::kEtcdServerName};
+  }
+  spec.days = 365;
+  return spec;
+}
+
 stack::Result<JoinReply> admit_node(StateStore& store, const cluster::ClusterConfig& self, const EtcdOptions& etcd,
                                     const JoinRequest& request) {
   auto secrets = read_json(store, cluster_keys::kSecrets);
@@ -99,15 +111,7 @@ stack::Result<JoinReply> admit_node(StateStore& store, const cluster::ClusterCon
   auto ca_json = read_json(store, cluster_keys::kCa);
   if (!ca_json) return tl::unexpected(ca_json.error());
   cluster::CertAndKey ca{ca_json->value("cert", ""), ca_json->value("key", "")};
-  cluster::NodeCertSpec spec;
-  spec.role = *role;
-  spec.ip_addresses = {request.advertise_addr};
-  if (*role == cluster::Role::Manager) {
-    if (request.advertise_addr != "127.0.0.1") spec.ip_addresses.push_back("127.0.0.1");
-    spec.dns_names = {"localhost", cluster_keys::kEtcdServerName};
-  }
-  spec.days = 365;
-  auto cert = cluster::sign_csr(ca, request.csr, spec);
+  auto cert = cluster::sign_csr(ca, request.csr, node_cert_spec(*role, request.advertise_addr));
   if (!cert) return stack::fail("join: " + cert.error().message(), EINVAL);
   auto identity = cluster::verify_node_cert(ca.cert_pem, *cert);
   if (!identity) return tl::unexpected(identity.error());

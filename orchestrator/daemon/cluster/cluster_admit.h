@@ -14,6 +14,11 @@
 
 namespace stack::orch {
 
+// What a node's certificate says: its advertise address, and on a manager
+// also loopback (its local etcd member) and the managers' shared etcd name
+// (cluster_keys::kEtcdServerName); 365 days.
+cluster::NodeCertSpec node_cert_spec(cluster::Role role, const std::string& advertise_addr);
+
 // `self` is the admitting manager; `etcd` how it reaches etcd (for the
 // membership change). A refused secret is EACCES; a node id in use EEXIST;
 // a bad request EINVAL.

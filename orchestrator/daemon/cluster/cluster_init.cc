@@ -13,9 +13,11 @@
 #include "orchestrator/api/cluster_json.h"
 #include "orchestrator/cluster/join_token.h"
 #include "orchestrator/daemon/cluster/advertise_addr.h"
+#include "orchestrator/daemon/cluster/cluster_admit.h"
 #include "orchestrator/daemon/cluster/cluster_boot.h"
 #include "orchestrator/daemon/cluster/cluster_keys.h"
 #include "orchestrator/daemon/cluster/etcd_member.h"
+#include "orchestrator/daemon/cluster/partial_cluster.h"
 #include "orchestrator/daemon/cluster/self_record.h"
 #include "orchestrator/daemon/store/etcd_auth.h"
 #include "orchestrator/daemon/store/etcd_store.h"
@@ -55,24 +57,6 @@ stack::Result<size_t> copy_state(StateStore& from, StateStore& to) {
   return all->kvs.size();
 }
 
-class Rollback {
- public:
-  explicit Rollback(cluster::ClusterPaths paths) : paths_(std::move(paths)) {}
-  ~Rollback() {
-    if (committed_) return;
-    member.reset();
-    std::error_code ec;
-    fs::remove_all(paths_.dir, ec);
-    fs::remove_all(paths_.etcd_dir, ec);
-  }
-  void commit() { committed_ = true; }
-  std::unique_ptr<EtcdMember> member;
-
- private:
-  cluster::ClusterPaths paths_;
-  bool committed_ = false;
-};
-
 }  // namespace
 
 EtcdOptions cluster_etcd_options(const std::string& root, const cluster::ClusterConfig& config) {
@@ -95,11 +79,8 @@ stack::Result<ClusterJoinInfo> init_cluster(const ClusterInitPlan& plan, StateSt
     return stack::fail("this node is already in a cluster (" + paths.config + ")", EEXIST);
   auto advertise = choose_advertise_addr(plan.request.advertise_addr);
   if (!advertise) return tl::unexpected(advertise.error());
-  // An init or join that died half-way: nothing of it is in use.
-  std::error_code ec;
-  fs::remove_all(paths.dir, ec);
-  fs::remove_all(paths.etcd_dir, ec);
-  Rollback rollback(paths);
+  PartialCluster partial(paths);
+  STACK_TRY(partial.start());
 
   cluster::ClusterConfig config;
   auto cluster_id = random_id(20);
@@ -125,17 +106,8 @@ stack::Result<ClusterJoinInfo> init_cluster(const ClusterInitPlan& plan, StateSt
   auto csr = cluster::make_csr(key->key_pem, config.node_id);
   if (!csr) return tl::unexpected(csr.error());
   auto self = describe_node(config);
-  cluster::NodeCertSpec spec;
-  spec.role = cluster::Role::Manager;
-  spec.ip_addresses = {*advertise};
-  if (*advertise != "127.0.0.1") spec.ip_addresses.push_back("127.0.0.1");
-  spec.dns_names = {"localhost", cluster_keys::kEtcdServerName};
-  spec.days = 365;
-  auto cert = cluster::sign_csr(*ca, *csr, spec);
+  auto cert = cluster::sign_csr(*ca, *csr, node_cert_spec(cluster::Role::Manager, *advertise));
   if (!cert) return tl::unexpected(cert.error().wrap("sign this node's certificate"));
-  fs::create_directories(paths.dir, ec);
-  if (ec) return stack::fail("create " + paths.dir + ": " + ec.message(), ec.value());
-  ::chmod(paths.dir.c_str(), 0700);
   STACK_TRY(cluster::write_cluster_file(paths.ca_cert, ca->cert_pem, 0644));
   STACK_TRY(cluster::write_cluster_file(paths.ca_key, ca->key_pem, 0600));
   STACK_TRY(cluster::write_cluster_file(paths.node_cert, *cert, 0644));
@@ -143,7 +115,7 @@ stack::Result<ClusterJoinInfo> init_cluster(const ClusterInitPlan& plan, StateSt
 
   auto started = EtcdMember::start(member_options(plan.root, config, plan.etcd_binary));
   if (!started) return tl::unexpected(started.error());
-  rollback.member = std::move(*started);
+  partial.member = std::move(*started);
   // From here etcd knows its clients by their certificates' CN: this node
   // gets the root role; nodes that join get theirs when admitted.
   STACK_TRY_CTX(etcd_enable_auth(cluster_etcd_options(plan.root, config), {config.node_id}),
@@ -166,9 +138,9 @@ stack::Result<ClusterJoinInfo> init_cluster(const ClusterInitPlan& plan, StateSt
                 }),
                 "record the cluster in etcd");
   etcd->reset();
-  rollback.member.reset();  // the restarted stackd starts it again, supervised
+  partial.member.reset();  // the restarted stackd starts it again, supervised
   STACK_TRY(cluster::save_cluster_config(plan.root, config));
-  rollback.commit();
+  partial.commit();
   spdlog::info("cluster {}: this node ({}) is its first manager, advertising {}; {} keys moved to etcd",
                config.cluster_id, config.node_id, *advertise, *copied);
 

@@ -13,6 +13,7 @@
 #include "orchestrator/cluster/join_token.h"
 #include "orchestrator/daemon/cluster/advertise_addr.h"
 #include "orchestrator/daemon/cluster/join_wire.h"
+#include "orchestrator/daemon/cluster/partial_cluster.h"
 #include "runtime/image/http.h"
 
 namespace stack::orch {
@@ -43,21 +44,6 @@ stack::Result<json> call(const std::string& url, const std::string& method, cons
   return j;
 }
 
-class Rollback {
- public:
-  explicit Rollback(std::string dir) : dir_(std::move(dir)) {}
-  ~Rollback() {
-    if (committed_) return;
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  void commit() { committed_ = true; }
-
- private:
-  std::string dir_;
-  bool committed_ = false;
-};
-
 }  // namespace
 
 stack::Result<ClusterJoined> join_cluster(const ClusterJoinPlan& plan) {
@@ -83,13 +69,8 @@ stack::Result<ClusterJoined> join_cluster(const ClusterJoinPlan& plan) {
                            "nothing was sent",
                        EACCES);
 
-  std::error_code ec;
-  fs::remove_all(paths.dir, ec);  // an earlier join that did not finish
-  fs::remove_all(paths.etcd_dir, ec);
-  Rollback rollback(paths.dir);
-  fs::create_directories(paths.dir, ec);
-  if (ec) return stack::fail("create " + paths.dir + ": " + ec.message(), ec.value());
-  ::chmod(paths.dir.c_str(), 0700);
+  PartialCluster partial(paths);
+  STACK_TRY(partial.start());
   STACK_TRY(cluster::write_cluster_file(paths.ca_cert, ca, 0644));
 
   // 2. Our key stays here; the CSR names a new node id.
@@ -135,7 +116,7 @@ stack::Result<ClusterJoined> join_cluster(const ClusterJoinPlan& plan) {
   config.etcd_initial_cluster = reply->etcd_initial_cluster;
   config.etcd_initial_state = "existing";
   STACK_TRY(cluster::save_cluster_config(plan.root, config));
-  rollback.commit();
+  partial.commit();
   spdlog::info("cluster {}: joined as {} {}", config.cluster_id, reply->role, node_id);
   return ClusterJoined{config.cluster_id, node_id, reply->role};
 }

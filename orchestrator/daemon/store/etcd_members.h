@@ -22,6 +22,5 @@ stack::Result<std::vector<EtcdMemberInfo>> etcd_member_list(const EtcdOptions& o
 // Adds a member that will listen for peers on `peer_url`; returns every
 // member after the change, the new one included (with an empty name).
 stack::Result<std::vector<EtcdMemberInfo>> etcd_member_add(const EtcdOptions& options, const std::string& peer_url);
-stack::Result<void> etcd_member_remove(const EtcdOptions& options, uint64_t id);
 
 }  // namespace stack::orch

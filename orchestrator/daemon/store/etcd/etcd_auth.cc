@@ -7,13 +7,11 @@ namespace {
 
 namespace pb = etcdserverpb;
 
-// One auth call: a fresh context each, errors named after the call.
-template <class Request, class Response, class Method>
+// One auth call; the reply carries nothing we use.
+template <class Response, class Request, class Method>
 stack::Result<void> call(etcd::Conn& conn, Method method, const Request& req, const std::string& what) {
-  auto ctx = conn.context();
-  Response resp;
-  auto status = (conn.auth().*method)(ctx.get(), req, &resp);
-  if (!status.ok()) return tl::unexpected(conn.error(what, status));
+  auto r = conn.unary<Response>(conn.auth(), method, req, what);
+  if (!r) return tl::unexpected(r.error());
   return {};
 }
 
@@ -21,7 +19,7 @@ stack::Result<void> add_user(etcd::Conn& conn, const std::string& user) {
   pb::AuthUserAddRequest req;
   req.set_name(user);
   req.mutable_options()->set_no_password(true);
-  return call<pb::AuthUserAddRequest, pb::AuthUserAddResponse>(conn, &pb::Auth::Stub::UserAdd, req,
+  return call<pb::AuthUserAddResponse>(conn, &pb::Auth::Stub::UserAdd, req,
                                                                "add user " + user);
 }
 
@@ -29,7 +27,7 @@ stack::Result<void> grant_role(etcd::Conn& conn, const std::string& user, const 
   pb::AuthUserGrantRoleRequest req;
   req.set_user(user);
   req.set_role(role);
-  return call<pb::AuthUserGrantRoleRequest, pb::AuthUserGrantRoleResponse>(
+  return call<pb::AuthUserGrantRoleResponse>(
       conn, &pb::Auth::Stub::UserGrantRole, req, "grant " + role + " to " + user);
 }
 
@@ -44,7 +42,7 @@ stack::Result<void> etcd_enable_auth(const EtcdOptions& options, const std::vect
     STACK_TRY(add_user(**conn, u));
     STACK_TRY(grant_role(**conn, u, "root"));
   }
-  return call<pb::AuthEnableRequest, pb::AuthEnableResponse>(**conn, &pb::Auth::Stub::AuthEnable,
+  return call<pb::AuthEnableResponse>(**conn, &pb::Auth::Stub::AuthEnable,
                                                              pb::AuthEnableRequest{}, "enable authentication");
 }
 
@@ -61,7 +59,7 @@ stack::Result<void> etcd_add_limited_user(const EtcdOptions& options, const std:
   if (!conn) return tl::unexpected(conn.error());
   pb::AuthRoleAddRequest role;
   role.set_name(user);
-  STACK_TRY((call<pb::AuthRoleAddRequest, pb::AuthRoleAddResponse>(**conn, &pb::Auth::Stub::RoleAdd, role,
+  STACK_TRY((call<pb::AuthRoleAddResponse>(**conn, &pb::Auth::Stub::RoleAdd, role,
                                                                    "add role " + user)));
   for (const auto& p : permissions) {
     pb::AuthRoleGrantPermissionRequest req;
@@ -71,7 +69,7 @@ stack::Result<void> etcd_add_limited_user(const EtcdOptions& options, const std:
                        : p.kind == EtcdPermission::Write ? pb::Permission::WRITE
                                                          : pb::Permission::READWRITE);
     (*conn)->set_range(p.key, p.prefix, perm->mutable_key(), perm->mutable_range_end());
-    STACK_TRY((call<pb::AuthRoleGrantPermissionRequest, pb::AuthRoleGrantPermissionResponse>(
+    STACK_TRY((call<pb::AuthRoleGrantPermissionResponse>(
         **conn, &pb::Auth::Stub::RoleGrantPermission, req, "grant " + p.key + " to role " + user)));
   }
   STACK_TRY(add_user(**conn, user));
@@ -83,10 +81,10 @@ void etcd_remove_user(const EtcdOptions& options, const std::string& user) {
   if (!conn) return;
   pb::AuthUserDeleteRequest u;
   u.set_name(user);
-  (void)call<pb::AuthUserDeleteRequest, pb::AuthUserDeleteResponse>(**conn, &pb::Auth::Stub::UserDelete, u, "");
+  (void)call<pb::AuthUserDeleteResponse>(**conn, &pb::Auth::Stub::UserDelete, u, "");
   pb::AuthRoleDeleteRequest r;
   r.set_role(user);
-  (void)call<pb::AuthRoleDeleteRequest, pb::AuthRoleDeleteResponse>(**conn, &pb::Auth::Stub::RoleDelete, r, "");
+  (void)call<pb::AuthRoleDeleteResponse>(**conn, &pb::Auth::Stub::RoleDelete, r, "");
 }
 
 }  // namespace stack::orch

@@ -40,6 +40,17 @@ class Conn {
   // is_store_error() recognises them; transport failures name the endpoints.
   stack::Error error(const std::string& what, const grpc::Status& status) const;
 
+  // One unary call (`stub.*method`) with the request timeout: etcd's reply,
+  // or error(what, status).
+  template <class Response, class Stub, class Request, class Method>
+  stack::Result<Response> unary(Stub& stub, Method method, const Request& request, const std::string& what) const {
+    auto ctx = context();
+    Response response;
+    auto status = (stub.*method)(ctx.get(), request, &response);
+    if (!status.ok()) return tl::unexpected(error(what, status));
+    return response;
+  }
+
   const std::string& endpoints() const { return endpoints_text_; }
 
  private:

@@ -26,35 +26,21 @@ std::vector<EtcdMemberInfo> to_infos(const Members& members) {
 stack::Result<std::vector<EtcdMemberInfo>> etcd_member_list(const EtcdOptions& options) {
   auto conn = etcd::Conn::open(options);
   if (!conn) return tl::unexpected(conn.error());
-  auto ctx = (*conn)->context();
-  pb::MemberListResponse resp;
-  auto status = (*conn)->cluster().MemberList(ctx.get(), pb::MemberListRequest{}, &resp);
-  if (!status.ok()) return tl::unexpected((*conn)->error("member list", status));
-  return to_infos(resp.members());
+  auto resp = (*conn)->unary<pb::MemberListResponse>((*conn)->cluster(), &pb::Cluster::Stub::MemberList,
+                                                     pb::MemberListRequest{}, "member list");
+  if (!resp) return tl::unexpected(resp.error());
+  return to_infos(resp->members());
 }
 
 stack::Result<std::vector<EtcdMemberInfo>> etcd_member_add(const EtcdOptions& options, const std::string& peer_url) {
   auto conn = etcd::Conn::open(options);
   if (!conn) return tl::unexpected(conn.error());
-  auto ctx = (*conn)->context();
   pb::MemberAddRequest req;
   req.add_peerurls(peer_url);
-  pb::MemberAddResponse resp;
-  auto status = (*conn)->cluster().MemberAdd(ctx.get(), req, &resp);
-  if (!status.ok()) return tl::unexpected((*conn)->error("member add " + peer_url, status));
-  return to_infos(resp.members());
-}
-
-stack::Result<void> etcd_member_remove(const EtcdOptions& options, uint64_t id) {
-  auto conn = etcd::Conn::open(options);
-  if (!conn) return tl::unexpected(conn.error());
-  auto ctx = (*conn)->context();
-  pb::MemberRemoveRequest req;
-  req.set_id(id);
-  pb::MemberRemoveResponse resp;
-  auto status = (*conn)->cluster().MemberRemove(ctx.get(), req, &resp);
-  if (!status.ok()) return tl::unexpected((*conn)->error("member remove", status));
-  return {};
+  auto resp = (*conn)->unary<pb::MemberAddResponse>((*conn)->cluster(), &pb::Cluster::Stub::MemberAdd, req,
+                                                    "member add " + peer_url);
+  if (!resp) return tl::unexpected(resp.error());
+  return to_infos(resp->members());
 }
 
 }  // namespace stack::orch

@@ -34,14 +34,12 @@ class EtcdStore final : public StateStore {
     pb::RangeRequest req;
     conn_->set_range(key, options.prefix, req.mutable_key(), req.mutable_range_end());
     req.set_revision(options.revision);
-    pb::RangeResponse resp;
-    auto ctx = conn_->context();
-    auto status = conn_->kv().Range(ctx.get(), req, &resp);
-    if (!status.ok()) return tl::unexpected(conn_->error("range " + key, status));
+    auto resp = conn_->unary<pb::RangeResponse>(conn_->kv(), &pb::KV::Stub::Range, req, "range " + key);
+    if (!resp) return tl::unexpected(resp.error());
     RangeResult out;
-    out.revision = resp.header().revision();
-    out.kvs.reserve(resp.kvs_size());
-    for (const auto& kv : resp.kvs()) out.kvs.push_back(conn_->to_kv(kv));
+    out.revision = resp->header().revision();
+    out.kvs.reserve(resp->kvs_size());
+    for (const auto& kv : resp->kvs()) out.kvs.push_back(conn_->to_kv(kv));
     return out;
   }
 
@@ -64,14 +62,12 @@ class EtcdStore final : public StateStore {
     }
     for (const auto& op : txn.success) add_op(op, req.add_success());
     for (const auto& op : txn.failure) add_op(op, req.add_failure());
-    pb::TxnResponse resp;
-    auto ctx = conn_->context();
-    auto status = conn_->kv().Txn(ctx.get(), req, &resp);
-    if (!status.ok()) return tl::unexpected(conn_->error("txn", status));
+    auto resp = conn_->unary<pb::TxnResponse>(conn_->kv(), &pb::KV::Stub::Txn, req, "txn");
+    if (!resp) return tl::unexpected(resp.error());
     TxnResult out;
-    out.succeeded = resp.succeeded();
-    out.revision = resp.header().revision();
-    for (const auto& r : resp.responses()) {
+    out.succeeded = resp->succeeded();
+    out.revision = resp->header().revision();
+    for (const auto& r : resp->responses()) {
       OpResult o;
       if (r.has_response_range())
         for (const auto& kv : r.response_range().kvs()) o.kvs.push_back(conn_->to_kv(kv));
@@ -86,12 +82,10 @@ class EtcdStore final : public StateStore {
     if (ttl_seconds <= 0) return stack::fail("etcd lease grant: the TTL must be positive");
     pb::LeaseGrantRequest req;
     req.set_ttl(ttl_seconds);
-    pb::LeaseGrantResponse resp;
-    auto ctx = conn_->context();
-    auto status = conn_->lease().LeaseGrant(ctx.get(), req, &resp);
-    if (!status.ok()) return tl::unexpected(conn_->error("lease grant", status));
-    if (!resp.error().empty()) return stack::fail("etcd lease grant: " + resp.error());
-    return resp.id();
+    auto resp = conn_->unary<pb::LeaseGrantResponse>(conn_->lease(), &pb::Lease::Stub::LeaseGrant, req, "lease grant");
+    if (!resp) return tl::unexpected(resp.error());
+    if (!resp->error().empty()) return stack::fail("etcd lease grant: " + resp->error());
+    return resp->id();
   }
 
   stack::Result<void> lease_keep_alive(LeaseId id) override {
@@ -113,10 +107,9 @@ class EtcdStore final : public StateStore {
   stack::Result<void> lease_revoke(LeaseId id) override {
     pb::LeaseRevokeRequest req;
     req.set_id(id);
-    pb::LeaseRevokeResponse resp;
-    auto ctx = conn_->context();
-    auto status = conn_->lease().LeaseRevoke(ctx.get(), req, &resp);
-    if (!status.ok()) return tl::unexpected(conn_->error("lease revoke " + std::to_string(id), status));
+    auto resp = conn_->unary<pb::LeaseRevokeResponse>(conn_->lease(), &pb::Lease::Stub::LeaseRevoke, req,
+                                                      "lease revoke " + std::to_string(id));
+    if (!resp) return tl::unexpected(resp.error());
     return {};
   }
 
@@ -139,10 +132,9 @@ class EtcdStore final : public StateStore {
   stack::Result<void> compact(Revision revision) override {
     pb::CompactionRequest req;
     req.set_revision(revision);
-    pb::CompactionResponse resp;
-    auto ctx = conn_->context();
-    auto status = conn_->kv().Compact(ctx.get(), req, &resp);
-    if (!status.ok()) return tl::unexpected(conn_->error("compact " + std::to_string(revision), status));
+    auto resp = conn_->unary<pb::CompactionResponse>(conn_->kv(), &pb::KV::Stub::Compact, req,
+                                                     "compact " + std::to_string(revision));
+    if (!resp) return tl::unexpected(resp.error());
     Revision seen = compacted_.load();
     while (seen < revision && !compacted_.compare_exchange_weak(seen, revision)) {
     }
@@ -155,11 +147,9 @@ class EtcdStore final : public StateStore {
     pb::RangeRequest req;
     conn_->set_range(probe_, probe_.empty(), req.mutable_key(), req.mutable_range_end());
     req.set_count_only(true);
-    pb::RangeResponse resp;
-    auto ctx = conn_->context();
-    auto status = conn_->kv().Range(ctx.get(), req, &resp);
-    if (!status.ok()) return tl::unexpected(conn_->error("revision", status));
-    return resp.header().revision();
+    auto resp = conn_->unary<pb::RangeResponse>(conn_->kv(), &pb::KV::Stub::Range, req, "revision");
+    if (!resp) return tl::unexpected(resp.error());
+    return resp->header().revision();
   }
 
  private:
