@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,6 +25,25 @@ stack::Result<void> write_all(int fd, std::string_view data, const std::string& 
     off += static_cast<size_t>(n);
   }
   return {};
+}
+
+stack::Result<void> write_to_pipe(int fd, std::string_view data, const std::string& what) {
+  sigset_t pipe_only, old;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  // Was SIGPIPE already pending before we blocked it? Then it is not ours to eat.
+  sigset_t pending;
+  ::pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+  sigpending(&pending);
+  bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+  auto r = write_all(fd, data, what);
+  if (!r && r.error().code == EPIPE && !was_pending) {
+    struct timespec zero{0, 0};
+    while (::sigtimedwait(&pipe_only, nullptr, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return r;
 }
 
 namespace {

@@ -35,6 +35,13 @@ stack::Result<void> write_file_atomic(const std::string& path, std::string_view 
 stack::Result<void> write_file_in_place(const std::string& path, std::string_view content);
 // write(2) until done, retrying EINTR; `what` names the file in errors.
 stack::Result<void> write_all(int fd, std::string_view data, const std::string& what = "fd");
+// write_all() to a pipe whose reader may already be gone (an OCI hook that
+// never reads its state, and exits first): EPIPE comes back as an error
+// instead of SIGPIPE killing the writer. SIGPIPE is blocked in the calling
+// thread only for the write, and a SIGPIPE it raised is consumed before the
+// mask is restored, so the process keeps its default disposition (which
+// children inherit across exec).
+stack::Result<void> write_to_pipe(int fd, std::string_view data, const std::string& what = "pipe");
 
 // The whole file; ENOENT and the rest as errors naming the path.
 stack::Result<std::string> read_file(const std::string& path);

@@ -62,6 +62,8 @@ struct Requirements {  // placement
   uint64_t memory = 0;    // bytes
   int64_t gpus = 0;       // -1 = all
   std::vector<std::string> constraints;  // "node.labels.k==v", "node.hostname!=x"
+  int max_per_node = 0;                  // max_replicas_per_node (0: no limit)
+  std::vector<std::string> spread;       // preferences: spread over these node label keys, in order
 };
 
 struct ServiceSpec {

@@ -3,10 +3,17 @@
 // Feasible: the node is ready, its free cpus / memory / gpus cover the
 // reservations (gpus -1 = "all": the node has at least one and none is in
 // use) and every constraint holds. Constraints, as Swarm writes them:
-//   node.id==X  node.hostname==X  node.labels.KEY==VALUE   (and != for each)
+//   node.id==X  node.hostname==X  node.role==manager  node.platform.os==linux
+//   node.platform.arch==amd64  node.labels.KEY==VALUE   (and != for each)
 // A constraint that does not parse rejects every node, naming itself.
 //
-// Rank (Nomad's bin-pack): the node that would be the most utilised after
+// max_replicas_per_node: a node that has that many of the service's
+// replicas already is not feasible.
+//
+// Rank: first the spread preferences, in order (Swarm's): the node whose
+// value of the label (nodes without it form one group) has the fewest of the
+// service's replicas, counted over every node of that value. Then Nomad's
+// bin-pack: the node that would be the most utilised after
 // placing the replica wins (utilisation: the mean over cpu and memory of
 // used/capacity, dimensions without capacity left out); ties go to the node
 // with fewer replicas of the same service (spread), then to the smaller id.
@@ -49,7 +56,8 @@ std::optional<Constraint> parse_constraint(const std::string& text) {
   c.value = trim(text.substr(op + 2));
   if (lhs.rfind("node.", 0) != 0) return std::nullopt;
   c.attribute = lhs.substr(5);
-  bool known = c.attribute == "id" || c.attribute == "hostname" ||
+  bool known = c.attribute == "id" || c.attribute == "hostname" || c.attribute == "role" ||
+               c.attribute == "platform.os" || c.attribute == "platform.arch" ||
                (c.attribute.rfind("labels.", 0) == 0 && c.attribute.size() > 7);
   if (!known) return std::nullopt;
   return c;
@@ -59,6 +67,9 @@ std::optional<Constraint> parse_constraint(const std::string& text) {
 std::optional<std::string> attribute_of(const NodeInfo& node, const std::string& attribute) {
   if (attribute == "id") return node.id;
   if (attribute == "hostname") return node.hostname;
+  if (attribute == "role") return node.role;
+  if (attribute == "platform.os") return node.os;
+  if (attribute == "platform.arch") return node.arch;
   auto it = node.labels.find(attribute.substr(7));
   if (it == node.labels.end()) return std::nullopt;
   return it->second;
@@ -72,6 +83,11 @@ std::string number(double v) {
 
 std::string mib(uint64_t bytes) { return std::to_string(bytes / (1024 * 1024)) + " MiB"; }
 
+int replicas_of(const NodeInfo& node, const std::string& service) {
+  auto it = node.replicas_of_service.find(service);
+  return it == node.replicas_of_service.end() ? 0 : it->second;
+}
+
 // Why `node` cannot take a replica of `service`; empty when it can.
 std::vector<std::string> rejections(const ServiceSpec& service,
                                     const std::vector<Constraint>& constraints,
@@ -79,6 +95,7 @@ std::vector<std::string> rejections(const ServiceSpec& service,
   std::vector<std::string> why;
   const Requirements& req = service.requirements;
   if (!node.ready) why.push_back("not ready");
+  else if (!node.active) why.push_back("not active (drain or pause)");
   if (req.cpus > 0) {
     double free = node.cpus - node.cpus_used;
     if (free + 1e-9 < req.cpus)
@@ -99,6 +116,8 @@ std::vector<std::string> rejections(const ServiceSpec& service,
     why.push_back(std::to_string(gpus_free) + " of " + std::to_string(req.gpus) + " gpu" +
                   (req.gpus == 1 ? "" : "s") + " free");
   }
+  if (req.max_per_node > 0 && replicas_of(node, service.name) >= req.max_per_node)
+    why.push_back("max_replicas_per_node " + std::to_string(req.max_per_node) + " reached");
   for (const Constraint& c : constraints) {
     auto have = attribute_of(node, c.attribute);
     bool holds = c.equal ? (have && *have == c.value) : (!have || *have != c.value);
@@ -124,10 +143,6 @@ double utilisation_after(const ServiceSpec& service, const NodeInfo& node) {
   return dims ? sum / dims : 0;
 }
 
-int replicas_of(const NodeInfo& node, const std::string& service) {
-  auto it = node.replicas_of_service.find(service);
-  return it == node.replicas_of_service.end() ? 0 : it->second;
-}
 
 }  // namespace
 
@@ -138,7 +153,7 @@ PlacementResult place(const ServiceSpec& service, const std::vector<NodeInfo>& n
     auto c = parse_constraint(text);
     if (!c) {
       result.explanation = "invalid placement constraint \"" + text +
-                           "\" (want node.id, node.hostname or node.labels.KEY with == or !=)";
+                           "\" (want node.id, node.hostname, node.role, node.platform.os, node.platform.arch or node.labels.KEY with == or !=)";
       return result;
     }
     constraints.push_back(*c);
@@ -148,8 +163,24 @@ PlacementResult place(const ServiceSpec& service, const std::vector<NodeInfo>& n
     return result;
   }
 
+  // Per spread key: label value -> the service's replicas on nodes of that value.
+  std::vector<std::map<std::string, int>> spread_counts(service.requirements.spread.size());
+  for (size_t k = 0; k < spread_counts.size(); k++)
+    for (const NodeInfo& node : nodes) {
+      auto v = node.labels.find(service.requirements.spread[k]);
+      spread_counts[k][v == node.labels.end() ? "" : v->second] += replicas_of(node, service.name);
+    }
+  auto spread_key = [&](const NodeInfo& node) {
+    std::vector<int> key;
+    for (size_t k = 0; k < spread_counts.size(); k++) {
+      auto v = node.labels.find(service.requirements.spread[k]);
+      key.push_back(spread_counts[k][v == node.labels.end() ? "" : v->second]);
+    }
+    return key;
+  };
   const NodeInfo* best = nullptr;
   double best_score = 0;
+  std::vector<int> best_spread;
   std::string rejected;
   for (const NodeInfo& node : nodes) {
     auto why = rejections(service, constraints, node);
@@ -159,14 +190,16 @@ PlacementResult place(const ServiceSpec& service, const std::vector<NodeInfo>& n
       continue;
     }
     double score = utilisation_after(service, node);
-    bool better = !best || score > best_score + 1e-9;
-    if (!better && best && std::abs(score - best_score) <= 1e-9) {
+    std::vector<int> spread = spread_key(node);
+    bool better = !best || spread < best_spread || (spread == best_spread && score > best_score + 1e-9);
+    if (!better && best && spread == best_spread && std::abs(score - best_score) <= 1e-9) {
       int mine = replicas_of(node, service.name), theirs = replicas_of(*best, service.name);
       better = mine < theirs || (mine == theirs && node.id < best->id);
     }
     if (better) {
       best = &node;
       best_score = score;
+      best_spread = std::move(spread);
     }
   }
   if (!best) {

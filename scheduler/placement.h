@@ -19,7 +19,11 @@ struct NodeInfo {
   uint64_t memory = 0;      // bytes
   int64_t gpus = 0;         // devices
   std::map<std::string, std::string> labels;
-  bool ready = true;
+  std::string role;         // manager | worker ("" on one host)
+  std::string os, arch;     // OCI platform names: linux, amd64
+  bool ready = true;        // its heartbeat runs; a known node not ready has its tasks lost
+  bool active = true;       // availability active; pause/drain take no new replicas
+  bool drain = false;       // availability drain: its replicas move to other nodes
   // Reserved by replicas already placed there.
   double cpus_used = 0;
   uint64_t memory_used = 0;

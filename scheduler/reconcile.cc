@@ -39,6 +39,22 @@
 // never restarted. The slot's current task is the only one the rules above
 // see.
 //
+// Lost tasks (with nodes: a task on a node that is known but not ready, its
+// node's heartbeat gone): nothing can stop or start it, so it is treated as
+// gone. A lost current task gets a Create (the next incarnation, placed on a
+// ready node; Swarm's replacement of tasks on a down node, whatever the
+// restart policy); a lost superseded task, and under Stopped/Down any lost
+// task, gets Remove at once (no Stop/Kill first: the daemon forgets it and
+// the node removes the container when it returns). Their Stopping deadlines
+// do not apply.
+//
+// Drained tasks (with nodes: a Running current task on a ready node whose
+// availability is drain) get a Create: the next incarnation, placed on
+// another node. The drained task is then superseded; under Up a superseded
+// Running task is stopped only once its slot's current task runs and is
+// healthy (or has no check): start-first, so the slot keeps serving. (Other
+// superseded Running tasks are those of lost nodes, removed above.)
+//
 // Stopped / Down, services in reverse dependency order: a Running replica
 // gets Stop only once no direct dependent has a replica Running or Stopping
 // (services in or behind a cycle are not held back: no deadlock). Nothing is
@@ -66,8 +82,13 @@ struct Ranked {
 
 class Pass {
  public:
-  Pass(const StackSpec& desired, const ObservedStack& observed, TimeMs now)
-      : desired_(desired), now_(now), order_(dependency_order(desired)) {
+  Pass(const StackSpec& desired, const ObservedStack& observed, TimeMs now, std::set<std::string> down_nodes,
+       std::set<std::string> drained_nodes)
+      : desired_(desired),
+        now_(now),
+        order_(dependency_order(desired)),
+        down_(std::move(down_nodes)),
+        drained_(std::move(drained_nodes)) {
     // A slot's current task is its highest incarnation; the rest are superseded.
     for (const ReplicaStatus& r : observed.replicas) {
       auto [it, fresh] = slots_[r.service].emplace(r.slot, &r);
@@ -90,7 +111,7 @@ class Pass {
 
   Decision run(StackGoal goal) {
     kill_expired();
-    retire_superseded();
+    retire_superseded(goal == StackGoal::Up);
     if (goal == StackGoal::Up) {
       for (const std::string& name : order_.order) up_service(*spec(name));
       for (const std::string& name : orphans_) scale_down(name, 0, "service removed from stack");
@@ -111,6 +132,27 @@ class Pass {
     static const SlotMap none;
     auto it = slots_.find(service);
     return it == slots_.end() ? none : it->second;
+  }
+
+  // On a node that is known and down: unreachable, to be replaced.
+  bool lost(const ReplicaStatus* r) const {
+    return r && !r->node.empty() && down_.count(r->node) && r->state != ReplicaState::Pending &&
+           r->state != ReplicaState::Removed;
+  }
+
+  bool drained(const ReplicaStatus* r) const {
+    return r && r->state == ReplicaState::Running && drained_.count(r->node) && !lost(r);
+  }
+
+  // The slot's current task runs and is healthy (or unchecked).
+  bool serving(const std::string& service, int slot) const {
+    auto it = slots_.find(service);
+    if (it == slots_.end()) return false;
+    auto s = it->second.find(slot);
+    if (s == it->second.end()) return false;
+    const ReplicaStatus* r = s->second;
+    return r->state == ReplicaState::Running && !lost(r) &&
+           (r->health.health == Health::None || r->health.health == Health::Healthy);
   }
 
   void wake(TimeMs t) {
@@ -135,7 +177,7 @@ class Pass {
 
   void kill_expired() {
     auto check = [&](const ReplicaStatus* r) {
-      if (r->state != ReplicaState::Stopping) return;
+      if (r->state != ReplicaState::Stopping || lost(r)) return;
       const ServiceSpec* s = spec(r->service);
       Ms grace = s ? s->stop_grace : kOrphanGrace;
       TimeMs deadline = r->stop_requested_at + grace;
@@ -150,9 +192,13 @@ class Pass {
     for (const ReplicaStatus* r : superseded_) check(r);
   }
 
-  void retire_superseded() {
+  void retire_superseded(bool start_first) {
     for (const ReplicaStatus* r : superseded_) {
-      if (r->state == ReplicaState::Running)
+      if (lost(r))
+        emit(removes_, ActionKind::Remove, r, r->service, r->slot, "superseded, node " + r->node + " is down");
+      else if (r->state == ReplicaState::Running && start_first && !serving(r->service, r->slot))
+        continue;  // its successor is not serving yet
+      else if (r->state == ReplicaState::Running)
         emit(stops_, ActionKind::Stop, r, r->service, r->slot, "superseded");
       else if (r->state != ReplicaState::Stopping)
         emit(removes_, ActionKind::Remove, r, r->service, r->slot, "superseded");
@@ -216,6 +262,14 @@ class Pass {
         create(r, slot, of);
         continue;
       }
+      if (lost(r)) {
+        create(r, slot, "node " + r->node + " is down, " + of);
+        continue;
+      }
+      if (drained(r) && r->config_hash == s.config_hash) {
+        create(r, slot, "node " + r->node + " is drained, " + of);
+        continue;
+      }
       bool stale = r->config_hash != s.config_hash;
       switch (r->state) {
         case ReplicaState::Running:
@@ -263,6 +317,10 @@ class Pass {
   void scale_down(const std::string& service, int keep, const std::string& reason) {
     for (const auto& [slot, r] : slots_of(service)) {
       if (slot <= keep) continue;
+      if (lost(r)) {
+        emit(removes_, ActionKind::Remove, r, service, slot, reason + ", node " + r->node + " is down");
+        continue;
+      }
       switch (r->state) {
         case ReplicaState::Running: emit(stops_, ActionKind::Stop, r, service, slot, reason); break;
         case ReplicaState::Pending:
@@ -290,7 +348,9 @@ class Pass {
           }
       bool held = false;
       for (const auto& [slot, r] : slots_of(service)) {
-        if (r->state == ReplicaState::Running) {
+        if (lost(r)) {
+          emit(removes_, ActionKind::Remove, r, service, slot, why + ", node " + r->node + " is down");
+        } else if (r->state == ReplicaState::Running) {
           if (holder.empty())
             emit(stops_, ActionKind::Stop, r, service, slot, why);
           else
@@ -307,7 +367,7 @@ class Pass {
 
   bool still_up(const std::string& service) const {
     for (const auto& [slot, r] : slots_of(service))
-      if (r->state == ReplicaState::Running || r->state == ReplicaState::Stopping) return true;
+      if (!lost(r) && (r->state == ReplicaState::Running || r->state == ReplicaState::Stopping)) return true;
     return false;
   }
 
@@ -333,6 +393,8 @@ class Pass {
   const StackSpec& desired_;
   TimeMs now_;
   OrderResult order_;
+  const std::set<std::string> down_;     // ids of nodes known and not ready
+  const std::set<std::string> drained_;  // ids of ready nodes whose availability is drain
   std::map<std::string, SlotMap> slots_;          // service -> slot -> current task
   std::vector<const ReplicaStatus*> superseded_;  // older tasks of a slot
   std::map<std::string, int> rank_;
@@ -347,12 +409,17 @@ class Pass {
 
 Decision reconcile(const StackSpec& desired, const ObservedStack& observed, StackGoal goal,
                    TimeMs now) {
-  return Pass(desired, observed, now).run(goal);
+  return Pass(desired, observed, now, {}, {}).run(goal);
 }
 
 Decision reconcile(const StackSpec& desired, const ObservedStack& observed, StackGoal goal,
                    TimeMs now, const std::vector<NodeInfo>& nodes) {
-  Decision d = reconcile(desired, observed, goal, now);
+  std::set<std::string> down, drained;
+  for (const NodeInfo& n : nodes) {
+    if (!n.ready) down.insert(n.id);
+    else if (n.drain) drained.insert(n.id);
+  }
+  Decision d = Pass(desired, observed, now, std::move(down), std::move(drained)).run(goal);
   place_actions(d, desired, observed, nodes);
   return d;
 }

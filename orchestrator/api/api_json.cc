@@ -34,7 +34,7 @@ json to_json(const ReplicaView& r) {
           {"replica", r.replica},     {"container_id", r.container_id}, {"image", r.image},
           {"state", r.state},         {"health", r.health},         {"pid", r.pid},
           {"ip", r.ip},               {"ports", ports},             {"restarts", r.restarts},
-          {"exit_code", r.exit_code}, {"node", r.node},             {"created_at", r.created_at},
+          {"exit_code", r.exit_code}, {"node", r.node},             {"reason", r.reason},         {"created_at", r.created_at},
           {"started_at", r.started_at}, {"finished_at", r.finished_at}, {"command", r.command}};
 }
 
@@ -54,6 +54,7 @@ Result<ReplicaView> replica_from_json(const json& j) {
   STACK_TRY(read_field(j, "restarts", r.restarts));
   STACK_TRY(read_field(j, "exit_code", r.exit_code));
   STACK_TRY(read_field(j, "node", r.node));
+  if (j.contains("reason")) STACK_TRY(read_field(j, "reason", r.reason));
   STACK_TRY(read_field(j, "created_at", r.created_at));
   STACK_TRY(read_field(j, "started_at", r.started_at));
   STACK_TRY(read_field(j, "finished_at", r.finished_at));

@@ -103,6 +103,25 @@ stack::Result<ClusterJoinRequest> cluster_join_request_from_json(const json& j) 
   return r;
 }
 
+json to_json(const NodeUpdateRequest& r) {
+  return {{"availability", r.availability}, {"label_add", r.label_add}, {"label_rm", r.label_rm}};
+}
+
+stack::Result<NodeUpdateRequest> node_update_request_from_json(const json& j) {
+  STACK_TRY(check_fields(j, {"availability", "label_add", "label_rm"}, "node update"));
+  NodeUpdateRequest r;
+  STACK_TRY_CTX(read_field(j, "availability", r.availability), "node update");
+  STACK_TRY_CTX(read_field(j, "label_add", r.label_add), "node update");
+  STACK_TRY_CTX(read_field(j, "label_rm", r.label_rm), "node update");
+  if (!r.availability.empty() && r.availability != "active" && r.availability != "pause" && r.availability != "drain")
+    return stack::fail("node update: field \"availability\": \"" + r.availability + "\" is not active, pause or drain",
+                       EINVAL);
+  for (const auto& [k, _] : r.label_add)
+    if (k.empty() || k.find('=') != std::string::npos)
+      return stack::fail("node update: field \"label_add\": bad label key \"" + k + "\"", EINVAL);
+  return r;
+}
+
 stack::Result<ClusterJoinResult> join_result_from_json(const json& j) {
   STACK_TRY(check_fields(j, {"cluster_id", "node_id", "role"}, "cluster join result"));
   ClusterJoinResult r;

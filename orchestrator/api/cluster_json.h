@@ -15,6 +15,9 @@ nlohmann::json to_json(const ClusterInitRequest& r);
 nlohmann::json to_json(const ClusterJoinInfo& i);
 nlohmann::json to_json(const ClusterJoinRequest& r);
 nlohmann::json to_json(const ClusterJoinResult& r);
+nlohmann::json to_json(const NodeUpdateRequest& r);
+// Checks the values too: availability, label keys.
+stack::Result<NodeUpdateRequest> node_update_request_from_json(const nlohmann::json& j);
 
 stack::Result<NodeView> node_from_json(const nlohmann::json& j);
 stack::Result<std::vector<NodeView>> nodes_from_json(const nlohmann::json& j);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace stack::orch {
 
@@ -43,6 +44,13 @@ struct ClusterJoinInfo {
   std::string manager_address;  // addr:port where nodes join
   std::string worker_token;
   std::string manager_token;
+};
+
+// `stack node update`: what changes ("" availability: unchanged).
+struct NodeUpdateRequest {
+  std::string availability;                    // active | pause | drain
+  std::map<std::string, std::string> label_add;
+  std::vector<std::string> label_rm;
 };
 
 struct ClusterJoinRequest {

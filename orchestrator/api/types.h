@@ -33,6 +33,7 @@ struct ReplicaView {
   int restarts = 0;
   int exit_code = 0;
   std::string node = "local";
+  std::string reason;  // pending: why it has no container ("no node satisfies: ...")
   int64_t created_at = 0, started_at = 0, finished_at = 0;  // ms since epoch
   std::vector<std::string> command;
 };

@@ -100,6 +100,7 @@ void UpProgress::on_event(const orch::Event& e) {
     set("Network " + attr("network"), "Created");
   } else if (key.empty()) {
     if (e.type == "error") set("Stack " + e.stack, "Error: " + attr("reason"));
+    if (e.type == "pending") set("Service " + e.service, "Pending: " + attr("reason"));
   } else if (e.type == "create") {
     set(key, "Created");
   } else if (e.type == "start") {

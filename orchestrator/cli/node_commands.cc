@@ -17,6 +17,9 @@ using orch::ClusterJoinInfo;
 
 struct NodeFlags {
   orch::ClusterInitRequest init;
+  orch::NodeUpdateRequest update;
+  std::vector<std::string> label_add;  // k=v
+  std::string node;
   orch::ClusterJoinRequest join;
   std::string format;
   bool quiet = false;
@@ -122,6 +125,25 @@ stack::Result<> cmd_ls(const ClientOptions& client, const std::string& format, b
   return {};
 }
 
+stack::Result<> cmd_update(const ClientOptions& client, const NodeFlags& f) {
+  orch::NodeUpdateRequest request = f.update;
+  for (const auto& kv : f.label_add) {
+    auto eq = kv.find('=');
+    if (eq == 0) return stack::fail("--label-add " + kv + ": expected KEY=VALUE (or KEY)");
+    request.label_add[kv.substr(0, eq)] = eq == std::string::npos ? "" : kv.substr(eq + 1);
+  }
+  if (request.availability.empty() && request.label_add.empty() && request.label_rm.empty())
+    return stack::fail("node update: nothing to change (--availability, --label-add, --label-rm)");
+  auto c = ApiClient::connect(client);
+  if (!c) return tl::unexpected(c.error());
+  auto reply = c->call("POST", "/v1/nodes/" + f.node + "/update", orch::to_json(request));
+  if (!reply) return tl::unexpected(reply.error());
+  auto node = orch::node_from_json(*reply);
+  if (!node) return tl::unexpected(node.error());
+  std::cout << node->id << "\n";
+  return {};
+}
+
 }  // namespace
 
 void add_node_verbs(CLI::App& app, const ClientOptions* client, std::function<stack::Result<>()>& action) {
@@ -150,6 +172,13 @@ void add_node_verbs(CLI::App& app, const ClientOptions* client, std::function<st
   ls->callback([flags, client, &action] {
     action = [flags, client] { return cmd_ls(*client, flags->format, flags->quiet); };
   });
+  auto* update = node->add_subcommand("update", "change a node's availability or labels (on a manager)");
+  update->add_option("--availability", flags->update.availability, "active, pause (no new replicas) or drain (move them off)")
+      ->check(CLI::IsMember({"active", "pause", "drain"}));
+  update->add_option("--label-add", flags->label_add, "KEY=VALUE (repeatable)");
+  update->add_option("--label-rm", flags->update.label_rm, "KEY (repeatable)");
+  update->add_option("node", flags->node, "node id, id prefix or hostname")->required();
+  update->callback([flags, client, &action] { action = [flags, client] { return cmd_update(*client, *flags); }; });
   auto* token = node->add_subcommand("join-token", "print the command that joins a worker or a manager");
   token->add_option("role", flags->role, "worker or manager")->required();
   token->add_flag("-q,--quiet", flags->quiet, "only the token");

@@ -80,7 +80,7 @@ Result<> cmd_ps(const StackOptions& o, const std::string& format, bool all, bool
   if (!format.empty() && format != "table") return fail("--format " + format + ": expected table or json");
   std::vector<std::vector<std::string>> rows;
   for (auto& r : shown)
-    rows.push_back({r.name, r.service, std::to_string(r.replica), r.state, r.health.empty() ? "-" : r.health,
+    rows.push_back({r.name, r.service, std::to_string(r.replica), r.reason.empty() ? r.state : r.state + ": " + r.reason, r.health.empty() ? "-" : r.health,
                     r.pid ? std::to_string(r.pid) : "-", r.ip.empty() ? "-" : r.ip, ports_text(r),
                     std::to_string(r.restarts), r.state == "exited" ? std::to_string(r.exit_code) : "-", r.node});
   print_table({"NAME", "SERVICE", "REPLICA", "STATE", "HEALTH", "PID", "IP", "PORTS", "RESTARTS", "EXIT", "NODE"},

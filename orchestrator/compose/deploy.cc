@@ -115,9 +115,29 @@ stack::Result<Deploy> parse_deploy(const Node& n, const std::string& path, std::
   if (const Node* rc = n.find("rollback_config"); rc && rc->is_map())
     STACK_TRY(parse_update(*rc, path + ".rollback_config"));
   if (const Node* l = n.find("labels")) STACK_COMPOSE_ASSIGN(d.labels, read_string_map(*l, path + ".labels"));
-  if (const Node* p = n.find("placement"); p && p->is_map())
+  if (const Node* p = n.find("placement"); p && p->is_map()) {
+    const std::string pp = path + ".placement";
     if (const Node* c = p->find("constraints"))
-      STACK_COMPOSE_ASSIGN(d.placement_constraints, read_string_list(*c, path + ".placement.constraints"));
+      STACK_COMPOSE_ASSIGN(d.placement_constraints, read_string_list(*c, pp + ".constraints"));
+    if (const Node* c = p->find("max_replicas_per_node")) {
+      STACK_TRY(store(d.max_replicas_per_node, read_int(*c, pp + ".max_replicas_per_node")));
+      if (*d.max_replicas_per_node < 0)
+        return fail_at(c->mark, pp + ".max_replicas_per_node", "must be 0 (no limit) or more (got " + c->scalar + ")");
+    }
+    if (const Node* prefs = p->find("preferences"); prefs && prefs->is_seq()) {
+      for (size_t i = 0; i < prefs->items.size(); i++) {
+        const Node& item = prefs->items[i];
+        const std::string ip = pp + ".preferences[" + std::to_string(i) + "]";
+        const Node* spread = item.is_map() ? item.find("spread") : nullptr;
+        if (!spread) return fail_at(item.mark, ip, "a preference is {spread: node.labels.KEY}");
+        std::string value;
+        STACK_COMPOSE_ASSIGN(value, read_string(*spread, ip + ".spread"));
+        if (value.rfind("node.labels.", 0) != 0 || value.size() <= 12)
+          return fail_at(spread->mark, ip + ".spread", "\"" + value + "\" is not node.labels.KEY");
+        d.placement_spread.push_back(value.substr(12));
+      }
+    }
+  }
   return d;
 }
 

@@ -129,6 +129,8 @@ struct Deploy {
   std::optional<UpdateConfig> update_config;
   std::map<std::string, std::string> labels;
   std::vector<std::string> placement_constraints;
+  std::optional<int> max_replicas_per_node;       // placement.max_replicas_per_node
+  std::vector<std::string> placement_spread;      // placement.preferences[].spread: "node.labels.zone"
 };
 
 struct Ulimit {

@@ -52,8 +52,10 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DeviceRequest, capabilities, driver, count, d
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Resources, cpus, memory, pids, devices)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(UpdateConfig, parallelism, delay, failure_action, order, monitor,
                                                 max_failure_ratio)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Deploy, mode, limits, reservations, restart_policy, update_config, labels,
-                                                placement_constraints)
+// With defaults: a project stored before a field existed still loads.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Deploy, mode, limits, reservations, restart_policy, update_config,
+                                                labels, placement_constraints, max_replicas_per_node,
+                                                placement_spread)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Ulimit, soft, hard)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DeviceMapping, source, target, permissions)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Build, context, dockerfile, args, target)

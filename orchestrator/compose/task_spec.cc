@@ -137,6 +137,8 @@ stack::Result<TaskSpec> task_spec(const Service& s) {
     else t.gpus += n;
   }
   t.constraints = s.deploy.placement_constraints;
+  t.max_replicas_per_node = s.deploy.max_replicas_per_node.value_or(0);
+  t.spread = s.deploy.placement_spread;
   return t;
 }
 

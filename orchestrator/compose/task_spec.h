@@ -66,6 +66,8 @@ struct TaskSpec {
   uint64_t reserved_memory = 0;
   int64_t gpus = 0;  // from device requests with capability "gpu"; -1 = all
   std::vector<std::string> constraints;
+  int max_replicas_per_node = 0;        // 0: no limit
+  std::vector<std::string> spread;      // label keys to spread over, in order
 };
 
 // One value each; errors say what is wrong with the value, callers add where.

@@ -59,7 +59,6 @@ inline constexpr UnsupportedField kUnsupportedFields[] = {
     {"userns_mode", "the user namespace mode is not configurable"},
     {"uts", "the UTS namespace mode is not configurable"},
     {"volumes_from", "volumes_from is not supported"},
-    {"deploy.placement", "stack runs on one host; placement is ignored"},
     {"deploy.rollback_config", "rollbacks are not supported"},
     {"deploy.endpoint_mode", "not applied"},
     {"deploy.resources.reservations.cpus", "reservations are not enforced"},

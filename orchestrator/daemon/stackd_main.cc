@@ -35,6 +35,8 @@
 #include "orchestrator/daemon/cluster/cluster_service.h"
 #include "orchestrator/daemon/cluster/follower_engine.h"
 #include "orchestrator/daemon/cluster/join_server.h"
+#include "orchestrator/daemon/cluster/leading_engine.h"
+#include "orchestrator/daemon/cluster/node_host.h"
 #include "orchestrator/daemon/store/etcd_store.h"
 #include "orchestrator/daemon/store/lease_holder.h"
 #include "orchestrator/daemon/store/state_store.h"
@@ -292,15 +294,27 @@ int serve_daemon(int argc, char** argv, std::atomic<bool>* restart) {
                        held.error().message() + " (give each stackd its own --etcd-prefix)");
     owner = std::move(*held);
   }
-  // In a cluster only the leader runs the engine (scheduling across nodes
-  // builds on that); another node serves the cluster routes.
+  // In a cluster every node runs its assignments (node_host.h); only the
+  // leader runs the engine, which places replicas on the nodes; another
+  // node serves the cluster routes.
+  std::unique_ptr<stack::orch::NodeHost> node_host;
+  if (cluster_node) {
+    auto host = stack::orch::open_node_host(eo, *cluster_node);
+    if (!host) return fail_line(host.error().message());
+    node_host = std::move(*host);
+  }
   stack::Result<std::unique_ptr<stack::orch::Engine>> engine;
-  if (cluster_node && !cluster_node->agent->wait_leader(kLeaderWait))
-    engine = stack::orch::make_follower_engine(
-        "node " + cluster_node->config.node_id + " does not lead cluster " + cluster_node->config.cluster_id +
-        ": run stack commands on the leading manager (`stack node ls`)");
-  else
+  if (cluster_node && cluster_node->config.role == stack::cluster::Role::Manager) {
+    auto leading = stack::orch::LeadingEngine::start(eo, *cluster_node, *node_host, kLeaderWait);
+    if (leading) engine = std::unique_ptr<stack::orch::Engine>(std::move(*leading));
+    else engine = tl::unexpected(leading.error());
+  } else if (cluster_node) {
+    engine = stack::orch::make_follower_engine("node " + cluster_node->config.node_id + " is a worker: it does not lead cluster " +
+                                               cluster_node->config.cluster_id +
+                                               ": run stack commands on the leading manager (`stack node ls`)");
+  } else {
     engine = stack::orch::Engine::open(eo, store);
+  }
   if (!engine) return fail_line("engine: " + engine.error().message());
   if (auto r = (*engine)->restore(); !r) spdlog::error("restore: {}", r.error().message());
   stack::orch::ClusterService cluster_service(

@@ -237,7 +237,7 @@ Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& 
     STACK_TRY(run_hooks(spec->hooks.create_runtime, oci_state(rec, Status::Creating).dump(), "createRuntime"));
   }
 
-  if (::write(parent_end.get(), &kGo, 1) != 1) return fail_errno("signal container init");
+  if (::send(parent_end.get(), &kGo, 1, MSG_NOSIGNAL) != 1) return fail_errno("signal container init");
   InitMessage msg;
   ssize_t n = ::read(parent_end.get(), &msg, sizeof msg);
   if (n != static_cast<ssize_t>(sizeof msg)) return fail("container init exited during setup", EIO);
@@ -251,7 +251,7 @@ Result<CreateResult> create_container(const StateDir& dir, const CreateOptions& 
     if (auto applied = rollback.cgroup->apply(limits); !applied)
       return tl::unexpected(applied.error().within("linux.resources"));
   }
-  if (::write(parent_end.get(), &kLimitsApplied, 1) != 1) return fail_errno("release container init");
+  if (::send(parent_end.get(), &kLimitsApplied, 1, MSG_NOSIGNAL) != 1) return fail_errno("release container init");
 
   STACK_TRY(dir.save(rec));
   if (!o.pid_file.empty()) STACK_TRY(io::write_file_atomic(o.pid_file, std::to_string(pid)));

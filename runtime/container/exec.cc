@@ -98,7 +98,7 @@ Result<int> exec_in_container(const StateDir& dir, const ExecOptions& o) {
     ::waitpid(pid, nullptr, 0);
     return tl::unexpected(joined.error().wrap("join cgroup"));
   }
-  if (::write(parent_end.get(), &kGo, 1) != 1) return fail_errno("signal exec process");
+  if (::send(parent_end.get(), &kGo, 1, MSG_NOSIGNAL) != 1) return fail_errno("signal exec process");
   InitMessage msg;
   ssize_t n = ::read(parent_end.get(), &msg, sizeof msg);
   if (n != static_cast<ssize_t>(sizeof msg) || msg.type != InitMessage::kReady) {
@@ -106,7 +106,7 @@ Result<int> exec_in_container(const StateDir& dir, const ExecOptions& o) {
     if (n != static_cast<ssize_t>(sizeof msg)) return fail("exec process exited during setup", EIO);
     return fail(std::string("exec: ") + msg.error.what, msg.error.code);
   }
-  if (::write(parent_end.get(), &kLimitsApplied, 1) != 1) return fail_errno("release exec process");
+  if (::send(parent_end.get(), &kLimitsApplied, 1, MSG_NOSIGNAL) != 1) return fail_errno("release exec process");
   if (!o.pid_file.empty()) STACK_TRY(io::write_file_atomic(o.pid_file, std::to_string(pid)));
   if (o.detach) return 0;
 

@@ -10,6 +10,7 @@
 #include <chrono>
 
 #include "base/fd.h"
+#include "base/io.h"
 
 namespace stack::rt {
 
@@ -31,7 +32,9 @@ static Result<> run_hook(const Hook& h, const std::string& state, const char* st
     _exit(127);
   }
   rd.reset();
-  (void)!::write(wr.get(), state.data(), state.size());
+  // A hook need not read its state: one that exits first gets EPIPE here,
+  // never a SIGPIPE that would kill the runtime mid-lifecycle.
+  (void)io::write_to_pipe(wr.get(), state, "hook stdin");
   wr.reset();
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   int timeout_ms = h.timeout ? *h.timeout * 1000 : -1;

@@ -15,6 +15,9 @@ stack::Result<ClusterJoinResult> ClusterService::join(const ClusterJoinRequest&)
 }
 stack::Result<std::vector<NodeView>> ClusterService::nodes() { return stack::fail("not in the fuzz target", ENOTCONN); }
 stack::Result<ClusterJoinInfo> ClusterService::join_info() { return stack::fail("not in the fuzz target", ENOTCONN); }
+stack::Result<NodeView> ClusterService::update_node(const std::string&, const NodeUpdateRequest&) {
+  return stack::fail("not in the fuzz target", ENOTCONN);
+}
 void ClusterService::after_reply() {}
 
 }  // namespace stack::orch

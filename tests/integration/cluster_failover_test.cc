@@ -58,6 +58,13 @@ TEST_F(ClusterFailover, ThreeManagersLoseAnyOneNodeAndTheLeaderMoves) {
   auto list = until(0, all_ready);
   ASSERT_TRUE(all_ready(list)) << list.dump();
   EXPECT_EQ(count(list, "role", "manager"), 3);
+  // A stack over the three: one replica each.
+  load_images();
+  const std::string file = write_stack("trio", idle_stack("trio", 3));
+  auto up = h_->stack(0, {"-f", file, "up", "-d"});
+  ASSERT_EQ(up.status, 0) << up.err;
+  json trio;
+  EXPECT_TRUE(wait_for([&] { trio = ps(file); return running_per_node(trio).size() == 3; })) << trio.dump();
   auto members = orch::etcd_member_list(etcd_as(0));
   ASSERT_TRUE(members) << members.error().message();
   EXPECT_EQ(members->size(), 3u) << "three managers, three etcd members";
@@ -82,6 +89,19 @@ TEST_F(ClusterFailover, ThreeManagersLoseAnyOneNodeAndTheLeaderMoves) {
   EXPECT_EQ(field_of(moved, h_->address(0), "leader"), "false") << moved.dump();
   EXPECT_EQ(count(moved, "leader", true), 1) << moved.dump();
   EXPECT_EQ(count(moved, "status", "ready"), 2) << moved.dump();
+
+  // The new leader runs the stack: it adopted the replicas from the nodes'
+  // reports and replaces the one the dead leader's node held.
+  int leader = field_of(moved, h_->address(1), "leader") == "true" ? 1 : 2;
+  std::string dead_id = field_of(moved, h_->address(0), "id");
+  EXPECT_TRUE(wait_for([&] {
+    trio = ps(file, leader);
+    auto per = running_per_node(trio);
+    return per.size() == 2 && !per.count(dead_id) && per.begin()->second + per.rbegin()->second == 3;
+  })) << trio.dump();
+  auto down = h_->stack(leader, {"-f", file, "down"});
+  EXPECT_EQ(down.status, 0) << down.err;
+  for (int n = 1; n < 3; ++n) EXPECT_TRUE(wait_for([&] { return h_->containers(n).empty(); })) << "node " << n;
 }
 
 }  // namespace

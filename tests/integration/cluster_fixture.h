@@ -5,11 +5,17 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <fstream>
+#include <functional>
 #include <iostream>
+#include <map>
+#include <thread>
 #include <memory>
 
 #include "orchestrator/daemon/store/etcd_store.h"
 #include "tests/support/cluster_harness.h"
+#include "tests/support/wait_for.h"
 
 namespace stack::test {
 
@@ -49,7 +55,51 @@ class ThreeNodes : public ::testing::Test {
     o.revision_probe_key = "leader";
     return o;
   }
+  // The demo images (scripts/make-demo-images.sh) in every node's own store
+  // (pulling from peers is the networking issue's).
+  void load_images() {
+    for (int n = 0; n < h_->size(); ++n) {
+      auto img = run({"bash", std::string(STACK_SOURCE_DIR) + "/scripts/make-demo-images.sh", "--stack",
+                      binary("stack"), "--image-root", h_->root(n) + "/images"});
+      ASSERT_EQ(img.status, 0) << img.err;
+    }
+  }
+  // A stack file under node 0's root.
+  std::string write_stack(const std::string& name, const std::string& yaml) {
+    std::string path = h_->root(0) + "/" + name + ".yaml";
+    std::ofstream(path) << yaml;
+    return path;
+  }
+  // `ps -a --format json` of the stack in `file`, asked of node n ([] when it fails).
+  nlohmann::json ps(const std::string& file, int n = 0) {
+    auto r = h_->stack(n, {"-f", file, "ps", "-a", "--format", "json"});
+    if (r.status != 0) return nlohmann::json::array();
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    return j.is_discarded() ? nlohmann::json::array() : j;
+  }
+  // node id -> running replicas there.
+  static std::map<std::string, int> running_per_node(const nlohmann::json& ps) {
+    std::map<std::string, int> out;
+    for (auto& r : ps)
+      if (r.value("state", "") == "running") out[r.value("node", "")]++;
+    return out;
+  }
+  // tests/support/wait_for.h, 90 s by default (a node's loss takes a lease TTL).
+  static bool wait_for(const std::function<bool()>& cond, std::chrono::seconds limit = std::chrono::seconds(90)) {
+    return stack::test::wait_for(cond, limit);
+  }
   std::unique_ptr<ClusterHarness> h_;
 };
+
+// The command of an idle replica that stops at once on SIGTERM (a YAML line
+// of a service at the usual indentation).
+inline const std::string kIdleCommand =
+    "    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; while true; do sleep 1; done\"]\n";
+
+// A stack of `replicas` idle busybox replicas named `name`.
+inline std::string idle_stack(const std::string& name, int replicas) {
+  return "name: " + name + "\nservices:\n  app:\n    image: stack-demo/busybox:1\n    deploy:\n      replicas: " +
+         std::to_string(replicas) + "\n" + kIdleCommand;
+}
 
 }  // namespace stack::test

@@ -103,6 +103,16 @@ TEST_F(ClusterJoin, AWorkerAndAManagerJoinAndEveryNodeSeesAllThree) {
   EXPECT_NE(other.error().message().find("permission denied"), std::string::npos) << other.error().message();
   EXPECT_FALSE(worker->put("stacks/evil", "{}")) << "nor the stacks";
   EXPECT_FALSE(worker->remove("alive/" + leader_id)) << "nor another node's heartbeat";
+  // Its own tasks: it reads its assignments and reports on them; another
+  // node's it can neither assign, report on, nor signal.
+  EXPECT_TRUE(worker->get("assign/" + worker_id + "/x")) << "reads its assignments";
+  EXPECT_FALSE(worker->put("assign/" + worker_id + "/x", "{}")) << "but does not assign itself work";
+  EXPECT_TRUE(worker->put("tasks/" + worker_id + "/x", "{}")) << "reports on its own";
+  EXPECT_TRUE(worker->remove("tasks/" + worker_id + "/x"));
+  EXPECT_FALSE(worker->put("assign/" + leader_id + "/x", "{}")) << "nor another node's";
+  EXPECT_FALSE(worker->put("tasks/" + leader_id + "/x", "{}")) << "nor reports for another node";
+  EXPECT_FALSE(worker->put("signals/" + leader_id + "/x", "{}")) << "nor signals another node's containers";
+  EXPECT_FALSE(worker->get("assign/" + leader_id + "/x")) << "nor reads another node's assignments";
   EXPECT_FALSE(worker->get("cluster/ca")) << "nor read the CA's key";
   EXPECT_FALSE(worker->get("cluster/secrets")) << "nor the join secrets";
   auto manager = as_node(2);

@@ -30,6 +30,7 @@
 
 #include "tests/support/bundle.h"
 #include "tests/support/private_netns.h"
+#include "tests/support/wait_for.h"
 
 namespace stack::test {
 
@@ -141,15 +142,9 @@ class StackdFixture : public ::testing::Test {
     return nlohmann::json::object();
   }
 
-  // Polls `cond` (every 200 ms) until it holds; false after `limit`. A wait
-  // for the system to converge, not a timing assertion.
+  // tests/support/wait_for.h, 60 s by default.
   static bool wait_for(const std::function<bool()>& cond, std::chrono::seconds limit = std::chrono::seconds(60)) {
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-      if (cond()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    return cond();
+    return stack::test::wait_for(cond, limit);
   }
 
   // GET http://127.0.0.1:PORT/PATH with curl; "" on failure.

@@ -5,8 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "tests/support/test_daemon.h"
@@ -16,12 +19,27 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Lazily unmounts every mount point under `prefix`, deepest first.
+void unmount_under(const std::string& prefix) {
+  std::vector<std::string> points;
+  std::ifstream in("/proc/self/mountinfo");
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point;
+    fields >> id >> parent >> dev >> root >> point;
+    if (point.rfind(prefix, 0) == 0) points.push_back(point);
+  }
+  std::sort(points.begin(), points.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const auto& p : points) ::umount2(p.c_str(), MNT_DETACH);
+}
+
 }  // namespace
 
 std::string ClusterHarness::skip_reason() {
   if (::geteuid() != 0) return "needs root (network namespaces)";
   if (!fs::exists("/usr/bin/etcd")) return "etcd is not installed (apt-get install etcd-server)";
   if (!fs::exists("/usr/bin/ip") && !fs::exists("/sbin/ip")) return "iproute2 is not installed";
+  if (!fs::exists("/usr/bin/nsenter")) return "nsenter is not installed (util-linux)";
   return "";
 }
 
@@ -56,7 +74,13 @@ ClusterHarness::ClusterHarness(int count) {
 
 ClusterHarness::~ClusterHarness() {
   for (int n = 0; n < size(); ++n) stop(n, SIGTERM);
+  // Containers outlive their stackd (live restore): what a test left goes
+  // with its shim (the overlay mounts live in stackd's mount namespace, and
+  // go with the last process in it).
+  for (int n = 0; n < size(); ++n)
+    for (const auto& id : containers(n)) run({binary("stack-runtime"), "--root", nodes_[n].run + "/runtime", "delete", "--force", id});
   for (auto& node : nodes_) {
+    for (const auto& prefix : {node.dir + "/", node.run + "/"}) unmount_under(prefix);
     ::umount2((node.run + "/netns").c_str(), MNT_DETACH);
     std::error_code ec;
     fs::remove_all(node.run, ec);
@@ -72,9 +96,14 @@ bool ClusterHarness::running(int n) const { return nodes_.at(n).pid > 0; }
 std::string ClusterHarness::start(int n) {
   auto& node = nodes_.at(n);
   if (node.pid > 0) return "";
-  node.pid = spawn_test_daemon({"/usr/bin/ip", "netns", "exec", node.netns, binary("stackd"), "--foreground",
-                                "--root", root(n), "--socket", node.dir + "/stackd.sock", "--runtime-root",
-                                node.run + "/runtime", "--netns-dir", node.run + "/netns", "--log-level", "debug"},
+  // nsenter, not `ip netns exec`: that one gives the node a mount namespace
+  // with a fresh /sys of its network namespace, without the cgroup mounts
+  // its containers need. The node's mounts (overlays, netns files) are then
+  // the host's: ~ClusterHarness unmounts what a killed node left.
+  node.pid = spawn_test_daemon({"/usr/bin/nsenter", "--net=/run/netns/" + node.netns, "--", binary("stackd"),
+                                "--foreground", "--root", root(n), "--socket", node.dir + "/stackd.sock",
+                                "--runtime-root", node.run + "/runtime", "--netns-dir", node.run + "/netns",
+                                "--log-level", "debug"},
                                node.dir + "/stackd.log");
   for (int i = 0; i < 600; ++i) {  // 60 s: a manager's etcd member starts first
     if (stack(n, {"version"}).status == 0) return "";
@@ -93,8 +122,18 @@ void ClusterHarness::stop(int n, int sig) {
   kill_test_daemon(node.pid);
 }
 
-CmdResult ClusterHarness::stack(int n, const std::vector<std::string>& args) {
+std::vector<std::string> ClusterHarness::containers(int n) const {
+  std::vector<std::string> ids;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(nodes_.at(n).run + "/runtime", ec))
+    if (e.is_directory() && e.path().filename().string()[0] != '.') ids.push_back(e.path().filename());  // not .seccomp-cache
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+CmdResult ClusterHarness::stack(int n, const std::vector<std::string>& args, int timeout_s) {
   std::vector<std::string> argv = {binary("stack"), "--host", "unix://" + nodes_.at(n).dir + "/stackd.sock"};
+  if (timeout_s > 0) argv.insert(argv.begin(), {"timeout", std::to_string(timeout_s)});
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv);
 }

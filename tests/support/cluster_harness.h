@@ -38,9 +38,12 @@ class ClusterHarness {
   std::string start(int n);
   void stop(int n, int sig = 15);
   bool running(int n) const;
-  // `stack --host <node n's socket> args...`
-  CmdResult stack(int n, const std::vector<std::string>& args);
+  // `stack --host <node n's socket> args...`; under timeout(1) when
+  // timeout_s > 0 (for verbs that follow, as `events`).
+  CmdResult stack(int n, const std::vector<std::string>& args, int timeout_s = 0);
   std::string log(int n) const;
+  // Ids of the containers node n's runtime holds (its runtime root), sorted.
+  std::vector<std::string> containers(int n) const;
 
  private:
   struct Node {

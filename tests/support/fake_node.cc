@@ -164,8 +164,17 @@ stack::Result<void> FakeNode::remove(const std::vector<std::string>& ids) {
   return {};
 }
 
-stack::Result<std::optional<orch::ReplicaRuntime>> FakeNode::reattach(const std::string&) {
-  return std::optional<orch::ReplicaRuntime>();
+// As the real node after a daemon restart: the facts of a container that was
+// not removed (running, or exited and still held), none otherwise.
+stack::Result<std::optional<orch::ReplicaRuntime>> FakeNode::reattach(const std::string& id) {
+  std::lock_guard lk(mu_);
+  FakeContainer* c = find(id);
+  if (!c || c->removed) return std::optional<orch::ReplicaRuntime>();
+  orch::ReplicaRuntime rr;
+  rr.id = id;
+  rr.running = c->running;
+  rr.started_at_ms = c->started_at;
+  return std::optional<orch::ReplicaRuntime>(rr);
 }
 
 std::vector<std::string> FakeNode::list_ids() {

@@ -51,11 +51,11 @@ orch::StackDesired FakeStack::desired() const {
 FakeNode& FakeStack::node(const std::string& id) { return *nodes_.at(id); }
 
 std::unique_ptr<orch::Supervisor> FakeStack::make() {
-  orch::NodeSet set;
+  std::map<std::string, orch::LocalNode*> set;
   for (auto& [id, n] : nodes_) set[id] = n.get();
   orch::SupervisorContext ctx{
       options_,
-      set,
+      std::make_shared<orch::StaticNodes>(set),
       [this](const compose::Project&, const std::vector<orch::WiredReplica>& replicas) {
         std::lock_guard lk(mu_);
         wiring_ = replicas;

@@ -335,7 +335,8 @@ services:
   EXPECT_TRUE(cz::has_warning(*r, "services.a.build"));
   EXPECT_TRUE(cz::has_warning(*r, "services.a.logging"));
   EXPECT_TRUE(cz::has_warning(*r, "services.a.cpu_shares"));
-  EXPECT_TRUE(cz::has_warning(*r, "services.a.deploy.placement"));
+  // Placement is applied in a cluster (a single node has one place).
+  EXPECT_FALSE(cz::has_warning(*r, "services.a.deploy.placement"));
   bool found = false;
   for (auto& w : r->warnings)
     if (w.path == "services.a.logging") {
@@ -430,3 +431,38 @@ TEST(ComposeExamples, EveryExampleLoads) {
 
 }  // namespace
 }  // namespace stack::compose
+
+namespace {
+
+TEST(ComposePlacement, MaxReplicasPerNodeAndSpreadPreferencesAreReadAndChecked) {
+  auto r = stack::compose::cz::load_yaml(R"(services:
+  a:
+    image: x
+    deploy:
+      placement:
+        max_replicas_per_node: 2
+        preferences: [{spread: node.labels.zone}, {spread: node.labels.rack}]
+)");
+  ASSERT_TRUE(r) << r.error().message();
+  const auto& d = r->project.services.at("a").deploy;
+  EXPECT_EQ(d.max_replicas_per_node, 2);
+  EXPECT_EQ(d.placement_spread, (std::vector<std::string>{"zone", "rack"}));
+  EXPECT_EQ(stack::compose::cz::load_error(R"(services:
+  a:
+    image: x
+    deploy:
+      placement:
+        max_replicas_per_node: -1
+)"),
+            "stack.yaml:6:32: services.a.deploy.placement.max_replicas_per_node: must be 0 (no limit) or more (got -1)");
+  EXPECT_EQ(stack::compose::cz::load_error(R"(services:
+  a:
+    image: x
+    deploy:
+      placement:
+        preferences: [{spread: node.hostname}]
+)"),
+            "stack.yaml:6:32: services.a.deploy.placement.preferences[0].spread: \"node.hostname\" is not node.labels.KEY");
+}
+
+}  // namespace

@@ -142,3 +142,53 @@ TEST(SchedulerPlacement, SpreadsAServiceAcrossEquallyUsedNodes) {
 }
 
 }  // namespace
+
+namespace {
+
+NodeInfo with(NodeInfo n, int replicas_of_train, std::map<std::string, std::string> labels = {}) {
+  n.replicas_of_service["train"] = replicas_of_train;
+  n.labels = std::move(labels);
+  return n;
+}
+
+TEST(SchedulerPlacement, MaxReplicasPerNodeRejectsAFullNode) {
+  ServiceSpec s = service();
+  s.requirements.max_per_node = 2;
+  PlacementResult r = place(s, {with(node("a"), 2), with(node("b"), 1)});
+  EXPECT_EQ(r.node, "b") << r.explanation;
+  r = place(s, {with(node("a"), 2), with(node("b"), 2)});
+  EXPECT_EQ(r.node, "");
+  EXPECT_EQ(r.explanation,
+            "no node satisfies: a: max_replicas_per_node 2 reached; b: max_replicas_per_node 2 reached");
+}
+
+TEST(SchedulerPlacement, RoleAndPlatformConstraintsAndAvailability) {
+  NodeInfo m = node("m"), w = node("w");
+  m.role = "manager";
+  w.role = "worker";
+  m.os = w.os = "linux";
+  m.arch = "amd64";
+  w.arch = "arm64";
+  EXPECT_EQ(place(service(0, 0, 0, {"node.role==worker"}), {m, w}).node, "w");
+  EXPECT_EQ(place(service(0, 0, 0, {"node.platform.arch==amd64", "node.platform.os==linux"}), {m, w}).node, "m");
+  w.active = false;  // drain or pause
+  PlacementResult r = place(service(0, 0, 0, {"node.role==worker"}), {m, w});
+  EXPECT_EQ(r.explanation, "no node satisfies: m: node.role==worker (has manager); w: not active (drain or pause)");
+}
+
+// Spread over zones first (the zone with fewer of the service's replicas,
+// counted over all its nodes), then the usual ranking inside it; nodes
+// without the label are one group of their own.
+TEST(SchedulerPlacement, SpreadPreferencesBalanceLabelValuesFirst) {
+  ServiceSpec s = service();
+  s.requirements.spread = {"zone"};
+  std::vector<NodeInfo> nodes{with(node("a1"), 1, {{"zone", "a"}}), with(node("a2"), 0, {{"zone", "a"}}),
+                              with(node("b1"), 1, {{"zone", "b"}}), with(node("c1"), 0)};
+  EXPECT_EQ(place(s, nodes).node, "c1") << "zone a has 1, zone b 1, the unlabelled group 0";
+  nodes[3] = with(node("c1"), 1);
+  EXPECT_EQ(place(s, nodes).node, "a2") << "a tie of groups: the emptier node (spread), then the id";
+  nodes[1] = with(node("a2"), 1, {{"zone", "a"}});
+  EXPECT_EQ(place(s, nodes).node, "b1") << "zone a has 2 now";
+}
+
+}  // namespace

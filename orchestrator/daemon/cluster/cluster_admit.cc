@@ -83,7 +83,13 @@ std::vector<EtcdPermission> worker_permissions(const std::string& id) {
           {P::Read, cluster_keys::kAlive, true},
           {P::Read, cluster_keys::kLeader, false},
           {P::ReadWrite, cluster_keys::node(id), false},
-          {P::ReadWrite, cluster_keys::alive(id), false}};
+          {P::ReadWrite, cluster_keys::alive(id), false},
+          // Its own assignments to run, its reports of them, and the signal
+          // and probe requests it deletes once carried out.
+          {P::Read, cluster_keys::assign(id), true},
+          {P::ReadWrite, cluster_keys::signals(id), true},
+          {P::ReadWrite, cluster_keys::probes(id), true},
+          {P::ReadWrite, cluster_keys::tasks(id), true}};
 }
 
 }  // namespace

@@ -6,6 +6,12 @@
 //   nodes/<id>         the node's record (NodeView's JSON, cluster_types.h)
 //   alive/<id>         under the node's heartbeat lease: gone = the node is down
 //   leader             the leading manager's id, under its lease
+//   assign/<node>/<id> a replica the leader put on the node (assignment.h):
+//                      the node runs what is here and removes what is not
+//   tasks/<node>/<id>  the node's report of that replica (running, exited, failed)
+//   signals/<node>/<id> a signal for the replica (each put is one delivery)
+//   probes/<node>/<id> a health probe the leader asks for; the node answers
+//                      in tasks/<node>/<id>'s "probe"
 #pragma once
 
 #include <string>
@@ -18,8 +24,15 @@ inline constexpr const char* kSecrets = "cluster/secrets";
 inline constexpr const char* kNodes = "nodes/";
 inline constexpr const char* kAlive = "alive/";
 inline constexpr const char* kLeader = "leader";
-// How long a node or a leader that stopped answering keeps its key.
-inline constexpr int64_t kLeaseSeconds = 10;
+inline constexpr const char* kAssign = "assign/";
+inline constexpr const char* kTasks = "tasks/";
+inline constexpr const char* kSignals = "signals/";
+inline constexpr const char* kProbes = "probes/";
+// How long a node or a leader that stopped answering keeps its key: a
+// killed node is down (and its replicas replaced) this long after its last
+// keep-alive; a killed leader is succeeded as soon. Keep-alives go every
+// third of it, so a stackd stalled for over ~3 s is not yet taken for dead.
+inline constexpr int64_t kLeaseSeconds = 5;
 // A DNS name every manager's certificate carries, so that a node reaching
 // etcd through several managers checks each against the same name
 // (EtcdOptions::tls_server_name); trust comes from the cluster's own CA.
@@ -27,5 +40,9 @@ inline constexpr const char* kEtcdServerName = "stack-etcd";
 
 inline std::string node(const std::string& id) { return kNodes + id; }
 inline std::string alive(const std::string& id) { return kAlive + id; }
+inline std::string assign(const std::string& node) { return kAssign + node + "/"; }
+inline std::string tasks(const std::string& node) { return kTasks + node + "/"; }
+inline std::string signals(const std::string& node) { return kSignals + node + "/"; }
+inline std::string probes(const std::string& node) { return kProbes + node + "/"; }
 
 }  // namespace stack::orch::cluster_keys

@@ -124,6 +124,50 @@ stack::Result<std::vector<NodeView>> ClusterService::nodes() {
   return out;
 }
 
+stack::Result<NodeView> ClusterService::update_node(const std::string& ref, const NodeUpdateRequest& request) {
+  STACK_TRY(require_cluster());
+  if (config_->role != cluster::Role::Manager)
+    return stack::fail("node update: this node is a worker; run it on a manager", EPERM);
+  auto all = nodes();
+  if (!all) return tl::unexpected(all.error());
+  const NodeView* found = nullptr;
+  int matches = 0;
+  for (const auto& n : *all)
+    if (n.id == ref) {
+      found = &n;
+      matches = 1;
+      break;
+    } else if (n.id.rfind(ref, 0) == 0 || n.hostname == ref) {
+      found = &n;
+      matches++;
+    }
+  if (ref.empty() || matches == 0) return stack::fail("node update: no such node: " + ref, ENOENT);
+  if (matches > 1) return stack::fail("node update: \"" + ref + "\" names " + std::to_string(matches) + " nodes: give the id", EINVAL);
+  const std::string key = cluster_keys::node(found->id);
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto current = store_.range(key);
+    if (!current) return tl::unexpected(current.error());
+    if (current->kvs.empty()) return stack::fail("node update: node " + found->id + " was removed", ENOENT);
+    auto record = node_from_json(json::parse(current->kvs[0].value, nullptr, false));
+    if (!record) return stack::fail(key + ": " + record.error().message());
+    if (!request.availability.empty()) record->availability = request.availability;
+    for (const auto& [k, v] : request.label_add) record->labels[k] = v;
+    for (const auto& k : request.label_rm) record->labels.erase(k);
+    Txn t;
+    t.compares = {Compare::of(Compare::ModRevision, key, Compare::Equal, current->kvs[0].mod_revision)};
+    t.success = {StoreOp{StoreOp::Put, key, to_json(*record).dump(), 0}};
+    auto done = store_.txn(t);
+    if (!done) return tl::unexpected(done.error().wrap("node update"));
+    if (!done->succeeded) continue;  // the node rewrote its record meanwhile: again
+    NodeView shown = *record;
+    shown.status = found->status;
+    shown.leader = found->leader;
+    shown.self = found->self;
+    return shown;
+  }
+  return stack::fail("node update: the record of " + found->id + " kept changing", EAGAIN);
+}
+
 stack::Result<ClusterJoinInfo> ClusterService::join_info() {
   STACK_TRY(require_cluster());
   auto secrets_text = store_.get(cluster_keys::kSecrets);

@@ -39,6 +39,10 @@ class ClusterService {
   // A cluster node only (ENOTCONN on a single node): every node, sorted by
   // role (managers first) then hostname.
   stack::Result<std::vector<NodeView>> nodes();
+  // `node update`: `ref` is a node id, a unique id prefix or a unique
+  // hostname. Written with compare-and-swap on the record; the node as `ls`
+  // shows it after.
+  stack::Result<NodeView> update_node(const std::string& ref, const NodeUpdateRequest& request);
   stack::Result<ClusterJoinInfo> join_info();
   // Runs what a reply asked for after it went out (the restart after init).
   void after_reply();

@@ -37,9 +37,15 @@ namespace stack::orch {
 
 
 
+struct ClusterEngineParts;  // engine_impl.h
+
 class Engine {
  public:
   static stack::Result<std::unique_ptr<Engine>> open(const EngineOptions& options, StateStore& store);
+  // The engine of a cluster's leader (engine_impl.h: ClusterEngineParts):
+  // `store` is the cluster's; replicas go to the cluster's nodes.
+  static stack::Result<std::unique_ptr<Engine>> open_leader(const EngineOptions& options, StateStore& store,
+                                                            ClusterEngineParts parts);
   virtual ~Engine() = default;
 
   // Live restore; called once after open(), before the API serves.

@@ -23,7 +23,22 @@ stack::Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options
   return std::unique_ptr<Engine>(std::move(e));
 }
 
+stack::Result<std::unique_ptr<Engine>> Engine::open_leader(const EngineOptions& options, StateStore& store,
+                                                          ClusterEngineParts parts) {
+  auto e = std::make_unique<EngineImpl>(options, store, std::move(parts));
+  STACK_TRY(e->init());
+  return std::unique_ptr<Engine>(std::move(e));
+}
+
 EngineImpl::EngineImpl(const EngineOptions& options, StateStore& store) : options_(options), store_(store) {}
+
+EngineImpl::EngineImpl(const EngineOptions& options, StateStore& store, ClusterEngineParts cluster)
+    : options_(options),
+      store_(store),
+      networks_(cluster.networks),
+      node_(cluster.node),
+      nodes_(std::move(cluster.nodes)),
+      self_(std::move(cluster.self)) {}
 
 EngineImpl::~EngineImpl() { shutdown(); }
 
@@ -31,9 +46,12 @@ stack::Result<void> EngineImpl::init() {
   std::error_code ec;
   fs::create_directories(options_.root + "/volumes", ec);
   if (ec) return stack::fail("create " + options_.root + "/volumes", ec.value());
-  auto nm = net::NetworkManager::open(store_net_state(store_, options_.root + "/net"));
-  if (!nm) return tl::unexpected(nm.error().wrap("open network manager"));
-  networks_ = std::move(*nm);
+  if (!networks_) {
+    auto nm = net::NetworkManager::open(store_net_state(store_, options_.root + "/net"));
+    if (!nm) return tl::unexpected(nm.error().wrap("open network manager"));
+    own_networks_ = std::move(*nm);
+    networks_ = own_networks_.get();
+  }
   net::DnsOptions dns_options;
   dns_options.port = options_.dns_port;
   auto dns = net::DnsServer::create(io_, dns_options);
@@ -41,9 +59,18 @@ stack::Result<void> EngineImpl::init() {
   dns_ = std::move(*dns);
   work_.emplace(io_.get_executor());
   io_thread_ = std::thread([this] { io_.run(); });
-  auto node = LocalNode::open(options_, *networks_);
-  if (!node) return tl::unexpected(node.error().wrap("open local node"));
-  node_ = std::move(*node);
+  if (!node_) {
+    auto node = LocalNode::open(options_, *networks_);
+    if (!node) return tl::unexpected(node.error().wrap("open local node"));
+    own_node_ = std::move(*node);
+    node_ = own_node_.get();
+    nodes_ = std::make_shared<StaticNodes>(std::map<std::string, LocalNode*>{{kLocalNodeId, node_}});
+  }
+  // A node that joins, goes down or comes back: every stack reconciles.
+  nodes_->on_change([this] {
+    std::lock_guard lk(mu_);
+    for (auto& [_, s] : stacks_) s->kick();
+  });
   wiring_ = std::make_unique<NetWiring>(*networks_, *dns_);
   events_ = std::make_unique<EventBus>(&store_);
   return {};
@@ -57,6 +84,7 @@ void EngineImpl::shutdown() {
     shut_ = true;
     stacks.swap(stacks_);
   }
+  if (nodes_) nodes_->on_change(nullptr);
   for (auto& [_, s] : stacks) s->stop_loop();
   stacks.clear();
   pool_.join();
@@ -74,13 +102,24 @@ void EngineImpl::interrupt_waits() {
 SupervisorContext EngineImpl::context() {
   return SupervisorContext{
       options_,
-      NodeSet{{kLocalNodeId, node_.get()}},  // one node is a set of one
-      [w = wiring_.get()](const compose::Project& p, const std::vector<WiredReplica>& r) { w->sync(p, r); },
+      nodes_,
+      // In a cluster only this node's replicas: DNS and published ports here
+      // reach the bridges of this host (across nodes: the overlay's work).
+      [w = wiring_.get(), self = self_](const compose::Project& p, const std::vector<WiredReplica>& r) {
+        if (self.empty()) return w->sync(p, r);
+        std::vector<WiredReplica> here;
+        for (const auto& x : r)
+          if (x.node == self) here.push_back(x);
+        w->sync(p, here);
+      },
       *events_,
       store_,
       [pool = &pool_](std::function<void()> probe) { boost::asio::post(*pool, std::move(probe)); },
       system_clock(),
-      /*enforce_requirements=*/false};
+      // One host: placement constraints and reservations are reported as
+      // ignored (compose/unsupported.h); a cluster places by them.
+      /*enforce_requirements=*/!self_.empty(),
+      /*unplaceable_is_pending=*/!self_.empty()};
 }
 
 std::shared_ptr<Supervisor> EngineImpl::find(const std::string& stack) {
@@ -236,7 +275,9 @@ stack::Result<void> EngineImpl::teardown(const std::string& stack, bool remove_v
   auto gone = sup->wait_gone(stop_deadline(*sup));
   // stackd is stopping: goal down is stored, restore() finishes the down.
   if (!gone && gone.error().code == ECANCELED) return tl::unexpected(gone.error().wrap("down " + stack));
-  if (!gone) (void)node_->remove(sup->container_ids());
+  if (!gone)
+    for (const auto& r : sup->replicas())
+      if (LocalNode* n = node_of(r); n && !r.status.container_id.empty()) (void)n->remove({r.status.container_id});
   sup->stop_loop();
   {
     std::lock_guard lk(mu_);
@@ -390,6 +431,28 @@ std::vector<ReplicaView> EngineImpl::views(Supervisor& sup) {
     v.finished_at = s.finished_at;
     out.push_back(std::move(v));
   }
+  // Slots no node could take yet have no task: one pending line each, with why.
+  for (const auto& b : sup.blocked()) {
+    auto at = b.find(" blocked: no node satisfies");
+    if (at == std::string::npos) continue;
+    auto sit = p.services.find(b.substr(0, at));
+    if (sit == p.services.end()) continue;
+    for (int slot = 1; slot <= sit->second.replicas; slot++) {
+      bool shown = false;
+      for (const auto& v : out) shown = shown || (v.service == sit->first && v.replica == slot);
+      if (shown) continue;
+      ReplicaView v;
+      v.stack = p.name;
+      v.service = sit->first;
+      v.name = replica_name(p, sit->second, slot);
+      v.replica = slot;
+      v.image = sit->second.image;
+      v.state = "pending";
+      v.reason = b.substr(at + 10);
+      v.node = "";
+      out.push_back(std::move(v));
+    }
+  }
   return out;
 }
 
@@ -425,7 +488,9 @@ stack::Result<std::unique_ptr<ExecSession>> EngineImpl::exec(const ExecRequest& 
   if (pick) {
     if (pick->status.state != sched::ReplicaState::Running)
       return stack::fail("exec: " + pick->name + " is not running (" + sched::to_string(pick->status.state) + ")", ESRCH);
-    return node_->exec(pick->status.container_id, request);
+    LocalNode* n = node_of(*pick);
+    if (!n) return stack::fail("exec: " + pick->name + ": its node " + pick->status.node + " left the cluster", ESRCH);
+    return n->exec(pick->status.container_id, request);
   }
   return stack::fail("exec: no replica " + std::to_string(request.index) + " of service " + request.service, ENOENT);
 }
@@ -436,7 +501,9 @@ stack::Result<std::string> EngineImpl::top(const std::string& stack) {
   json out = json::object();
   for (const auto& r : (*sup)->replicas()) {
     if (r.status.state != sched::ReplicaState::Running) continue;
-    auto t = node_->top(r.status.container_id);
+    LocalNode* n = node_of(r);
+    if (!n) continue;
+    auto t = n->top(r.status.container_id);
     if (!t) continue;  // exited meanwhile
     out[r.name] = json::parse(*t, nullptr, false);
   }
@@ -449,7 +516,9 @@ stack::Result<std::string> EngineImpl::stats(const std::string& stack) {
   json out = json::array();
   for (const auto& r : (*sup)->replicas()) {
     if (r.status.state != sched::ReplicaState::Running) continue;
-    auto t = node_->stats(r.status.container_id);
+    LocalNode* n = node_of(r);
+    if (!n) continue;
+    auto t = n->stats(r.status.container_id);
     if (!t) continue;
     json j = json::parse(*t, nullptr, false);
     if (!j.is_object()) continue;

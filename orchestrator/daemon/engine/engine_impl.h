@@ -24,6 +24,7 @@
 #include "orchestrator/daemon/engine/events.h"
 #include "orchestrator/daemon/node/local_node.h"
 #include "orchestrator/daemon/engine/netwiring.h"
+#include "orchestrator/daemon/engine/node_directory.h"
 #include "orchestrator/daemon/engine/supervisor.h"
 
 namespace stack::orch {
@@ -32,9 +33,20 @@ namespace stack::orch {
 stack::Result<void> check_services(const compose::Project& project, const std::vector<std::string>& services,
                                 const char* verb);
 
+// What a cluster node hands the engine when it leads (stackd_main.cc). The
+// node-local pieces are the node's own, shared with its assignment runner
+// (daemon/cluster/assignment_runner.h); they outlive the engine.
+struct ClusterEngineParts {
+  net::NetworkManager* networks = nullptr;  // on the node's own state (<root>/node.db), not etcd
+  LocalNode* node = nullptr;                // this host's hands (image checks, `stack run`)
+  std::shared_ptr<NodeDirectory> nodes;     // the cluster's nodes (cluster_nodes.h)
+  std::string self;                         // this node's id
+};
+
 class EngineImpl final : public Engine {
  public:
   EngineImpl(const EngineOptions& options, StateStore& store);
+  EngineImpl(const EngineOptions& options, StateStore& store, ClusterEngineParts cluster);
   ~EngineImpl() override;
   stack::Result<void> init();
 
@@ -72,12 +84,18 @@ class EngineImpl final : public Engine {
 
   EngineOptions options_;
   StateStore& store_;
-  std::unique_ptr<net::NetworkManager> networks_;
+  std::unique_ptr<net::NetworkManager> own_networks_;  // single node: ours; cluster: the node's
+  net::NetworkManager* networks_ = nullptr;
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::thread io_thread_;
   std::unique_ptr<net::DnsServer> dns_;
-  std::unique_ptr<LocalNode> node_;
+  std::unique_ptr<LocalNode> own_node_;
+  LocalNode* node_ = nullptr;  // this host
+  std::shared_ptr<NodeDirectory> nodes_;  // where replicas go: {"local": node_}, or the cluster's
+  std::string self_;  // cluster: this node's id (only its replicas are wired here); "" on one host
+  // The node of a replica (nullptr: its node left).
+  LocalNode* node_of(const ReplicaRecord& r) { return nodes_->find(r.status.node); }
   std::unique_ptr<NetWiring> wiring_;
   std::unique_ptr<EventBus> events_;
   boost::asio::thread_pool pool_{4};

@@ -41,7 +41,8 @@ stack::Result<void> EngineImpl::logs(const std::string& stack, const LogOptions&
       if (fresh) {
         it->second.service = r.status.service;
         it->second.replica = r.name;
-        for (const auto& f : node_->log_files(id)) it->second.files.push_back({f, 0});
+        if (LocalNode* n = node_of(r))
+          for (const auto& f : n->log_files(id)) it->second.files.push_back({f, 0});
       }
       std::vector<LogLine> mine;
       for (auto& c : it->second.files)

@@ -57,7 +57,8 @@ stack::Result<void> EngineImpl::restore() {
     for (auto& rec : *records) {
       std::string id = rec.status.container_id;
       if (!id.empty()) {
-        auto facts = node_->reattach(id);
+        LocalNode* node = node_of(rec);  // nullptr: its node left the cluster, and the container with it
+        auto facts = node ? node->reattach(id) : stack::Result<std::optional<ReplicaRuntime>>(std::nullopt);
         if (facts && *facts) {
           rec.pid = (*facts)->pid;
           rec.shim_pid = (*facts)->shim_pid;
@@ -66,7 +67,7 @@ stack::Result<void> EngineImpl::restore() {
           known_ids.insert(id);
           for (const auto& [net, _] : rec.addresses) keep.endpoints.insert({id, net});
         } else {
-          (void)node_->remove({id});  // leftovers of a container whose shim is gone
+          if (node) (void)node->remove({id});  // leftovers of a container whose shim is gone
           rec.status.container_id.clear();
           rec.pid = 0;
           rec.addresses.clear();
@@ -105,8 +106,10 @@ stack::Result<void> EngineImpl::restore() {
     all.push_back(std::move(r));
   }
   // Containers on disk that no stack knows: a crash between create and save.
-  for (const auto& id : node_->list_ids())
-    if (!known_ids.count(id)) (void)node_->remove({id});
+  // (In a cluster each node's assignment runner does this for its own.)
+  if (self_.empty())
+    for (const auto& id : node_->list_ids())
+      if (!known_ids.count(id)) (void)node_->remove({id});
   if (auto s = networks_->sweep(keep); !s) {
     emit("", "error", {{"reason", "sweep: " + s.error().message()}});
   } else {

@@ -31,6 +31,7 @@ struct WiredReplica {
   int slot = 1;
   std::string name;          // replica name
   std::string container_id;
+  std::string node;          // the node it runs on
   std::map<std::string, std::string> addresses;  // manager network name -> ipv4
   bool in_dns = false;   // running and not unhealthy
   bool in_pool = false;  // running and healthy (or without a health check)

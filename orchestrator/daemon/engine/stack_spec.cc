@@ -169,6 +169,9 @@ std::string legacy_config_hash(const compose::Service& service) {
   nlohmann::json& s = j["services"][service.name];
   s["replicas"] = 0;
   s["deploy"]["replicas"] = nullptr;
+  // Fields added to the model since: absent from what was hashed then.
+  s["deploy"].erase("max_replicas_per_node");
+  s["deploy"].erase("placement_spread");
   return fnv1a_hex(j.dump());
 }
 
@@ -213,6 +216,8 @@ stack::Result<sched::StackSpec> stack_spec(const compose::Project& project,
     ss.requirements.memory = t.reserved_memory;
     ss.requirements.gpus = t.gpus;
     ss.requirements.constraints = t.constraints;
+    ss.requirements.max_per_node = t.max_replicas_per_node;
+    ss.requirements.spread = t.spread;
     spec.services.push_back(std::move(ss));
   }
   // A service something waits on to complete successfully is a one-shot job.

@@ -1,5 +1,6 @@
 #include "orchestrator/daemon/engine/supervisor.h"
 
+#include <algorithm>
 #include <csignal>
 #include <random>
 
@@ -30,17 +31,12 @@ sched::StackSpec without_requirements(sched::StackSpec spec) {
 
 Supervisor::Supervisor(SupervisorContext ctx, StackDesired desired, std::vector<ReplicaRecord> replicas)
     : ctx_(std::move(ctx)), desired_(std::move(desired)) {
+  auto nodes = ctx_.nodes->nodes();
   for (auto& r : replicas) {
     // Records of a stackd that stored no node ids belong to the only node.
-    if (r.status.node.empty() && ctx_.nodes.size() == 1) r.status.node = ctx_.nodes.begin()->first;
+    if (r.status.node.empty() && nodes.size() == 1) r.status.node = nodes.front().id;
     Task t = task_of(r.status);
     replicas_[t] = std::move(r);
-  }
-  // Capacity is read once: a node's hardware does not change under a stack.
-  for (const auto& [id, node] : ctx_.nodes) {
-    sched::NodeInfo info = node->describe();
-    info.id = id;
-    node_infos_.push_back(std::move(info));
   }
   guard_->self = this;
 }
@@ -84,6 +80,7 @@ void Supervisor::stop_loop() {
 void Supervisor::update(StackDesired desired) {
   std::lock_guard lk(mu_);
   desired_ = std::move(desired);
+  source_.reset();
   errors_.clear();
   kicked_ = true;
   kick_cv_.notify_all();
@@ -116,6 +113,11 @@ std::vector<ReplicaRecord> Supervisor::replicas() {
   std::vector<ReplicaRecord> out;
   for (const auto& [_, r] : replicas_) out.push_back(r);
   return out;
+}
+
+std::vector<std::string> Supervisor::blocked() {
+  std::lock_guard lk(mu_);
+  return blocked_;
 }
 
 std::vector<std::string> Supervisor::container_ids() {
@@ -169,9 +171,24 @@ bool Supervisor::has_task(const std::string& service, int slot) const {
   return it != replicas_.end() && std::get<0>(it->first) == service && std::get<1>(it->first) == slot;
 }
 
-LocalNode* Supervisor::node_by_id(const std::string& id) const {
-  auto it = ctx_.nodes.find(id);
-  return it == ctx_.nodes.end() ? nullptr : it->second;
+LocalNode* Supervisor::node_by_id(const std::string& id) const { return ctx_.nodes->find(id); }
+
+bool Supervisor::node_down(const std::string& id) const {
+  for (const auto& n : node_infos_)
+    if (n.id == id) return !n.ready;
+  return false;
+}
+
+bool Supervisor::node_drained(const std::string& id) const {
+  for (const auto& n : node_infos_)
+    if (n.id == id) return n.ready && n.drain;
+  return false;
+}
+
+void Supervisor::kick() {
+  std::lock_guard lk(mu_);
+  kicked_ = true;
+  kick_cv_.notify_all();
 }
 
 void Supervisor::save(const ReplicaRecord& r) {
@@ -200,8 +217,15 @@ Supervisor::Pass Supervisor::pass(std::unique_lock<std::mutex>& lk) {
   int64_t now = ctx_.clock.now();
   sched::ObservedStack observed;
   for (const auto& [_, r] : replicas_) observed.replicas.push_back(r.status);
+  node_infos_ = ctx_.nodes->nodes();
   sched::Decision d = sched::reconcile(ctx_.enforce_requirements ? desired_.spec : without_requirements(desired_.spec),
                                        observed, desired_.goal, now, node_infos_);
+  // A service no node can take (a cluster: it stays pending until one can)
+  // says so once per new reason, in events and so in `up`'s progress.
+  for (const auto& b : d.blocked)
+    if (std::find(blocked_.begin(), blocked_.end(), b) == blocked_.end())
+      if (auto at = b.find(" blocked: no node satisfies"); at != std::string::npos)
+        emit("pending", b.substr(0, at), "", {{"reason", b.substr(at + 10)}});
   blocked_ = d.blocked;
   Pass p;
   p.wake_at = std::min(d.wake_at.value_or(INT64_MAX), schedule_probes(now));
@@ -274,11 +298,15 @@ bool Supervisor::do_create(std::unique_lock<std::mutex>& lk, const sched::Action
   // current one. A Pending task (no container yet) is filled in; anything
   // else is followed by a new task, the next incarnation.
   ReplicaRecord* prev = restart ? find_task(a) : current_task(service, slot);
-  if (prev && !prev->status.container_id.empty() &&
-      (prev->status.state == ReplicaState::Running || prev->status.state == ReplicaState::Stopping))
-    return false;
+  // A running task is replaced only when its node is down (lost: it goes at
+  // once) or drained (it keeps running, superseded, until reconcile stops it
+  // once this one serves).
+  const bool live = prev && !prev->status.container_id.empty() &&
+                    (prev->status.state == ReplicaState::Running || prev->status.state == ReplicaState::Stopping);
+  const bool move_off = live && !restart && node_drained(prev->status.node);
+  if (live && !node_down(prev->status.node) && !move_off) return false;
   if (prev && restart && prev != current_task(service, slot)) return false;  // superseded meanwhile
-  std::string old = prev ? prev->status.container_id : "";
+  std::string old = prev && !move_off ? prev->status.container_id : "";
   Task old_task = prev ? task_of(prev->status) : Task{};
   LocalNode* old_node = old.empty() ? nullptr : node_by_id(prev->status.node);
   // Only a task that never had a container is filled in. One whose container
@@ -286,14 +314,14 @@ bool Supervisor::do_create(std::unique_lock<std::mutex>& lk, const sched::Action
   // successor replaces it at once, so that every container is a task of its
   // own.
   ReplicaRecord* rp = prev;
-  if (!prev || !old.empty() || prev->status.created_at != 0) {
+  if (!prev || !old.empty() || move_off || prev->status.created_at != 0) {
     ReplicaRecord next;
     if (prev) next.status = prev->status;  // restart counts and history belong to the slot
     next.status.incarnation = prev ? prev->status.incarnation + 1 : 1;
     next.status.service = service;
     next.status.slot = slot;
     rp = &(replicas_[task_of(next.status)] = std::move(next));
-    if (prev && old.empty()) {
+    if (prev && old.empty() && !move_off) {
       (void)delete_replica(ctx_.store, desired_.project.name, prev->status);
       replicas_.erase(old_task);
       prev = nullptr;
@@ -305,6 +333,8 @@ bool Supervisor::do_create(std::unique_lock<std::mutex>& lk, const sched::Action
   bool new_config = r.status.config_hash != ss->config_hash;
   std::string id = desired_.project.name + "-" + service + "-" + std::to_string(slot) + "-" + random_hex6();
   ReplicaPlan plan = make_plan(desired_.project, service, slot, id, desired_.networks, ctx_.options.root + "/volumes");
+  if (!source_) source_ = std::make_shared<const PlanSource>(PlanSource{desired_.project, desired_.networks});
+  plan.source = source_;
   sched::ReplicaStatus& s = r.status;
   s.stack = desired_.project.name;
   s.node = a.node;

@@ -6,10 +6,12 @@
 // (container exit, probe result, user op). There is no polling: a crashed
 // replica is restarted at exactly the time the restart policy says.
 //
-// Nodes: a set keyed by node id (one, "local", in stackd today). Every
-// Create/Restart goes to the node placement chose (feasibility, then
-// ranking); everything else about a replica (signals, probes, exits,
-// removal) goes to the node its status names.
+// Nodes: a NodeDirectory (node_directory.h): one node, "local", on a single
+// host; the cluster's nodes on its leader. Every Create/Restart goes to the
+// node placement chose (feasibility, then ranking, over the directory's
+// nodes at that pass); everything else about a replica (signals, probes,
+// exits, removal) goes to the node its status names. A task whose node is
+// known but not ready is lost and replaced (scheduler/reconcile.h).
 //
 // Concurrency: all state is under mu_. The loop thread releases it during
 // blocking node calls (create_and_start, remove); node exit callbacks and
@@ -43,6 +45,7 @@
 #include "orchestrator/daemon/engine/events.h"
 #include "orchestrator/daemon/node/local_node.h"
 #include "orchestrator/daemon/engine/netwiring.h"
+#include "orchestrator/daemon/engine/node_directory.h"
 #include "orchestrator/daemon/engine/replica_store.h"
 #include "orchestrator/daemon/engine/supervisor_clock.h"
 #include "scheduler/model.h"
@@ -50,12 +53,9 @@
 
 namespace stack::orch {
 
-// Node id -> node. The nodes outlive the supervisor.
-using NodeSet = std::map<std::string, LocalNode*>;
-
 struct SupervisorContext {
   const EngineOptions& options;
-  NodeSet nodes;
+  std::shared_ptr<NodeDirectory> nodes;
   // Makes DNS and the published ports match the replica set (NetWiring::sync).
   std::function<void(const compose::Project&, const std::vector<WiredReplica>&)> wire;
   EventBus& events;
@@ -69,6 +69,10 @@ struct SupervisorContext {
   // placement only chooses among the nodes; the cluster work turns it on
   // together with dropping those warnings.
   bool enforce_requirements = false;
+  // A service no node can take stays pending (Swarm's behaviour in a
+  // cluster, where a node may join or change): waits treat it as settled.
+  // One host: that is a failure of `up` (nothing will change by itself).
+  bool unplaceable_is_pending = false;
 };
 
 // The plan for one incarnation of (service, slot). Pure.
@@ -136,8 +140,12 @@ class Supervisor {
   // then on (the API server joins the threads blocked in them before the
   // loops stop). Supervision itself goes on until stop_loop().
   void interrupt_waits();
+  // The node set changed (a node joined, went down or came back): reconcile now.
+  void kick();
 
   std::vector<ReplicaRecord> replicas();
+  // The last reconcile's blocked lines ("web blocked: no node satisfies: ...").
+  std::vector<std::string> blocked();
   // Drops every record (down, after wait_gone or a forced removal).
   std::vector<std::string> container_ids();
   void forget_all();
@@ -171,10 +179,14 @@ class Supervisor {
   bool has_task(const std::string& service, int slot) const;
   // nullptr when the node is not (or no longer) in the set.
   LocalNode* node_by_id(const std::string& id) const;
+  // Known and not ready at the last pass: its tasks are lost.
+  bool node_down(const std::string& id) const;
+  // Ready with availability drain at the last pass: its tasks move off.
+  bool node_drained(const std::string& id) const;
   bool selected(const std::vector<std::string>& services, const std::string& s) const;
 
   SupervisorContext ctx_;
-  std::vector<sched::NodeInfo> node_infos_;  // the nodes' capacities, for placement
+  std::vector<sched::NodeInfo> node_infos_;  // the directory's nodes at the last pass (under mu_)
   std::mutex mu_;
   std::condition_variable kick_cv_;     // wakes the loop
   std::condition_variable changed_cv_;  // wakes waiters after any change
@@ -182,6 +194,7 @@ class Supervisor {
   bool quit_ = false;
   bool interrupted_ = false;  // interrupt_waits()
   StackDesired desired_;
+  std::shared_ptr<const PlanSource> source_;  // desired_'s project and networks for plans; made on first use
   std::map<Task, ReplicaRecord> replicas_;  // every task; ordered by service, slot, incarnation
   std::map<Slot, std::string> errors_;   // last hard failure per slot (create failed)
   std::set<std::string> probing_;        // container ids with a probe in flight

@@ -27,6 +27,7 @@ ReplicaPlan make_plan(const compose::Project& project, const std::string& servic
   p.name = replica_name(project, s, slot);
   p.stack = project.name;
   p.slot = slot;
+  p.service_key = service;
   p.service = ReplicaSpec(s);
   p.project_dir = project.working_dir;
   for (const auto& m : s.volumes)

@@ -24,8 +24,12 @@ stack::Result<void> Supervisor::wait_settled(const std::vector<std::string>& ser
     bool done = true;
     for (const auto& ss : desired_.spec.services) {
       if (!selected(services, ss.name)) continue;
-      for (const auto& b : blocked_)
-        if (b.rfind(ss.name + " blocked: ", 0) == 0) return stack::fail("service " + b);
+      bool unplaced = false;
+      for (const auto& b : blocked_) {
+        unplaced = unplaced || (ctx_.unplaceable_is_pending && b.rfind(ss.name + " blocked: no node satisfies", 0) == 0);
+        if (b.rfind(ss.name + " blocked: ", 0) == 0 && !unplaced) return stack::fail("service " + b);
+      }
+      if (unplaced) continue;  // settled as pending: placed when a node can take it
       for (auto& [task, r] : replicas_) {
         const sched::ReplicaStatus& s = r.status;
         if (s.service != ss.name) continue;

@@ -14,6 +14,7 @@ void Supervisor::rewire() {
     w.slot = r.status.slot;
     w.name = r.name;
     w.container_id = r.status.container_id;
+    w.node = r.status.node;
     w.addresses = r.addresses;
     sched::Membership m = sched::membership(r.status);
     w.in_dns = m.in_dns;

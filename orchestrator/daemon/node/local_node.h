@@ -39,6 +39,14 @@ struct NetworkAttachment {
   std::string ipv4_address;          // static, "" = pool
 };
 
+// What a ReplicaPlan is cut from (make_plan() in engine/supervisor.h): a
+// cluster node makes the plan itself from these (daemon/cluster/assignment.h),
+// with its own directories.
+struct PlanSource {
+  compose::Project project;
+  std::map<std::string, net::NetworkInfo> networks;  // compose key -> network, as the engine made it
+};
+
 struct ReplicaPlan {
   std::string id;       // container id: <stack>-<service>-<slot>-<6 hex> (unique per incarnation)
   std::string name;     // <stack>-<service>-<slot> (or container_name)
@@ -50,6 +58,8 @@ struct ReplicaPlan {
   std::vector<NetworkAttachment> networks;  // first one gets eth0 + the default route
   std::string dns_server;             // resolv.conf nameserver ("" = host's resolv.conf)
   std::map<std::string, std::string> labels;  // com.stack.* labels into the spec annotations
+  std::string service_key;            // the compose service it is a replica of
+  std::shared_ptr<const PlanSource> source;  // set by the supervisor; shared by its plans
 };
 
 struct ReplicaRuntime {

@@ -47,6 +47,18 @@ void handle_cluster_request(const ServerInfo& info, const ApiRequest& req, ApiRe
     if (!check(result)) return;
     return out.reply(200, to_json(*result).dump());
   }
+  // POST /v1/nodes/<node>/update
+  if (req.method == "POST" && req.path.rfind("/v1/nodes/", 0) == 0 && req.path.size() > 17 &&
+      req.path.compare(req.path.size() - 7, 7, "/update") == 0) {
+    const std::string ref = req.path.substr(10, req.path.size() - 17);
+    auto body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+    if (body.is_discarded()) return fail(400, "node update: the body is not JSON");
+    auto request = node_update_request_from_json(body);
+    if (!check(request)) return;
+    auto result = cluster.update_node(ref, *request);
+    if (!check(result)) return;
+    return out.reply(200, to_json(*result).dump());
+  }
   if (req.path == "/v1/nodes" && req.method == "GET") {
     auto nodes = cluster.nodes();
     if (!check(nodes)) return;

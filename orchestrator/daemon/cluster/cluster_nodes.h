@@ -1,0 +1,90 @@
+// The leader's view of the cluster's nodes (a NodeDirectory for its
+// supervisors): every node record (nodes/<id>) with its readiness (the
+// heartbeat key alive/<id>), and for each node a RemoteNode, the LocalNode
+// interface over the store:
+//
+//   create_and_start  put assign/<node>/<id>, wait for the node's report in
+//                     tasks/<node>/<id> (running or failed), or the node down
+//   watch             the report turning "exited"
+//   signal            put signals/<node>/<id>
+//   remove            delete the assignment; wait until the node deleted its
+//                     report (a down node cleans up when it returns)
+//   reattach          the last report
+//   probe             put probes/<node>/<id>, wait for the answer in the report
+//   exec, logs, top, stats: not relayed to other nodes yet (ENOTSUP; for
+//                     this node's own replicas they run here)
+//
+// Three PrefixFollowers (nodes/, alive/, tasks/) keep the cache; a change of
+// the set or of a node's readiness calls on_change (outside the lock).
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "orchestrator/api/cluster_types.h"
+#include "orchestrator/daemon/cluster/assignment.h"
+#include "orchestrator/daemon/cluster/prefix_follower.h"
+#include "orchestrator/daemon/engine/node_directory.h"
+#include "orchestrator/daemon/store/state_store.h"
+
+namespace stack::orch {
+
+class ClusterNodes final : public NodeDirectory {
+ public:
+  // Reads the nodes and reports (so that restore() sees them), then watches.
+  // `self`/`self_node`: this node's id and hands: its replicas' exec, logs,
+  // top and stats run here directly.
+  static stack::Result<std::shared_ptr<ClusterNodes>> open(StateStore& store, std::string self, LocalNode* self_node);
+  ~ClusterNodes() override;
+
+  std::vector<sched::NodeInfo> nodes() override;
+  LocalNode* find(const std::string& id) override;
+  void on_change(std::function<void()> fn) override;
+
+  // For RemoteNode (cluster_nodes.cc).
+  bool ready(const std::string& node);
+  // Waits until `done` holds for the report of `id` (nullptr: none), the
+  // node is down, or `limit` passes; returns the last report seen.
+  std::optional<TaskReport> wait_report(const std::string& node, const std::string& id,
+                                        const std::function<bool(const TaskReport*)>& done,
+                                        std::chrono::milliseconds limit);
+  void watch_exit(const std::string& id, std::function<void(const ExitInfo&)> fn);
+  void cancel_watches(const std::vector<std::string>& ids);
+  StateStore& store() { return store_; }
+  LocalNode* self_node() { return self_node_; }
+  const std::string& self() const { return self_; }
+
+ private:
+  ClusterNodes(StateStore& store, std::string self, LocalNode* self_node)
+      : store_(store), self_(std::move(self)), self_node_(self_node) {}
+  // List `prefix`, apply, then watch from there; again after a lost watch.
+  void apply_node(const std::string& id, const std::string* value);
+  void apply_alive(const std::string& id, const std::string* value);
+  void apply_task(const std::string& rest, const std::string* value);
+  void changed();
+
+  StateStore& store_;
+  const std::string self_;
+  LocalNode* const self_node_;
+  std::mutex mu_;  // guards what follows
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  struct Entry {
+    NodeView view;
+    bool alive = false;
+    std::unique_ptr<LocalNode> node;  // a RemoteNode
+  };
+  std::map<std::string, Entry> nodes_;
+  std::map<std::string, TaskReport> reports_;  // container id -> the node's last report
+  std::map<std::string, std::function<void(const ExitInfo&)>> exit_watches_;
+  std::function<void()> on_change_;
+  std::vector<std::unique_ptr<PrefixFollower>> followers_;  // last: stopped first
+};
+
+}  // namespace stack::orch

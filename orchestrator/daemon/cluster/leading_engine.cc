@@ -1,0 +1,108 @@
+#include "orchestrator/daemon/cluster/leading_engine.h"
+
+#include <spdlog/spdlog.h>
+
+#include "orchestrator/daemon/cluster/follower_engine.h"
+
+namespace stack::orch {
+
+using namespace std::chrono_literals;
+
+stack::Result<std::unique_ptr<LeadingEngine>> LeadingEngine::start(const EngineOptions& options,
+                                                                   ClusterNode& cluster, NodeHost& host,
+                                                                   std::chrono::milliseconds first_wait) {
+  std::unique_ptr<LeadingEngine> e(new LeadingEngine(options, cluster, host));
+  e->engine_ = e->follower();
+  if (cluster.agent->wait_leader(first_wait) && !e->lead())
+    return stack::fail("cluster " + cluster.config.cluster_id + ": this node leads but its engine did not open");
+  e->thread_ = std::thread([raw = e.get()] { raw->watch(); });
+  return e;
+}
+
+LeadingEngine::~LeadingEngine() { shutdown(); }
+
+std::shared_ptr<Engine> LeadingEngine::follower() const {
+  return make_follower_engine("node " + cluster_.config.node_id + " does not lead cluster " +
+                              cluster_.config.cluster_id + ": run stack commands on the leading manager (`stack node ls`)");
+}
+
+std::shared_ptr<Engine> LeadingEngine::current() {
+  std::lock_guard lk(mu_);
+  return engine_;
+}
+
+bool LeadingEngine::lead() {
+  auto opened = open_leader_engine(options_, cluster_, host_);
+  if (!opened) {
+    spdlog::error("cluster: leading: {}", opened.error().message());
+    return false;
+  }
+  std::shared_ptr<Engine> engine = std::move(*opened);
+  if (auto r = engine->restore(); !r) spdlog::error("restore: {}", r.error().message());
+  std::lock_guard lk(mu_);
+  if (interrupted_) engine->interrupt_waits();
+  engine_ = std::move(engine);
+  leading_ = true;
+  spdlog::info("cluster: node {} leads: scheduling every stack", cluster_.config.node_id);
+  return true;
+}
+
+void LeadingEngine::step_down() {
+  std::shared_ptr<Engine> old;
+  {
+    std::lock_guard lk(mu_);
+    old = std::move(engine_);
+    engine_ = follower();
+    leading_ = false;
+  }
+  spdlog::warn("cluster: node {} no longer leads: its scheduling stops (containers keep running)",
+               cluster_.config.node_id);
+  old->interrupt_waits();
+  old->shutdown();
+  host_.directory.reset();
+}
+
+void LeadingEngine::watch() {
+  std::unique_lock lk(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lk, 250ms, [this] { return stopping_; });
+    if (stopping_) return;
+    bool leads = cluster_.agent->is_leader();
+    if (leads == leading_) continue;
+    lk.unlock();
+    if (leads) (void)lead();
+    else step_down();
+    lk.lock();
+  }
+}
+
+Engine::Subscription LeadingEngine::subscribe(uint64_t since, std::function<void(const Event&)> sink) {
+  return current()->subscribe(since, std::move(sink));
+}
+
+void LeadingEngine::shutdown() {
+  std::shared_ptr<Engine> engine;
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    engine = std::move(engine_);
+    engine_ = follower();  // a late call is answered, not crashed on
+    leading_ = false;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (engine) engine->shutdown();
+}
+
+void LeadingEngine::interrupt_waits() {
+  std::shared_ptr<Engine> engine;
+  {
+    std::lock_guard lk(mu_);
+    interrupted_ = true;
+    engine = engine_;
+  }
+  if (engine) engine->interrupt_waits();
+}
+
+}  // namespace stack::orch
