@@ -65,7 +65,11 @@ for n in 0 1 2; do start $n; done
 st 0 node init --advertise-addr "$(addr 0)" >/dev/null
 token=$(st 0 node join-token -q manager)
 for n in 1 2; do st $n node join --token "$token" --advertise-addr "$(addr $n)" "$(addr 0)" >/dev/null; done
-until [ "$(st 0 node ls --format json | grep -o '"status":"ready"' | wc -l)" = 3 ]; do sleep 0.2; done
+ready_nodes() {
+  st "$1" node ls --format json 2>/dev/null |
+    python3 -c 'import json,sys; print(sum(n["status"]=="ready" for n in json.load(sys.stdin)))' 2>/dev/null
+}
+until [ "$(ready_nodes 0)" = 3 ]; do sleep 0.2; done
 
 cat >"$work/s.yaml" <<'YAML'
 name: fbench
@@ -89,7 +93,6 @@ leader() {
 node_id() {
   st 0 node ls --format json | python3 -c 'import json,sys; print(next(n["id"] for n in json.load(sys.stdin) if n["address"]==sys.argv[1]))' "$(addr "$1")"
 }
-ready_nodes() { st "$1" node ls --format json | grep -o '"status":"ready"' | wc -l; }
 
 up_ms=() loss_ms=() lead_ms=()
 L=0
