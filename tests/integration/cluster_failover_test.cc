@@ -44,16 +44,7 @@ class ClusterFailover : public ThreeNodes {
 };
 
 TEST_F(ClusterFailover, ThreeManagersLoseAnyOneNodeAndTheLeaderMoves) {
-  auto init = h_->stack(0, {"node", "init", "--advertise-addr", h_->address(0)});
-  ASSERT_EQ(init.status, 0) << init.err;
-  auto token = h_->stack(0, {"node", "join-token", "-q", "manager"});
-  ASSERT_EQ(token.status, 0) << token.err;
-  const std::string manager_token = token.out.substr(0, token.out.find('\n'));
-  for (int n = 1; n < 3; ++n) {
-    auto j = h_->stack(n, {"node", "join", "--token", manager_token, "--advertise-addr", h_->address(n),
-                           h_->address(0)});
-    ASSERT_EQ(j.status, 0) << j.err;
-  }
+  form_cluster("manager");
   auto all_ready = [](const json& l) { return l.size() == 3 && count(l, "status", "ready") == 3; };
   auto list = until(0, all_ready);
   ASSERT_TRUE(all_ready(list)) << list.dump();

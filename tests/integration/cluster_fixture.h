@@ -55,6 +55,26 @@ class ThreeNodes : public ::testing::Test {
     o.revision_probe_key = "leader";
     return o;
   }
+  // Node 0 inits the cluster, nodes 1 and 2 join with the `role` token
+  // (worker or manager); returns once node 0 sees all three ready.
+  void form_cluster(const std::string& role) {
+    auto init = h_->stack(0, {"node", "init", "--advertise-addr", h_->address(0)});
+    ASSERT_EQ(init.status, 0) << init.err;
+    auto token = h_->stack(0, {"node", "join-token", "-q", role});
+    ASSERT_EQ(token.status, 0) << token.err;
+    const std::string t = token.out.substr(0, token.out.find('\n'));
+    for (int n = 1; n < 3; ++n) {
+      auto j = h_->stack(n, {"node", "join", "--token", t, "--advertise-addr", h_->address(n), h_->address(0)});
+      ASSERT_EQ(j.status, 0) << j.err;
+    }
+    nlohmann::json list;
+    ASSERT_TRUE(wait_for([&] {
+      list = nodes(0);
+      int ready = 0;
+      for (auto& n : list) ready += n["status"] == "ready";
+      return list.size() == 3 && ready == 3;
+    })) << list.dump();
+  }
   // The demo images (scripts/make-demo-images.sh) in every node's own store
   // (pulling from peers is the networking issue's).
   void load_images() {

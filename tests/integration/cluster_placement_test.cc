@@ -32,21 +32,8 @@ class ClusterPlacement : public ThreeNodes {
   void SetUp() override {
     ThreeNodes::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    auto init = h_->stack(0, {"node", "init", "--advertise-addr", h_->address(0)});
-    ASSERT_EQ(init.status, 0) << init.err;
-    auto token = h_->stack(0, {"node", "join-token", "-q", "worker"});
-    ASSERT_EQ(token.status, 0) << token.err;
-    const std::string worker = token.out.substr(0, token.out.find('\n'));
-    for (int n = 1; n < 3; ++n) {
-      auto j = h_->stack(n, {"node", "join", "--token", worker, "--advertise-addr", h_->address(n), h_->address(0)});
-      ASSERT_EQ(j.status, 0) << j.err;
-    }
-    ASSERT_TRUE(wait_for([&] {
-      auto l = nodes(0);
-      int ready = 0;
-      for (auto& n : l) ready += n["status"] == "ready";
-      return ready == 3;
-    })) << nodes(0).dump();
+    form_cluster("worker");
+    if (HasFatalFailure()) return;
     for (auto& n : nodes(0)) ids_[n["address"].get<std::string>()] = n["id"].get<std::string>();
     load_images();
   }

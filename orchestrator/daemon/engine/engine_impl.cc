@@ -432,10 +432,8 @@ std::vector<ReplicaView> EngineImpl::views(Supervisor& sup) {
     out.push_back(std::move(v));
   }
   // Slots no node could take yet have no task: one pending line each, with why.
-  for (const auto& b : sup.blocked()) {
-    auto at = b.find(" blocked: no node satisfies");
-    if (at == std::string::npos) continue;
-    auto sit = p.services.find(b.substr(0, at));
+  for (const auto& [service, reason] : sup.unplaced()) {
+    auto sit = p.services.find(service);
     if (sit == p.services.end()) continue;
     for (int slot = 1; slot <= sit->second.replicas; slot++) {
       bool shown = false;
@@ -448,7 +446,7 @@ std::vector<ReplicaView> EngineImpl::views(Supervisor& sup) {
       v.replica = slot;
       v.image = sit->second.image;
       v.state = "pending";
-      v.reason = b.substr(at + 10);
+      v.reason = reason;
       v.node = "";
       out.push_back(std::move(v));
     }

@@ -1,6 +1,5 @@
 #include "orchestrator/daemon/engine/supervisor.h"
 
-#include <algorithm>
 #include <csignal>
 #include <random>
 
@@ -115,9 +114,18 @@ std::vector<ReplicaRecord> Supervisor::replicas() {
   return out;
 }
 
-std::vector<std::string> Supervisor::blocked() {
+std::map<std::string, std::string> unplaced_services(const std::vector<std::string>& blocked) {
+  static const std::string kMark = " blocked: ";
+  std::map<std::string, std::string> out;
+  for (const auto& b : blocked)
+    if (auto at = b.find(kMark); at != std::string::npos && b.compare(at + kMark.size(), 17, "no node satisfies") == 0)
+      out[b.substr(0, at)] = b.substr(at + kMark.size());
+  return out;
+}
+
+std::map<std::string, std::string> Supervisor::unplaced() {
   std::lock_guard lk(mu_);
-  return blocked_;
+  return unplaced_services(blocked_);
 }
 
 std::vector<std::string> Supervisor::container_ids() {
@@ -222,10 +230,9 @@ Supervisor::Pass Supervisor::pass(std::unique_lock<std::mutex>& lk) {
                                        observed, desired_.goal, now, node_infos_);
   // A service no node can take (a cluster: it stays pending until one can)
   // says so once per new reason, in events and so in `up`'s progress.
-  for (const auto& b : d.blocked)
-    if (std::find(blocked_.begin(), blocked_.end(), b) == blocked_.end())
-      if (auto at = b.find(" blocked: no node satisfies"); at != std::string::npos)
-        emit("pending", b.substr(0, at), "", {{"reason", b.substr(at + 10)}});
+  auto before = unplaced_services(blocked_);
+  for (const auto& [service, reason] : unplaced_services(d.blocked))
+    if (before[service] != reason) emit("pending", service, "", {{"reason", reason}});
   blocked_ = d.blocked;
   Pass p;
   p.wake_at = std::min(d.wake_at.value_or(INT64_MAX), schedule_probes(now));

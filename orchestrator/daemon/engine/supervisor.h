@@ -85,6 +85,11 @@ int signal_number(const std::string& name);  // "SIGTERM", "TERM", "15"; 0 when 
 // Host dir of a named volume: <volume_root>/<stack>_<key> (external: its name).
 std::string volume_dir(const compose::Project& project, const std::string& key, const std::string& volume_root);
 
+// The services that no node can take, with why ("no node satisfies: ..."),
+// from a decision's blocked lines (placement's "<service> blocked: no node
+// satisfies: ..."). The one reader of that line's shape.
+std::map<std::string, std::string> unplaced_services(const std::vector<std::string>& blocked);
+
 struct StackDesired {
   compose::Project project;
   sched::StackSpec spec;
@@ -144,8 +149,8 @@ class Supervisor {
   void kick();
 
   std::vector<ReplicaRecord> replicas();
-  // The last reconcile's blocked lines ("web blocked: no node satisfies: ...").
-  std::vector<std::string> blocked();
+  // unplaced_services() of the last reconcile.
+  std::map<std::string, std::string> unplaced();
   // Drops every record (down, after wait_gone or a forced removal).
   std::vector<std::string> container_ids();
   void forget_all();

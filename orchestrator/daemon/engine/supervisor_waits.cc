@@ -22,14 +22,13 @@ stack::Result<void> Supervisor::wait_settled(const std::vector<std::string>& ser
     for (const auto& [slot, e] : errors_)
       if (selected(services, slot.first)) return stack::fail(e);
     bool done = true;
+    const auto unplaced = ctx_.unplaceable_is_pending ? unplaced_services(blocked_)
+                                                      : std::map<std::string, std::string>{};
     for (const auto& ss : desired_.spec.services) {
       if (!selected(services, ss.name)) continue;
-      bool unplaced = false;
-      for (const auto& b : blocked_) {
-        unplaced = unplaced || (ctx_.unplaceable_is_pending && b.rfind(ss.name + " blocked: no node satisfies", 0) == 0);
-        if (b.rfind(ss.name + " blocked: ", 0) == 0 && !unplaced) return stack::fail("service " + b);
-      }
-      if (unplaced) continue;  // settled as pending: placed when a node can take it
+      if (unplaced.count(ss.name)) continue;  // settled as pending: placed when a node can take it
+      for (const auto& b : blocked_)
+        if (b.rfind(ss.name + " blocked: ", 0) == 0) return stack::fail("service " + b);
       for (auto& [task, r] : replicas_) {
         const sched::ReplicaStatus& s = r.status;
         if (s.service != ss.name) continue;
