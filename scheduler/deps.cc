@@ -164,10 +164,10 @@ Gate replica_gate(DependencyCondition condition, const ServiceSpec& dep, int slo
 
 }  // namespace
 
-Gate dependency_gate(DependencyCondition condition, const ServiceSpec& dep, const SlotMap& observed,
-                     const std::string& dep_stuck) {
+Gate dependency_gate(DependencyCondition condition, const ServiceSpec& dep, const std::vector<int>& slots,
+                     const SlotMap& observed, const std::string& dep_stuck) {
   Gate waiting;
-  for (int slot = 1; slot <= dep.replicas; slot++) {
+  for (int slot : slots) {
     auto it = observed.find(slot);
     const ReplicaStatus* r = it == observed.end() ? nullptr : it->second;
     bool uncreated = !r || r->state == ReplicaState::Pending || r->state == ReplicaState::Removed;

@@ -38,8 +38,9 @@ struct Gate {
 };
 
 // Whether `dep` (a service spec, its observed replicas and, when it cannot
-// progress itself, why) satisfies `condition`. Only slots 1..replicas count.
-Gate dependency_gate(DependencyCondition condition, const ServiceSpec& dep, const SlotMap& observed,
-                     const std::string& dep_stuck);
+// progress itself, why) satisfies `condition`. Only the slots it should have
+// count (`slots`, from target_slots() in slots.h).
+Gate dependency_gate(DependencyCondition condition, const ServiceSpec& dep, const std::vector<int>& slots,
+                     const SlotMap& observed, const std::string& dep_stuck);
 
 }  // namespace stack::sched

@@ -66,9 +66,17 @@ struct Requirements {  // placement
   std::vector<std::string> spread;       // preferences: spread over these node label keys, in order
 };
 
+// deploy.mode. Global: one replica per eligible node (slots.h), following
+// nodes as they come and go. Jobs: replicas that run to completion; a slot
+// whose task exited 0 is complete and never started again (until its
+// config changes); a failed one restarts per its policy (on-failure unless
+// the file says none).
+enum class ServiceMode { Replicated, Global, ReplicatedJob, GlobalJob };
+
 struct ServiceSpec {
   std::string name;
-  int replicas = 1;
+  ServiceMode mode = ServiceMode::Replicated;
+  int replicas = 1;  // Replicated, ReplicatedJob; a global service's count follows the nodes
   std::vector<DependencySpec> depends_on;
   RestartSpec restart;
   HealthSpec health;
@@ -77,6 +85,9 @@ struct ServiceSpec {
   std::string config_hash;  // changes -> replicas are replaced (stop-first)
   Requirements requirements;
   bool one_shot = false;    // nothing depends on it staying up (completed_successfully target)
+
+  bool global() const { return mode == ServiceMode::Global || mode == ServiceMode::GlobalJob; }
+  bool job() const { return mode == ServiceMode::ReplicatedJob || mode == ServiceMode::GlobalJob; }
 };
 
 struct StackSpec {
@@ -146,6 +157,11 @@ struct ReplicaStatus {
                                  // says; the daemon clears it (and stopped_by_user)
                                  // when it starts the container
 };
+
+// A job's task that ran to completion: exited 0, not killed for memory.
+inline bool job_complete(const ServiceSpec& s, const ReplicaStatus& r) {
+  return s.job() && r.state == ReplicaState::Exited && r.exit_code == 0 && !r.oom_killed;
+}
 
 // What the daemon wants of the stack as a whole.
 enum class StackGoal { Up, Stopped, Down };

@@ -146,6 +146,16 @@ double utilisation_after(const ServiceSpec& service, const NodeInfo& node) {
 
 }  // namespace
 
+bool meets_constraints(const ServiceSpec& service, const NodeInfo& node) {
+  for (const std::string& text : service.requirements.constraints) {
+    auto c = parse_constraint(text);
+    if (!c) return false;
+    auto have = attribute_of(node, c->attribute);
+    if (c->equal ? !(have && *have == c->value) : (have && *have == c->value)) return false;
+  }
+  return true;
+}
+
 PlacementResult place(const ServiceSpec& service, const std::vector<NodeInfo>& nodes) {
   PlacementResult result;
   std::vector<Constraint> constraints;
@@ -259,12 +269,15 @@ void place_actions(Decision& decision, const StackSpec& desired, const ObservedS
     none.name = a.service;
     const ServiceSpec& spec = s ? *s : none;
     PlacementResult p;
-    if (a.kind == ActionKind::Restart) {
+    if (!a.node.empty()) {  // a global service's: its node or none
+      NodeInfo* there = node_by_id(nodes, a.node);
+      p = there ? place(spec, {*there}) : PlacementResult{"", "no node satisfies: " + a.node + ": not a node"};
+    } else if (a.kind == ActionKind::Restart) {
       auto it = node_of_slot.find({a.service, a.slot});
       NodeInfo* home = it == node_of_slot.end() ? nullptr : node_by_id(nodes, it->second);
       if (home) p = place(spec, {*home});
     }
-    if (p.node.empty()) p = place(spec, nodes);
+    if (p.node.empty() && a.node.empty()) p = place(spec, nodes);
     if (p.node.empty()) {
       if (reported.insert(a.service).second) decision.blocked.push_back(a.service + " blocked: " + p.explanation);
       continue;

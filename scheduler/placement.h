@@ -38,6 +38,11 @@ struct PlacementResult {
 
 PlacementResult place(const ServiceSpec& service, const std::vector<NodeInfo>& nodes);
 
+// Whether `node` meets every placement constraint of `service` (false for
+// a constraint that does not parse: place() names it). Capacity and
+// availability are not looked at.
+bool meets_constraints(const ServiceSpec& service, const NodeInfo& node);
+
 // Puts every Create and Restart action of `decision` on a node (Action::node),
 // in the decision's order. Each node's load is what its replicas reserve
 // (observed Running or Stopping there, by their service's requirements)
@@ -45,7 +50,8 @@ PlacementResult place(const ServiceSpec& service, const std::vector<NodeInfo>& n
 // loads are computed here. (A Created container holds nothing: it is
 // started by a Restart, placed like any other.) A Restart stays on its replica's
 // node while that node can take it (its named volumes are there); otherwise,
-// and for a Create, place() chooses. An action no node can take is dropped
+// and for a Create, place() chooses. An action that names its node already
+// (a global service's, slots.h) goes there or nowhere. An action no node can take is dropped
 // and its service gets one `blocked` line, "web blocked: no node satisfies:
 // local: 0 of 1 gpu free": the slot stays as it is, and the next reconcile
 // tries again (a replica that exits frees its reservation).

@@ -20,7 +20,9 @@
 //   running, then Remove and Create (gated) once Exited.
 // - An Exited replica: stopped_by_user -> left alone (even when stale: the
 //   daemon clears the flag on `stack start`/`up`); start_requested ->
-//   Restart (gated, not a policy restart); else restart_decision(): due ->
+//   Restart (gated, not a policy restart); stopped by the scheduler (a
+//   scale down, a node no longer eligible: stop_requested_at set) and wanted
+//   again before it was removed -> Restart (gated); else restart_decision(): due ->
 //   Restart (policy_restart), later -> wake_at. Restarts are not gated on
 //   dependencies (Docker restarts containers without looking at others).
 // - A Running replica that is Unhealthy is stopped (reason "unhealthy") when
@@ -33,6 +35,17 @@
 // - Slots above replicas: Running -> Stop (highest slot first), then once
 //   Exited (or never started, or a bare Pending record) -> Remove. Services
 //   observed but no longer desired are scaled to 0 the same way.
+//
+// Global services (slots.h): the slots are one per eligible node, each
+// pinned to its node (Create and Restart carry it; placement puts it there
+// or nowhere). A task on a node that is no longer eligible (down, drained,
+// no longer meeting the constraints) is scaled down like a slot above
+// `replicas`; nothing replaces it elsewhere. No eligible node at all is
+// one blocked line from place().
+//
+// Jobs: a current task that completed (exited 0) is left alone, also when
+// its node is down; only a config change runs it again. One that failed
+// restarts per its policy (the daemon makes it on-failure by default).
 //
 // Superseded tasks (a slot's tasks below its highest incarnation), whatever
 // the goal: Running -> Stop, then once Exited (or never started) -> Remove;
@@ -68,6 +81,7 @@
 
 #include "scheduler/deps.h"
 #include "scheduler/restart.h"
+#include "scheduler/slots.h"
 
 namespace stack::sched {
 
@@ -82,10 +96,11 @@ struct Ranked {
 
 class Pass {
  public:
-  Pass(const StackSpec& desired, const ObservedStack& observed, TimeMs now, std::set<std::string> down_nodes,
-       std::set<std::string> drained_nodes)
+  Pass(const StackSpec& desired, const ObservedStack& observed, TimeMs now, const std::vector<NodeInfo>* nodes,
+       std::set<std::string> down_nodes, std::set<std::string> drained_nodes)
       : desired_(desired),
         now_(now),
+        nodes_(nodes),
         order_(dependency_order(desired)),
         down_(std::move(down_nodes)),
         drained_(std::move(drained_nodes)) {
@@ -100,6 +115,7 @@ class Pass {
       rank_[order_.order[i]] = static_cast<int>(i);
       if (i >= order_.sorted) cyclic_.insert(order_.order[i]);
     }
+    for (const ServiceSpec& sv : desired_.services) targets_[sv.name] = target_slots(sv, slots_of(sv.name), nodes_);
     // Orphans rank last: they are stopped first, as dependents of anything.
     int next = static_cast<int>(order_.order.size());
     for (const auto& [service, slots] : slots_)
@@ -114,7 +130,11 @@ class Pass {
     retire_superseded(goal == StackGoal::Up);
     if (goal == StackGoal::Up) {
       for (const std::string& name : order_.order) up_service(*spec(name));
-      for (const std::string& name : orphans_) scale_down(name, 0, "service removed from stack");
+      for (const std::string& name : orphans_) {
+        ServiceSpec gone;
+        gone.name = name;
+        scale_down(gone, {}, "service removed from stack");
+      }
     } else {
       stop_all(goal == StackGoal::Down);
     }
@@ -138,6 +158,13 @@ class Pass {
   bool lost(const ReplicaStatus* r) const {
     return r && !r->node.empty() && down_.count(r->node) && r->state != ReplicaState::Pending &&
            r->state != ReplicaState::Removed;
+  }
+
+  std::vector<int> slot_numbers(const std::string& service) const {
+    std::vector<int> out;
+    if (auto it = targets_.find(service); it != targets_.end())
+      for (const SlotTarget& t : it->second) out.push_back(t.slot);
+    return out;
   }
 
   bool drained(const ReplicaStatus* r) const {
@@ -218,7 +245,7 @@ class Pass {
     for (const DependencySpec& d : s.depends_on) {
       std::string label = d.service + " (" + to_string(d.condition) + ")";
       const ServiceSpec* dep = spec(d.service);
-      Gate g = dep ? dependency_gate(d.condition, *dep, slots_of(d.service), stuck_[d.service])
+      Gate g = dep ? dependency_gate(d.condition, *dep, slot_numbers(d.service), slots_of(d.service), stuck_[d.service])
                    : Gate{GateState::Failed, "undefined service " + d.service};
       if (g.state == GateState::Met) continue;
       if (g.state == GateState::Failed) {
@@ -250,27 +277,42 @@ class Pass {
 
   void up_service(const ServiceSpec& s) {
     const SlotMap& slots = slots_of(s.name);
+    const std::vector<SlotTarget>& targets = targets_[s.name];
     Starting st;
-    auto create = [&](const ReplicaStatus* r, int slot, const std::string& reason) {
-      if (may_start(s, st)) emit(creates_, ActionKind::Create, r, s.name, slot, reason);
+    std::string node;  // the slot's node, for a global service
+    auto pin = [&](std::vector<Ranked>& into) {
+      if (!node.empty()) into.back().action.node = node;
     };
-    for (int slot = 1; slot <= s.replicas; slot++) {
+    auto create = [&](const ReplicaStatus* r, int slot, const std::string& reason) {
+      if (!may_start(s, st)) return;
+      emit(creates_, ActionKind::Create, r, s.name, slot, reason);
+      pin(creates_);
+    };
+    auto restart = [&](const ReplicaStatus* r, const std::string& reason) {
+      emit(restarts_, ActionKind::Restart, r, s.name, r->slot, reason);
+      pin(restarts_);
+    };
+    for (const SlotTarget& t : targets) {
+      const int slot = t.slot;
+      node = t.node;
       auto it = slots.find(slot);
       const ReplicaStatus* r = it == slots.end() ? nullptr : it->second;
-      std::string of = "replica " + std::to_string(slot) + "/" + std::to_string(s.replicas);
+      std::string of = s.global() ? "replica on " + (node.empty() ? std::string("this node") : node)
+                                  : "replica " + std::to_string(slot) + "/" + std::to_string(s.replicas);
       if (!r || r->state == ReplicaState::Pending || r->state == ReplicaState::Removed) {
         create(r, slot, of);
         continue;
       }
+      bool stale = r->config_hash != s.config_hash;
+      if (job_complete(s, *r) && !stale) continue;  // the job ran; wherever its node is now
       if (lost(r)) {
         create(r, slot, "node " + r->node + " is down, " + of);
         continue;
       }
-      if (drained(r) && r->config_hash == s.config_hash) {
+      if (drained(r) && !stale) {
         create(r, slot, "node " + r->node + " is drained, " + of);
         continue;
       }
-      bool stale = r->config_hash != s.config_hash;
       switch (r->state) {
         case ReplicaState::Running:
           if (stale)
@@ -285,38 +327,51 @@ class Pass {
             emit(removes_, ActionKind::Remove, r, s.name, slot, "config changed");
             create(r, slot, "config changed, " + of);
           } else if (r->state == ReplicaState::Created) {
-            if (may_start(s, st))
-              emit(restarts_, ActionKind::Restart, r, s.name, slot, "start created container");
+            if (may_start(s, st)) restart(r, "start created container");
           } else {
-            exited(s, r, st);
+            exited(s, r, st, restart);
           }
           break;
         default: break;  // Stopping: kill_expired(); Pending/Removed above
       }
     }
     if (st.held) decision_.blocked.push_back(s.name + " " + *st.wait);
-    scale_down(s.name, s.replicas, "scale down to " + std::to_string(s.replicas));
+    if (s.global() && targets.empty() && nodes_ && !nodes_->empty())
+      decision_.blocked.push_back(s.name + " blocked: " + place(s, *nodes_).explanation);
+    std::set<int> keep;
+    for (const SlotTarget& t : targets) keep.insert(t.slot);
+    scale_down(s, keep,
+               s.global() ? std::string("node no longer eligible") : "scale down to " + std::to_string(s.replicas));
   }
 
-  void exited(const ServiceSpec& s, const ReplicaStatus* r, Starting& st) {
+  template <class Restart>
+  void exited(const ServiceSpec& s, const ReplicaStatus* r, Starting& st, Restart& restart) {
     if (r->start_requested) {
-      if (may_start(s, st))
-        emit(restarts_, ActionKind::Restart, r, s.name, r->slot, "start requested");
+      if (may_start(s, st)) restart(r, "start requested");
       return;
     }
     RestartDecision d = restart_decision(s.restart, *r);
+    if (!d.restart && r->stop_requested_at > 0) {
+      // The scheduler stopped it (scale down, a node no longer eligible)
+      // and the slot is wanted again before it was removed: start it.
+      if (may_start(s, st)) restart(r, "wanted again");
+      return;
+    }
     if (!d.restart) return;
     if (now_ < d.at) {
       wake(d.at);
       return;
     }
-    emit(restarts_, ActionKind::Restart, r, s.name, r->slot, d.reason);
+    restart(r, d.reason);
     restarts_.back().action.policy_restart = true;
   }
 
-  void scale_down(const std::string& service, int keep, const std::string& reason) {
+  // Slots not in `keep` (a removed service: none) are stopped, then removed.
+  // A global job's completed task stays: it records that the job ran there.
+  void scale_down(const ServiceSpec& s, const std::set<int>& keep, const std::string& reason) {
+    const std::string& service = s.name;
     for (const auto& [slot, r] : slots_of(service)) {
-      if (slot <= keep) continue;
+      if (keep.count(slot)) continue;
       if (lost(r)) {
         emit(removes_, ActionKind::Remove, r, service, slot, reason + ", node " + r->node + " is down");
         continue;
@@ -326,6 +381,7 @@ class Pass {
         case ReplicaState::Pending:
         case ReplicaState::Created:
         case ReplicaState::Exited:
+          if (s.global() && job_complete(s, *r) && r->config_hash == s.config_hash) break;
           emit(removes_, ActionKind::Remove, r, service, slot, reason);
           break;
         default: break;
@@ -392,10 +448,12 @@ class Pass {
 
   const StackSpec& desired_;
   TimeMs now_;
+  const std::vector<NodeInfo>* nodes_;  // nullptr: reconcile() without nodes
   OrderResult order_;
   const std::set<std::string> down_;     // ids of nodes known and not ready
   const std::set<std::string> drained_;  // ids of ready nodes whose availability is drain
   std::map<std::string, SlotMap> slots_;          // service -> slot -> current task
+  std::map<std::string, std::vector<SlotTarget>> targets_;  // service -> the slots it should have
   std::vector<const ReplicaStatus*> superseded_;  // older tasks of a slot
   std::map<std::string, int> rank_;
   std::set<std::string> cyclic_;
@@ -409,7 +467,7 @@ class Pass {
 
 Decision reconcile(const StackSpec& desired, const ObservedStack& observed, StackGoal goal,
                    TimeMs now) {
-  return Pass(desired, observed, now, {}, {}).run(goal);
+  return Pass(desired, observed, now, nullptr, {}, {}).run(goal);
 }
 
 Decision reconcile(const StackSpec& desired, const ObservedStack& observed, StackGoal goal,
@@ -419,7 +477,7 @@ Decision reconcile(const StackSpec& desired, const ObservedStack& observed, Stac
     if (!n.ready) down.insert(n.id);
     else if (n.drain) drained.insert(n.id);
   }
-  Decision d = Pass(desired, observed, now, std::move(down), std::move(drained)).run(goal);
+  Decision d = Pass(desired, observed, now, &nodes, std::move(down), std::move(drained)).run(goal);
   place_actions(d, desired, observed, nodes);
   return d;
 }

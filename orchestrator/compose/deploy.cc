@@ -79,8 +79,9 @@ stack::Result<Deploy> parse_deploy(const Node& n, const std::string& path, std::
   if (!n.is_map()) return d;
   if (const Node* m = n.find("mode")) {
     d.mode = m->scalar;
-    if (d.mode != "replicated" && d.mode != "global")
-      return fail_at(m->mark, path + ".mode", "\"" + d.mode + "\" is not replicated or global");
+    if (d.mode != "replicated" && d.mode != "global" && d.mode != "replicated-job" && d.mode != "global-job")
+      return fail_at(m->mark, path + ".mode",
+                     "\"" + d.mode + "\" is not replicated, global, replicated-job or global-job");
   }
   if (const Node* r = n.find("replicas")) {
     int64_t v = 0;
@@ -139,6 +140,32 @@ stack::Result<Deploy> parse_deploy(const Node& n, const std::string& path, std::
     }
   }
   return d;
+}
+
+stack::Result<void> check_mode(const Node& n, const std::string& base, Service& s) {
+  const std::string& mode = s.deploy.mode;
+  const Node* deploy = n.find("deploy");
+  if (mode == "global" || mode == "global-job") {
+    const Node* count = deploy ? deploy->find("replicas") : nullptr;
+    std::string field = base + ".deploy.replicas";
+    if (!count && (count = n.find("scale"))) field = base + ".scale";
+    if (count)
+      return fail_at(count->mark, field,
+                     "replicas can only be used with mode replicated or replicated-job (deploy.mode is " + mode + ")");
+  }
+  if (mode != "replicated-job" && mode != "global-job") return {};
+  const Node* restart = n.find("restart");
+  const Node* policy = deploy ? deploy->find("restart_policy") : nullptr;
+  const Node* condition = policy ? policy->find("condition") : nullptr;
+  if (condition && condition->scalar == "any")
+    return fail_at(condition->mark, base + ".deploy.restart_policy.condition",
+                   "a job (deploy.mode " + mode + ") cannot restart on any exit: use on-failure or none");
+  if (s.deploy.restart_policy && !condition) s.deploy.restart_policy->condition = "on-failure";
+  if (restart && !policy && (s.restart == "always" || s.restart == "unless-stopped"))
+    return fail_at(restart->mark, base + ".restart",
+                   "a job (deploy.mode " + mode + ") cannot restart " + s.restart + ": use on-failure or no");
+  if (!restart && !policy) s.restart = "on-failure";
+  return {};
 }
 
 }  // namespace stack::compose

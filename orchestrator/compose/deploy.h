@@ -12,4 +12,11 @@ namespace stack::compose {
 
 stack::Result<Deploy> parse_deploy(const Node& n, const std::string& path, std::optional<int>& replicas);
 
+// What deploy.mode asks of the rest of service `s` (its node `n`, path
+// `base`), as `docker stack deploy` checks it: a global mode takes no
+// replica count (deploy.replicas or scale); a job never restarts `always`,
+// `unless-stopped` or `any`, and restarts on-failure when the file says
+// nothing (Swarm's default for jobs).
+stack::Result<void> check_mode(const Node& n, const std::string& base, Service& s);
+
 }  // namespace stack::compose

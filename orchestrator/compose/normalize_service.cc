@@ -369,6 +369,7 @@ stack::Result<Service> normalize_service(const std::string& name, const Node& n,
   // project has its name (build.h).
   if (s.image.empty() && !s.build) return fail_at(n.mark, base, "has neither an image nor a build context specified");
   if (deploy_replicas) s.replicas = *deploy_replicas;
+  STACK_TRY(check_mode(n, base, s));
   if (!s.pids_limit && s.deploy.limits.pids) s.pids_limit = s.deploy.limits.pids;
   if (!s.mem_limit && s.deploy.limits.memory) s.mem_limit = s.deploy.limits.memory;
   if (!s.cpus && s.deploy.limits.cpus) s.cpus = s.deploy.limits.cpus;

@@ -108,6 +108,9 @@ stack::Result<TaskSpec> task_spec(const Service& s) {
   const std::string base = "services." + s.name;
   TaskSpec t;
   t.replicas = s.replicas;
+  if (s.deploy.mode == "global") t.mode = ServiceMode::Global;
+  else if (s.deploy.mode == "replicated-job") t.mode = ServiceMode::ReplicatedJob;
+  else if (s.deploy.mode == "global-job") t.mode = ServiceMode::GlobalJob;
   auto restart = restart_rule(s);
   if (!restart) return tl::unexpected(restart.error());
   t.restart = *restart;

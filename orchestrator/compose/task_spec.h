@@ -53,8 +53,11 @@ struct UpdateRule {
   std::optional<double> max_failure_ratio;
 };
 
+enum class ServiceMode { Replicated, Global, ReplicatedJob, GlobalJob };  // deploy.mode
+
 struct TaskSpec {
-  int replicas = 1;
+  ServiceMode mode = ServiceMode::Replicated;
+  int replicas = 1;  // replicated and replicated-job
   RestartRule restart;
   std::string stop_signal = "SIGTERM";  // as written (events and the container's annotation show it)
   int stop_signal_number = 15;

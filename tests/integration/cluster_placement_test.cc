@@ -237,5 +237,63 @@ services:
   for (int n = 0; n < 3; ++n) EXPECT_TRUE(wait_for([&] { return h_->containers(n).empty(); })) << "node " << n;
 }
 
+// deploy.mode global: one replica on each node, pinned to it; a drained
+// node's replica stops and nothing replaces it elsewhere; active again, the
+// node gets one back. A global job runs once on each node and is complete.
+TEST_F(ClusterPlacement, AGlobalServiceRunsOnEveryNodeAndFollowsDrainAndAGlobalJobCompletesOnEach) {
+  const std::string file = write_stack("everywhere", R"(name: everywhere
+services:
+  agent:
+    image: stack-demo/busybox:1
+    deploy:
+      mode: global
+)" + kIdleCommand + R"(  once:
+    image: stack-demo/busybox:1
+    deploy:
+      mode: global-job
+    command: ["sh", "-c", "echo ran"]
+)");
+  auto up = h_->stack(0, {"-f", file, "up", "-d"});
+  ASSERT_EQ(up.status, 0) << up.err;
+  json list;
+  auto per_node = [&](const std::string& service, const std::string& state) {
+    std::map<std::string, int> out;
+    for (auto& r : list)
+      if (r.value("service", "") == service && r.value("state", "") == state) out[r.value("node", "")]++;
+    return out;
+  };
+  const std::map<std::string, int> one_each{{id_of(0), 1}, {id_of(1), 1}, {id_of(2), 1}};
+  ASSERT_TRUE(wait_for([&] {
+    list = ps(file);
+    return per_node("agent", "running") == one_each && per_node("once", "complete") == one_each;
+  })) << list.dump();
+  auto table = h_->stack(0, {"-f", file, "ps"});
+  EXPECT_NE(table.out.find("complete"), std::string::npos) << table.out;
+  auto scale = h_->stack(0, {"-f", file, "scale", "agent=5"});
+  EXPECT_NE(scale.status, 0);
+  EXPECT_NE(scale.err.find("one replica per node"), std::string::npos) << scale.err;
+
+  ASSERT_EQ(h_->stack(0, {"node", "update", "--availability", "drain", id_of(2)}).status, 0);
+  const std::map<std::string, int> two{{id_of(0), 1}, {id_of(1), 1}};
+  EXPECT_TRUE(wait_for([&] {
+    list = ps(file);
+    return per_node("agent", "running") == two;
+  })) << "the drained node's replica stops and is not moved: " << list.dump();
+  EXPECT_EQ(per_node("once", "complete"), one_each) << "the job ran there: " << list.dump();
+
+  ASSERT_EQ(h_->stack(0, {"node", "update", "--availability", "active", id_of(2)}).status, 0);
+  EXPECT_TRUE(wait_for([&] {
+    list = ps(file);
+    return per_node("agent", "running") == one_each;
+  })) << list.dump();
+  int once_lines = 0;
+  for (auto& r : list) once_lines += r.value("service", "") == "once";
+  EXPECT_EQ(once_lines, 3) << "the job does not run again: " << list.dump();
+
+  ASSERT_EQ(h_->stack(0, {"-f", file, "down"}).status, 0);
+  for (int n = 0; n < 3; ++n) EXPECT_TRUE(wait_for([&] { return h_->containers(n).empty(); })) << "node " << n;
+  EXPECT_EQ(ps(file).size(), 0u);
+}
+
 }  // namespace
 }  // namespace stack::test

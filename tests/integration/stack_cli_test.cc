@@ -217,6 +217,39 @@ TEST_F(StackCli, EgressRateLimitsTheReplicasInterface) {
   ASSERT_EQ(stack({"down", "-f", file}).status, 0);
 }
 
+// deploy.mode on one host: a global service is one replica; a replicated
+// job runs its replicas to completion (ps says complete) and a service
+// waiting for it to complete starts; `up` returns once that is so.
+TEST_F(StackCli, GlobalServiceAndReplicatedJobOnOneHost) {
+  std::string file = dir_.path() + "/modes.yaml";
+  std::ofstream(file) << R"yaml(name: modes
+services:
+  agent:
+    image: stack-demo/busybox:1
+    deploy: {mode: global}
+    command: [sleep, '1000']
+  migrate:
+    image: stack-demo/busybox:1
+    deploy: {mode: replicated-job, replicas: 2}
+    command: [sh, -c, 'echo migrated']
+  web:
+    image: stack-demo/busybox:1
+    depends_on: {migrate: {condition: service_completed_successfully}}
+    command: [sleep, '1000']
+)yaml";
+  auto up = stack({"up", "-d", "--wait", file});
+  ASSERT_EQ(up.status, 0) << up.err;
+  json list = ps({"-f", file});
+  EXPECT_EQ(count(list, "agent"), 1) << list.dump();
+  EXPECT_EQ(count(list, "migrate", "complete"), 2) << list.dump();
+  EXPECT_EQ(count(list, "web"), 1) << list.dump();
+  auto scale = stack({"scale", "-f", file, "agent=3"});
+  EXPECT_NE(scale.status, 0);
+  EXPECT_NE(scale.err.find("agent is global (one replica per node)"), std::string::npos) << scale.err;
+  ASSERT_EQ(stack({"down", "-f", file}).status, 0);
+  EXPECT_EQ(ps({"-f", file}).size(), 0u);
+}
+
 TEST_F(StackCli, DownWithVolumesLeavesNothing) {
   if (port_in_use(8080)) GTEST_SKIP() << "a host process listens on port 8080";
   auto clean = snapshot();

@@ -465,4 +465,65 @@ TEST(ComposePlacement, MaxReplicasPerNodeAndSpreadPreferencesAreReadAndChecked) 
             "stack.yaml:6:32: services.a.deploy.placement.preferences[0].spread: \"node.hostname\" is not node.labels.KEY");
 }
 
+TEST(ComposeLoader, DeployModesAndWhatEachTakes) {
+  auto r = stack::compose::cz::load_yaml(R"(services:
+  agent:
+    image: x
+    deploy: {mode: global}
+  migrate:
+    image: x
+    deploy: {mode: replicated-job, replicas: 3}
+  once:
+    image: x
+    restart: "no"
+    deploy: {mode: global-job}
+)");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->project.services.at("agent").deploy.mode, "global");
+  EXPECT_EQ(r->project.services.at("migrate").replicas, 3);
+  EXPECT_EQ(r->project.services.at("migrate").restart, "on-failure") << "a job restarts on failure by default";
+  EXPECT_EQ(r->project.services.at("once").restart, "no");
+  EXPECT_EQ(stack::compose::cz::load_error(R"(services:
+  agent:
+    image: x
+    deploy:
+      mode: global
+      replicas: 2
+)"),
+            "stack.yaml:6:17: services.agent.deploy.replicas: replicas can only be used with mode replicated or "
+            "replicated-job (deploy.mode is global)");
+  EXPECT_EQ(stack::compose::cz::load_error(R"(services:
+  agent:
+    image: x
+    scale: 2
+    deploy: {mode: global-job}
+)"),
+            "stack.yaml:4:12: services.agent.scale: replicas can only be used with mode replicated or "
+            "replicated-job (deploy.mode is global-job)");
+  EXPECT_EQ(stack::compose::cz::load_error(R"(services:
+  job:
+    image: x
+    restart: always
+    deploy: {mode: replicated-job}
+)"),
+            "stack.yaml:4:14: services.job.restart: a job (deploy.mode replicated-job) cannot restart always: use "
+            "on-failure or no");
+  EXPECT_EQ(stack::compose::cz::load_error(R"(services:
+  job:
+    image: x
+    deploy:
+      mode: replicated-job
+      restart_policy: {condition: any}
+)"),
+            "stack.yaml:6:35: services.job.deploy.restart_policy.condition: a job (deploy.mode replicated-job) cannot "
+            "restart on any exit: use on-failure or none");
+  EXPECT_EQ(stack::compose::cz::load_error(R"(services:
+  job:
+    image: x
+    deploy: {mode: daemonset}
+)"),
+            "stack.yaml:4:20: services.job.deploy.mode: \"daemonset\" is not replicated, global, replicated-job or "
+            "global-job");
+}
+
 }  // namespace

@@ -350,6 +350,10 @@ stack::Result<void> EngineImpl::scale(const std::string& stack, const std::map<s
     auto it = d.project.services.find(name);
     if (it == d.project.services.end()) return stack::fail("scale: no such service: " + name, ENOENT);
     if (n < 0) return stack::fail("scale: " + name + ": replicas must be >= 0", EINVAL);
+    if (it->second.deploy.mode == "global" || it->second.deploy.mode == "global-job")
+      return stack::fail("scale: " + name + " is " + it->second.deploy.mode +
+                             " (one replica per node): scale can only be used with replicated or replicated-job mode",
+                         EINVAL);
     it->second.replicas = n;  // the one count (compose/model.h)
     services.push_back(name);
     emit(stack, "scale", {{"service", name}, {"replicas", std::to_string(n)}});
@@ -411,9 +415,12 @@ std::vector<ReplicaView> EngineImpl::views(Supervisor& sup) {
     v.image = r.image;
     v.state = sched::to_string(s.state);
     if (s.state == sched::ReplicaState::Exited && !s.stopped_by_user && s.restart_count > 0) v.state = "restarting";
+    auto sit = p.services.find(s.service);
+    bool job = sit != p.services.end() && sit->second.deploy.mode.size() > 4 &&
+               sit->second.deploy.mode.compare(sit->second.deploy.mode.size() - 4, 4, "-job") == 0;
+    if (job && s.state == sched::ReplicaState::Exited && s.exit_code == 0 && !s.oom_killed) v.state = "complete";
     if (s.health.health != sched::Health::None) v.health = sched::to_string(s.health.health);
     v.pid = s.state == sched::ReplicaState::Running ? r.pid : 0;
-    auto sit = p.services.find(s.service);
     if (sit != p.services.end()) {
       auto nets = ordered_networks(sit->second);
       if (!nets.empty())
@@ -431,11 +438,16 @@ std::vector<ReplicaView> EngineImpl::views(Supervisor& sup) {
     v.finished_at = s.finished_at;
     out.push_back(std::move(v));
   }
-  // Slots no node could take yet have no task: one pending line each, with why.
+  // Slots no node could take yet have no task: one pending line each, with
+  // why (a global service that no node is eligible for: one line).
+  auto targets = sup.slot_targets();
   for (const auto& [service, reason] : sup.unplaced()) {
     auto sit = p.services.find(service);
     if (sit == p.services.end()) continue;
-    for (int slot = 1; slot <= sit->second.replicas; slot++) {
+    std::vector<int> slots;
+    for (const auto& t : targets[service]) slots.push_back(t.slot);
+    if (slots.empty()) slots.push_back(1);
+    for (int slot : slots) {
       bool shown = false;
       for (const auto& v : out) shown = shown || (v.service == sit->first && v.replica == slot);
       if (shown) continue;

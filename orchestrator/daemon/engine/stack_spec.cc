@@ -46,6 +46,15 @@ sched::DependencyCondition condition_of(compose::DependencyCondition c) {
   return sched::DependencyCondition::Started;
 }
 
+sched::ServiceMode mode_of(compose::ServiceMode m) {
+  switch (m) {
+    case compose::ServiceMode::Global: return sched::ServiceMode::Global;
+    case compose::ServiceMode::ReplicatedJob: return sched::ServiceMode::ReplicatedJob;
+    case compose::ServiceMode::GlobalJob: return sched::ServiceMode::GlobalJob;
+    default: return sched::ServiceMode::Replicated;
+  }
+}
+
 sched::RestartMode mode_of(compose::RestartMode m) {
   switch (m) {
     case compose::RestartMode::No: return sched::RestartMode::No;
@@ -200,6 +209,7 @@ stack::Result<sched::StackSpec> stack_spec(const compose::Project& project,
     sched::ServiceSpec ss;
     ss.name = name;
     ss.replicas = t.replicas;
+    ss.mode = mode_of(t.mode);
     for (const auto& d : t.depends_on) {
       if (!project.services.count(d.service) && d.required)
         return stack::fail("services." + name + ".depends_on: unknown service \"" + d.service + "\"");

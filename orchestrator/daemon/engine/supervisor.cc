@@ -128,6 +128,23 @@ std::map<std::string, std::string> Supervisor::unplaced() {
   return unplaced_services(blocked_);
 }
 
+std::vector<sched::SlotTarget> Supervisor::targets_of(const sched::ServiceSpec& service) const {
+  sched::SlotMap current;  // replicas_ is ordered by incarnation: the last one wins
+  for (const auto& [task, r] : replicas_)
+    if (r.status.service == service.name) current[r.status.slot] = &r.status;
+  if (ctx_.enforce_requirements) return sched::target_slots(service, current, &node_infos_);
+  sched::ServiceSpec unconstrained = service;  // as pass() reconciles it
+  unconstrained.requirements = {};
+  return sched::target_slots(unconstrained, current, &node_infos_);
+}
+
+std::map<std::string, std::vector<sched::SlotTarget>> Supervisor::slot_targets() {
+  std::lock_guard lk(mu_);
+  std::map<std::string, std::vector<sched::SlotTarget>> out;
+  for (const auto& ss : desired_.spec.services) out[ss.name] = targets_of(ss);
+  return out;
+}
+
 std::vector<std::string> Supervisor::container_ids() {
   std::lock_guard lk(mu_);
   std::vector<std::string> out;

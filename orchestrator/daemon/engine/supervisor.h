@@ -50,6 +50,7 @@
 #include "orchestrator/daemon/engine/supervisor_clock.h"
 #include "scheduler/model.h"
 #include "scheduler/placement.h"
+#include "scheduler/slots.h"
 
 namespace stack::orch {
 
@@ -151,6 +152,9 @@ class Supervisor {
   std::vector<ReplicaRecord> replicas();
   // unplaced_services() of the last reconcile.
   std::map<std::string, std::string> unplaced();
+  // The slots each service should have now (sched::target_slots() over the
+  // nodes of the last pass): 1..replicas, or one per eligible node.
+  std::map<std::string, std::vector<sched::SlotTarget>> slot_targets();
   // Drops every record (down, after wait_gone or a forced removal).
   std::vector<std::string> container_ids();
   void forget_all();
@@ -182,6 +186,7 @@ class Supervisor {
   // The slot's current task (its highest incarnation); nullptr when it has none.
   ReplicaRecord* current_task(const std::string& service, int slot);
   bool has_task(const std::string& service, int slot) const;
+  std::vector<sched::SlotTarget> targets_of(const sched::ServiceSpec& service) const;  // mu_ held
   // nullptr when the node is not (or no longer) in the set.
   LocalNode* node_by_id(const std::string& id) const;
   // Known and not ready at the last pass: its tasks are lost.

@@ -2,6 +2,7 @@
 // gone. They sleep on changed_cv_ (notified after every loop pass and every
 // observed change) with the supervisor's clock for their deadline.
 #include <cerrno>
+#include <set>
 
 #include "orchestrator/daemon/engine/supervisor.h"
 
@@ -29,20 +30,23 @@ stack::Result<void> Supervisor::wait_settled(const std::vector<std::string>& ser
       if (unplaced.count(ss.name)) continue;  // settled as pending: placed when a node can take it
       for (const auto& b : blocked_)
         if (b.rfind(ss.name + " blocked: ", 0) == 0) return stack::fail("service " + b);
+      std::set<int> want;
+      for (const sched::SlotTarget& t : targets_of(ss)) want.insert(t.slot);
       for (auto& [task, r] : replicas_) {
         const sched::ReplicaStatus& s = r.status;
         if (s.service != ss.name) continue;
-        if (s.slot > ss.replicas || current_task(s.service, s.slot) != &r) {
+        bool complete = sched::job_complete(ss, s) && s.config_hash == ss.config_hash;
+        if ((!want.count(s.slot) && !complete) || current_task(s.service, s.slot) != &r) {
           done = false;  // still being scaled down, or a superseded task still going
           continue;
         }
         bool ok = s.started_at > 0 && s.config_hash == ss.config_hash && !s.start_requested;
         if (healthy)
-          ok = ok && s.state == ReplicaState::Running &&
-               (s.health.health == sched::Health::None || s.health.health == sched::Health::Healthy);
+          ok = ok && (complete || (s.state == ReplicaState::Running &&
+                                   (s.health.health == sched::Health::None || s.health.health == sched::Health::Healthy)));
         done = done && ok;
       }
-      for (int n = 1; n <= ss.replicas; n++) done = done && has_task(ss.name, n);
+      for (int n : want) done = done && has_task(ss.name, n);
     }
     if (done) return {};
     if (quit_) return stack::fail("stack " + desired_.project.name + " is no longer supervised");
