@@ -53,8 +53,8 @@
 // see.
 //
 // Lost tasks (with nodes: a task on a node that is known but not ready, its
-// node's heartbeat gone): nothing can stop or start it, so it is treated as
-// gone. A lost current task gets a Create (the next incarnation, placed on a
+// node's heartbeat gone, or on a node the list no longer has: removed):
+// nothing can stop or start it, so it is treated as gone. A lost current task gets a Create (the next incarnation, placed on a
 // ready node; Swarm's replacement of tasks on a down node, whatever the
 // restart policy); a lost superseded task, and under Stopped/Down any lost
 // task, gets Remove at once (no Stop/Kill first: the daemon forgets it and
@@ -115,6 +115,8 @@ class Pass {
       rank_[order_.order[i]] = static_cast<int>(i);
       if (i >= order_.sorted) cyclic_.insert(order_.order[i]);
     }
+    if (nodes_)
+      for (const NodeInfo& n : *nodes_) known_.insert(n.id);
     for (const ServiceSpec& sv : desired_.services) targets_[sv.name] = target_slots(sv, slots_of(sv.name), nodes_);
     // Orphans rank last: they are stopped first, as dependents of anything.
     int next = static_cast<int>(order_.order.size());
@@ -154,10 +156,12 @@ class Pass {
     return it == slots_.end() ? none : it->second;
   }
 
-  // On a node that is known and down: unreachable, to be replaced.
+  // On a node that is known and down, or that the node list no longer has
+  // (removed from the cluster): unreachable, to be replaced.
   bool lost(const ReplicaStatus* r) const {
-    return r && !r->node.empty() && down_.count(r->node) && r->state != ReplicaState::Pending &&
-           r->state != ReplicaState::Removed;
+    if (!r || r->node.empty() || r->state == ReplicaState::Pending || r->state == ReplicaState::Removed) return false;
+    if (down_.count(r->node)) return true;
+    return !known_.empty() && !known_.count(r->node);
   }
 
   std::vector<int> slot_numbers(const std::string& service) const {
@@ -450,6 +454,7 @@ class Pass {
   TimeMs now_;
   const std::vector<NodeInfo>* nodes_;  // nullptr: reconcile() without nodes
   OrderResult order_;
+  std::set<std::string> known_;          // ids of the nodes listed (none: no node list)
   const std::set<std::string> down_;     // ids of nodes known and not ready
   const std::set<std::string> drained_;  // ids of ready nodes whose availability is drain
   std::map<std::string, SlotMap> slots_;          // service -> slot -> current task

@@ -23,7 +23,9 @@ struct NodeFlags {
   orch::ClusterJoinRequest join;
   std::string format;
   bool quiet = false;
+  bool force = false;
   std::string role;
+  std::vector<std::string> nodes;  // inspect, rm
 };
 
 // After init, stackd restarts onto the cluster's etcd: the verb returns
@@ -144,6 +146,32 @@ stack::Result<> cmd_update(const ClientOptions& client, const NodeFlags& f) {
   return {};
 }
 
+// `node inspect`: a JSON array, one object per node named (docker's form).
+stack::Result<> cmd_inspect(const ClientOptions& client, const std::vector<std::string>& refs) {
+  auto c = ApiClient::connect(client);
+  if (!c) return tl::unexpected(c.error());
+  json out = json::array();
+  for (const auto& ref : refs) {
+    auto reply = c->call("GET", "/v1/nodes/" + ref);
+    if (!reply) return tl::unexpected(reply.error());
+    out.push_back(*reply);
+  }
+  std::cout << out.dump(2) << "\n";
+  return {};
+}
+
+// `node rm`: each id as it goes; the first refusal stops (the rest stay).
+stack::Result<> cmd_rm(const ClientOptions& client, const std::vector<std::string>& refs, bool force) {
+  auto c = ApiClient::connect(client);
+  if (!c) return tl::unexpected(c.error());
+  for (const auto& ref : refs) {
+    auto reply = c->call("DELETE", "/v1/nodes/" + ref + (force ? "?force=1" : ""));
+    if (!reply) return tl::unexpected(reply.error());
+    std::cout << reply->value("id", ref) << "\n";
+  }
+  return {};
+}
+
 }  // namespace
 
 void add_node_verbs(CLI::App& app, const ClientOptions* client, std::function<stack::Result<>()>& action) {
@@ -179,6 +207,15 @@ void add_node_verbs(CLI::App& app, const ClientOptions* client, std::function<st
   update->add_option("--label-rm", flags->update.label_rm, "KEY (repeatable)");
   update->add_option("node", flags->node, "node id, id prefix or hostname")->required();
   update->callback([flags, client, &action] { action = [flags, client] { return cmd_update(*client, *flags); }; });
+  auto* inspect = node->add_subcommand("inspect", "a node's record as JSON (id, role, status, labels, resources, tasks)");
+  inspect->add_option("node", flags->nodes, "node id, id prefix or hostname")->required();
+  inspect->callback([flags, client, &action] { action = [flags, client] { return cmd_inspect(*client, flags->nodes); }; });
+  auto* rm = node->add_subcommand("rm", "remove down nodes from the cluster (on a manager); their replicas run elsewhere");
+  rm->add_flag("-f,--force", flags->force, "also a node that is not down (it is cut off; its containers keep running there)");
+  rm->add_option("node", flags->nodes, "node id, id prefix or hostname")->required();
+  rm->callback([flags, client, &action] {
+    action = [flags, client] { return cmd_rm(*client, flags->nodes, flags->force); };
+  });
   auto* token = node->add_subcommand("join-token", "print the command that joins a worker or a manager");
   token->add_option("role", flags->role, "worker or manager")->required();
   token->add_flag("-q,--quiet", flags->quiet, "only the token");

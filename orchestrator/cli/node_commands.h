@@ -4,6 +4,9 @@
 //   stack node join --token TOKEN [--advertise-addr IP] [ports] MANAGER[:PORT]
 //   stack node ls [-q] [--format json]
 //   stack node join-token worker|manager [-q]
+//   stack node update [--availability active|pause|drain] [--label-add K=V] [--label-rm K] NODE
+//   stack node inspect NODE...
+//   stack node rm [--force] NODE...
 #pragma once
 
 #include <functional>

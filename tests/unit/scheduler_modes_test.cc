@@ -144,6 +144,17 @@ TEST(SchedulerGlobalMode, WithoutANodeListItIsOneReplica) {
   EXPECT_EQ(summary(d), (V{"create agent 1"}));
 }
 
+TEST(SchedulerRemovedNode, TasksOnANodeTheListNoLongerHasAreLostAndReplaced) {
+  ServiceSpec web = svc("web", 2);
+  Decision d = up(web, {on(replica("web", 1, ReplicaState::Running), "a"), on(replica("web", 2, ReplicaState::Running), "gone")},
+                  {node("a"), node("b")});
+  EXPECT_EQ(placed(d), (V{"create web 2 @b"}));
+  ServiceSpec agent = global();
+  d = up(agent, {on(replica("agent", 1, ReplicaState::Running), "a"), on(replica("agent", 2, ReplicaState::Running), "gone")},
+         {node("a")});
+  EXPECT_EQ(placed(d), (V{"remove agent 2"})) << "no Stop: nothing could deliver it";
+}
+
 ServiceSpec job(int replicas) {
   ServiceSpec s = svc("migrate", replicas);
   s.mode = ServiceMode::ReplicatedJob;

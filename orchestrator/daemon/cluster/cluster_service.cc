@@ -126,23 +126,10 @@ stack::Result<std::vector<NodeView>> ClusterService::nodes() {
 
 stack::Result<NodeView> ClusterService::update_node(const std::string& ref, const NodeUpdateRequest& request) {
   STACK_TRY(require_cluster());
-  if (config_->role != cluster::Role::Manager)
-    return stack::fail("node update: this node is a worker; run it on a manager", EPERM);
-  auto all = nodes();
-  if (!all) return tl::unexpected(all.error());
-  const NodeView* found = nullptr;
-  int matches = 0;
-  for (const auto& n : *all)
-    if (n.id == ref) {
-      found = &n;
-      matches = 1;
-      break;
-    } else if (n.id.rfind(ref, 0) == 0 || n.hostname == ref) {
-      found = &n;
-      matches++;
-    }
-  if (ref.empty() || matches == 0) return stack::fail("node update: no such node: " + ref, ENOENT);
-  if (matches > 1) return stack::fail("node update: \"" + ref + "\" names " + std::to_string(matches) + " nodes: give the id", EINVAL);
+  STACK_TRY(require_manager("node update"));
+  auto resolved = resolve_node(ref, "node update");
+  if (!resolved) return tl::unexpected(resolved.error());
+  const NodeView* found = &*resolved;
   const std::string key = cluster_keys::node(found->id);
   for (int attempt = 0; attempt < 5; ++attempt) {
     auto current = store_.range(key);

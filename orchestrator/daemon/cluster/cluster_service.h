@@ -43,6 +43,15 @@ class ClusterService {
   // hostname. Written with compare-and-swap on the record; the node as `ls`
   // shows it after.
   stack::Result<NodeView> update_node(const std::string& ref, const NodeUpdateRequest& request);
+  // `node inspect` (node_admin.cc): the node as `ls` shows it, with its
+  // task count (what is assigned to it).
+  stack::Result<NodeView> inspect_node(const std::string& ref);
+  // `node rm` (node_admin.cc, on a manager): forgets a node. Refused for
+  // this node itself, and for a node that is not down unless `force`. Its
+  // record, heartbeat, assignments, reports, signals and probes go, and its
+  // etcd user (its certificate opens nothing any more); a manager's etcd
+  // member is removed too. The leader replaces its replicas elsewhere.
+  stack::Result<NodeView> remove_node(const std::string& ref, bool force);
   stack::Result<ClusterJoinInfo> join_info();
   // Runs what a reply asked for after it went out (the restart after init).
   void after_reply();
@@ -50,6 +59,9 @@ class ClusterService {
  private:
   stack::Result<void> require_cluster() const;
   stack::Result<void> require_single_node() const;
+  stack::Result<void> require_manager(const std::string& verb) const;
+  // A node id, a unique id prefix or a unique hostname -> the node.
+  stack::Result<NodeView> resolve_node(const std::string& ref, const std::string& verb);
 
   ClusterServiceOptions options_;
   StateStore& store_;

@@ -466,7 +466,10 @@ bool Supervisor::do_remove(std::unique_lock<std::mutex>& lk, const sched::Action
   if (it == replicas_.end() || it->second.status.container_id != id) return true;  // replaced meanwhile
   const sched::ServiceSpec* ss = service_spec(a.service);
   bool superseded = current_task(a.service, a.slot) != &it->second;
-  if (desired_.goal == sched::StackGoal::Down || !ss || a.slot > ss->replicas || superseded) {
+  bool wanted = false;
+  if (ss)
+    for (const auto& t : targets_of(*ss)) wanted = wanted || t.slot == a.slot;
+  if (desired_.goal == sched::StackGoal::Down || !ss || !wanted || superseded) {
     (void)delete_replica(ctx_.store, desired_.project.name, it->second.status);
     replicas_.erase(it);
     if (!has_task(a.service, a.slot)) errors_.erase({a.service, a.slot});

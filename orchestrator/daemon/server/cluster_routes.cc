@@ -21,7 +21,10 @@ void handle_cluster_request(const ServerInfo& info, const ApiRequest& req, ApiRe
   };
   if (!info.cluster) return fail(503, "this stackd runs no cluster service");
   ClusterService& cluster = *info.cluster;
-  if (auto k = req.unknown_query_key({}); !k.empty()) return fail(400, "unknown query parameter \"" + k + "\"");
+  const bool node_rm = req.method == "DELETE" && req.path.rfind("/v1/nodes/", 0) == 0;
+  if (auto k = req.unknown_query_key(node_rm ? std::vector<std::string>{"force"} : std::vector<std::string>{});
+      !k.empty())
+    return fail(400, "unknown query parameter \"" + k + "\"");
   if (req.path == "/v1/cluster/init" && req.method == "POST") {
     auto body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
     if (body.is_discarded()) return fail(400, "cluster init: the body is not JSON");
@@ -56,6 +59,16 @@ void handle_cluster_request(const ServerInfo& info, const ApiRequest& req, ApiRe
     auto request = node_update_request_from_json(body);
     if (!check(request)) return;
     auto result = cluster.update_node(ref, *request);
+    if (!check(result)) return;
+    return out.reply(200, to_json(*result).dump());
+  }
+  // GET /v1/nodes/<node> (inspect), DELETE /v1/nodes/<node>[?force=1] (rm)
+  if (req.path.rfind("/v1/nodes/", 0) == 0 && req.path.size() > 10 &&
+      req.path.find('/', 10) == std::string::npos && (req.method == "GET" || req.method == "DELETE")) {
+    const std::string ref = req.path.substr(10);
+    const std::string force = req.query_value("force");
+    auto result = req.method == "GET" ? cluster.inspect_node(ref)
+                                      : cluster.remove_node(ref, force == "1" || force == "true");
     if (!check(result)) return;
     return out.reply(200, to_json(*result).dump());
   }

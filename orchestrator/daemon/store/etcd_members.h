@@ -1,6 +1,7 @@
 // etcd's membership (its Cluster service): the members a cluster's managers
 // run, and adding one when a manager joins (etcd's runtime reconfiguration:
-// add the member, then start it with --initial-cluster-state=existing).
+// add the member, then start it with --initial-cluster-state=existing) and
+// removing one.
 #pragma once
 
 #include <cstdint>
@@ -22,5 +23,8 @@ stack::Result<std::vector<EtcdMemberInfo>> etcd_member_list(const EtcdOptions& o
 // Adds a member that will listen for peers on `peer_url`; returns every
 // member after the change, the new one included (with an empty name).
 stack::Result<std::vector<EtcdMemberInfo>> etcd_member_add(const EtcdOptions& options, const std::string& peer_url);
+// Removes member `id` (a manager removed with `node rm`): etcd's quorum is
+// counted over the members left.
+stack::Result<void> etcd_member_remove(const EtcdOptions& options, uint64_t id);
 
 }  // namespace stack::orch

@@ -43,4 +43,15 @@ stack::Result<std::vector<EtcdMemberInfo>> etcd_member_add(const EtcdOptions& op
   return to_infos(resp->members());
 }
 
+stack::Result<void> etcd_member_remove(const EtcdOptions& options, uint64_t id) {
+  auto conn = etcd::Conn::open(options);
+  if (!conn) return tl::unexpected(conn.error());
+  pb::MemberRemoveRequest req;
+  req.set_id(id);
+  auto resp = (*conn)->unary<pb::MemberRemoveResponse>((*conn)->cluster(), &pb::Cluster::Stub::MemberRemove, req,
+                                                       "member remove");
+  if (!resp) return tl::unexpected(resp.error());
+  return {};
+}
+
 }  // namespace stack::orch

@@ -1,0 +1,100 @@
+// `stack node inspect` and `stack node rm` on the three-node harness (node 0
+// leads, nodes 1 and 2 are workers). rm refuses this node and a node that is
+// still up; a down node is forgotten: its replicas run elsewhere, it leaves
+// `node ls`, and its certificate opens nothing in etcd any more.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <signal.h>
+
+#include "orchestrator/daemon/store/etcd_store.h"
+#include "tests/integration/cluster_fixture.h"
+
+namespace stack::test {
+namespace {
+
+using nlohmann::json;
+
+class ClusterNodeAdmin : public ThreeNodes {
+ protected:
+  void SetUp() override {
+    ThreeNodes::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    form_cluster("worker");
+    if (HasFatalFailure()) return;
+    for (auto& n : nodes(0)) ids_[n["address"].get<std::string>()] = n["id"].get<std::string>();
+    load_images();
+  }
+  std::string id_of(int n) { return ids_[h_->address(n)]; }
+  std::map<std::string, std::string> ids_;  // address -> node id
+};
+
+TEST_F(ClusterNodeAdmin, InspectShowsANodeAndRmForgetsADownOneWhoseReplicasRunElsewhere) {
+  const std::string file = write_stack("three", idle_stack("three", 3));
+  ASSERT_EQ(h_->stack(0, {"-f", file, "up", "-d"}).status, 0);
+  json list;
+  ASSERT_TRUE(wait_for([&] {
+    list = ps(file);
+    return running_per_node(list).size() == 3;
+  })) << list.dump();
+
+  auto inspect = h_->stack(0, {"node", "inspect", id_of(1).substr(0, 6)});
+  ASSERT_EQ(inspect.status, 0) << inspect.err;
+  auto shown = json::parse(inspect.out, nullptr, false);
+  ASSERT_TRUE(shown.is_array() && shown.size() == 1) << inspect.out;
+  EXPECT_EQ(shown[0].value("id", ""), id_of(1));
+  EXPECT_EQ(shown[0].value("role", ""), "worker");
+  EXPECT_EQ(shown[0].value("status", ""), "ready");
+  EXPECT_EQ(shown[0].value("tasks", -1), 1) << inspect.out;
+  auto missing = h_->stack(0, {"node", "inspect", "nosuchnode"});
+  EXPECT_NE(missing.status, 0);
+  EXPECT_NE(missing.err.find("no such node: nosuchnode"), std::string::npos) << missing.err;
+
+  // Refused: the node answering, and a node that is up.
+  auto self = h_->stack(0, {"node", "rm", id_of(0)});
+  EXPECT_NE(self.status, 0);
+  EXPECT_NE(self.err.find("is this node"), std::string::npos) << self.err;
+  auto up_node = h_->stack(0, {"node", "rm", id_of(2)});
+  EXPECT_NE(up_node.status, 0);
+  EXPECT_NE(up_node.err.find("is not down and can't be removed"), std::string::npos) << up_node.err;
+  EXPECT_EQ(nodes(0).size(), 3u) << "a refusal changes nothing";
+  auto worker_rm = h_->stack(1, {"node", "rm", id_of(2)});
+  EXPECT_NE(worker_rm.status, 0);
+  EXPECT_NE(worker_rm.err.find("is a worker"), std::string::npos) << worker_rm.err;
+
+  // Node 2's stackd dies; once down, rm forgets it.
+  h_->stop(2, SIGKILL);
+  ASSERT_TRUE(wait_for([&] {
+    for (auto& n : nodes(0))
+      if (n["id"] == id_of(2)) return n["status"] == "down";
+    return false;
+  }));
+  auto rm = h_->stack(0, {"node", "rm", id_of(2)});
+  ASSERT_EQ(rm.status, 0) << rm.err;
+  EXPECT_EQ(rm.out, id_of(2) + "\n");
+  auto left = nodes(0);
+  EXPECT_EQ(left.size(), 2u) << left.dump();
+  for (auto& n : left) EXPECT_NE(n["id"], id_of(2));
+  EXPECT_TRUE(wait_for([&] {
+    list = ps(file);
+    auto per = running_per_node(list);
+    return per[id_of(0)] + per[id_of(1)] == 3 && !per.count(id_of(2));
+  })) << list.dump();
+  for (auto& r : list) EXPECT_NE(r.value("node", ""), id_of(2)) << "no task stays on a removed node: " << r.dump();
+
+  // Its certificate opens nothing any more.
+  auto as_removed = orch::open_etcd_store(etcd_as(2));
+  if (as_removed) {
+    auto read = (*as_removed)->get("assign/" + id_of(2) + "/x");
+    EXPECT_FALSE(read) << "a removed node still reads its keys";
+  }
+  auto as_worker = orch::open_etcd_store(etcd_as(1));
+  ASSERT_TRUE(as_worker) << as_worker.error().message();
+  EXPECT_TRUE((*as_worker)->get("assign/" + id_of(1) + "/x")) << "the other worker is untouched";
+
+  ASSERT_EQ(h_->stack(0, {"-f", file, "down"}).status, 0);
+  for (int n = 0; n < 2; ++n) EXPECT_TRUE(wait_for([&] { return h_->containers(n).empty(); })) << "node " << n;
+}
+
+}  // namespace
+}  // namespace stack::test
