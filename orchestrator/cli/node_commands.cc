@@ -146,6 +146,28 @@ stack::Result<> cmd_update(const ClientOptions& client, const NodeFlags& f) {
   return {};
 }
 
+// `node leave`: stackd stops what it ran for the cluster and restarts as a
+// single node; the verb returns once the new stackd answers as one.
+stack::Result<> cmd_leave(const ClientOptions& client) {
+  auto c = ApiClient::connect(client);
+  if (!c) return tl::unexpected(c.error());
+  auto reply = c->call("POST", "/v1/cluster/leave");
+  if (!reply) return tl::unexpected(reply.error());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (auto again = ApiClient::connect(client)) {
+      auto nodes = again->call("GET", "/v1/nodes");
+      if (!nodes && nodes.error().context.find("not in a cluster") != std::string::npos) break;
+    }
+    if (std::chrono::steady_clock::now() > deadline)
+      return stack::fail("node leave: stackd did not come back as a single node within 60 s; see its log");
+  }
+  std::cout << "Node " << reply->value("id", "") << " left the cluster; it is a single node again.\n"
+            << "On a manager, `stack node rm " << reply->value("id", "") << "` forgets it.\n";
+  return {};
+}
+
 // `node inspect`: a JSON array, one object per node named (docker's form).
 stack::Result<> cmd_inspect(const ClientOptions& client, const std::vector<std::string>& refs) {
   auto c = ApiClient::connect(client);
@@ -216,6 +238,8 @@ void add_node_verbs(CLI::App& app, const ClientOptions* client, std::function<st
   rm->callback([flags, client, &action] {
     action = [flags, client] { return cmd_rm(*client, flags->nodes, flags->force); };
   });
+  auto* leave = node->add_subcommand("leave", "leave the cluster (a worker): its containers stop, the leader runs them elsewhere");
+  leave->callback([client, &action] { action = [client] { return cmd_leave(*client); }; });
   auto* token = node->add_subcommand("join-token", "print the command that joins a worker or a manager");
   token->add_option("role", flags->role, "worker or manager")->required();
   token->add_flag("-q,--quiet", flags->quiet, "only the token");

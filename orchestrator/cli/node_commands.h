@@ -7,6 +7,7 @@
 //   stack node update [--availability active|pause|drain] [--label-add K=V] [--label-rm K] NODE
 //   stack node inspect NODE...
 //   stack node rm [--force] NODE...
+//   stack node leave
 #pragma once
 
 #include <functional>

@@ -320,10 +320,15 @@ int serve_daemon(int argc, char** argv, std::atomic<bool>* restart) {
   stack::orch::ClusterService cluster_service(
       {eo.root, "/usr/bin/etcd",
        [restart] {
-         // After `node init`'s reply: stop as on SIGTERM, then main()
-         // re-executes stackd, which starts on the cluster's etcd.
+         // After the reply to `node init`, `join` or `leave`: stop as on
+         // SIGTERM, then main() re-executes stackd, which starts on the
+         // cluster's etcd (or as a single node after a leave).
          *restart = true;
          ::kill(::getpid(), SIGTERM);
+       },
+       [&node_host]() -> stack::Result<void> {
+         if (!node_host) return stack::fail("this stackd runs no cluster node");
+         return stack::orch::release_node_host(*node_host);
        }},
       store, cluster_node ? std::optional(cluster_node->config) : std::nullopt);
   so.info.cluster = &cluster_service;
@@ -392,7 +397,7 @@ int main(int argc, char** argv) {
   if (std::find_if(args.begin(), args.end(), [&](char* a) { return foreground == a; }) == args.end())
     args.push_back(foreground.data());
   args.push_back(nullptr);
-  spdlog::info("stackd: restarting onto the cluster store");
+  spdlog::info("stackd: restarting: its cluster membership changed");
   // A SIGTERM still pending (the shutdown path raises one to wake its
   // waiter) would survive execve and stop the new stackd at once.
   sigset_t stop_signals;

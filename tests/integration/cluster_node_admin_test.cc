@@ -96,5 +96,47 @@ TEST_F(ClusterNodeAdmin, InspectShowsANodeAndRmForgetsADownOneWhoseReplicasRunEl
   for (int n = 0; n < 2; ++n) EXPECT_TRUE(wait_for([&] { return h_->containers(n).empty(); })) << "node " << n;
 }
 
+// `node leave` on a worker: its containers and networks go, the leader sees
+// it down at once and runs its replicas on the others, and it answers as a
+// single node afterwards. A manager is refused.
+TEST_F(ClusterNodeAdmin, AWorkerLeavesItsContainersGoAndTheLeaderRunsItsReplicasElsewhere) {
+  const std::string file = write_stack("three", idle_stack("three", 3));
+  ASSERT_EQ(h_->stack(0, {"-f", file, "up", "-d"}).status, 0);
+  json list;
+  ASSERT_TRUE(wait_for([&] {
+    list = ps(file);
+    return running_per_node(list).size() == 3;
+  })) << list.dump();
+
+  auto manager = h_->stack(0, {"node", "leave"});
+  EXPECT_NE(manager.status, 0);
+  EXPECT_NE(manager.err.find("is a manager"), std::string::npos) << manager.err;
+
+  auto leave = h_->stack(1, {"node", "leave"}, 90);
+  ASSERT_EQ(leave.status, 0) << leave.err;
+  EXPECT_NE(leave.out.find("left the cluster"), std::string::npos) << leave.out;
+  EXPECT_TRUE(h_->containers(1).empty()) << "its containers are gone";
+  auto single = h_->stack(1, {"node", "ls"});
+  EXPECT_NE(single.status, 0);
+  EXPECT_NE(single.err.find("not in a cluster"), std::string::npos) << single.err;
+  EXPECT_EQ(h_->stack(1, {"ls"}).status, 0) << "it serves as a single node";
+
+  EXPECT_TRUE(wait_for([&] {
+    for (auto& n : nodes(0))
+      if (n["id"] == id_of(1)) return n["status"] == "down";
+    return false;
+  })) << nodes(0).dump();
+  EXPECT_TRUE(wait_for([&] {
+    list = ps(file);
+    auto per = running_per_node(list);
+    return per[id_of(0)] + per[id_of(2)] == 3 && !per.count(id_of(1));
+  })) << list.dump();
+  auto rm = h_->stack(0, {"node", "rm", id_of(1)});
+  EXPECT_EQ(rm.status, 0) << rm.err;
+
+  ASSERT_EQ(h_->stack(0, {"-f", file, "down"}).status, 0);
+  for (int n : {0, 2}) EXPECT_TRUE(wait_for([&] { return h_->containers(n).empty(); })) << "node " << n;
+}
+
 }  // namespace
 }  // namespace stack::test

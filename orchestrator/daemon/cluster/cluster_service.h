@@ -19,8 +19,13 @@ namespace stack::orch {
 struct ClusterServiceOptions {
   std::string root;
   std::string etcd_binary = "/usr/bin/etcd";
-  // Called once the reply to an init was sent: stackd restarts onto etcd.
+  // Called once the reply to an init, a join or a leave was sent: stackd
+  // restarts (onto etcd, or as a single node again).
   std::function<void()> restart;
+  // `node leave`: removes every container and network this node's
+  // assignments made, and the node-local copies of stacks (main() binds it
+  // to the NodeHost).
+  std::function<stack::Result<void>()> release_host;
 };
 
 class ClusterService {
@@ -52,6 +57,13 @@ class ClusterService {
   // etcd user (its certificate opens nothing any more); a manager's etcd
   // member is removed too. The leader replaces its replicas elsewhere.
   stack::Result<NodeView> remove_node(const std::string& ref, bool force);
+  // `node leave` (node_admin.cc, on the node itself): a worker stops
+  // everything it runs for the cluster, takes its heartbeat and reports
+  // away (the leader sees it down at once and replaces its replicas),
+  // forgets its certificates and restarts as a single node; `node ls`
+  // shows it down until `node rm`. A manager is refused (its etcd member
+  // is part of the quorum; see the message).
+  stack::Result<NodeView> leave();
   stack::Result<ClusterJoinInfo> join_info();
   // Runs what a reply asked for after it went out (the restart after init).
   void after_reply();

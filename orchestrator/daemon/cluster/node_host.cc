@@ -30,6 +30,20 @@ stack::Result<std::unique_ptr<NodeHost>> open_node_host(const EngineOptions& opt
   return host;
 }
 
+stack::Result<void> release_node_host(NodeHost& host) {
+  host.runner.reset();  // nothing new is created or reported from here on
+  std::string failed;
+  for (const auto& id : host.node->list_ids())
+    if (auto rm = host.node->remove({id}); !rm) failed += "; container " + id + ": " + rm.error().message();
+  for (const auto& n : host.networks->networks())
+    if (auto rm = host.networks->remove_network(n.name); !rm) failed += "; network " + n.name + ": " + rm.error().message();
+  if (auto rm = host.node_store->commit({{StoreOp::DeletePrefix, "stacks/", "", 0}, {StoreOp::DeletePrefix, "replicas/", "", 0}});
+      !rm)
+    failed += "; state: " + rm.error().message();
+  if (!failed.empty()) return stack::fail("node leave: " + failed.substr(2));
+  return {};
+}
+
 stack::Result<std::unique_ptr<Engine>> open_leader_engine(const EngineOptions& options, ClusterNode& cluster,
                                                           NodeHost& host) {
   auto directory = ClusterNodes::open(*cluster.store, cluster.config.node_id, host.node.get());

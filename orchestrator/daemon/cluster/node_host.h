@@ -31,6 +31,12 @@ struct NodeHost {
 
 stack::Result<std::unique_ptr<NodeHost>> open_node_host(const EngineOptions& options, ClusterNode& cluster);
 
+// `node leave`: stops following assignments, then removes every container
+// and network on this host and the node-local copies of stacks (left from
+// before `node init`), so that the single node it becomes starts empty.
+// Goes on past a failure and reports them all.
+stack::Result<void> release_node_host(NodeHost& host);
+
 // The leader's engine over `host` (which must outlive it).
 stack::Result<std::unique_ptr<Engine>> open_leader_engine(const EngineOptions& options, ClusterNode& cluster,
                                                           NodeHost& host);

@@ -45,6 +45,13 @@ void handle_cluster_request(const ServerInfo& info, const ApiRequest& req, ApiRe
     cluster.after_reply();
     return;
   }
+  if (req.path == "/v1/cluster/leave" && req.method == "POST") {
+    auto result = cluster.leave();
+    if (!check(result)) return;
+    out.reply(200, to_json(*result).dump());
+    cluster.after_reply();
+    return;
+  }
   if (req.path == "/v1/cluster/join-tokens" && req.method == "GET") {
     auto result = cluster.join_info();
     if (!check(result)) return;
