@@ -7,7 +7,7 @@ namespace stack::orch {
 using nlohmann::json;
 
 json to_json(const NodeView& n) {
-  return {{"id", n.id},         {"hostname", n.hostname}, {"address", n.address},
+  return {{"id", n.id},         {"hostname", n.hostname}, {"address", n.address}, {"api_port", n.api_port},
           {"role", n.role},     {"leader", n.leader},     {"status", n.status},
           {"availability", n.availability}, {"cpus", n.cpus}, {"memory_bytes", n.memory_bytes},
           {"gpus", n.gpus},     {"tasks", n.tasks},       {"labels", n.labels},
@@ -35,13 +35,14 @@ json to_json(const ClusterJoinResult& r) {
 }
 
 stack::Result<NodeView> node_from_json(const json& j) {
-  STACK_TRY(check_fields(j, {"id", "hostname", "address", "role", "leader", "status", "availability", "cpus",
+  STACK_TRY(check_fields(j, {"id", "hostname", "address", "api_port", "role", "leader", "status", "availability", "cpus",
                              "memory_bytes", "gpus", "tasks", "labels", "os", "arch", "self"},
                          "node"));
   NodeView n;
   STACK_TRY(read_field(j, "id", n.id));
   STACK_TRY(read_field(j, "hostname", n.hostname));
   STACK_TRY(read_field(j, "address", n.address));
+  if (j.contains("api_port")) STACK_TRY(read_field(j, "api_port", n.api_port));  // absent in records before it
   STACK_TRY(read_field(j, "role", n.role));
   STACK_TRY(read_field(j, "leader", n.leader));
   STACK_TRY(read_field(j, "status", n.status));

@@ -17,6 +17,7 @@ struct NodeView {
   std::string id;
   std::string hostname;
   std::string address;       // the advertise address
+  int api_port = 2377;       // its cluster endpoint (peer_server.h) on that address
   std::string role;          // manager | worker
   bool leader = false;
   std::string status;        // ready | down (its heartbeat lease)

@@ -34,7 +34,8 @@
 #include "orchestrator/daemon/cluster/cluster_boot.h"
 #include "orchestrator/daemon/cluster/cluster_service.h"
 #include "orchestrator/daemon/cluster/follower_engine.h"
-#include "orchestrator/daemon/cluster/join_server.h"
+#include "orchestrator/daemon/cluster/node_routes.h"
+#include "orchestrator/daemon/cluster/peer_server.h"
 #include "orchestrator/daemon/cluster/leading_engine.h"
 #include "orchestrator/daemon/cluster/node_host.h"
 #include "orchestrator/daemon/store/etcd_store.h"
@@ -332,21 +333,24 @@ int serve_daemon(int argc, char** argv, std::atomic<bool>* restart) {
        }},
       store, cluster_node ? std::optional(cluster_node->config) : std::nullopt);
   so.info.cluster = &cluster_service;
-  // A manager admits joining nodes on its join endpoint.
-  std::unique_ptr<stack::orch::JoinServer> join_server;
-  if (cluster_node && cluster_node->config.role == stack::cluster::Role::Manager) {
+  // Every cluster node has an endpoint: a manager admits joining nodes
+  // there, and any node answers managers about the replicas it runs.
+  std::unique_ptr<stack::orch::PeerServer> peer_server;
+  if (cluster_node) {
     const auto& c = cluster_node->config;
     const auto paths = stack::cluster::ClusterPaths::under(eo.root);
-    auto started = stack::orch::JoinServer::start(
-        c.advertise_addr, c.api_port, paths.node_cert, paths.node_key,
-        [&cluster_service](const std::string& m, const std::string& t, const std::string& b) {
-          return cluster_service.serve_join(m, t, b);
+    stack::orch::LocalNode* here = node_host->node.get();
+    auto started = stack::orch::PeerServer::start(
+        c.advertise_addr, c.api_port, paths.node_cert, paths.node_key, paths.ca_cert,
+        [&cluster_service, here](const stack::orch::PeerRequest& r) {
+          if (stack::orch::is_node_route(r.target)) return stack::orch::serve_node_route(*here, r);
+          return cluster_service.serve_join(r.method, r.target, r.body);
         });
     if (!started) {
       (*engine)->shutdown();
       return fail_line(started.error().message());
     }
-    join_server = std::move(*started);
+    peer_server = std::move(*started);
   }
   auto server = stack::orch::ApiServer::open(so, **engine);
   if (!server) {

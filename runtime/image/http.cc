@@ -164,6 +164,14 @@ struct Client::Impl {
         return fail("load CA file " + tls.ca_file + ": " + ec.message());
       }
     }
+    if (!tls.cert_file.empty()) {
+      ctx->use_certificate_chain_file(tls.cert_file, ec);
+      if (!ec) ctx->use_private_key_file(tls.key_file, ssl::context::pem, ec);
+      if (ec) {
+        ctx.reset();
+        return fail("load client certificate " + tls.cert_file + ": " + ec.message());
+      }
+    }
     ctx->set_verify_mode(tls.verify ? ssl::verify_peer : ssl::verify_none, ec);
     return ctx.get();
   }

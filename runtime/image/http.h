@@ -40,6 +40,10 @@ struct TlsOptions {
   // Trust ca_file alone, not the system store (a private PKI: the cluster's
   // join endpoint must be signed by the cluster's CA, not by any public one).
   bool ca_only = false;
+  // A client certificate and its key (PEM), for a server that asks for one
+  // (a cluster node's endpoint authenticates managers by theirs).
+  std::string cert_file;
+  std::string key_file;
 };
 
 struct Response;

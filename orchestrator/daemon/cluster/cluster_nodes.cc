@@ -25,6 +25,8 @@ std::string nonce() {
   return std::to_string(gen());
 }
 
+std::string route(const std::string& id, const std::string& verb) { return "/v1/node/containers/" + id + "/" + verb; }
+
 class RemoteNode final : public LocalNode {
  public:
   RemoteNode(ClusterNodes& cluster, std::string id) : cluster_(cluster), id_(std::move(id)) {}
@@ -109,12 +111,40 @@ class RemoteNode final : public LocalNode {
                            "; run the command on that node's stackd (relaying is not built yet)",
                        ENOTSUP);
   }
-  std::vector<std::string> log_files(const std::string&) override { return {}; }
+  // Log files by their names on the node (the node resolves a name among
+  // the replica's own files, never a path the leader chose).
+  std::vector<std::string> log_files(const std::string& id) override {
+    auto answer = cluster_.ask(id_, route(id, "logs"));
+    std::vector<std::string> names;
+    if (!answer) {
+      spdlog::warn("logs of {} on node {}: {}", id, id_, answer.error().message());
+      return names;
+    }
+    for (const auto& f : answer->value("files", nlohmann::json::array()))
+      if (f.is_string()) names.push_back(f.get<std::string>().substr(f.get<std::string>().rfind('/') + 1));
+    return names;
+  }
+  std::vector<std::string> read_log(const std::string& id, const std::string& file, uint64_t& offset) override {
+    if (file.empty() || file.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+                            std::string::npos)
+      return {};
+    auto answer = cluster_.ask(id_, route(id, "logs") + "?file=" + file + "&offset=" + std::to_string(offset));
+    if (!answer) return {};
+    std::vector<std::string> lines;
+    for (const auto& l : answer->value("lines", nlohmann::json::array()))
+      if (l.is_string()) lines.push_back(l.get<std::string>());
+    offset = answer->value("offset", offset);
+    return lines;
+  }
   stack::Result<std::string> top(const std::string& id) override {
-    return stack::fail("top " + id + ": runs on node " + id_, ENOTSUP);
+    auto answer = cluster_.ask(id_, route(id, "top"));
+    if (!answer) return tl::unexpected(answer.error().wrap("top " + id + " on node " + id_));
+    return answer->dump();
   }
   stack::Result<std::string> stats(const std::string& id) override {
-    return stack::fail("stats " + id + ": runs on node " + id_, ENOTSUP);
+    auto answer = cluster_.ask(id_, route(id, "stats"));
+    if (!answer) return tl::unexpected(answer.error().wrap("stats " + id + " on node " + id_));
+    return answer->dump();
   }
 
  private:
@@ -154,6 +184,9 @@ class SelfNode final : public LocalNode {
     return local_.exec(id, r);
   }
   std::vector<std::string> log_files(const std::string& id) override { return local_.log_files(id); }
+  std::vector<std::string> read_log(const std::string& id, const std::string& file, uint64_t& offset) override {
+    return local_.read_log(id, file, offset);
+  }
   stack::Result<std::string> top(const std::string& id) override { return local_.top(id); }
   stack::Result<std::string> stats(const std::string& id) override { return local_.stats(id); }
 
@@ -165,8 +198,8 @@ class SelfNode final : public LocalNode {
 }  // namespace
 
 stack::Result<std::shared_ptr<ClusterNodes>> ClusterNodes::open(StateStore& store, std::string self,
-                                                                LocalNode* self_node) {
-  std::shared_ptr<ClusterNodes> c(new ClusterNodes(store, std::move(self), self_node));
+                                                                LocalNode* self_node, PeerCredentials credentials) {
+  std::shared_ptr<ClusterNodes> c(new ClusterNodes(store, std::move(self), self_node, std::move(credentials)));
   // Each first listing is applied before this returns: restore() reattaches
   // from the reports right after.
   const std::pair<const char*, void (ClusterNodes::*)(const std::string&, const std::string*)> followed[] = {
@@ -181,6 +214,19 @@ stack::Result<std::shared_ptr<ClusterNodes>> ClusterNodes::open(StateStore& stor
     c->followers_.push_back(std::move(*f));
   }
   return c;
+}
+
+stack::Result<nlohmann::json> ClusterNodes::ask(const std::string& node, const std::string& target) {
+  std::string address;
+  int port = 0;
+  {
+    std::lock_guard lk(mu_);
+    auto it = nodes_.find(node);
+    if (it == nodes_.end()) return stack::fail("node " + node + " is not in the cluster", ENOENT);
+    address = it->second.view.address;
+    port = it->second.view.api_port;
+  }
+  return peer_get(credentials_, address, port, target);
 }
 
 ClusterNodes::~ClusterNodes() {

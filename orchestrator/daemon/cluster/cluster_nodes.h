@@ -11,8 +11,10 @@
 //                     report (a down node cleans up when it returns)
 //   reattach          the last report
 //   probe             put probes/<node>/<id>, wait for the answer in the report
-//   exec, logs, top, stats: not relayed to other nodes yet (ENOTSUP; for
-//                     this node's own replicas they run here)
+//   logs, top, stats  asked of the node that runs the replica, on its
+//                     cluster endpoint (node_routes.h, peer_client.h)
+//   exec              not relayed to other nodes yet (ENOTSUP; for this
+//                     node's own replicas everything runs here)
 //
 // Three PrefixFollowers (nodes/, alive/, tasks/) keep the cache; a change of
 // the set or of a node's readiness calls on_change (outside the lock).
@@ -29,6 +31,7 @@
 
 #include "orchestrator/api/cluster_types.h"
 #include "orchestrator/daemon/cluster/assignment.h"
+#include "orchestrator/daemon/cluster/peer_client.h"
 #include "orchestrator/daemon/cluster/prefix_follower.h"
 #include "orchestrator/daemon/engine/node_directory.h"
 #include "orchestrator/daemon/store/state_store.h"
@@ -40,7 +43,9 @@ class ClusterNodes final : public NodeDirectory {
   // Reads the nodes and reports (so that restore() sees them), then watches.
   // `self`/`self_node`: this node's id and hands: its replicas' exec, logs,
   // top and stats run here directly.
-  static stack::Result<std::shared_ptr<ClusterNodes>> open(StateStore& store, std::string self, LocalNode* self_node);
+  // `credentials`: this node's, for asking the others (peer_client.h).
+  static stack::Result<std::shared_ptr<ClusterNodes>> open(StateStore& store, std::string self, LocalNode* self_node,
+                                                           PeerCredentials credentials);
   ~ClusterNodes() override;
 
   std::vector<sched::NodeInfo> nodes() override;
@@ -56,13 +61,15 @@ class ClusterNodes final : public NodeDirectory {
                                         std::chrono::milliseconds limit);
   void watch_exit(const std::string& id, std::function<void(const ExitInfo&)> fn);
   void cancel_watches(const std::vector<std::string>& ids);
+  // GET `target` of node `node`'s cluster endpoint (node_routes.h).
+  stack::Result<nlohmann::json> ask(const std::string& node, const std::string& target);
   StateStore& store() { return store_; }
   LocalNode* self_node() { return self_node_; }
   const std::string& self() const { return self_; }
 
  private:
-  ClusterNodes(StateStore& store, std::string self, LocalNode* self_node)
-      : store_(store), self_(std::move(self)), self_node_(self_node) {}
+  ClusterNodes(StateStore& store, std::string self, LocalNode* self_node, PeerCredentials credentials)
+      : store_(store), self_(std::move(self)), self_node_(self_node), credentials_(std::move(credentials)) {}
   // List `prefix`, apply, then watch from there; again after a lost watch.
   void apply_node(const std::string& id, const std::string* value);
   void apply_alive(const std::string& id, const std::string* value);
@@ -72,6 +79,7 @@ class ClusterNodes final : public NodeDirectory {
   StateStore& store_;
   const std::string self_;
   LocalNode* const self_node_;
+  const PeerCredentials credentials_;
   std::mutex mu_;  // guards what follows
   std::condition_variable cv_;
   bool stopping_ = false;

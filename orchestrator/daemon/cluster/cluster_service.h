@@ -37,7 +37,7 @@ class ClusterService {
   // A single node only (EEXIST on a cluster node).
   stack::Result<ClusterJoinInfo> init(const ClusterInitRequest& request);
   stack::Result<ClusterJoinResult> join(const ClusterJoinRequest& request);
-  // A manager's join endpoint (join_server.h): GET /v1/join/ca and POST
+  // A manager's join routes on its cluster endpoint (peer_server.h): GET /v1/join/ca and POST
   // /v1/join; (status, JSON body).
   std::pair<int, std::string> serve_join(const std::string& method, const std::string& target,
                                          const std::string& body);

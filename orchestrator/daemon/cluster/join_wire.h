@@ -1,5 +1,5 @@
 // What a joining node and a manager exchange on the manager's join endpoint
-// (join_server.h), over TLS:
+// (peer_server.h), over TLS:
 //   GET  /v1/join/ca   -> {"ca": PEM}           (unauthenticated: the joiner
 //                                                 checks it against its token)
 //   POST /v1/join      JoinRequest -> JoinReply (the server verified against

@@ -46,7 +46,8 @@ stack::Result<void> release_node_host(NodeHost& host) {
 
 stack::Result<std::unique_ptr<Engine>> open_leader_engine(const EngineOptions& options, ClusterNode& cluster,
                                                           NodeHost& host) {
-  auto directory = ClusterNodes::open(*cluster.store, cluster.config.node_id, host.node.get());
+  auto directory = ClusterNodes::open(*cluster.store, cluster.config.node_id, host.node.get(),
+                                     PeerCredentials::under(options.root));
   if (!directory) return tl::unexpected(directory.error().wrap("cluster nodes"));
   host.directory = *directory;
   return Engine::open_leader(options, *cluster.store,

@@ -12,6 +12,7 @@ NodeView describe_node(const cluster::ClusterConfig& config, const std::optional
   n.id = config.node_id;
   n.hostname = host.hostname;
   n.address = config.advertise_addr;
+  n.api_port = config.api_port;
   n.role = cluster::role_name(config.role);
   n.cpus = static_cast<int>(host.cpus);
   n.memory_bytes = static_cast<int64_t>(host.memory);

@@ -1,6 +1,7 @@
 // EngineImpl::logs: the json-file logs of a stack's replicas, merged by
 // time. tail applies per replica (as `docker compose logs --tail` does);
-// follow polls the files every 200 ms (cheap: one fstat per replica) and
+// follow polls the files every 200 ms (cheap: one fstat per replica; a
+// request to its node for a replica on another node of a cluster) and
 // picks up replicas that appear later (restarts, scale-up) from their start.
 #include <algorithm>
 #include <chrono>
@@ -44,14 +45,22 @@ stack::Result<void> EngineImpl::logs(const std::string& stack, const LogOptions&
         if (LocalNode* n = node_of(r))
           for (const auto& f : n->log_files(id)) it->second.files.push_back({f, 0});
       }
+      // Through the replica's node: a file here, or one that another node
+      // of a cluster reads for us (node_routes.h).
+      LocalNode* node = node_of(r);
+      if (!node) continue;
       std::vector<LogLine> mine;
       for (auto& c : it->second.files)
-        for (auto& l : c.read_new()) {
-          if (options.since_ms > 0 && l.time_ns / 1000000 < options.since_ms) continue;
-          l.service = it->second.service;
-          l.replica = it->second.replica;
-          mine.push_back(std::move(l));
-        }
+        for (auto raw = node->read_log(id, c.path, c.offset); !raw.empty(); raw = node->read_log(id, c.path, c.offset))
+          for (const auto& text : raw) {  // in chunks (read_log stops at about 1 MiB)
+            auto parsed = parse_log_line(text);
+            if (!parsed) continue;
+            LogLine& l = *parsed;
+            if (options.since_ms > 0 && l.time_ns / 1000000 < options.since_ms) continue;
+            l.service = it->second.service;
+            l.replica = it->second.replica;
+            mine.push_back(std::move(l));
+          }
       if (first && options.tail >= 0 && mine.size() > static_cast<size_t>(options.tail))
         mine.erase(mine.begin(), mine.end() - options.tail);
       lines.insert(lines.end(), std::make_move_iterator(mine.begin()), std::make_move_iterator(mine.end()));

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "base/fd.h"
+#include "orchestrator/daemon/node/log_chunk.h"
 
 namespace stack::orch {
 
@@ -49,21 +49,8 @@ std::optional<LogLine> parse_log_line(const std::string& line) {
 
 std::vector<LogLine> LogCursor::read_new() {
   std::vector<LogLine> out;
-  stack::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return out;
-  struct stat st {};
-  if (fstat(fd.get(), &st) != 0) return out;
-  uint64_t size = static_cast<uint64_t>(st.st_size);
-  if (size < offset) offset = 0;  // rotated or truncated under us
-  if (size == offset) return out;
-  std::string data(size - offset, '\0');
-  ssize_t n = pread(fd.get(), data.data(), data.size(), static_cast<off_t>(offset));
-  if (n <= 0) return out;
-  data.resize(static_cast<size_t>(n));
-  size_t start = 0;
-  for (size_t nl; (nl = data.find('\n', start)) != std::string::npos; start = nl + 1)
-    if (auto l = parse_log_line(data.substr(start, nl - start))) out.push_back(std::move(*l));
-  offset += start;  // an incomplete last line is read next time
+  for (const auto& raw : read_complete_lines(path, offset))
+    if (auto l = parse_log_line(raw)) out.push_back(std::move(*l));
   return out;
 }
 

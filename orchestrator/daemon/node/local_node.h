@@ -126,6 +126,10 @@ class LocalNode {
 
   // json-file log of the replica (rotated files oldest first).
   virtual std::vector<std::string> log_files(const std::string& id) = 0;
+  // The complete lines of `file` (one of log_files(id)) from `offset` on,
+  // `offset` moved past them (log_chunk.h). The default reads this host's
+  // file; a cluster's RemoteNode asks the node that runs the replica.
+  virtual std::vector<std::string> read_log(const std::string& id, const std::string& file, uint64_t& offset);
 
   // `stack top` / `stack stats` for one replica (JSON text).
   virtual stack::Result<std::string> top(const std::string& id) = 0;

@@ -1,4 +1,4 @@
-#include "orchestrator/daemon/cluster/join_server.h"
+#include "orchestrator/daemon/cluster/peer_server.h"
 
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -10,7 +10,15 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include "orchestrator/cluster/openssl_handles.h"
+
+#include <openssl/ssl.h>
+
 #include <atomic>
+#include <condition_variable>
+#include <fstream>
+#include <set>
+#include <sstream>
 
 namespace stack::orch {
 
@@ -31,18 +39,27 @@ void set_timeouts(int fd) {
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
+// The PEM of the certificate the client showed; "" when none.
+std::string peer_cert_pem(SSL* ssl) {
+  cluster::ossl::Cert cert(SSL_get1_peer_certificate(ssl));
+  if (!cert) return "";
+  auto pem = cluster::ossl::cert_to_pem(cert.get());
+  return pem ? *pem : "";
+}
+
 }  // namespace
 
-struct JoinServer::Impl {
+struct PeerServer::Impl {
   asio::io_context io;
   ssl::context tls{ssl::context::tls_server};
   tcp::acceptor acceptor{io};
   Handler handler;
+  std::string ca_pem;
   std::thread accept_thread;
   std::atomic<bool> stopping{false};
   std::mutex mu;  // guards what follows
-  std::set<int> open_fds;
-  std::vector<std::thread> workers;
+  std::condition_variable idle;  // open_fds became empty
+  std::set<int> open_fds;        // one per connection thread (detached; counted here)
 
   void serve(tcp::socket socket) {
     int fd = socket.native_handle();
@@ -55,7 +72,10 @@ struct JoinServer::Impl {
       parser.body_limit(kBodyLimit);
       http::read(stream, buffer, parser);
       const auto& req = parser.get();
-      auto [status, body] = handler(std::string(req.method_string()), std::string(req.target()), req.body());
+      PeerRequest request{std::string(req.method_string()), std::string(req.target()), req.body(), std::nullopt};
+      if (std::string pem = peer_cert_pem(stream.native_handle()); !pem.empty())
+        if (auto who = cluster::verify_node_cert(ca_pem, pem)) request.peer = *who;
+      auto [status, body] = handler(request);
       http::response<http::string_body> res{static_cast<http::status>(status), req.version()};
       res.set(http::field::content_type, "application/json");
       res.keep_alive(false);
@@ -65,10 +85,11 @@ struct JoinServer::Impl {
       boost::system::error_code ec;
       stream.shutdown(ec);
     } catch (const std::exception& e) {
-      spdlog::debug("join endpoint: connection: {}", e.what());
+      spdlog::debug("cluster endpoint: connection: {}", e.what());
     }
     std::lock_guard lock(mu);
     open_fds.erase(fd);
+    if (open_fds.empty()) idle.notify_all();
   }
 
   void accept_loop() {
@@ -83,52 +104,59 @@ struct JoinServer::Impl {
       std::lock_guard lock(mu);
       if (open_fds.size() >= kMaxConnections) continue;  // dropped: the socket closes
       open_fds.insert(socket.native_handle());
-      workers.emplace_back([this, s = std::move(socket)]() mutable { serve(std::move(s)); });
+      std::thread([this, s = std::move(socket)]() mutable { serve(std::move(s)); }).detach();
     }
   }
 };
 
-JoinServer::JoinServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PeerServer::PeerServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-stack::Result<std::unique_ptr<JoinServer>> JoinServer::start(const std::string& addr, int port,
-                                                             const std::string& cert_file,
-                                                             const std::string& key_file, Handler handler) {
+stack::Result<std::unique_ptr<PeerServer>> PeerServer::start(const std::string& addr, int port,
+                                                             const std::string& cert_file, const std::string& key_file,
+                                                             const std::string& ca_file, Handler handler) {
   auto impl = std::make_unique<Impl>();
   impl->handler = std::move(handler);
+  {
+    std::ifstream in(ca_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    impl->ca_pem = text.str();
+    if (impl->ca_pem.empty()) return stack::fail("cluster endpoint: cannot read the CA " + ca_file, ENOENT);
+  }
   const std::string where = addr + ":" + std::to_string(port);
   try {
     impl->tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                           ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     impl->tls.use_certificate_chain_file(cert_file);
     impl->tls.use_private_key_file(key_file, ssl::context::pem);
+    // Ask for a client certificate without requiring one (a joining node
+    // has none yet); one that is shown must chain to the cluster's CA.
+    impl->tls.load_verify_file(ca_file);
+    impl->tls.set_verify_mode(ssl::verify_peer);
     tcp::endpoint ep(asio::ip::make_address(addr), static_cast<unsigned short>(port));
     impl->acceptor.open(ep.protocol());
     impl->acceptor.set_option(tcp::acceptor::reuse_address(true));
     impl->acceptor.bind(ep);
     impl->acceptor.listen();
   } catch (const boost::system::system_error& e) {
-    return stack::fail("join endpoint on " + where + ": " + e.code().message(), e.code().value());
+    return stack::fail("cluster endpoint on " + where + ": " + e.code().message(), e.code().value());
   } catch (const std::exception& e) {
-    return stack::fail("join endpoint on " + where + ": " + e.what());
+    return stack::fail("cluster endpoint on " + where + ": " + e.what());
   }
   auto* raw = impl.get();
   impl->accept_thread = std::thread([raw] { raw->accept_loop(); });
-  spdlog::info("cluster: nodes join on {}", where);
-  return std::unique_ptr<JoinServer>(new JoinServer(std::move(impl)));
+  spdlog::info("cluster: endpoint on {}", where);
+  return std::unique_ptr<PeerServer>(new PeerServer(std::move(impl)));
 }
 
-JoinServer::~JoinServer() {
+PeerServer::~PeerServer() {
   impl_->stopping = true;
   // shutdown() wakes the accept() blocked on this socket (close alone would not).
   ::shutdown(impl_->acceptor.native_handle(), SHUT_RDWR);
   if (impl_->accept_thread.joinable()) impl_->accept_thread.join();
-  std::vector<std::thread> workers;
-  {
-    std::lock_guard lock(impl_->mu);
-    for (int fd : impl_->open_fds) ::shutdown(fd, SHUT_RDWR);
-    workers.swap(impl_->workers);
-  }
-  for (auto& w : workers) w.join();
+  std::unique_lock lock(impl_->mu);
+  for (int fd : impl_->open_fds) ::shutdown(fd, SHUT_RDWR);
+  impl_->idle.wait(lock, [&] { return impl_->open_fds.empty(); });
 }
 
 }  // namespace stack::orch

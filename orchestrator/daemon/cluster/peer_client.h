@@ -1,0 +1,25 @@
+// The client side of a node's cluster endpoint (peer_server.h,
+// node_routes.h): a manager asks another node about the replicas it runs,
+// proving who it is with its own cluster certificate and trusting only the
+// cluster's CA for the node's.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "base/error.h"
+
+namespace stack::orch {
+
+struct PeerCredentials {
+  std::string ca_file, cert_file, key_file;  // <root>/cluster/{ca,node}.pem, node.key
+  static PeerCredentials under(const std::string& root);
+};
+
+// GET https://<address>:<port><target>: the JSON body of a 200; otherwise an
+// error carrying the node's own message (or the transport's).
+stack::Result<nlohmann::json> peer_get(const PeerCredentials& credentials, const std::string& address, int port,
+                                       const std::string& target);
+
+}  // namespace stack::orch

@@ -1,0 +1,49 @@
+// A cluster node's endpoint: HTTPS on <advertise-addr>:<api-port> (2377 by
+// default, as Swarm's), serving the node's certificate, on every node. Two
+// kinds of callers: a node that joins (no certificate yet: a manager's join
+// routes, join_wire.h) and a manager asking this node about its replicas
+// (node_routes.h), which proves who it is with its cluster certificate. The
+// server checks a client certificate against the cluster's CA and hands the
+// identity it carries to the handler; what each route requires is the
+// handler's. One request per connection, each on a thread of its own (at most
+// 16 at once) with 10 s socket timeouts and a 64 KiB body limit. The server
+// knows TLS and HTTP only.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "base/error.h"
+#include "orchestrator/cluster/pki.h"
+
+namespace stack::orch {
+
+struct PeerRequest {
+  std::string method, target, body;
+  // The caller's certificate, verified against the cluster CA; nullopt when
+  // it showed none (a joining node) or one the CA did not sign.
+  std::optional<cluster::CertIdentity> peer;
+};
+
+class PeerServer {
+ public:
+  // -> (status, JSON body)
+  using Handler = std::function<std::pair<int, std::string>(const PeerRequest&)>;
+
+  static stack::Result<std::unique_ptr<PeerServer>> start(const std::string& addr, int port,
+                                                          const std::string& cert_file, const std::string& key_file,
+                                                          const std::string& ca_file, Handler handler);
+  ~PeerServer();  // stops accepting, ends open connections, waits for their threads
+  PeerServer(const PeerServer&) = delete;
+  PeerServer& operator=(const PeerServer&) = delete;
+
+ private:
+  struct Impl;
+  explicit PeerServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace stack::orch

@@ -1,0 +1,92 @@
+// logs, top and stats of replicas on other nodes (three-node harness: node 0
+// leads, nodes 1 and 2 are workers): the leader asks each node on its
+// cluster endpoint (node_routes.h), with its manager certificate; a worker's
+// certificate, or none, reads nothing there.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "orchestrator/daemon/cluster/peer_client.h"
+#include "tests/integration/cluster_fixture.h"
+
+namespace stack::test {
+namespace {
+
+using nlohmann::json;
+
+class ClusterRemoteReplicas : public ThreeNodes {
+ protected:
+  void SetUp() override {
+    ThreeNodes::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    form_cluster("worker");
+    if (HasFatalFailure()) return;
+    for (auto& n : nodes(0)) ids_[n["address"].get<std::string>()] = n["id"].get<std::string>();
+    load_images();
+  }
+  std::string id_of(int n) { return ids_[h_->address(n)]; }
+  std::map<std::string, std::string> ids_;  // address -> node id
+};
+
+TEST_F(ClusterRemoteReplicas, LogsTopAndStatsReachReplicasOnEveryNode) {
+  const std::string file = write_stack("talk", R"(name: talk
+services:
+  app:
+    image: stack-demo/busybox:1
+    deploy:
+      replicas: 3
+    command: ["sh", "-c", "echo hello from $$(hostname); trap 'exit 0' TERM; while true; do sleep 1; done"]
+)");
+  ASSERT_EQ(h_->stack(0, {"-f", file, "up", "-d"}).status, 0);
+  json list;
+  ASSERT_TRUE(wait_for([&] {
+    list = ps(file);
+    return running_per_node(list).size() == 3;
+  })) << list.dump();
+  std::map<std::string, std::string> node_of;  // replica name -> node
+  std::string remote_id;                       // a container on node 2
+  for (auto& r : list) {
+    node_of[r["name"]] = r["node"];
+    if (r["node"] == id_of(2)) remote_id = r["container_id"];
+  }
+
+  // Every replica's line, those on the workers included.
+  std::string out;
+  EXPECT_TRUE(wait_for([&] {
+    out = h_->stack(0, {"-f", file, "logs"}).out;
+    int lines = 0;
+    for (size_t at = 0; (at = out.find("hello from", at)) != std::string::npos; ++at) ++lines;
+    return lines == 3;
+  })) << out;
+  for (const auto& [name, node] : node_of)
+    EXPECT_NE(out.find(name), std::string::npos) << name << " on " << node << " missing from:\n" << out;
+
+  auto top = h_->stack(0, {"-f", file, "top"});
+  ASSERT_EQ(top.status, 0) << top.err;
+  for (const auto& [name, node] : node_of) EXPECT_NE(top.out.find(name), std::string::npos) << top.out;
+  EXPECT_NE(top.out.find("sleep"), std::string::npos) << top.out;
+  auto stats = h_->stack(0, {"-f", file, "stats", "--no-stream"});
+  ASSERT_EQ(stats.status, 0) << stats.err;
+  for (const auto& [name, node] : node_of) EXPECT_NE(stats.out.find(name), std::string::npos) << stats.out;
+
+  // Node 2's endpoint answers a manager's certificate, not a worker's.
+  ASSERT_FALSE(remote_id.empty()) << list.dump();
+  const std::string target = "/v1/node/containers/" + remote_id + "/top";
+  auto as_manager = orch::peer_get(orch::PeerCredentials::under(h_->root(0)), h_->address(2), 2377, target);
+  EXPECT_TRUE(as_manager) << as_manager.error().message();
+  auto as_worker = orch::peer_get(orch::PeerCredentials::under(h_->root(1)), h_->address(2), 2377, target);
+  ASSERT_FALSE(as_worker) << "a worker's certificate read another node's replica";
+  EXPECT_NE(as_worker.error().message().find("only a manager"), std::string::npos) << as_worker.error().message();
+  auto no_cert = orch::PeerCredentials::under(h_->root(0));
+  no_cert.cert_file.clear();
+  auto anonymous = orch::peer_get(no_cert, h_->address(2), 2377, target);
+  EXPECT_FALSE(anonymous) << "no certificate, yet an answer";
+  auto outside = orch::peer_get(orch::PeerCredentials::under(h_->root(0)), h_->address(2), 2377,
+                                "/v1/node/containers/" + remote_id + "/logs?file=..%2F..%2Fcluster%2Fnode.key");
+  EXPECT_FALSE(outside) << "a path outside the replica's log files was read";
+
+  ASSERT_EQ(h_->stack(0, {"-f", file, "down"}).status, 0);
+  for (int n = 0; n < 3; ++n) EXPECT_TRUE(wait_for([&] { return h_->containers(n).empty(); })) << "node " << n;
+}
+
+}  // namespace
+}  // namespace stack::test
