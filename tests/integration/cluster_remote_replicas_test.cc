@@ -1,4 +1,4 @@
-// logs, top and stats of replicas on other nodes (three-node harness: node 0
+// logs, top, stats and exec of replicas on other nodes (three-node harness: node 0
 // leads, nodes 1 and 2 are workers): the leader asks each node on its
 // cluster endpoint (node_routes.h), with its manager certificate; a worker's
 // certificate, or none, reads nothing there.
@@ -27,7 +27,7 @@ class ClusterRemoteReplicas : public ThreeNodes {
   std::map<std::string, std::string> ids_;  // address -> node id
 };
 
-TEST_F(ClusterRemoteReplicas, LogsTopAndStatsReachReplicasOnEveryNode) {
+TEST_F(ClusterRemoteReplicas, LogsTopStatsAndExecReachReplicasOnEveryNode) {
   const std::string file = write_stack("talk", R"(name: talk
 services:
   app:
@@ -67,6 +67,24 @@ services:
   auto stats = h_->stack(0, {"-f", file, "stats", "--no-stream"});
   ASSERT_EQ(stats.status, 0) << stats.err;
   for (const auto& [name, node] : node_of) EXPECT_NE(stats.out.find(name), std::string::npos) << stats.out;
+
+  // exec: a replica on each node answers with its own hostname; the exit
+  // code comes back too.
+  for (auto& r : list) {
+    auto got = h_->stack(0, {"-f", file, "exec", "-T", "--index", std::to_string(r["replica"].get<int>()), "app", "hostname"});
+    EXPECT_EQ(got.status, 0) << got.err;
+    EXPECT_FALSE(got.out.empty()) << r.dump();
+    EXPECT_NE(out.find("hello from " + got.out.substr(0, got.out.find('\n'))), std::string::npos)
+        << "replica " << r["name"] << " on " << r["node"] << " answered " << got.out;
+  }
+  int remote_slot = 0;
+  for (auto& r : list)
+    if (r["node"] == id_of(2)) remote_slot = r["replica"];
+  auto failing = h_->stack(0, {"-f", file, "exec", "-T", "--index", std::to_string(remote_slot), "app", "sh", "-c",
+                               "echo out; echo err >&2; exit 3"});
+  EXPECT_EQ(failing.status, 3) << failing.err;
+  EXPECT_EQ(failing.out, "out\n");
+  EXPECT_NE(failing.err.find("err"), std::string::npos) << failing.err;
 
   // Node 2's endpoint answers a manager's certificate, not a worker's.
   ASSERT_FALSE(remote_id.empty()) << list.dump();

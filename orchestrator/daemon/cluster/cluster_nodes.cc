@@ -8,6 +8,9 @@
 #include "orchestrator/api/cluster_json.h"
 #include "orchestrator/daemon/cluster/cluster_keys.h"
 #include "orchestrator/daemon/cluster/prefix_follower.h"
+#include "orchestrator/api/api_json.h"
+#include "orchestrator/daemon/node/buffered_exec.h"
+#include "runtime/image/auth.h"
 
 namespace stack::orch {
 namespace {
@@ -24,6 +27,10 @@ std::string nonce() {
   static thread_local std::mt19937_64 gen{std::random_device{}()};
   return std::to_string(gen());
 }
+
+// How long an exec on another node may run (it is buffered: the caller sees
+// nothing before it ends).
+constexpr int kExecLimitSeconds = 600;
 
 std::string route(const std::string& id, const std::string& verb) { return "/v1/node/containers/" + id + "/" + verb; }
 
@@ -106,10 +113,22 @@ class RemoteNode final : public LocalNode {
     return failed;
   }
 
-  stack::Result<std::unique_ptr<ExecSession>> exec(const std::string& id, const ExecRequest&) override {
-    return stack::fail("exec " + id + ": the replica runs on node " + id_ +
-                           "; run the command on that node's stackd (relaying is not built yet)",
-                       ENOTSUP);
+  // Run there to completion, then replayed here (buffered_exec.h): no
+  // terminal and no stdin across nodes yet.
+  stack::Result<std::unique_ptr<ExecSession>> exec(const std::string& id, const ExecRequest& request) override {
+    if (request.tty || request.detach)
+      return stack::fail("exec " + id + ": the replica runs on node " + id_ +
+                             "; across nodes exec runs without a terminal or detach (use -T, or run it on that "
+                             "node's stackd)",
+                         ENOTSUP);
+    ExecRequest there = request;
+    there.interactive = false;  // stdin is not carried across nodes: the command sees it closed
+    auto answer = cluster_.ask(id_, route(id, "exec"), to_json(there).dump(), kExecLimitSeconds);
+    if (!answer) return tl::unexpected(answer.error().wrap("exec " + id + " on node " + id_));
+    auto out = img::base64_decode(answer->value("stdout", ""));
+    auto err = img::base64_decode(answer->value("stderr", ""));
+    if (!out || !err) return stack::fail("exec " + id + " on node " + id_ + ": the output does not decode", EPROTO);
+    return replayed_exec(ExecOutput{*out, *err, answer->value("exit_code", 1)});
   }
   // Log files by their names on the node (the node resolves a name among
   // the replica's own files, never a path the leader chose).
@@ -216,7 +235,8 @@ stack::Result<std::shared_ptr<ClusterNodes>> ClusterNodes::open(StateStore& stor
   return c;
 }
 
-stack::Result<nlohmann::json> ClusterNodes::ask(const std::string& node, const std::string& target) {
+stack::Result<nlohmann::json> ClusterNodes::ask(const std::string& node, const std::string& target,
+                                                const std::string& body, int timeout_s) {
   std::string address;
   int port = 0;
   {
@@ -226,7 +246,7 @@ stack::Result<nlohmann::json> ClusterNodes::ask(const std::string& node, const s
     address = it->second.view.address;
     port = it->second.view.api_port;
   }
-  return peer_get(credentials_, address, port, target);
+  return peer_call(credentials_, body.empty() ? "GET" : "POST", address, port, target, body, timeout_s);
 }
 
 ClusterNodes::~ClusterNodes() {

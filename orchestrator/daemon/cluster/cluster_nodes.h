@@ -13,8 +13,9 @@
 //   probe             put probes/<node>/<id>, wait for the answer in the report
 //   logs, top, stats  asked of the node that runs the replica, on its
 //                     cluster endpoint (node_routes.h, peer_client.h)
-//   exec              not relayed to other nodes yet (ENOTSUP; for this
-//                     node's own replicas everything runs here)
+//   exec              without a tty or stdin: run there to completion, its
+//                     output then replayed (buffered_exec.h); -it is not
+//                     relayed yet (ENOTSUP). This node's own replicas: all here
 //
 // Three PrefixFollowers (nodes/, alive/, tasks/) keep the cache; a change of
 // the set or of a node's readiness calls on_change (outside the lock).
@@ -61,8 +62,10 @@ class ClusterNodes final : public NodeDirectory {
                                         std::chrono::milliseconds limit);
   void watch_exit(const std::string& id, std::function<void(const ExitInfo&)> fn);
   void cancel_watches(const std::vector<std::string>& ids);
-  // GET `target` of node `node`'s cluster endpoint (node_routes.h).
-  stack::Result<nlohmann::json> ask(const std::string& node, const std::string& target);
+  // GET `target` of node `node`'s cluster endpoint (node_routes.h); with a
+  // body, POST it.
+  stack::Result<nlohmann::json> ask(const std::string& node, const std::string& target, const std::string& body = "",
+                                    int timeout_s = 10);
   StateStore& store() { return store_; }
   LocalNode* self_node() { return self_node_; }
   const std::string& self() const { return self_; }

@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <map>
 
+#include "orchestrator/api/api_json.h"
+#include "orchestrator/daemon/node/buffered_exec.h"
 #include "orchestrator/daemon/node/log_chunk.h"
+#include "runtime/image/auth.h"
 #include "orchestrator/daemon/server/http_routes.h"
 
 namespace stack::orch {
@@ -16,6 +19,7 @@ namespace {
 
 constexpr const char* kPrefix = "/v1/node/containers/";
 constexpr size_t kLogChunk = 1 << 20;
+constexpr size_t kExecOutputCap = 8 << 20;  // per stream
 
 std::pair<int, std::string> error(int status, const std::string& message) {
   return {status, json{{"error", message}}.dump()};
@@ -33,11 +37,26 @@ std::pair<int, std::string> serve_node_route(LocalNode& node, const PeerRequest&
   parse_target(request.target, path, query);
   const std::string rest = path.substr(std::string(kPrefix).size());  // <id>/<verb>
   auto slash = rest.find('/');
-  if (request.method != "GET" || slash == std::string::npos || slash == 0)
-    return error(404, "no such endpoint: " + request.method + " " + path);
+  if (slash == std::string::npos || slash == 0) return error(404, "no such endpoint: " + request.method + " " + path);
   const std::string id = rest.substr(0, slash), verb = rest.substr(slash + 1);
+  if (request.method != (verb == "exec" ? "POST" : "GET"))
+    return error(404, "no such endpoint: " + request.method + " " + path);
   auto ids = node.list_ids();
   if (std::find(ids.begin(), ids.end(), id) == ids.end()) return error(404, "no such container on this node: " + id);
+  if (verb == "exec") {
+    auto exec = exec_request_from_json(json::parse(request.body, nullptr, false));
+    if (!exec) return error(400, "exec: " + exec.error().message());
+    if (exec->tty || exec->interactive || exec->detach)
+      return error(400, "exec: across nodes only without a terminal, stdin or detach");
+    auto session = node.exec(id, *exec);
+    if (!session) return error(500, session.error().message());
+    auto output = collect_exec(**session, kExecOutputCap);
+    if (!output) return error(500, output.error().message());
+    return {200, json{{"stdout", img::base64_encode(output->out)},
+                      {"stderr", img::base64_encode(output->err)},
+                      {"exit_code", output->exit_code}}
+                     .dump()};
+  }
   auto value = [&](const std::string& key) {
     auto it = query.find(key);
     return it == query.end() ? std::string() : it->second;

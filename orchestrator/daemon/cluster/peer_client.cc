@@ -10,8 +10,9 @@ PeerCredentials PeerCredentials::under(const std::string& root) {
   return {paths.ca_cert, paths.node_cert, paths.node_key};
 }
 
-stack::Result<nlohmann::json> peer_get(const PeerCredentials& credentials, const std::string& address, int port,
-                                       const std::string& target) {
+stack::Result<nlohmann::json> peer_call(const PeerCredentials& credentials, const std::string& method,
+                                        const std::string& address, int port, const std::string& target,
+                                        const std::string& body, int timeout_s) {
   img::http::TlsOptions tls;
   tls.ca_file = credentials.ca_file;
   tls.ca_only = true;
@@ -21,18 +22,23 @@ stack::Result<nlohmann::json> peer_get(const PeerCredentials& credentials, const
   img::http::Request req;
   const std::string host = address.find(':') == std::string::npos ? address : "[" + address + "]";
   req.url = "https://" + host + ":" + std::to_string(port) + target;
-  req.timeout_s = 10;
+  req.method = method;
+  req.timeout_s = timeout_s;
+  if (!body.empty()) {
+    req.body = body;
+    req.headers.push_back({"Content-Type", "application/json"});
+  }
   req.follow_redirects = false;
   auto res = client.send(req);
   if (!res) return tl::unexpected(res.error());
-  auto body = nlohmann::json::parse(res->body, nullptr, false);
+  auto answer = nlohmann::json::parse(res->body, nullptr, false);
   if (res->status != 200) {
-    std::string why = body.is_object() ? body.value("error", "") : "";
+    std::string why = answer.is_object() ? answer.value("error", "") : "";
     return stack::fail("node " + address + ": " + (why.empty() ? "HTTP " + std::to_string(res->status) : why),
                        res->status == 404 ? ENOENT : res->status == 403 ? EACCES : EIO);
   }
-  if (body.is_discarded()) return stack::fail("node " + address + ": the answer is not JSON", EPROTO);
-  return body;
+  if (answer.is_discarded()) return stack::fail("node " + address + ": the answer is not JSON", EPROTO);
+  return answer;
 }
 
 }  // namespace stack::orch

@@ -17,9 +17,15 @@ struct PeerCredentials {
   static PeerCredentials under(const std::string& root);
 };
 
-// GET https://<address>:<port><target>: the JSON body of a 200; otherwise an
-// error carrying the node's own message (or the transport's).
-stack::Result<nlohmann::json> peer_get(const PeerCredentials& credentials, const std::string& address, int port,
-                                       const std::string& target);
+// METHOD https://<address>:<port><target> (with `body` as JSON): the JSON
+// body of a 200; otherwise an error carrying the node's own message (or the
+// transport's). `timeout_s` bounds each connect, write and read.
+stack::Result<nlohmann::json> peer_call(const PeerCredentials& credentials, const std::string& method,
+                                        const std::string& address, int port, const std::string& target,
+                                        const std::string& body = "", int timeout_s = 10);
+inline stack::Result<nlohmann::json> peer_get(const PeerCredentials& credentials, const std::string& address, int port,
+                                              const std::string& target) {
+  return peer_call(credentials, "GET", address, port, target);
+}
 
 }  // namespace stack::orch
