@@ -87,7 +87,7 @@ Result<int> cmd_exec(const StackOptions& o, const ExecFlags& f, bool run) {
       g_winch_fd = p[1];
       ::signal(SIGWINCH, on_winch);
     }
-    if (auto ws = window_size(); !ws.empty()) (void)io::write_all(sock, orch::encode_frame(FrameType::Resize, ws));
+    if (auto ws = window_size(); !ws.empty()) (void)io::write_to_pipe(sock, orch::encode_frame(FrameType::Resize, ws));
   }
   std::optional<RawTerminal> raw;
   if (f.tty) raw.emplace(STDIN_FILENO);
@@ -95,7 +95,7 @@ Result<int> cmd_exec(const StackOptions& o, const ExecFlags& f, bool run) {
   orch::FrameDecoder decoder;
   decoder.feed(up->pending.data(), up->pending.size());
   bool stdin_open = f.interactive;
-  if (!stdin_open) (void)io::write_all(sock, orch::encode_frame(FrameType::Stdin, ""));
+  if (!stdin_open) (void)io::write_to_pipe(sock, orch::encode_frame(FrameType::Stdin, ""));
   std::string buf(32 * 1024, '\0');
   for (;;) {
     while (auto fr = decoder.next()) {
@@ -124,13 +124,13 @@ Result<int> cmd_exec(const StackOptions& o, const ExecFlags& f, bool run) {
       if (n < 0 && errno == EINTR) continue;
       std::string payload = n > 0 ? buf.substr(0, static_cast<size_t>(n)) : "";
       if (n <= 0) stdin_open = false;  // EOF: an empty frame closes the process's stdin
-      if (!io::write_all(sock, orch::encode_frame(FrameType::Stdin, payload))) stdin_open = false;
+      if (!io::write_to_pipe(sock, orch::encode_frame(FrameType::Stdin, payload))) stdin_open = false;
     }
     if (fds[2].revents & POLLIN) {
       char drain[64];
       while (::read(winch.read.get(), drain, sizeof(drain)) > 0) {
       }
-      if (auto ws = window_size(); !ws.empty()) (void)io::write_all(sock, orch::encode_frame(FrameType::Resize, ws));
+      if (auto ws = window_size(); !ws.empty()) (void)io::write_to_pipe(sock, orch::encode_frame(FrameType::Resize, ws));
     }
   }
 }

@@ -34,7 +34,10 @@
 #include "orchestrator/daemon/cluster/cluster_boot.h"
 #include "orchestrator/daemon/cluster/cluster_service.h"
 #include "orchestrator/daemon/cluster/follower_engine.h"
+#include "orchestrator/daemon/cluster/leader_forward.h"
 #include "orchestrator/daemon/cluster/node_routes.h"
+#include "orchestrator/daemon/cluster/cluster_keys.h"
+#include "orchestrator/api/cluster_json.h"
 #include "orchestrator/daemon/cluster/peer_server.h"
 #include "orchestrator/daemon/cluster/leading_engine.h"
 #include "orchestrator/daemon/cluster/node_host.h"
@@ -340,8 +343,9 @@ int serve_daemon(int argc, char** argv, std::atomic<bool>* restart) {
     const auto& c = cluster_node->config;
     const auto paths = stack::cluster::ClusterPaths::under(eo.root);
     stack::orch::LocalNode* here = node_host->node.get();
+    const bool manager = c.role == stack::cluster::Role::Manager;
     auto started = stack::orch::PeerServer::start(
-        c.advertise_addr, c.api_port, paths.node_cert, paths.node_key, paths.ca_cert,
+        c.advertise_addr, c.api_port, paths.node_cert, paths.node_key, paths.ca_cert, manager ? so.socket_path : "",
         [&cluster_service, here](const stack::orch::PeerRequest& r) {
           if (stack::orch::is_node_route(r.target)) return stack::orch::serve_node_route(*here, r);
           return cluster_service.serve_join(r.method, r.target, r.body);
@@ -351,6 +355,23 @@ int serve_daemon(int argc, char** argv, std::atomic<bool>* restart) {
       return fail_line(started.error().message());
     }
     peer_server = std::move(*started);
+  }
+  // A manager that does not lead relays root's stack requests to the leader.
+  std::unique_ptr<stack::orch::LeaderForward> forwarder;
+  if (cluster_node && cluster_node->config.role == stack::cluster::Role::Manager) {
+    stack::orch::ClusterNode* node = cluster_node.get();
+    forwarder = std::make_unique<stack::orch::LeaderForward>(
+        stack::orch::PeerCredentials::under(eo.root), [node]() -> std::optional<stack::orch::LeaderEndpoint> {
+          if (node->agent->is_leader()) return std::nullopt;
+          auto leader = node->store->get(stack::orch::cluster_keys::kLeader);
+          if (!leader || !*leader || (*leader)->empty()) return std::nullopt;
+          auto record = node->store->get(stack::orch::cluster_keys::node(**leader));
+          if (!record || !*record) return std::nullopt;
+          auto view = stack::orch::node_from_json(nlohmann::json::parse(**record, nullptr, false));
+          if (!view) return std::nullopt;
+          return stack::orch::LeaderEndpoint{view->id, view->address, view->api_port};
+        });
+    so.info.forwarder = forwarder.get();
   }
   auto server = stack::orch::ApiServer::open(so, **engine);
   if (!server) {

@@ -2,13 +2,14 @@
 // losing any one loses nothing. A killed node (stackd and its member, kill
 // -9) shows down once its heartbeat lease ends, comes back ready when it
 // restarts, and when the leader is killed another manager takes the leader
-// key. The test waits for each of these and asserts what `node ls` shows,
+// key. Stack verbs work on every manager: the others relay to the leader. The test waits for each of these and asserts what `node ls` shows,
 // never how long it took.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <signal.h>
 
+#include <future>
 #include <thread>
 
 #include "orchestrator/daemon/store/etcd_members.h"
@@ -56,6 +57,24 @@ TEST_F(ClusterFailover, ThreeManagersLoseAnyOneNodeAndTheLeaderMoves) {
   ASSERT_EQ(up.status, 0) << up.err;
   json trio;
   EXPECT_TRUE(wait_for([&] { trio = ps(file); return running_per_node(trio).size() == 3; })) << trio.dump();
+  // Any manager answers: the others relay to the leader (leader_forward.h),
+  // streams included.
+  auto via_follower = ps(file, 1);
+  EXPECT_EQ(running_per_node(via_follower).size(), 3u) << "ps on a manager that does not lead: " << via_follower.dump();
+  auto scaled = h_->stack(2, {"-f", file, "scale", "app=4"});
+  EXPECT_EQ(scaled.status, 0) << scaled.err;
+  EXPECT_TRUE(wait_for([&] {
+    auto per = running_per_node(ps(file));
+    int total = 0;
+    for (auto& [node, n] : per) total += n;
+    return total == 4;
+  })) << ps(file).dump();
+  auto events = std::async(std::launch::async, [&] { return h_->stack(2, {"-f", file, "events", "--json"}, 8); });
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  ASSERT_EQ(h_->stack(1, {"-f", file, "scale", "app=3"}).status, 0);
+  auto seen = events.get();
+  EXPECT_NE(seen.out.find("\"type\":\"scale\""), std::string::npos) << "events stream through the relay: " << seen.out
+                                                                      << seen.err;
   auto members = orch::etcd_member_list(etcd_as(0));
   ASSERT_TRUE(members) << members.error().message();
   EXPECT_EQ(members->size(), 3u) << "three managers, three etcd members";
@@ -90,7 +109,8 @@ TEST_F(ClusterFailover, ThreeManagersLoseAnyOneNodeAndTheLeaderMoves) {
     auto per = running_per_node(trio);
     return per.size() == 2 && !per.count(dead_id) && per.begin()->second + per.rbegin()->second == 3;
   })) << trio.dump();
-  auto down = h_->stack(leader, {"-f", file, "down"});
+  // The survivor that does not lead relays to the new leader.
+  auto down = h_->stack(3 - leader, {"-f", file, "down"});
   EXPECT_EQ(down.status, 0) << down.err;
   for (int n = 1; n < 3; ++n) EXPECT_TRUE(wait_for([&] { return h_->containers(n).empty(); })) << "node " << n;
 }

@@ -94,6 +94,9 @@ services:
   auto as_worker = orch::peer_get(orch::PeerCredentials::under(h_->root(1)), h_->address(2), 2377, target);
   ASSERT_FALSE(as_worker) << "a worker's certificate read another node's replica";
   EXPECT_NE(as_worker.error().message().find("only a manager"), std::string::npos) << as_worker.error().message();
+  auto relay = orch::peer_get(orch::PeerCredentials::under(h_->root(1)), h_->address(0), 2377, "/v1/stacks");
+  ASSERT_FALSE(relay) << "a worker's certificate reached the leader's API through its endpoint";
+  EXPECT_NE(relay.error().message().find("only a manager"), std::string::npos) << relay.error().message();
   auto no_cert = orch::PeerCredentials::under(h_->root(0));
   no_cert.cert_file.clear();
   auto anonymous = orch::peer_get(no_cert, h_->address(2), 2377, target);

@@ -8,9 +8,13 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "orchestrator/cluster/openssl_handles.h"
+#include "orchestrator/daemon/cluster/leader_forward.h"
+#include "orchestrator/daemon/cluster/tls_relay.h"
+#include "base/io.h"
 
 #include <openssl/ssl.h>
 
@@ -31,7 +35,7 @@ namespace {
 
 constexpr size_t kBodyLimit = 64 * 1024;
 constexpr int kSocketTimeoutSeconds = 10;
-constexpr size_t kMaxConnections = 16;
+constexpr size_t kMaxConnections = 64;  // relayed streams (events, logs -f) hold one each
 
 void set_timeouts(int fd) {
   timeval tv{kSocketTimeoutSeconds, 0};
@@ -55,6 +59,7 @@ struct PeerServer::Impl {
   tcp::acceptor acceptor{io};
   Handler handler;
   std::string ca_pem;
+  std::string api_socket;  // "" = no stack requests relayed here
   std::thread accept_thread;
   std::atomic<bool> stopping{false};
   std::mutex mu;  // guards what follows
@@ -65,16 +70,28 @@ struct PeerServer::Impl {
     int fd = socket.native_handle();
     set_timeouts(fd);
     try {
-      ssl::stream<tcp::socket> stream(std::move(socket), tls);
+      TlsStream stream(std::move(socket), tls);
       stream.handshake(ssl::stream_base::server);
       boost::beast::flat_buffer buffer;
-      http::request_parser<http::string_body> parser;
+      http::request_parser<http::empty_body> head;
+      http::read_header(stream, buffer, head);
+      std::optional<cluster::CertIdentity> peer;
+      if (std::string pem = peer_cert_pem(stream.native_handle()); !pem.empty())
+        if (auto who = cluster::verify_node_cert(ca_pem, pem)) peer = *who;
+      std::string path(head.get().target());
+      path = path.substr(0, path.find('?'));
+      if (!api_socket.empty() && is_leader_route(path)) {
+        hand_to_api(stream, buffer, head.get(), peer);
+        boost::system::error_code ec;
+        stream.shutdown(ec);
+        finish(fd);
+        return;
+      }
+      http::request_parser<http::string_body> parser(std::move(head));
       parser.body_limit(kBodyLimit);
       http::read(stream, buffer, parser);
       const auto& req = parser.get();
-      PeerRequest request{std::string(req.method_string()), std::string(req.target()), req.body(), std::nullopt};
-      if (std::string pem = peer_cert_pem(stream.native_handle()); !pem.empty())
-        if (auto who = cluster::verify_node_cert(ca_pem, pem)) request.peer = *who;
+      PeerRequest request{std::string(req.method_string()), std::string(req.target()), req.body(), peer};
       auto [status, body] = handler(request);
       http::response<http::string_body> res{static_cast<http::status>(status), req.version()};
       res.set(http::field::content_type, "application/json");
@@ -87,9 +104,42 @@ struct PeerServer::Impl {
     } catch (const std::exception& e) {
       spdlog::debug("cluster endpoint: connection: {}", e.what());
     }
+    finish(fd);
+  }
+
+  void finish(int fd) {
     std::lock_guard lock(mu);
     open_fds.erase(fd);
     if (open_fds.empty()) idle.notify_all();
+  }
+
+  // A manager's stack request (leader_forward.h): the rest of the
+  // connection goes to this stackd's own API socket, byte for byte.
+  void hand_to_api(TlsStream& stream, boost::beast::flat_buffer& buffer, const http::request_header<>& msg,
+                   const std::optional<cluster::CertIdentity>& peer) {
+    auto refuse = [&](http::status status, const std::string& message) {
+      http::response<http::string_body> res{status, 11};
+      res.set(http::field::content_type, "application/json");
+      res.keep_alive(false);
+      res.body() = nlohmann::json{{"error", message}}.dump();
+      res.prepare_payload();
+      boost::system::error_code ec;
+      http::write(stream, res, ec);
+    };
+    if (!peer || peer->role != cluster::Role::Manager)
+      return refuse(http::status::forbidden, "only a manager of this cluster may forward stack requests");
+    auto local = connect_unix(api_socket);
+    if (!local) return refuse(http::status::service_unavailable, local.error().message());
+    clear_socket_timeouts(stream.lowest_layer().native_handle());
+    std::ostringstream head;
+    head << msg;
+    std::string bytes = head.str();
+    bytes.append(static_cast<const char*>(buffer.data().data()), buffer.size());
+    buffer.consume(buffer.size());
+    if (!io::write_all(local->get(), bytes, "api socket")) return;
+    spdlog::debug("cluster endpoint: {} {} relayed for manager {}", std::string(msg.method_string()),
+                  std::string(msg.target()), peer->node_id);
+    relay_tls(stream, local->get(), &stopping);
   }
 
   void accept_loop() {
@@ -113,9 +163,11 @@ PeerServer::PeerServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 stack::Result<std::unique_ptr<PeerServer>> PeerServer::start(const std::string& addr, int port,
                                                              const std::string& cert_file, const std::string& key_file,
-                                                             const std::string& ca_file, Handler handler) {
+                                                             const std::string& ca_file, const std::string& api_socket,
+                                                             Handler handler) {
   auto impl = std::make_unique<Impl>();
   impl->handler = std::move(handler);
+  impl->api_socket = api_socket;
   {
     std::ifstream in(ca_file);
     std::stringstream text;

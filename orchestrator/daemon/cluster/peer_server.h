@@ -6,8 +6,12 @@
 // server checks a client certificate against the cluster's CA and hands the
 // identity it carries to the handler; what each route requires is the
 // handler's. One request per connection, each on a thread of its own (at most
-// 16 at once) with 10 s socket timeouts and a 64 KiB body limit. The server
-// knows TLS and HTTP only.
+// 64 at once) with 10 s socket timeouts and a 64 KiB body limit.
+//
+// On a manager, a stack request from another manager (leader_forward.h) is
+// not handled here: once the caller's manager certificate is checked, the
+// rest of the connection is relayed to `api_socket`, this stackd's own API,
+// without timeouts (so streams and exec work as they do locally).
 #pragma once
 
 #include <functional>
@@ -35,7 +39,8 @@ class PeerServer {
 
   static stack::Result<std::unique_ptr<PeerServer>> start(const std::string& addr, int port,
                                                           const std::string& cert_file, const std::string& key_file,
-                                                          const std::string& ca_file, Handler handler);
+                                                          const std::string& ca_file, const std::string& api_socket,
+                                                          Handler handler);
   ~PeerServer();  // stops accepting, ends open connections, waits for their threads
   PeerServer(const PeerServer&) = delete;
   PeerServer& operator=(const PeerServer&) = delete;

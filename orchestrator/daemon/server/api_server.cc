@@ -11,6 +11,7 @@
 #include <atomic>
 #include <filesystem>
 #include <list>
+#include <sstream>
 #include <mutex>
 #include <thread>
 
@@ -86,6 +87,10 @@ struct Connection : ApiResponder {
       for (auto& c : conn_hdr) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       req.upgrade = conn_hdr.find("upgrade") != std::string::npos && msg[http::field::upgrade] == "stack-stream";
       spdlog::debug("api: {} {}", req.method, std::string(msg.target()));
+      if (info.forwarder && info.forwarder->wants(req.path)) {
+        forward_to_leader(msg);
+        break;
+      }
       bool upload = is_upload_route(req.method, req.path);
       if (!upload) {
         http::request_parser<http::string_body> parser(std::move(head));
@@ -131,6 +136,25 @@ struct Connection : ApiResponder {
     beast::error_code ignored;
     sock.shutdown(local::socket::shutdown_both, ignored);
     done = true;
+  }
+
+  // A manager that does not lead: the rest of this connection is the
+  // leader's (daemon/cluster/leader_forward.h), root's requests only.
+  void forward_to_leader(const http::request_header<>& msg) {
+    keep_alive = false;
+    if (!root) {
+      reply(503, nlohmann::json{{"error", "this manager does not lead the cluster and forwards only root's requests: "
+                                          "run it on the leader (`stack node ls`)"}}
+                     .dump());
+      return;
+    }
+    std::ostringstream head;
+    head << msg;
+    std::string bytes = head.str();
+    bytes.append(static_cast<const char*>(buf.data().data()), buf.size());
+    buf.consume(buf.size());
+    if (auto r = info.forwarder->forward(fd(), bytes, cancel); !r)
+      reply(502, nlohmann::json{{"error", r.error().message()}}.dump());
   }
 
   void reply(int status, const std::string& json_body) override {

@@ -54,6 +54,20 @@ class ApiResponder {
 
 class ClusterService;  // daemon/cluster/cluster_service.h
 
+// A cluster manager that does not lead relays some requests to the leader
+// (daemon/cluster/leader_forward.h); the API server asks before it reads a
+// request's body.
+class LeaderForwarder {
+ public:
+  virtual ~LeaderForwarder() = default;
+  // Whether a request for `path` goes to the leader now.
+  virtual bool wants(const std::string& path) = 0;
+  // Relays the client's connection (`bytes`: what was read of it so far) to
+  // the leader until either side ends. An error means nothing reached the
+  // leader: the caller can still answer.
+  virtual stack::Result<void> forward(int client_fd, const std::string& bytes, const std::atomic<bool>& cancel) = 0;
+};
+
 struct ServerInfo {
   std::string root;  // stackd --root, reported by /v1/version; uploads are spooled in <root>/tmp
   // The image routes' store and registries (stackd --image-root,
@@ -63,6 +77,8 @@ struct ServerInfo {
   std::vector<std::string> insecure_registries;
   // The cluster routes' service (cluster_routes.h); owned by main().
   ClusterService* cluster = nullptr;
+  // Set on a cluster manager (owned by main()).
+  LeaderForwarder* forwarder = nullptr;
 };
 
 // Maps an engine error to a status by its errno: ENOENT 404, EINVAL 400,

@@ -1,0 +1,67 @@
+#include "orchestrator/daemon/cluster/tls_relay.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/fd.h"
+#include "base/io.h"
+
+namespace stack::orch {
+
+namespace asio = boost::asio;
+
+void relay_tls(TlsStream& tls, int plain_fd, const std::atomic<bool>* cancel) {
+  const int tcp_fd = tls.lowest_layer().native_handle();
+  std::string buf(32 * 1024, '\0');
+  for (;;) {
+    if (cancel && cancel->load()) return;
+    bool tls_ready = SSL_pending(tls.native_handle()) > 0;
+    pollfd p[2] = {{tcp_fd, POLLIN, 0}, {plain_fd, POLLIN, 0}};
+    if (!tls_ready) {
+      int n = ::poll(p, 2, 200);
+      if (n < 0 && errno != EINTR) return;
+      if (n <= 0) continue;
+      tls_ready = p[0].revents & (POLLIN | POLLHUP | POLLERR);
+    }
+    if (tls_ready) {
+      boost::system::error_code ec;
+      size_t n = tls.read_some(asio::buffer(buf), ec);
+      if (ec || n == 0) return;  // the far side ended (or broke)
+      if (!io::write_all(plain_fd, std::string_view(buf.data(), n), "relay")) return;
+    }
+    if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = ::read(plain_fd, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;  // the local side ended
+      boost::system::error_code ec;
+      asio::write(tls, asio::buffer(buf.data(), static_cast<size_t>(n)), ec);
+      if (ec) return;
+    }
+  }
+}
+
+stack::Result<stack::UniqueFd> connect_unix(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) return stack::fail("socket path too long: " + path, ENAMETOOLONG);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  stack::UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!s) return stack::fail_errno("socket");
+  if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0)
+    return stack::fail_errno("connect " + path);
+  return s;
+}
+
+void clear_socket_timeouts(int fd) {
+  timeval none{0, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof none);
+}
+
+}  // namespace stack::orch
