@@ -194,6 +194,18 @@ stack::Result<> cmd_rm(const ClientOptions& client, const std::vector<std::strin
   return {};
 }
 
+// `node promote` / `node demote`: each id once its node took the new role.
+stack::Result<> cmd_role(const ClientOptions& client, const std::vector<std::string>& refs, const std::string& verb) {
+  auto c = ApiClient::connect(client);
+  if (!c) return tl::unexpected(c.error());
+  for (const auto& ref : refs) {
+    auto reply = c->call("POST", "/v1/nodes/" + ref + "/" + verb);
+    if (!reply) return tl::unexpected(reply.error());
+    std::cout << "Node " << reply->value("id", ref) << " is now a " << reply->value("role", "") << ".\n";
+  }
+  return {};
+}
+
 }  // namespace
 
 void add_node_verbs(CLI::App& app, const ClientOptions* client, std::function<stack::Result<>()>& action) {
@@ -238,6 +250,15 @@ void add_node_verbs(CLI::App& app, const ClientOptions* client, std::function<st
   rm->callback([flags, client, &action] {
     action = [flags, client] { return cmd_rm(*client, flags->nodes, flags->force); };
   });
+  for (const char* verb : {"promote", "demote"}) {
+    auto* sub = node->add_subcommand(verb, std::string(verb) == "promote"
+                                               ? "make workers managers (an etcd member each; on a manager)"
+                                               : "make managers workers (their etcd members go; on another manager)");
+    sub->add_option("node", flags->nodes, "node id, id prefix or hostname")->required();
+    sub->callback([flags, client, &action, verb] {
+      action = [flags, client, verb] { return cmd_role(*client, flags->nodes, verb); };
+    });
+  }
   auto* leave = node->add_subcommand("leave", "leave the cluster (a worker): its containers stop, the leader runs them elsewhere");
   leave->callback([client, &action] { action = [client] { return cmd_leave(*client); }; });
   auto* token = node->add_subcommand("join-token", "print the command that joins a worker or a manager");

@@ -347,8 +347,11 @@ int serve_daemon(int argc, char** argv, std::atomic<bool>* restart) {
     auto started = stack::orch::PeerServer::start(
         c.advertise_addr, c.api_port, paths.node_cert, paths.node_key, paths.ca_cert, manager ? so.socket_path : "",
         [&cluster_service, here](const stack::orch::PeerRequest& r) {
-          if (stack::orch::is_node_route(r.target)) return stack::orch::serve_node_route(*here, r);
-          return cluster_service.serve_join(r.method, r.target, r.body);
+          if (stack::orch::ClusterService::is_identity_route(r.target)) return cluster_service.serve_identity(r);
+          auto [status, body] = stack::orch::is_node_route(r.target)
+                                    ? stack::orch::serve_node_route(*here, r)
+                                    : cluster_service.serve_join(r.method, r.target, r.body);
+          return stack::orch::PeerReply{status, std::move(body), {}};
         });
     if (!started) {
       (*engine)->shutdown();

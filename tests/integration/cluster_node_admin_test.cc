@@ -7,6 +7,10 @@
 
 #include <signal.h>
 
+#include <filesystem>
+
+#include "orchestrator/daemon/cluster/peer_client.h"
+#include "orchestrator/daemon/store/etcd_members.h"
 #include "orchestrator/daemon/store/etcd_store.h"
 #include "tests/integration/cluster_fixture.h"
 
@@ -136,6 +140,60 @@ TEST_F(ClusterNodeAdmin, AWorkerLeavesItsContainersGoAndTheLeaderRunsItsReplicas
 
   ASSERT_EQ(h_->stack(0, {"-f", file, "down"}).status, 0);
   for (int n : {0, 2}) EXPECT_TRUE(wait_for([&] { return h_->containers(n).empty(); })) << "node " << n;
+}
+
+// promote makes a worker a manager (a certificate for its key, root rights
+// in etcd, an etcd member of its own), so it answers stack verbs; demote
+// makes it a worker again (member removed, rights cut). The last manager
+// is not demoted; a worker's certificate changes no node's role.
+TEST_F(ClusterNodeAdmin, PromoteAndDemoteChangeANodesRoleItsCertificateAndItsEtcdMember) {
+  auto role_of = [&](int n) {
+    for (auto& node : nodes(0))
+      if (node["id"] == id_of(n)) return node["role"].get<std::string>() + "/" + node["status"].get<std::string>();
+    return std::string("?");
+  };
+  auto members = [&] {
+    auto m = orch::etcd_member_list(etcd_as(0));
+    return m ? static_cast<int>(m->size()) : -1;
+  };
+  EXPECT_EQ(members(), 1);
+  auto last = h_->stack(0, {"node", "demote", id_of(0)});
+  EXPECT_NE(last.status, 0);
+  EXPECT_NE(last.err.find("is this node"), std::string::npos) << last.err;
+
+  auto promote = h_->stack(0, {"node", "promote", id_of(1)}, 60);
+  ASSERT_EQ(promote.status, 0) << promote.err;
+  EXPECT_NE(promote.out.find("is now a manager"), std::string::npos) << promote.out;
+  EXPECT_TRUE(wait_for([&] { return role_of(1) == "manager/ready"; })) << nodes(0).dump();
+  EXPECT_TRUE(wait_for([&] { return members() == 2; })) << "its own etcd member";
+  // Stack verbs on it reach the leader now (which knows no stack "none").
+  EXPECT_TRUE(wait_for([&] { return h_->stack(1, {"-p", "none", "ps"}).err.find("no such stack") != std::string::npos; }))
+      << h_->stack(1, {"-p", "none", "ps"}).err;
+  auto manager_store = orch::open_etcd_store(etcd_as(1));
+  ASSERT_TRUE(manager_store) << manager_store.error().message();
+  EXPECT_TRUE((*manager_store)->get("cluster/ca")) << "a manager's certificate reads what managers read";
+
+  auto again = h_->stack(0, {"node", "promote", id_of(1)});
+  EXPECT_NE(again.status, 0);
+  EXPECT_NE(again.err.find("already a manager"), std::string::npos) << again.err;
+  auto as_worker = orch::peer_call(orch::PeerCredentials::under(h_->root(2)), "POST", h_->address(1), 2377,
+                                   "/v1/node/identity/role", "{}");
+  ASSERT_FALSE(as_worker);
+  EXPECT_NE(as_worker.error().message().find("only a manager"), std::string::npos) << as_worker.error().message();
+
+  auto demote = h_->stack(0, {"node", "demote", id_of(1)}, 60);
+  ASSERT_EQ(demote.status, 0) << demote.err;
+  EXPECT_TRUE(wait_for([&] { return role_of(1) == "worker/ready"; })) << nodes(0).dump();
+  EXPECT_EQ(members(), 1);
+  CmdResult worker_ps;
+  EXPECT_TRUE(wait_for([&] {
+    worker_ps = h_->stack(1, {"-p", "none", "ps"});
+    return worker_ps.err.find("does not lead") != std::string::npos;
+  })) << "stack verbs on the demoted node: " << worker_ps.err;
+  auto worker_store = orch::open_etcd_store(etcd_as(1));
+  ASSERT_TRUE(worker_store) << worker_store.error().message();
+  EXPECT_FALSE((*worker_store)->get("cluster/ca")) << "a demoted node's certificate is a worker's again";
+  EXPECT_FALSE(std::filesystem::exists(h_->root(1) + "/etcd/data")) << "its member's data is gone";
 }
 
 }  // namespace

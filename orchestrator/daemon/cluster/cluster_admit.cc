@@ -36,6 +36,8 @@ bool is_ip(const std::string& text) {
   return ::inet_pton(AF_INET, text.c_str(), &a4) == 1 || ::inet_pton(AF_INET6, text.c_str(), &a6) == 1;
 }
 
+}  // namespace
+
 // The managers' etcd members as the joiner reaches them, and (for a manager)
 // the --initial-cluster its member starts with: the existing members plus
 // itself, named as etcd names them.
@@ -92,7 +94,7 @@ std::vector<EtcdPermission> worker_permissions(const std::string& id) {
           {P::ReadWrite, cluster_keys::tasks(id), true}};
 }
 
-}  // namespace
+
 
 cluster::NodeCertSpec node_cert_spec(cluster::Role role, const std::string& advertise_addr) {
   cluster::NodeCertSpec spec;

@@ -9,6 +9,7 @@
 
 #include "orchestrator/cluster/cluster_config.h"
 #include "orchestrator/daemon/cluster/join_wire.h"
+#include "orchestrator/daemon/store/etcd_auth.h"
 #include "orchestrator/daemon/store/etcd_store.h"
 #include "orchestrator/daemon/store/state_store.h"
 
@@ -18,6 +19,15 @@ namespace stack::orch {
 // also loopback (its local etcd member) and the managers' shared etcd name
 // (cluster_keys::kEtcdServerName); 365 days.
 cluster::NodeCertSpec node_cert_spec(cluster::Role role, const std::string& advertise_addr);
+
+// The etcd permissions of a worker's user (its role of the same name).
+std::vector<EtcdPermission> worker_permissions(const std::string& node_id);
+
+// Fills reply.etcd_endpoints with the managers' members as a node reaches
+// them; with `new_peer_url`, first adds a member there (waiting out etcd's
+// strict reconfiguration check) and fills reply.etcd_initial_cluster for it
+// (named reply.node_id).
+stack::Result<void> etcd_view(const EtcdOptions& etcd, JoinReply& reply, const std::string& new_peer_url);
 
 // `self` is the admitting manager; `etcd` how it reaches etcd (for the
 // membership change). A refused secret is EACCES; a node id in use EEXIST;

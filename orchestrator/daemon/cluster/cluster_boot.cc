@@ -5,6 +5,8 @@
 #include "orchestrator/daemon/cluster/cluster_init.h"
 #include "orchestrator/daemon/store/etcd_store.h"
 
+#include <filesystem>
+
 namespace stack::orch {
 
 EtcdMemberOptions member_options(const std::string& root, const cluster::ClusterConfig& config,
@@ -34,6 +36,10 @@ stack::Result<std::unique_ptr<ClusterNode>> boot_cluster_node(const std::string&
     auto member = EtcdMember::start(member_options(root, config, etcd_binary));
     if (!member) return tl::unexpected(member.error());
     node->member = std::move(*member);
+  } else {
+    // A demoted manager's member data (its member was removed from etcd).
+    std::error_code ec;
+    std::filesystem::remove_all(cluster::ClusterPaths::under(root).etcd_dir, ec);
   }
   auto store = open_etcd_store(cluster_etcd_options(root, config));
   if (!store) return tl::unexpected(store.error().wrap("cluster store"));

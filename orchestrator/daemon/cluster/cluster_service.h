@@ -12,6 +12,7 @@
 
 #include "orchestrator/api/cluster_types.h"
 #include "orchestrator/cluster/cluster_config.h"
+#include "orchestrator/daemon/cluster/peer_server.h"
 #include "orchestrator/daemon/store/state_store.h"
 
 namespace stack::orch {
@@ -64,6 +65,20 @@ class ClusterService {
   // shows it down until `node rm`. A manager is refused (its etcd member
   // is part of the quorum; see the message).
   stack::Result<NodeView> leave();
+  // `node promote` / `node demote` (role_change.cc, on a manager): the node
+  // gets a certificate for its new role (signed here for the key it holds),
+  // its etcd user the matching rights, and as a manager an etcd member
+  // (demoted: its member is removed); it then restarts in that role. The
+  // last manager, and the node answering, are not demoted.
+  stack::Result<NodeView> change_role(const std::string& ref, cluster::Role to);
+  // The node's side of it, on its cluster endpoint (managers only):
+  //   GET  /v1/node/identity/csr   {"csr","etcd_client_port","etcd_peer_port"}
+  //   POST /v1/node/identity/role  {"role","cert","etcd_initial_cluster","etcd_endpoints"}
+  // The second checks the certificate (this node's id and key, the role
+  // asked, the cluster's CA), writes it and the new cluster.json, answers,
+  // then restarts stackd.
+  static bool is_identity_route(const std::string& target);
+  PeerReply serve_identity(const PeerRequest& request);
   stack::Result<ClusterJoinInfo> join_info();
   // Runs what a reply asked for after it went out (the restart after init).
   void after_reply();

@@ -92,15 +92,16 @@ struct PeerServer::Impl {
       http::read(stream, buffer, parser);
       const auto& req = parser.get();
       PeerRequest request{std::string(req.method_string()), std::string(req.target()), req.body(), peer};
-      auto [status, body] = handler(request);
-      http::response<http::string_body> res{static_cast<http::status>(status), req.version()};
+      PeerReply reply = handler(request);
+      http::response<http::string_body> res{static_cast<http::status>(reply.status), req.version()};
       res.set(http::field::content_type, "application/json");
       res.keep_alive(false);
-      res.body() = std::move(body);
+      res.body() = std::move(reply.body);
       res.prepare_payload();
       http::write(stream, res);
       boost::system::error_code ec;
       stream.shutdown(ec);
+      if (reply.after) reply.after();
     } catch (const std::exception& e) {
       spdlog::debug("cluster endpoint: connection: {}", e.what());
     }

@@ -32,10 +32,15 @@ struct PeerRequest {
   std::optional<cluster::CertIdentity> peer;
 };
 
+struct PeerReply {
+  int status = 200;
+  std::string body;            // JSON
+  std::function<void()> after;  // runs once the reply is written (a restart)
+};
+
 class PeerServer {
  public:
-  // -> (status, JSON body)
-  using Handler = std::function<std::pair<int, std::string>(const PeerRequest&)>;
+  using Handler = std::function<PeerReply(const PeerRequest&)>;
 
   static stack::Result<std::unique_ptr<PeerServer>> start(const std::string& addr, int port,
                                                           const std::string& cert_file, const std::string& key_file,

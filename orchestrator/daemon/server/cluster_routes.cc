@@ -57,6 +57,15 @@ void handle_cluster_request(const ServerInfo& info, const ApiRequest& req, ApiRe
     if (!check(result)) return;
     return out.reply(200, to_json(*result).dump());
   }
+  // POST /v1/nodes/<node>/promote, /demote
+  for (const auto& [suffix, role] : {std::pair<std::string, cluster::Role>{"/promote", cluster::Role::Manager},
+                                     std::pair<std::string, cluster::Role>{"/demote", cluster::Role::Worker}})
+    if (req.method == "POST" && req.path.rfind("/v1/nodes/", 0) == 0 && req.path.size() > 10 + suffix.size() &&
+        req.path.compare(req.path.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      auto result = cluster.change_role(req.path.substr(10, req.path.size() - 10 - suffix.size()), role);
+      if (!check(result)) return;
+      return out.reply(200, to_json(*result).dump());
+    }
   // POST /v1/nodes/<node>/update
   if (req.method == "POST" && req.path.rfind("/v1/nodes/", 0) == 0 && req.path.size() > 17 &&
       req.path.compare(req.path.size() - 7, 7, "/update") == 0) {
