@@ -18,6 +18,16 @@ stack::Result<ClusterJoinInfo> ClusterService::join_info() { return stack::fail(
 stack::Result<NodeView> ClusterService::update_node(const std::string&, const NodeUpdateRequest&) {
   return stack::fail("not in the fuzz target", ENOTCONN);
 }
+stack::Result<NodeView> ClusterService::inspect_node(const std::string&) {
+  return stack::fail("not in the fuzz target", ENOTCONN);
+}
+stack::Result<NodeView> ClusterService::remove_node(const std::string&, bool) {
+  return stack::fail("not in the fuzz target", ENOTCONN);
+}
+stack::Result<NodeView> ClusterService::leave() { return stack::fail("not in the fuzz target", ENOTCONN); }
+stack::Result<NodeView> ClusterService::change_role(const std::string&, cluster::Role) {
+  return stack::fail("not in the fuzz target", ENOTCONN);
+}
 void ClusterService::after_reply() {}
 
 }  // namespace stack::orch
