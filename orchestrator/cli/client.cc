@@ -1,5 +1,7 @@
 #include "orchestrator/cli/client.h"
 
+#include "base/unix_socket.h"
+
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -29,15 +31,9 @@ using stack::Result;
 
 namespace {
 
-Result<stack::UniqueFd> connect_unix(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(addr.sun_path)) return fail("socket path too long: " + path);
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  stack::UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!s) return stack::fail_errno("socket");
-  if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0)
-    return stack::fail_errno("cannot reach stackd at " + path);
+Result<stack::UniqueFd> connect_stackd(const std::string& path) {
+  auto s = stack::connect_unix(path);
+  if (!s) return tl::unexpected(stack::Error{s.error().code, "cannot reach stackd at " + path});
   return s;
 }
 
@@ -100,7 +96,7 @@ http::request<http::string_body> make_request(http::verb method, const std::stri
 // Connects `sock` to stackd at `path` and sends `req`.
 Result<void> connect_and_send(local::socket& sock, const std::string& path,
                               const http::request<http::string_body>& req) {
-  auto fd = connect_unix(path);
+  auto fd = connect_stackd(path);
   if (!fd) return tl::unexpected(fd.error());
   sock.assign(local(), fd->release());
   beast::error_code ec;
@@ -157,14 +153,14 @@ Result<ApiClient> ApiClient::connect(const ClientOptions& options) {
   auto sock = resolve_socket(options);
   if (!sock) return tl::unexpected(sock.error());
   auto [path, is_default] = *sock;
-  auto first = connect_unix(path);
+  auto first = connect_stackd(path);
   if (first) return ApiClient(path);
   if (!is_default || (first.error().code != ENOENT && first.error().code != ECONNREFUSED))
     return tl::unexpected(first.error());
   STACK_TRY_CTX(spawn_daemon(options.root, path), "start stackd");
   for (int i = 0; i < 50; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (connect_unix(path)) return ApiClient(path);
+    if (connect_stackd(path)) return ApiClient(path);
   }
   return fail("started stackd, but it does not answer on " + path + " (see " + options.root + "/stackd.log)");
 }
@@ -251,7 +247,7 @@ Result<void> ApiClient::stream_request(const std::string& method, const std::str
 Result<json> ApiClient::upload(const std::string& target, int fd) const {
   asio::io_context io;
   local::socket sock(io);
-  auto conn = connect_unix(socket_);
+  auto conn = connect_stackd(socket_);
   if (!conn) return tl::unexpected(conn.error());
   sock.assign(local(), conn->release());
   http::request<http::empty_body> req{http::verb::post, target, 11};

@@ -111,6 +111,34 @@ class ThreeNodes : public ::testing::Test {
   std::unique_ptr<ClusterHarness> h_;
 };
 
+// Node 0 leads, nodes 1 and 2 joined as workers, the demo images on every
+// node; nodes known by their ids.
+class WorkerCluster : public ThreeNodes {
+ protected:
+  void SetUp() override {
+    ThreeNodes::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    form_cluster("worker");
+    if (HasFatalFailure()) return;
+    for (auto& n : nodes(0)) ids_[n["address"].get<std::string>()] = n["id"].get<std::string>();
+    load_images();
+  }
+  std::string id_of(int n) { return ids_[h_->address(n)]; }
+  // `up -d` of `file` on node 0, then its ps once replicas run on `nodes`
+  // nodes (the last ps when they never do; the caller's check says so).
+  nlohmann::json up_over(const std::string& file, size_t nodes) {
+    auto up = h_->stack(0, {"-f", file, "up", "-d"});
+    EXPECT_EQ(up.status, 0) << up.err;
+    nlohmann::json list;
+    wait_for([&] {
+      list = ps(file);
+      return running_per_node(list).size() == nodes;
+    });
+    return list;
+  }
+  std::map<std::string, std::string> ids_;  // address -> node id
+};
+
 // The command of an idle replica that stops at once on SIGTERM (a YAML line
 // of a service at the usual indentation).
 inline const std::string kIdleCommand =

@@ -19,28 +19,12 @@ namespace {
 
 using nlohmann::json;
 
-class ClusterNodeAdmin : public ThreeNodes {
- protected:
-  void SetUp() override {
-    ThreeNodes::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    form_cluster("worker");
-    if (HasFatalFailure()) return;
-    for (auto& n : nodes(0)) ids_[n["address"].get<std::string>()] = n["id"].get<std::string>();
-    load_images();
-  }
-  std::string id_of(int n) { return ids_[h_->address(n)]; }
-  std::map<std::string, std::string> ids_;  // address -> node id
-};
+class ClusterNodeAdmin : public WorkerCluster {};
 
 TEST_F(ClusterNodeAdmin, InspectShowsANodeAndRmForgetsADownOneWhoseReplicasRunElsewhere) {
   const std::string file = write_stack("three", idle_stack("three", 3));
-  ASSERT_EQ(h_->stack(0, {"-f", file, "up", "-d"}).status, 0);
-  json list;
-  ASSERT_TRUE(wait_for([&] {
-    list = ps(file);
-    return running_per_node(list).size() == 3;
-  })) << list.dump();
+  json list = up_over(file, 3);
+  ASSERT_EQ(running_per_node(list).size(), 3u) << list.dump();
 
   auto inspect = h_->stack(0, {"node", "inspect", id_of(1).substr(0, 6)});
   ASSERT_EQ(inspect.status, 0) << inspect.err;
@@ -105,12 +89,8 @@ TEST_F(ClusterNodeAdmin, InspectShowsANodeAndRmForgetsADownOneWhoseReplicasRunEl
 // single node afterwards. A manager is refused.
 TEST_F(ClusterNodeAdmin, AWorkerLeavesItsContainersGoAndTheLeaderRunsItsReplicasElsewhere) {
   const std::string file = write_stack("three", idle_stack("three", 3));
-  ASSERT_EQ(h_->stack(0, {"-f", file, "up", "-d"}).status, 0);
-  json list;
-  ASSERT_TRUE(wait_for([&] {
-    list = ps(file);
-    return running_per_node(list).size() == 3;
-  })) << list.dump();
+  json list = up_over(file, 3);
+  ASSERT_EQ(running_per_node(list).size(), 3u) << list.dump();
 
   auto manager = h_->stack(0, {"node", "leave"});
   EXPECT_NE(manager.status, 0);

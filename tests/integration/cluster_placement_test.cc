@@ -27,19 +27,8 @@ namespace {
 
 using nlohmann::json;
 
-class ClusterPlacement : public ThreeNodes {
+class ClusterPlacement : public WorkerCluster {
  protected:
-  void SetUp() override {
-    ThreeNodes::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    form_cluster("worker");
-    if (HasFatalFailure()) return;
-    for (auto& n : nodes(0)) ids_[n["address"].get<std::string>()] = n["id"].get<std::string>();
-    load_images();
-  }
-
-  std::string id_of(int n) { return ids_[h_->address(n)]; }
-
   // The container ids ps shows running on `node`, sorted.
   static std::vector<std::string> ids_on(const json& ps, const std::string& node) {
     std::vector<std::string> out;
@@ -48,19 +37,12 @@ class ClusterPlacement : public ThreeNodes {
     std::sort(out.begin(), out.end());
     return out;
   }
-
-  std::map<std::string, std::string> ids_;  // address -> node id
 };
 
 TEST_F(ClusterPlacement, SixReplicasSpreadOverThreeNodesAndALostNodesReplicasRunElsewhere) {
   const std::string file = write_stack("spread", idle_stack("spread", 6));
-  auto up = h_->stack(0, {"-f", file, "up", "-d"});
-  ASSERT_EQ(up.status, 0) << up.err;
-  json list;
-  ASSERT_TRUE(wait_for([&] {
-    list = ps(file);
-    return running_per_node(list).size() == 3;
-  })) << list.dump();
+  json list = up_over(file, 3);
+  ASSERT_EQ(running_per_node(list).size(), 3u) << list.dump();
   // Two on each node, and each node's runtime holds exactly the two ps names.
   for (int n = 0; n < 3; ++n) {
     EXPECT_EQ(running_per_node(list)[id_of(n)], 2) << "node " << n << ": " << list.dump();

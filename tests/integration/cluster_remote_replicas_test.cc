@@ -13,19 +13,7 @@ namespace {
 
 using nlohmann::json;
 
-class ClusterRemoteReplicas : public ThreeNodes {
- protected:
-  void SetUp() override {
-    ThreeNodes::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    form_cluster("worker");
-    if (HasFatalFailure()) return;
-    for (auto& n : nodes(0)) ids_[n["address"].get<std::string>()] = n["id"].get<std::string>();
-    load_images();
-  }
-  std::string id_of(int n) { return ids_[h_->address(n)]; }
-  std::map<std::string, std::string> ids_;  // address -> node id
-};
+class ClusterRemoteReplicas : public WorkerCluster {};
 
 TEST_F(ClusterRemoteReplicas, LogsTopStatsAndExecReachReplicasOnEveryNode) {
   const std::string file = write_stack("talk", R"(name: talk
@@ -36,12 +24,8 @@ services:
       replicas: 3
     command: ["sh", "-c", "echo hello from $$(hostname); trap 'exit 0' TERM; while true; do sleep 1; done"]
 )");
-  ASSERT_EQ(h_->stack(0, {"-f", file, "up", "-d"}).status, 0);
-  json list;
-  ASSERT_TRUE(wait_for([&] {
-    list = ps(file);
-    return running_per_node(list).size() == 3;
-  })) << list.dump();
+  json list = up_over(file, 3);
+  ASSERT_EQ(running_per_node(list).size(), 3u) << list.dump();
   std::map<std::string, std::string> node_of;  // replica name -> node
   std::string remote_id;                       // a container on node 2
   for (auto& r : list) {

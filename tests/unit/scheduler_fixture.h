@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "scheduler/placement.h"
 #include "scheduler/reconcile.h"
 
 namespace stack::sched::fixture {
@@ -69,6 +70,29 @@ inline std::vector<std::string> summary(const Decision& d) {
 inline bool mentions(const std::vector<std::string>& lines, const std::string& text) {
   return std::any_of(lines.begin(), lines.end(),
                      [&](const std::string& l) { return l.find(text) != std::string::npos; });
+}
+
+// A node with `cpus` and 8 GiB, ready and active.
+inline NodeInfo node(std::string id, double cpus = 4) {
+  NodeInfo n;
+  n.id = std::move(id);
+  n.cpus = cpus;
+  n.memory = 8ull << 30;
+  return n;
+}
+
+inline ReplicaStatus on(ReplicaStatus r, std::string node_id) {
+  r.node = std::move(node_id);
+  return r;
+}
+
+// "create web 1 @a", in order; dropped actions are missing.
+inline std::vector<std::string> placed(const Decision& d) {
+  std::vector<std::string> out;
+  for (const Action& a : d.actions)
+    out.push_back(std::string(to_string(a.kind)) + " " + a.service + " " + std::to_string(a.slot) +
+                  (a.node.empty() ? "" : " @" + a.node));
+  return out;
 }
 
 }  // namespace stack::sched::fixture

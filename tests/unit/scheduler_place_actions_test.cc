@@ -12,28 +12,6 @@ namespace {
 using namespace stack::sched;
 using namespace stack::sched::fixture;
 
-NodeInfo node(std::string id, double cpus = 4) {
-  NodeInfo n;
-  n.id = std::move(id);
-  n.cpus = cpus;
-  n.memory = 8ull << 30;
-  return n;
-}
-
-ReplicaStatus on(ReplicaStatus r, std::string node_id) {
-  r.node = std::move(node_id);
-  return r;
-}
-
-// "create web 1 @a", in order; dropped actions are missing.
-std::vector<std::string> placed(const Decision& d) {
-  std::vector<std::string> out;
-  for (const Action& a : d.actions)
-    out.push_back(std::string(to_string(a.kind)) + " " + a.service + " " + std::to_string(a.slot) +
-                  (a.node.empty() ? "" : " @" + a.node));
-  return out;
-}
-
 struct Row {
   const char* name;
   double cpus_each;  // web's reservation

@@ -15,6 +15,7 @@
 #include "orchestrator/daemon/cluster/leader_forward.h"
 #include "orchestrator/daemon/cluster/tls_relay.h"
 #include "base/io.h"
+#include "base/unix_socket.h"
 
 #include <openssl/ssl.h>
 
@@ -129,7 +130,7 @@ struct PeerServer::Impl {
     };
     if (!peer || peer->role != cluster::Role::Manager)
       return refuse(http::status::forbidden, "only a manager of this cluster may forward stack requests");
-    auto local = connect_unix(api_socket);
+    auto local = stack::connect_unix(api_socket);
     if (!local) return refuse(http::status::service_unavailable, local.error().message());
     clear_socket_timeouts(stream.lowest_layer().native_handle());
     std::ostringstream head;

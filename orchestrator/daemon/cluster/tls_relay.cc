@@ -46,18 +46,6 @@ void relay_tls(TlsStream& tls, int plain_fd, const std::atomic<bool>* cancel) {
   }
 }
 
-stack::Result<stack::UniqueFd> connect_unix(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(addr.sun_path)) return stack::fail("socket path too long: " + path, ENAMETOOLONG);
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  stack::UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!s) return stack::fail_errno("socket");
-  if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0)
-    return stack::fail_errno("connect " + path);
-  return s;
-}
-
 void clear_socket_timeouts(int fd) {
   timeval none{0, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);

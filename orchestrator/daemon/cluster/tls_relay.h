@@ -22,9 +22,6 @@ using TlsStream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
 // The TLS stream is used from this thread only.
 void relay_tls(TlsStream& tls, int plain_fd, const std::atomic<bool>* cancel);
 
-// The local socket at `path`, connected, or an error.
-stack::Result<stack::UniqueFd> connect_unix(const std::string& path);
-
 // Clears a socket's SO_RCVTIMEO/SO_SNDTIMEO: a relayed stream may be quiet
 // for as long as the client likes.
 void clear_socket_timeouts(int fd);
