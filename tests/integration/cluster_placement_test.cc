@@ -277,5 +277,46 @@ services:
   EXPECT_EQ(ps(file).size(), 0u);
 }
 
+// A true partition: node 2's network goes (its stackd and containers keep
+// running, cut off from etcd). The leader sees it down and runs its replica
+// elsewhere; the cut-off node keeps serving what it had. When the network
+// comes back, the node finds its replica superseded and removes it: one
+// replica per slot again.
+TEST_F(ClusterPlacement, APartitionedNodeKeepsItsContainersAndLeavesNoDuplicateWhenItReturns) {
+  const std::string file = write_stack("cut", idle_stack("cut", 3));
+  json list = up_over(file, 3);
+  ASSERT_EQ(running_per_node(list).size(), 3u) << list.dump();
+  const auto held = h_->containers(2);
+  ASSERT_EQ(held.size(), 1u);
+
+  ASSERT_EQ(h_->partition(2, true), "");
+  EXPECT_TRUE(wait_for([&] {
+    list = ps(file);
+    auto per = running_per_node(list);
+    return per[id_of(0)] + per[id_of(1)] == 3;
+  })) << list.dump();
+  EXPECT_EQ(h_->containers(2), held) << "a node cut off keeps its container";
+
+  ASSERT_EQ(h_->partition(2, false), "");
+  EXPECT_TRUE(wait_for([&] { return h_->containers(2).empty(); })) << "the superseded container stays on node 2";
+  EXPECT_TRUE(wait_for([&] {
+    for (auto& n : nodes(0))
+      if (n["id"] == id_of(2)) return n["status"] == "ready";
+    return false;
+  })) << nodes(0).dump();
+  list = ps(file);
+  std::set<int> slots;
+  int running = 0;
+  for (auto& r : list) {
+    EXPECT_TRUE(slots.insert(r.value("replica", 0)).second) << "slot twice: " << list.dump();
+    running += r.value("state", "") == "running";
+  }
+  EXPECT_EQ(running, 3) << list.dump();
+  EXPECT_EQ(h_->containers(0).size() + h_->containers(1).size(), 3u);
+
+  ASSERT_EQ(h_->stack(0, {"-f", file, "down"}).status, 0);
+  for (int n = 0; n < 3; ++n) EXPECT_TRUE(wait_for([&] { return h_->containers(n).empty(); })) << "node " << n;
+}
+
 }  // namespace
 }  // namespace stack::test

@@ -72,6 +72,10 @@ ClusterHarness::ClusterHarness(int count) {
   }
 }
 
+std::string ClusterHarness::partition(int n, bool cut) {
+  return sh("ip -n " + nodes_.at(static_cast<size_t>(n)).netns + " link set eth0 " + (cut ? "down" : "up"));
+}
+
 ClusterHarness::~ClusterHarness() {
   for (int n = 0; n < size(); ++n) stop(n, SIGTERM);
   // Containers outlive their stackd (live restore): what a test left goes

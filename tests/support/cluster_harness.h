@@ -37,6 +37,9 @@ class ClusterHarness {
   // Starts node n's stackd (waiting until it answers); "" or the reason.
   std::string start(int n);
   void stop(int n, int sig = 15);
+  // Cuts node n off the test network (its eth0 down: its stackd and
+  // containers keep running, unreachable), or joins it again; "" or why not.
+  std::string partition(int n, bool cut);
   bool running(int n) const;
   // `stack --host <node n's socket> args...`; under timeout(1) when
   // timeout_s > 0 (for verbs that follow, as `events`).

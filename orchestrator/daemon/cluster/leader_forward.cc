@@ -35,6 +35,7 @@ stack::Result<void> LeaderForward::forward(int client_fd, const std::string& byt
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(stream.native_handle()), leader->address.c_str());
     tcp::resolver resolver(io);
     asio::connect(stream.lowest_layer(), resolver.resolve(leader->address, std::to_string(leader->port)));
+    stream.lowest_layer().set_option(tcp::no_delay(true));  // a stream's last small chunk goes at once
     stream.handshake(ssl::stream_base::client);
     asio::write(stream, asio::buffer(bytes));
     spdlog::debug("api: relaying to the leader {} at {}", leader->node, where);

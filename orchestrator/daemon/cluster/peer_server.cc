@@ -133,6 +133,8 @@ struct PeerServer::Impl {
     auto local = stack::connect_unix(api_socket);
     if (!local) return refuse(http::status::service_unavailable, local.error().message());
     clear_socket_timeouts(stream.lowest_layer().native_handle());
+    boost::system::error_code nodelay;
+    stream.lowest_layer().set_option(tcp::no_delay(true), nodelay);  // a stream's last small chunk goes at once
     std::ostringstream head;
     head << msg;
     std::string bytes = head.str();

@@ -115,6 +115,10 @@ stack::Result<std::shared_ptr<Conn>> Conn::open(const EtcdOptions& options) {
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 3000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, 64 << 20);
+  // A node cut off from etcd reconnects within seconds of the network
+  // coming back (gRPC's default backoff grows to 120 s), and reconciles.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 500);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 3000);
   if (tls && !options.tls_server_name.empty()) args.SetSslTargetNameOverride(options.tls_server_name);
   conn->channel_ = grpc::CreateCustomChannel(*target, creds, args);
   conn->kv_ = etcdserverpb::KV::NewStub(conn->channel_);
