@@ -110,9 +110,7 @@ TEST_F(ClusterFailover, ThreeManagersLoseAnyOneNodeAndTheLeaderMoves) {
     return per.size() == 2 && !per.count(dead_id) && per.begin()->second + per.rbegin()->second == 3;
   })) << trio.dump();
   // The survivor that does not lead relays to the new leader.
-  auto down = h_->stack(3 - leader, {"-f", file, "down"});
-  EXPECT_EQ(down.status, 0) << down.err;
-  for (int n = 1; n < 3; ++n) EXPECT_TRUE(wait_for([&] { return h_->containers(n).empty(); })) << "node " << n;
+  down_leaves_nothing(file, {1, 2}, 3 - leader);
 }
 
 }  // namespace

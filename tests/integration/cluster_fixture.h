@@ -12,6 +12,7 @@
 #include <map>
 #include <thread>
 #include <memory>
+#include <vector>
 
 #include "orchestrator/daemon/store/etcd_store.h"
 #include "tests/support/cluster_harness.h"
@@ -96,6 +97,13 @@ class ThreeNodes : public ::testing::Test {
     if (r.status != 0) return nlohmann::json::array();
     auto j = nlohmann::json::parse(r.out, nullptr, false);
     return j.is_discarded() ? nlohmann::json::array() : j;
+  }
+  // `down` of the stack in `file`, asked of node `via`; then each node of
+  // `left` holds no container (down leaves nothing behind).
+  void down_leaves_nothing(const std::string& file, std::vector<int> left = {0, 1, 2}, int via = 0) {
+    auto down = h_->stack(via, {"-f", file, "down"});
+    ASSERT_EQ(down.status, 0) << down.err;
+    for (int n : left) EXPECT_TRUE(wait_for([&] { return h_->containers(n).empty(); })) << "node " << n;
   }
   // node id -> running replicas there.
   static std::map<std::string, int> running_per_node(const nlohmann::json& ps) {

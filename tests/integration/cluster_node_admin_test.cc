@@ -80,8 +80,7 @@ TEST_F(ClusterNodeAdmin, InspectShowsANodeAndRmForgetsADownOneWhoseReplicasRunEl
   ASSERT_TRUE(as_worker) << as_worker.error().message();
   EXPECT_TRUE((*as_worker)->get("assign/" + id_of(1) + "/x")) << "the other worker is untouched";
 
-  ASSERT_EQ(h_->stack(0, {"-f", file, "down"}).status, 0);
-  for (int n = 0; n < 2; ++n) EXPECT_TRUE(wait_for([&] { return h_->containers(n).empty(); })) << "node " << n;
+  down_leaves_nothing(file, {0, 1});
 }
 
 // `node leave` on a worker: its containers and networks go, the leader sees
@@ -118,8 +117,7 @@ TEST_F(ClusterNodeAdmin, AWorkerLeavesItsContainersGoAndTheLeaderRunsItsReplicas
   auto rm = h_->stack(0, {"node", "rm", id_of(1)});
   EXPECT_EQ(rm.status, 0) << rm.err;
 
-  ASSERT_EQ(h_->stack(0, {"-f", file, "down"}).status, 0);
-  for (int n : {0, 2}) EXPECT_TRUE(wait_for([&] { return h_->containers(n).empty(); })) << "node " << n;
+  down_leaves_nothing(file, {0, 2});
 }
 
 // promote makes a worker a manager (a certificate for its key, root rights

@@ -81,9 +81,7 @@ TEST_F(ClusterPlacement, SixReplicasSpreadOverThreeNodesAndALostNodesReplicasRun
   for (auto& r : list) EXPECT_TRUE(names.insert(r.value("name", "")).second) << "twice: " << r.dump();
 
   // Down leaves nothing on any node.
-  auto down = h_->stack(0, {"-f", file, "down"});
-  ASSERT_EQ(down.status, 0) << down.err;
-  for (int n = 0; n < 3; ++n) EXPECT_TRUE(wait_for([&] { return h_->containers(n).empty(); })) << "node " << n;
+  down_leaves_nothing(file);
   EXPECT_EQ(ps(file).size(), 0u);
 }
 
@@ -145,8 +143,7 @@ services:
   EXPECT_NE(pending.out.find("Pending: no node satisfies"), std::string::npos) << pending.out;
   auto zoned_down = h_->stack(0, {"-f", zoned, "down"});
   ASSERT_EQ(zoned_down.status, 0) << zoned_down.err;
-  ASSERT_EQ(h_->stack(0, {"-f", file, "down"}).status, 0);
-  for (int n = 0; n < 3; ++n) EXPECT_TRUE(wait_for([&] { return h_->containers(n).empty(); })) << "node " << n;
+  down_leaves_nothing(file);
 }
 
 // Drain: each replica on the node starts on another node and is healthy
@@ -215,8 +212,7 @@ services:
   ASSERT_EQ(zoned.status, 0) << zoned.err;
   EXPECT_EQ(h_->containers(1).size(), 1u) << "the labelled node takes the zone's replica";
   ASSERT_EQ(h_->stack(0, {"-f", h_->root(0) + "/zb.yaml", "down"}).status, 0);
-  ASSERT_EQ(h_->stack(0, {"-f", file, "down"}).status, 0);
-  for (int n = 0; n < 3; ++n) EXPECT_TRUE(wait_for([&] { return h_->containers(n).empty(); })) << "node " << n;
+  down_leaves_nothing(file);
 }
 
 // deploy.mode global: one replica on each node, pinned to it; a drained
@@ -272,8 +268,7 @@ services:
   for (auto& r : list) once_lines += r.value("service", "") == "once";
   EXPECT_EQ(once_lines, 3) << "the job does not run again: " << list.dump();
 
-  ASSERT_EQ(h_->stack(0, {"-f", file, "down"}).status, 0);
-  for (int n = 0; n < 3; ++n) EXPECT_TRUE(wait_for([&] { return h_->containers(n).empty(); })) << "node " << n;
+  down_leaves_nothing(file);
   EXPECT_EQ(ps(file).size(), 0u);
 }
 
@@ -314,8 +309,7 @@ TEST_F(ClusterPlacement, APartitionedNodeKeepsItsContainersAndLeavesNoDuplicateW
   EXPECT_EQ(running, 3) << list.dump();
   EXPECT_EQ(h_->containers(0).size() + h_->containers(1).size(), 3u);
 
-  ASSERT_EQ(h_->stack(0, {"-f", file, "down"}).status, 0);
-  for (int n = 0; n < 3; ++n) EXPECT_TRUE(wait_for([&] { return h_->containers(n).empty(); })) << "node " << n;
+  down_leaves_nothing(file);
 }
 
 }  // namespace

@@ -89,8 +89,7 @@ services:
                                 "/v1/node/containers/" + remote_id + "/logs?file=..%2F..%2Fcluster%2Fnode.key");
   EXPECT_FALSE(outside) << "a path outside the replica's log files was read";
 
-  ASSERT_EQ(h_->stack(0, {"-f", file, "down"}).status, 0);
-  for (int n = 0; n < 3; ++n) EXPECT_TRUE(wait_for([&] { return h_->containers(n).empty(); })) << "node " << n;
+  down_leaves_nothing(file);
 }
 
 }  // namespace
