@@ -7,7 +7,9 @@
 #   st N ARGS...        the CLI against node N
 #   start N             (re)starts node N's stackd, as ${daemon[N]}
 #   addr N, node_id N, ready_nodes N, now_ms, median
-# The EXIT trap removes the namespaces, bridge, containers and files.
+# The EXIT trap removes the namespaces, bridge, containers and files; with
+# LOGS=DIR it first copies the nodes' stackd logs there (LOG_LEVEL, default
+# warn, is stackd's --log-level).
 id=$$
 br=stkb-$id
 pids=()
@@ -21,6 +23,7 @@ cluster_cleanup() {
     ip netns del "stkb-$id-$n" 2>/dev/null || true
   done
   ip link del "$br" 2>/dev/null || true
+  [ -n "${LOGS:-}" ] && mkdir -p "$LOGS" && cp "$work"/n*.log "$LOGS"/ 2>/dev/null
   grep -o " $work/[^ ]*\| $run[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   rm -rf "$work" "$run"0 "$run"1 "$run"2
 }
@@ -35,7 +38,7 @@ st() { local n=$1; shift; "$STACK" --host "unix://$work/n$n.sock" "$@"; }
 start() {
   local n=$1
   nsenter --net="/run/netns/stkb-$id-$n" -- "$STACKD" --foreground --root "$work/n$n/root" --socket "$work/n$n.sock" \
-    --runtime-root "$run$n/runtime" --netns-dir "$run$n/netns" --log-level warn >>"$work/n$n.log" 2>&1 &
+    --runtime-root "$run$n/runtime" --netns-dir "$run$n/netns" --log-level "${LOG_LEVEL:-warn}" >>"$work/n$n.log" 2>&1 &
   daemon[$n]=$!
   pids+=($!)
   for _ in $(seq 600); do st "$n" version >/dev/null 2>&1 && return; sleep 0.1; done

@@ -259,7 +259,9 @@ void add_node_verbs(CLI::App& app, const ClientOptions* client, std::function<st
       action = [flags, client, verb] { return cmd_role(*client, flags->nodes, verb); };
     });
   }
-  auto* leave = node->add_subcommand("leave", "leave the cluster (a worker): its containers stop, the leader runs them elsewhere");
+  auto* leave = node->add_subcommand(
+      "leave", "leave the cluster: its containers stop, the leader runs them elsewhere (a manager also hands over "
+               "the lead and removes its etcd member)");
   leave->callback([client, &action] { action = [client] { return cmd_leave(*client); }; });
   auto* token = node->add_subcommand("join-token", "print the command that joins a worker or a manager");
   token->add_option("role", flags->role, "worker or manager")->required();

@@ -46,6 +46,7 @@ struct LogFlags {
   bool follow = false;
   int64_t tail = -1;
   bool timestamps = false;
+  std::string since;  // Docker's forms (compose/units.h parse_time); "" = all
   std::vector<std::string> services;
 };
 Result<> cmd_logs(const StackOptions& o, const LogFlags& f);
@@ -55,7 +56,9 @@ Result<> print_logs(const ApiClient& client, const std::string& stack, const Log
                     StreamCancel* cancel = nullptr);
 Result<> cmd_top(const StackOptions& o);
 Result<> cmd_stats(const StackOptions& o, bool no_stream);
-Result<> cmd_events(const StackOptions& o, bool json, bool every_stack);
+// `since`: Docker's forms (compose/units.h parse_time): the kept events from
+// then on, before the live ones; "" = live events only.
+Result<> cmd_events(const StackOptions& o, bool json, bool every_stack, const std::string& since);
 Result<> cmd_inspect(const StackOptions& o, const std::vector<std::string>& names);
 Result<> cmd_version(const StackOptions& o);
 Result<> cmd_ls(const StackOptions& o, bool quiet);

@@ -76,6 +76,7 @@ void add_stack_verbs(CLI::App& app, StackVerbs& v, const GlobalOptions& g, std::
   logs->add_flag("-f,--follow", v.logs.follow, "keep following");
   logs->add_option("-n,--tail", v.logs.tail, "lines from the end of each container's log (-1 = all)");
   logs->add_flag("-t,--timestamps", v.logs.timestamps, "prefix each line with its time");
+  logs->add_option("--since", v.logs.since, "lines from then on: 10m, 1700000000 or 2026-12-07T02:00:00Z");
   logs->add_option("services", v.logs.services, "services (default: all)");
   logs->callback([&] { action = [&] { return cmd_logs(v.stack, v.logs); }; });
 
@@ -143,7 +144,8 @@ void add_stack_verbs(CLI::App& app, StackVerbs& v, const GlobalOptions& g, std::
   auto* events = app.add_subcommand("events", "follow the stack's events");
   events->add_flag("--json", v.flag_a, "one JSON object per line");
   events->add_flag("--all-stacks", v.flag_b, "events of every stack");
-  events->callback([&] { action = [&] { return cmd_events(v.stack, v.flag_a, v.flag_b); }; });
+  events->add_option("--since", v.format, "first the kept events from then on: 10m, 1700000000 or 2026-12-07T02:00:00Z");
+  events->callback([&] { action = [&] { return cmd_events(v.stack, v.flag_a, v.flag_b, v.format); }; });
 
   auto* inspect = app.add_subcommand("inspect", "the stack (or the named replicas) as JSON");
   inspect->add_option("names", v.services, "replica names (shop-web-1, web-1) or container ids");

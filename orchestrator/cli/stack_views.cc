@@ -7,11 +7,20 @@
 #include <thread>
 
 #include "orchestrator/cli/human_bytes.h"
+#include "orchestrator/compose/units.h"
 #include "orchestrator/cli/log_printer.h"
 #include "orchestrator/cli/stack_commands.h"
 #include "orchestrator/api/api_json.h"
 
 namespace stack::cli {
+namespace {
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
 
 using nlohmann::json;
 using stack::fail;
@@ -93,6 +102,11 @@ Result<> print_logs(const ApiClient& client, const std::string& stack, const Log
   if (auto ps = client.call("GET", "/v1/stacks/" + stack + "/ps"))
     for (auto& r : *ps) printer.reserve(r.value("name", ""));
   std::string target = "/v1/stacks/" + stack + "/logs?tail=" + std::to_string(f.tail);
+  if (!f.since.empty()) {
+    auto since = compose::parse_time(f.since, now_ms());
+    if (!since) return tl::unexpected(since.error().within("--since"));
+    target += "&since=" + std::to_string(*since);
+  }
   if (f.follow) target += "&follow=1";
   if (f.timestamps) target += "&timestamps=1";
   for (auto& s : f.services) target += "&service=" + url_escape(s);
@@ -166,12 +180,22 @@ Result<> cmd_stats(const StackOptions& o, bool no_stream) {
   }
 }
 
-Result<> cmd_events(const StackOptions& o, bool as_json, bool every_stack) {
+Result<> cmd_events(const StackOptions& o, bool as_json, bool every_stack, const std::string& since_text) {
+  // The daemon numbers its events; a time is applied here, over every event
+  // it kept (since=0).
+  std::optional<int64_t> since;
+  if (!since_text.empty()) {
+    auto t = compose::parse_time(since_text, now_ms());
+    if (!t) return tl::unexpected(t.error().within("--since"));
+    since = *t;
+  }
   std::string name;
   Result<ApiClient> client = every_stack ? ApiClient::connect(o.client) : connect_for(o, name);
   if (!client) return tl::unexpected(client.error());
-  std::string target = "/v1/events" + (name.empty() ? std::string() : "?stack=" + url_escape(name));
+  std::string target = "/v1/events?" + std::string(since ? "since=0&" : "") +
+                       (name.empty() ? std::string() : "stack=" + url_escape(name));
   return client->stream(target, nullptr, [&](const json& j) {
+    if (since && j.value("time_ms", int64_t{0}) < *since) return true;
     if (as_json) {
       std::cout << j.dump() << "\n" << std::flush;
       return true;

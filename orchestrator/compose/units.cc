@@ -3,6 +3,8 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <ctime>
+#include <regex>
 
 namespace stack::compose {
 
@@ -78,6 +80,47 @@ stack::Result<uint64_t> parse_size(const std::string& text) {
   double bytes = v * mult;
   if (bytes >= 1.8e19) return bad();
   return static_cast<uint64_t>(bytes);
+}
+
+stack::Result<int64_t> parse_time(const std::string& text, int64_t now_ms) {
+  if (auto d = parse_duration(text); d && !text.empty() && text != "0") return now_ms - *d;
+  static const std::regex unix_time(R"(^(\d+)(?:\.(\d{1,9}))?$)");
+  static const std::regex date_time(
+      R"(^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?)?(Z|[+-]\d{2}:\d{2})?$)");
+  auto millis_of = [](const std::string& frac) {
+    std::string f = (frac + "000").substr(0, 3);
+    return std::stoll(f);
+  };
+  std::smatch m;
+  if (std::regex_match(text, m, unix_time) && m[1].length() <= 12)
+    return std::stoll(m[1]) * 1000 + (m[2].matched ? millis_of(m[2]) : 0);
+  if (std::regex_match(text, m, date_time)) {
+    tm t{};
+    t.tm_year = std::stoi(m[1]) - 1900;
+    t.tm_mon = std::stoi(m[2]) - 1;
+    t.tm_mday = std::stoi(m[3]);
+    t.tm_hour = m[4].matched ? std::stoi(m[4]) : 0;
+    t.tm_min = m[5].matched ? std::stoi(m[5]) : 0;
+    t.tm_sec = m[6].matched ? std::stoi(m[6]) : 0;
+    if (t.tm_mon > 11 || t.tm_mday < 1 || t.tm_mday > 31 || t.tm_hour > 23 || t.tm_min > 59 || t.tm_sec > 60)
+      return stack::fail("\"" + text + "\": not a valid date and time");
+    const int64_t frac = m[7].matched ? millis_of(m[7]) : 0;
+    int64_t seconds;
+    if (!m[8].matched) {
+      t.tm_isdst = -1;  // no zone: local time, as Docker reads it
+      seconds = ::mktime(&t);
+    } else {
+      seconds = ::timegm(&t);
+      const std::string zone = m[8];
+      if (zone != "Z") {
+        const int64_t offset = std::stoi(zone.substr(1, 2)) * 3600 + std::stoi(zone.substr(4, 2)) * 60;
+        seconds += zone[0] == '+' ? -offset : offset;
+      }
+    }
+    return seconds * 1000 + frac;
+  }
+  return stack::fail("\"" + text +
+                     "\": not a duration (10m), a Unix time (1700000000) or a date and time (2026-12-07T02:00:00Z)");
 }
 
 std::string format_duration(Millis ms) {

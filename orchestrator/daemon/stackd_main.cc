@@ -33,6 +33,7 @@
 #include "orchestrator/cluster/cluster_config.h"
 #include "orchestrator/daemon/cluster/cluster_boot.h"
 #include "orchestrator/daemon/cluster/cluster_service.h"
+#include "orchestrator/daemon/cluster/endpoint_sync.h"
 #include "orchestrator/daemon/cluster/follower_engine.h"
 #include "orchestrator/daemon/cluster/leader_forward.h"
 #include "orchestrator/daemon/cluster/node_routes.h"
@@ -277,6 +278,10 @@ int serve_daemon(int argc, char** argv, std::atomic<bool>* restart) {
     if (!booted) return fail_line(booted.error().message());
     cluster_node = std::move(*booted);
   } else {
+    // The member data of a cluster this node left (`node leave` on a
+    // manager removed the member; its etcd may have written again since).
+    std::error_code gone;
+    std::filesystem::remove_all(stack::cluster::ClusterPaths::under(eo.root).etcd_dir, gone);
     auto opened = open_store(eo.root, etcd);
     if (!opened) return fail_line(opened.error().message());
     single_store = std::move(*opened);
@@ -321,18 +326,21 @@ int serve_daemon(int argc, char** argv, std::atomic<bool>* restart) {
   }
   if (!engine) return fail_line("engine: " + engine.error().message());
   if (auto r = (*engine)->restore(); !r) spdlog::error("restore: {}", r.error().message());
+  // Stop as on SIGTERM, then main() re-executes stackd, which starts on
+  // what <root>/cluster says now (the cluster's etcd, or a single node).
+  auto restart_stackd = [restart] {
+    *restart = true;
+    ::kill(::getpid(), SIGTERM);
+  };
   stack::orch::ClusterService cluster_service(
       {eo.root, "/usr/bin/etcd",
-       [restart] {
-         // After the reply to `node init`, `join` or `leave`: stop as on
-         // SIGTERM, then main() re-executes stackd, which starts on the
-         // cluster's etcd (or as a single node after a leave).
-         *restart = true;
-         ::kill(::getpid(), SIGTERM);
-       },
+       restart_stackd,  // after the reply to `node init`, `join` or `leave`
        [&node_host]() -> stack::Result<void> {
          if (!node_host) return stack::fail("this stackd runs no cluster node");
          return stack::orch::release_node_host(*node_host);
+       },
+       [&cluster_node] {
+         if (cluster_node) cluster_node->agent->resign();
        }},
       store, cluster_node ? std::optional(cluster_node->config) : std::nullopt);
   so.info.cluster = &cluster_service;
@@ -359,6 +367,9 @@ int serve_daemon(int argc, char** argv, std::atomic<bool>* restart) {
     }
     peer_server = std::move(*started);
   }
+  // Managers come and go: the node follows etcd's members (endpoint_sync.h).
+  std::unique_ptr<stack::orch::EndpointSync> endpoint_sync;
+  if (cluster_node) endpoint_sync = std::make_unique<stack::orch::EndpointSync>(eo.root, cluster_node->config, restart_stackd);
   // A manager that does not lead relays root's stack requests to the leader.
   std::unique_ptr<stack::orch::LeaderForward> forwarder;
   if (cluster_node && cluster_node->config.role == stack::cluster::Role::Manager) {

@@ -85,7 +85,7 @@ TEST_F(ClusterNodeAdmin, InspectShowsANodeAndRmForgetsADownOneWhoseReplicasRunEl
 
 // `node leave` on a worker: its containers and networks go, the leader sees
 // it down at once and runs its replicas on the others, and it answers as a
-// single node afterwards. A manager is refused.
+// single node afterwards. The last manager is refused.
 TEST_F(ClusterNodeAdmin, AWorkerLeavesItsContainersGoAndTheLeaderRunsItsReplicasElsewhere) {
   const std::string file = write_stack("three", idle_stack("three", 3));
   json list = up_over(file, 3);
@@ -93,7 +93,7 @@ TEST_F(ClusterNodeAdmin, AWorkerLeavesItsContainersGoAndTheLeaderRunsItsReplicas
 
   auto manager = h_->stack(0, {"node", "leave"});
   EXPECT_NE(manager.status, 0);
-  EXPECT_NE(manager.err.find("is a manager"), std::string::npos) << manager.err;
+  EXPECT_NE(manager.err.find("is the last manager"), std::string::npos) << manager.err;
 
   auto leave = h_->stack(1, {"node", "leave"}, 90);
   ASSERT_EQ(leave.status, 0) << leave.err;
@@ -172,6 +172,58 @@ TEST_F(ClusterNodeAdmin, PromoteAndDemoteChangeANodesRoleItsCertificateAndItsEtc
   ASSERT_TRUE(worker_store) << worker_store.error().message();
   EXPECT_FALSE((*worker_store)->get("cluster/ca")) << "a demoted node's certificate is a worker's again";
   EXPECT_FALSE(std::filesystem::exists(h_->root(1) + "/etcd/data")) << "its member's data is gone";
+
+  // The leading manager leaves in one verb: another manager (node 1,
+  // promoted again) takes the lead, node 0's etcd member and user go, and
+  // node 0 is a single node.
+  ASSERT_EQ(h_->stack(0, {"node", "promote", id_of(1)}, 60).status, 0);
+  ASSERT_TRUE(wait_for([&] { return role_of(1) == "manager/ready" && members() == 2; })) << nodes(0).dump();
+  // Node 0's credentials, kept aside: its leave removes its etcd user.
+  TempDir kept;
+  orch::EtcdOptions as_0 = etcd_as(0, 1);
+  for (std::string* f : {&as_0.ca_file, &as_0.cert_file, &as_0.key_file}) {
+    const std::string copy = kept.path() + "/" + std::filesystem::path(*f).filename().string();
+    std::filesystem::copy_file(*f, copy);
+    *f = copy;
+  }
+  ASSERT_TRUE(orch::open_etcd_store(as_0)) << "node 0's certificate opens etcd through node 1's member";
+  // Worker node 2 joined when node 0's member was etcd's only one: it
+  // learns of node 1's (endpoint_sync.h).
+  auto endpoints_of_2 = [&] {
+    auto j = json::parse(read_file(h_->root(2) + "/cluster/cluster.json"), nullptr, false);
+    return j.is_discarded() ? json::array() : j.value("etcd_endpoints", json::array());
+  };
+  ASSERT_TRUE(wait_for([&] { return endpoints_of_2().size() == 2; })) << endpoints_of_2().dump();
+  auto leave = h_->stack(0, {"node", "leave"}, 90);
+  ASSERT_EQ(leave.status, 0) << leave.err;
+  EXPECT_NE(leave.out.find("left the cluster"), std::string::npos) << leave.out;
+  auto nodes_on_1 = [&] {
+    auto r = h_->stack(1, {"node", "ls", "--format", "json"});
+    auto j = json::parse(r.out, nullptr, false);
+    return j.is_discarded() ? json::array() : j;
+  };
+  EXPECT_TRUE(wait_for([&] {
+    for (auto& n : nodes_on_1())
+      if (n["id"] == id_of(1) && n["leader"] == true) return true;
+    return false;
+  })) << nodes_on_1().dump();
+  for (auto& n : nodes_on_1())
+    if (n["id"] == id_of(0)) EXPECT_EQ(n["status"], "down") << n.dump();
+  auto left = orch::etcd_member_list(etcd_as(1, 1));
+  ASSERT_TRUE(left) << left.error().message();
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ(left->front().name, id_of(1));
+  EXPECT_FALSE(orch::open_etcd_store(as_0)) << "node 0's certificate no longer opens etcd";
+  auto single = h_->stack(0, {"node", "ls"});
+  EXPECT_NE(single.err.find("not in a cluster"), std::string::npos) << single.err;
+  EXPECT_FALSE(std::filesystem::exists(h_->root(0) + "/etcd")) << "its member's data is gone";
+  EXPECT_EQ(h_->stack(1, {"node", "rm", id_of(0)}).status, 0);
+  // Node 2, cut off from the member it knew, restarts onto node 1's.
+  EXPECT_TRUE(wait_for([&] {
+    for (auto& n : nodes_on_1())
+      if (n["id"] == id_of(2)) return n["status"] == "ready";
+    return false;
+  })) << nodes_on_1().dump();
 }
 
 }  // namespace

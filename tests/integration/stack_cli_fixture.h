@@ -42,6 +42,12 @@ class StackdFixture : public ::testing::Test {
   pid_t daemon_ = -1;
 
   std::string root() const { return dir_.path() + "/root"; }
+  // Writes `yaml` to <dir>/<name>.yaml; returns its path.
+  std::string write_stack_file(const std::string& name, const std::string& yaml) const {
+    const std::string file = dir_.path() + "/" + name + ".yaml";
+    std::ofstream(file) << yaml;
+    return file;
+  }
   std::string socket() const { return dir_.path() + "/stackd.sock"; }
   std::string netns_dir() const { return run_dir_ + "/netns"; }
 

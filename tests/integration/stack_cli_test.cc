@@ -6,6 +6,8 @@
 
 #include <fstream>
 #include <set>
+#include <thread>
+#include <sstream>
 
 #include "tests/integration/stack_cli_fixture.h"
 
@@ -161,8 +163,7 @@ TEST_F(StackCli, KilledDaemonLeavesContainersServingAndTheNextOneAdoptsThem) {
 
 TEST_F(StackCli, Ipv6PublishedPortsReachTheReplicasAndSurviveADaemonRestart) {
   // Every IPv6 spelling Compose accepts, next to the IPv4 one on the same port.
-  std::string file = dir_.path() + "/v6.yaml";
-  std::ofstream(file) << R"yaml(name: v6
+  const std::string file = write_stack_file("v6", R"yaml(name: v6
 services:
   web:
     image: stack-demo/busybox:1
@@ -173,7 +174,7 @@ services:
       - "::1:18395:80"
       - "[::1]:18396:80"
       - {target: 80, published: 18397, host_ip: "::1"}
-)yaml";
+)yaml");
   auto clean = snapshot();
   auto up = stack({"up", "-d", "--wait", file});
   ASSERT_EQ(up.status, 0) << up.err;
@@ -203,9 +204,9 @@ services:
 }
 
 TEST_F(StackCli, EgressRateLimitsTheReplicasInterface) {
-  std::string file = dir_.path() + "/egress.yaml";
-  std::ofstream(file) << "name: egress\nservices:\n  up:\n    image: stack-demo/busybox:1\n"
-                         "    command: [sleep, '1000']\n    x-egress-rate: 8mbit\n";
+  const std::string file = write_stack_file("egress",
+                                            "name: egress\nservices:\n  up:\n    image: stack-demo/busybox:1\n"
+                                            "    command: [sleep, '1000']\n    x-egress-rate: 8mbit\n");
   auto up = stack({"up", "-d", "--wait", file});
   ASSERT_EQ(up.status, 0) << up.err;
   std::string id = replica(ps({"-f", file}), "egress-up-1").value("container_id", "");
@@ -221,8 +222,7 @@ TEST_F(StackCli, EgressRateLimitsTheReplicasInterface) {
 // job runs its replicas to completion (ps says complete) and a service
 // waiting for it to complete starts; `up` returns once that is so.
 TEST_F(StackCli, GlobalServiceAndReplicatedJobOnOneHost) {
-  std::string file = dir_.path() + "/modes.yaml";
-  std::ofstream(file) << R"yaml(name: modes
+  const std::string file = write_stack_file("modes", R"yaml(name: modes
 services:
   agent:
     image: stack-demo/busybox:1
@@ -236,7 +236,7 @@ services:
     image: stack-demo/busybox:1
     depends_on: {migrate: {condition: service_completed_successfully}}
     command: [sleep, '1000']
-)yaml";
+)yaml");
   auto up = stack({"up", "-d", "--wait", file});
   ASSERT_EQ(up.status, 0) << up.err;
   json list = ps({"-f", file});
@@ -248,6 +248,58 @@ services:
   EXPECT_NE(scale.err.find("agent is global (one replica per node)"), std::string::npos) << scale.err;
   ASSERT_EQ(stack({"down", "-f", file}).status, 0);
   EXPECT_EQ(ps({"-f", file}).size(), 0u);
+}
+
+// `events --since` and `logs --since` show what happened from that time on,
+// as Docker's do; a time they cannot read is refused naming the flag.
+TEST_F(StackCli, EventsAndLogsSinceShowWhatHappenedFromThenOn) {
+  const std::string file = write_stack_file("since", R"yaml(name: since
+services:
+  app:
+    image: stack-demo/busybox:1
+    command: [sh, -c, 'echo "hello from $$(hostname)"; exec sleep 1000']
+)yaml");
+  ASSERT_EQ(stack({"up", "-d", "--wait", file}).status, 0);
+  ASSERT_TRUE(wait_for([&] { return stack({"-f", file, "logs"}).out.find("hello from") != std::string::npos; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  const auto then = std::chrono::system_clock::now();
+  const std::string since =
+      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(then.time_since_epoch()).count() / 1000.0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  ASSERT_EQ(stack({"scale", "-f", file, "app=2"}).status, 0);
+  ASSERT_TRUE(wait_for([&] { return stack({"-f", file, "logs", "--since", since}).out.find("hello from") != std::string::npos; }));
+
+  // The stream stays open for live events: `timeout` ends it.
+  auto events = [&](const std::string& from) {
+    return run({"timeout", "3", binary("stack"), "--host", "unix://" + socket(), "-f", file, "events", "--json",
+                "--since", from}).out;
+  };
+  auto starts_of = [](const std::string& out) {
+    std::set<std::string> started;
+    std::istringstream lines(out);
+    for (std::string line; std::getline(lines, line);) {
+      auto e = json::parse(line, nullptr, false);
+      if (!e.is_discarded() && e.value("type", "") == "start") started.insert(e.value("replica", ""));
+    }
+    return started;
+  };
+  EXPECT_EQ(starts_of(events(since)), std::set<std::string>{"since-app-2"});
+  EXPECT_EQ(starts_of(events("1h")), (std::set<std::string>{"since-app-1", "since-app-2"}));
+
+  auto logs = stack({"-f", file, "logs", "--since", since}).out;
+  EXPECT_EQ(logs.find("hello from since-app-1"), std::string::npos) << logs;
+  EXPECT_NE(logs.find("hello from since-app-2"), std::string::npos) << logs;
+  EXPECT_NE(stack({"-f", file, "logs", "--since", "10m"}).out.find("hello from since-app-1"), std::string::npos);
+
+  for (std::vector<std::string> verb : {std::vector<std::string>{"events"}, {"logs"}}) {
+    verb.insert(verb.begin(), {"-f", file});
+    verb.insert(verb.end(), {"--since", "yesterday"});
+    auto bad = stack(verb);
+    EXPECT_NE(bad.status, 0);
+    EXPECT_NE(bad.err.find("--since"), std::string::npos) << bad.err;
+    EXPECT_NE(bad.err.find("\"yesterday\": not a duration"), std::string::npos) << bad.err;
+  }
+  ASSERT_EQ(stack({"down", "-f", file}).status, 0);
 }
 
 TEST_F(StackCli, DownWithVolumesLeavesNothing) {

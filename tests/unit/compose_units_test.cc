@@ -53,5 +53,36 @@ TEST(ComposeUnits, BadSizes) {
   EXPECT_NE(parse_size("12q").error().context.find("\"12q\""), std::string::npos);
 }
 
+// Docker's --since/--until forms (api/types/time GetTimestamp).
+TEST(ComposeUnits, TimesAsDockersSinceReadsThem) {
+  const int64_t now = 1'800'000'000'000;
+  EXPECT_EQ(*parse_time("10m", now), now - 600'000);
+  EXPECT_EQ(*parse_time("1h30m", now), now - 5'400'000);
+  EXPECT_EQ(*parse_time("1700000000", now), 1'700'000'000'000);
+  EXPECT_EQ(*parse_time("1700000000.25", now), 1'700'000'000'250);
+  EXPECT_EQ(*parse_time("2026-12-07T02:00:00Z", now), 1'796'608'800'000);
+  EXPECT_EQ(*parse_time("2026-12-07T03:00:00+01:00", now), 1'796'608'800'000);
+  EXPECT_EQ(*parse_time("2026-12-07T01:30:00.5-00:30", now), 1'796'608'800'500);
+  EXPECT_EQ(*parse_time("2026-12-07Z", now), 1'796'601'600'000);
+  // No zone: local time (here made UTC, then put back).
+  const char* tz = std::getenv("TZ");
+  const std::string saved = tz ? tz : "";
+  setenv("TZ", "UTC", 1);
+  tzset();
+  EXPECT_EQ(*parse_time("2026-12-07T02:00", now), 1'796'608'800'000);
+  EXPECT_EQ(*parse_time("2026-12-07", now), 1'796'601'600'000);
+  setenv("TZ", "Asia/Tokyo", 1);  // +09:00, no daylight saving
+  tzset();
+  EXPECT_EQ(*parse_time("2026-12-07T11:00", now), 1'796'608'800'000);
+  if (tz) setenv("TZ", saved.c_str(), 1);
+  else unsetenv("TZ");
+  tzset();
+  for (const char* bad : {"", "yesterday", "2026-13-01", "2026-12-07T25:00", "10 m", "-", "12:00"}) {
+    auto r = parse_time(bad, now);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().message().find(std::string("\"") + bad + "\""), std::string::npos) << r.error().message();
+  }
+}
+
 }  // namespace
 }  // namespace stack::compose

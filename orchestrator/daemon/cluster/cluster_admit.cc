@@ -130,7 +130,7 @@ stack::Result<JoinReply> admit_node(StateStore& store, const cluster::ClusterCon
                                               : etcd_add_limited_user(etcd, identity->node_id,
                                                                       worker_permissions(identity->node_id));
   if (!user) {
-    etcd_remove_user(etcd, identity->node_id);
+    (void)etcd_remove_user(etcd, identity->node_id);
     if (user.error().context.find("already exists") != std::string::npos)
       return stack::fail("join: node id " + identity->node_id + " is taken", EEXIST);
     return tl::unexpected(user.error().wrap("join: etcd user"));
@@ -145,7 +145,7 @@ stack::Result<JoinReply> admit_node(StateStore& store, const cluster::ClusterCon
   const auto key = cluster_keys::node(record.id);
   auto reserved = store.txn(Txn{{Compare::absent(key)}, {{StoreOp::Put, key, to_json(record).dump()}}, {}});
   if (!reserved || !reserved->succeeded) {
-    etcd_remove_user(etcd, identity->node_id);
+    (void)etcd_remove_user(etcd, identity->node_id);
     if (!reserved) return tl::unexpected(reserved.error());
     return stack::fail("join: node id " + record.id + " is taken", EEXIST);
   }
@@ -162,7 +162,7 @@ stack::Result<JoinReply> admit_node(StateStore& store, const cluster::ClusterCon
                             : std::string());
   if (!view) {
     (void)store.remove(key);  // not admitted after all
-    etcd_remove_user(etcd, identity->node_id);
+    (void)etcd_remove_user(etcd, identity->node_id);
     return tl::unexpected(view.error().wrap("join: etcd membership"));
   }
   spdlog::info("cluster: admitted {} {} ({} at {})", reply.role, reply.node_id, request.hostname,

@@ -28,11 +28,17 @@ inline constexpr const char* kAssign = "assign/";
 inline constexpr const char* kTasks = "tasks/";
 inline constexpr const char* kSignals = "signals/";
 inline constexpr const char* kProbes = "probes/";
-// How long a node or a leader that stopped answering keeps its key: a
-// killed node is down (and its replicas replaced) this long after its last
-// keep-alive; a killed leader is succeeded as soon. Keep-alives go every
-// third of it, so a stackd stalled for over ~3 s is not yet taken for dead.
+// How long a node that stopped answering keeps its heartbeat: a killed node
+// is down (and its replicas replaced) this long after its last keep-alive.
+// Keep-alives go every sixth of a TTL (LeaseHolder), so a stackd stalled for
+// over ~4 s is not yet taken for dead.
 inline constexpr int64_t kLeaseSeconds = 5;
+// The leader key's TTL, shorter: a killed leader is succeeded about this
+// long after its last keep-alive (the failover goal is under 5 s,
+// the engine still has to open after that). A leader stalled for over
+// ~2.5 s loses the key and steps down; its containers keep running. etcd's
+// smallest TTL with its default election timeout is 1.5 s.
+inline constexpr int64_t kLeaderLeaseSeconds = 3;
 // A DNS name every manager's certificate carries, so that a node reaching
 // etcd through several managers checks each against the same name
 // (EtcdOptions::tls_server_name); trust comes from the cluster's own CA.

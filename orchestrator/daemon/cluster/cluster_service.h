@@ -27,6 +27,9 @@ struct ClusterServiceOptions {
   // assignments made, and the node-local copies of stacks (main() binds it
   // to the NodeHost).
   std::function<stack::Result<void>()> release_host;
+  // `node leave` on a manager: gives up the leader key for good (main()
+  // binds it to the NodeAgent).
+  std::function<void()> resign_leadership;
 };
 
 class ClusterService {
@@ -62,8 +65,10 @@ class ClusterService {
   // everything it runs for the cluster, takes its heartbeat and reports
   // away (the leader sees it down at once and replaces its replicas),
   // forgets its certificates and restarts as a single node; `node ls`
-  // shows it down until `node rm`. A manager is refused (its etcd member
-  // is part of the quorum; see the message).
+  // shows it down until `node rm`. A manager first hands the lead to
+  // another manager (when it has it), and last removes its etcd member and
+  // user; refused, with nothing changed, for the last manager and when the
+  // members left could not form etcd's quorum (leave_checks).
   stack::Result<NodeView> leave();
   // `node promote` / `node demote` (role_change.cc, on a manager): the node
   // gets a certificate for its new role (signed here for the key it holds),
@@ -89,6 +94,10 @@ class ClusterService {
   stack::Result<void> require_manager(const std::string& verb) const;
   // A node id, a unique id prefix or a unique hostname -> the node.
   stack::Result<NodeView> resolve_node(const std::string& ref, const std::string& verb);
+  // node_admin.cc: a manager's leave, before and after what a worker does.
+  stack::Result<void> manager_leave_checks();
+  stack::Result<void> hand_over_the_lead();
+  stack::Result<void> remove_own_member();
 
   ClusterServiceOptions options_;
   StateStore& store_;

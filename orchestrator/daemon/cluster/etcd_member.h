@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "base/error.h"
+#include "orchestrator/daemon/store/etcd_store.h"
 
 namespace stack::orch {
 
@@ -44,6 +45,9 @@ class EtcdMember {
   std::string log_tail() const;
   // The endpoint stackd uses: this member, on loopback.
   std::string local_endpoint() const;
+  // A client of this member alone (its endpoint, our certificate).
+  EtcdOptions local_client(std::chrono::milliseconds request_timeout) const;
+  const std::string& name() const { return options_.name; }
 
  private:
   explicit EtcdMember(EtcdMemberOptions options) : options_(std::move(options)) {}

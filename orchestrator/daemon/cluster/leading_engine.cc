@@ -2,11 +2,21 @@
 
 #include <spdlog/spdlog.h>
 
+#include "orchestrator/daemon/cluster/cluster_keys.h"
 #include "orchestrator/daemon/cluster/follower_engine.h"
+#include "orchestrator/daemon/cluster/raft_handoff.h"
 
 namespace stack::orch {
 
 using namespace std::chrono_literals;
+
+namespace {
+// Two heartbeat TTLs: a node that died just before this node took the lead
+// is down by then, even after an etcd election renewed its lease.
+constexpr auto kHandoffAfterLeading = std::chrono::seconds(2 * cluster_keys::kLeaseSeconds);
+// How long a member has been seen before raft leadership is handed to it.
+constexpr auto kMemberSettles = std::chrono::seconds(30);
+}  // namespace
 
 stack::Result<std::unique_ptr<LeadingEngine>> LeadingEngine::start(const EngineOptions& options,
                                                                    ClusterNode& cluster, NodeHost& host,
@@ -64,16 +74,46 @@ void LeadingEngine::step_down() {
 
 void LeadingEngine::watch() {
   std::unique_lock lk(mu_);
+  auto next_handoff = std::chrono::steady_clock::now() + kHandoffAfterLeading;
   while (!stopping_) {
     cv_.wait_for(lk, 250ms, [this] { return stopping_; });
     if (stopping_) return;
     bool leads = cluster_.agent->is_leader();
+    if (leads && leading_ && std::chrono::steady_clock::now() >= next_handoff) {
+      lk.unlock();
+      keep_raft_leader_elsewhere();
+      lk.lock();
+      next_handoff = std::chrono::steady_clock::now() + 5s;
+    }
     if (leads == leading_) continue;
     lk.unlock();
     if (leads) (void)lead();
     else step_down();
     lk.lock();
+    next_handoff = std::chrono::steady_clock::now() + kHandoffAfterLeading;
   }
+}
+
+// Checked once this node has led for a while, and every 5 s after (a
+// manager that joins later may take raft over again): raft_handoff.h says
+// why. Not at once: a raft leader change renews every lease, so moving raft
+// right after a failover would give the dead leader's heartbeat a whole
+// TTL more, and its replicas would be replaced that much later.
+void LeadingEngine::keep_raft_leader_elsewhere() {
+  if (!cluster_.member) return;  // an existing etcd: not ours to steer
+  // A member is a target once this leader has seen it for a while; those
+  // there at its first look count as settled (they predate this leader).
+  const auto now = std::chrono::steady_clock::now();
+  bool looked = false;
+  auto settled = [this, now, &looked](const std::string& name) {
+    looked = true;
+    auto [seen, first] = members_seen_.try_emplace(name, members_baseline_ ? now : now - kMemberSettles);
+    return now - seen->second >= kMemberSettles;
+  };
+  auto moved = hand_off_raft_leadership(*cluster_.member, *cluster_.store, settled);
+  members_baseline_ = members_baseline_ || looked;
+  if (!moved) spdlog::warn("cluster: {}", moved.error().message());
+  else if (*moved) spdlog::info("cluster: etcd's raft leadership handed to another manager");
 }
 
 Engine::Subscription LeadingEngine::subscribe(uint64_t since, std::function<void(const Event&)> sink) {

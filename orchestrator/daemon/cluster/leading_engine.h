@@ -9,11 +9,13 @@
 //
 // Each call goes to the engine that is current when it starts; calls still
 // waiting on a replaced engine have their waits interrupted (ECANCELED).
-// One thread checks leadership every 250 ms.
+// One thread checks leadership every 250 ms, and while leading keeps etcd's
+// raft leader on another manager (raft_handoff.h).
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -75,9 +77,14 @@ class LeadingEngine final : public Engine {
   bool lead();
   void step_down();
   void watch();
+  void keep_raft_leader_elsewhere();
 
   const EngineOptions options_;
   ClusterNode& cluster_;
+  // etcd member name -> when keep_raft_leader_elsewhere() first saw it
+  // (its thread only).
+  std::map<std::string, std::chrono::steady_clock::time_point> members_seen_;
+  bool members_baseline_ = false;  // the first look was taken
   NodeHost& host_;
   std::mutex mu_;  // guards what follows
   std::condition_variable cv_;

@@ -81,39 +81,10 @@ stack::Result<NodeView> ClusterService::remove_node(const std::string& ref, bool
     t.success.push_back(StoreOp{StoreOp::DeletePrefix, prefix, "", 0});
   auto done = store_.txn(t);
   if (!done) return tl::unexpected(done.error().wrap("node rm"));
-  etcd_remove_user(etcd, node->id);
+  if (auto gone = etcd_remove_user(etcd, node->id); !gone)
+    spdlog::warn("node rm: {} (its certificate still opens etcd)", gone.error().message());
   spdlog::info("cluster: node {} ({}) removed{}", node->id, node->hostname, force ? " (forced)" : "");
   return node;
-}
-
-stack::Result<NodeView> ClusterService::leave() {
-  std::lock_guard lock(mu_);
-  STACK_TRY(require_cluster());
-  const std::string self = config_->node_id;
-  if (config_->role == cluster::Role::Manager)
-    return stack::fail("node leave: " + self +
-                           " is a manager: its etcd member is part of the cluster's quorum. Stop its stackd and run "
-                           "`stack node rm --force " + self + "` on another manager (which removes the member)",
-                       EPERM);
-  NodeView me;
-  me.id = self;
-  me.role = cluster::role_name(config_->role);
-  if (options_.release_host) STACK_TRY(options_.release_host());
-  // Down at once for the leader (the heartbeat key goes, not only its
-  // lease); the reports go with it. A worker may write both.
-  Txn t;
-  t.success = {StoreOp{StoreOp::Delete, cluster_keys::alive(self), "", 0},
-               StoreOp{StoreOp::DeletePrefix, cluster_keys::tasks(self), "", 0}};
-  if (auto done = store_.txn(t); !done)
-    spdlog::warn("node leave: heartbeat and reports of {}: {}", self, done.error().message());
-  // The commit point: without <root>/cluster the next start is a single node.
-  std::error_code ec;
-  std::filesystem::remove_all(cluster::ClusterPaths::under(options_.root).dir, ec);
-  if (ec) return stack::fail("node leave: remove " + cluster::ClusterPaths::under(options_.root).dir + ": " + ec.message());
-  spdlog::info("cluster: node {} left cluster {}", self, config_->cluster_id);
-  restart_pending_ = true;
-  me.status = "down";
-  return me;
 }
 
 }  // namespace stack::orch

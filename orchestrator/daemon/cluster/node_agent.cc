@@ -9,9 +9,12 @@
 namespace stack::orch {
 namespace {
 
-// How often a manager without the leader key tries for it, and a node whose
-// heartbeat was lost takes it again.
+// How often a node whose heartbeat was lost takes it again, and a manager
+// without the leader key looks at it even when its watch saw nothing (a
+// watch being re-opened after etcd was out of reach).
 constexpr auto kCampaignPeriod = std::chrono::seconds(1);
+// How long a watch wait lasts: the longest a stopping agent waits.
+constexpr auto kWatchSlice = std::chrono::milliseconds(200);
 
 }  // namespace
 
@@ -51,6 +54,12 @@ bool NodeAgent::is_leader() const {
   return leader_ && leader_->held();
 }
 
+void NodeAgent::resign() {
+  std::lock_guard lock(mu_);
+  resigned_ = true;
+  leader_.reset();  // revoked: the key goes now, not after its TTL
+}
+
 bool NodeAgent::wait_leader(std::chrono::milliseconds limit) {
   if (config_.role != cluster::Role::Manager) return false;
   // Another node leads (its lease runs): no point waiting for its key.
@@ -74,9 +83,15 @@ void NodeAgent::try_hold() {
     if (h) alive_ = std::move(*h);
     else spdlog::warn("cluster: heartbeat: {}", h.error().message());
   }
-  if (config_.role == cluster::Role::Manager && (!leader_ || !leader_->held())) {
+  if (config_.role == cluster::Role::Manager && !resigned_ && (!leader_ || !leader_->held())) {
     bool was = leader_ != nullptr;
-    auto h = LeaseHolder::acquire(store_, cluster_keys::kLeader, id, cluster_keys::kLeaseSeconds,
+    // A live holder keeps it: look before granting a lease for nothing.
+    auto holder = store_.get(cluster_keys::kLeader);
+    if (holder && *holder && **holder != id) {
+      if (was) leader_.reset();
+      return;
+    }
+    auto h = LeaseHolder::acquire(store_, cluster_keys::kLeader, id, cluster_keys::kLeaderLeaseSeconds,
                                   [id](const stack::Error& e) {
                                     spdlog::error("cluster: node {} lost the leadership ({})", id, e.message());
                                   },
@@ -91,9 +106,36 @@ void NodeAgent::try_hold() {
   }
 }
 
+// A manager watches the leader key and campaigns the moment it is deleted
+// (its holder's lease ended or was revoked), not at its next period: that is
+// most of what a failover waits for after the lease.
 void NodeAgent::run() {
+  const bool manager = config_.role == cluster::Role::Manager;
+  std::unique_ptr<StoreWatch> watch;
+  auto next_period = std::chrono::steady_clock::now() + kCampaignPeriod;
   std::unique_lock lock(mu_);
-  while (!cv_.wait_for(lock, kCampaignPeriod, [this] { return stopping_; })) try_hold();
+  while (!stopping_) {
+    bool leader_gone = false;
+    lock.unlock();
+    if (manager && !watch) {
+      auto w = store_.watch(cluster_keys::kLeader);
+      if (w) watch = std::move(*w);
+    }
+    if (watch) {
+      auto events = watch->wait(kWatchSlice);
+      if (!events) watch.reset();  // compacted or cut off: open again
+      else
+        for (const auto& e : *events) leader_gone |= e.type == WatchEvent::Delete;
+    }
+    lock.lock();
+    if (!watch) cv_.wait_for(lock, kWatchSlice, [this] { return stopping_; });
+    if (stopping_) break;
+    auto now = std::chrono::steady_clock::now();
+    if (leader_gone || now >= next_period) {
+      try_hold();
+      next_period = now + kCampaignPeriod;
+    }
+  }
 }
 
 }  // namespace stack::orch

@@ -2,8 +2,9 @@
 // start), its heartbeat (alive/<id> under a lease this agent keeps alive: a
 // node whose stackd stops answering is down once etcd expires the lease),
 // and on a manager the campaign for the leader key (etcd's lease plus
-// compare-and-swap: one holder; when its lease ends, another manager's next
-// attempt takes it). Owns one thread; the store must outlive it.
+// compare-and-swap: one holder; when its lease ends, the other managers see
+// the key deleted through a watch and one takes it). Owns one thread; the
+// store must outlive it.
 #pragma once
 
 #include <atomic>
@@ -25,6 +26,9 @@ class NodeAgent {
   NodeAgent& operator=(const NodeAgent&) = delete;
 
   bool is_leader() const;
+  // A manager that leaves the cluster: gives the leader key back at once
+  // (another manager takes it) and never campaigns again.
+  void resign();
   // Whether this node leads within `limit` (false at once on a worker, or
   // while another node holds the leader key).
   bool wait_leader(std::chrono::milliseconds limit);
@@ -39,6 +43,7 @@ class NodeAgent {
   mutable std::mutex mu_;  // guards what follows
   std::condition_variable cv_;
   bool stopping_ = false;
+  bool resigned_ = false;
   std::unique_ptr<LeaseHolder> alive_;
   std::unique_ptr<LeaseHolder> leader_;
   std::thread thread_;

@@ -74,8 +74,8 @@ stack::Result<NodeView> ClusterService::change_role(const std::string& ref, clus
 
   // etcd: the user made again with the new role's rights; the membership.
   EtcdOptions etcd = cluster_etcd_options(options_.root, *config_);
-  auto make_user = [&](cluster::Role r) {
-    etcd_remove_user(etcd, node->id);
+  auto make_user = [&](cluster::Role r) -> stack::Result<void> {
+    STACK_TRY(etcd_remove_user(etcd, node->id));
     return r == cluster::Role::Manager ? etcd_add_root_user(etcd, node->id)
                                        : etcd_add_limited_user(etcd, node->id, worker_permissions(node->id));
   };
@@ -93,18 +93,7 @@ stack::Result<NodeView> ClusterService::change_role(const std::string& ref, clus
     auto members = etcd_member_list(etcd);
     if (!members) return tl::unexpected(members.error().wrap(verb + ": etcd members"));
     for (const auto& m : *members)
-      if (m.name == node->id) {
-        // etcd refuses a reconfiguration until its members have been
-        // connected for a while (--strict-reconfig-check): wait that out.
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-        auto removed = etcd_member_remove(etcd, m.id);
-        while (!removed && removed.error().context.find("unhealthy cluster") != std::string::npos &&
-               std::chrono::steady_clock::now() < deadline) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(500));
-          removed = etcd_member_remove(etcd, m.id);
-        }
-        STACK_TRY_CTX(removed, verb + ": remove its etcd member");
-      }
+      if (m.name == node->id) STACK_TRY_CTX(etcd_member_remove(etcd, m.id), verb + ": remove its etcd member");
     STACK_TRY_CTX(make_user(to), verb + ": etcd user");
     STACK_TRY_CTX(etcd_view(etcd, view, ""), verb + ": etcd members");
   }

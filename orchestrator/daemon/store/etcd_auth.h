@@ -26,7 +26,8 @@ stack::Result<void> etcd_add_root_user(const EtcdOptions& options, const std::st
 // A user with a role of the same name holding exactly `permissions`.
 stack::Result<void> etcd_add_limited_user(const EtcdOptions& options, const std::string& user,
                                           const std::vector<EtcdPermission>& permissions);
-// Removes the user and its role of the same name, if any (best effort).
-void etcd_remove_user(const EtcdOptions& options, const std::string& user);
+// Removes the user and its role of the same name; either absent already is
+// no error.
+stack::Result<void> etcd_remove_user(const EtcdOptions& options, const std::string& user);
 
 }  // namespace stack::orch

@@ -23,7 +23,7 @@ class LeaseHolder {
   using LostHandler = std::function<void(const stack::Error&)>;
 
   // Puts `key` = `value` under a new lease of `ttl_seconds` when the key is
-  // absent, and keeps the lease alive every third of the TTL. Error when the
+  // absent, and keeps the lease alive every sixth of the TTL. Error when the
   // key is held already: its message carries the holder's value.
   // `on_lost` runs (on the keep-alive thread) once, if the lease ends
   // without release(): etcd expired it while we were cut off.

@@ -1,5 +1,7 @@
 #include "orchestrator/daemon/store/etcd_auth.h"
 
+#include <chrono>
+
 #include "orchestrator/daemon/store/etcd/etcd_conn.h"
 
 namespace stack::orch {
@@ -76,15 +78,32 @@ stack::Result<void> etcd_add_limited_user(const EtcdOptions& options, const std:
   return grant_role(**conn, user, user);
 }
 
-void etcd_remove_user(const EtcdOptions& options, const std::string& user) {
+stack::Result<void> etcd_remove_user(const EtcdOptions& options, const std::string& user) {
   auto conn = etcd::Conn::open(options);
-  if (!conn) return;
+  if (!conn) return tl::unexpected(conn.error().wrap("remove etcd user " + user));
+  // Either may be absent already (a worker's role, a user removed before).
+  // A delete that timed out in a raft election may or may not have been
+  // applied: deleting again is safe, "not found" then means it was.
+  auto absent = [](const stack::Error& e) { return e.message().find("not found") != std::string::npos; };
+  auto timed_out = [](const stack::Error& e) { return e.message().find("request timed out") != std::string::npos; };
+  auto remove = [&](auto&& attempt) -> stack::Result<void> {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      auto r = attempt();
+      if (r || absent(r.error())) return {};
+      if (!timed_out(r.error()) || std::chrono::steady_clock::now() >= deadline) return r;
+    }
+  };
   pb::AuthUserDeleteRequest u;
   u.set_name(user);
-  (void)call<pb::AuthUserDeleteResponse>(**conn, &pb::Auth::Stub::UserDelete, u, "");
-  pb::AuthRoleDeleteRequest r;
-  r.set_role(user);
-  (void)call<pb::AuthRoleDeleteResponse>(**conn, &pb::Auth::Stub::RoleDelete, r, "");
+  STACK_TRY(remove([&] {
+    return call<pb::AuthUserDeleteResponse>(**conn, &pb::Auth::Stub::UserDelete, u, "delete user " + user);
+  }));
+  pb::AuthRoleDeleteRequest role;
+  role.set_role(user);
+  return remove([&] {
+    return call<pb::AuthRoleDeleteResponse>(**conn, &pb::Auth::Stub::RoleDelete, role, "delete role " + user);
+  });
 }
 
 }  // namespace stack::orch

@@ -126,6 +126,7 @@ stack::Result<std::shared_ptr<Conn>> Conn::open(const EtcdOptions& options) {
   conn->lease_ = etcdserverpb::Lease::NewStub(conn->channel_);
   conn->cluster_ = etcdserverpb::Cluster::NewStub(conn->channel_);
   conn->auth_ = etcdserverpb::Auth::NewStub(conn->channel_);
+  conn->maintenance_ = etcdserverpb::Maintenance::NewStub(conn->channel_);
   conn->prefix_ = options.key_prefix;
   conn->request_timeout_ = options.request_timeout;
   if (!conn->channel_->WaitForConnected(std::chrono::system_clock::now() + options.dial_timeout))
@@ -161,6 +162,19 @@ std::unique_ptr<grpc::ClientContext> Conn::context() const {
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->set_deadline(std::chrono::system_clock::now() + request_timeout_);
   return ctx;
+}
+
+// Two failures that leave nothing applied, so a request sent again cannot
+// apply twice:
+//  - raft's ErrProposalDropped, passed on with its own text: the proposal
+//    never entered the log (raft refuses them while leadership moves);
+//  - "etcdserver: leader changed": the linearizable read that reads, and
+//    auth changes, wait for before anything is proposed ended with the
+//    leader's term. Writes are proposed without it.
+bool Conn::dropped_unapplied(const grpc::Status& status) {
+  const std::string& m = status.error_message();
+  return m.find("raft proposal dropped") != std::string::npos ||
+         m.find("etcdserver: leader changed") != std::string::npos;
 }
 
 stack::Error Conn::error(const std::string& what, const grpc::Status& status) const {

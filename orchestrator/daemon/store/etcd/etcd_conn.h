@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "etcd_v3.grpc.pb.h"
 #include "orchestrator/daemon/store/etcd_store.h"
@@ -24,6 +25,7 @@ class Conn {
   etcdserverpb::Lease::Stub& lease() { return *lease_; }
   etcdserverpb::Cluster::Stub& cluster() { return *cluster_; }
   etcdserverpb::Auth::Stub& auth() { return *auth_; }
+  etcdserverpb::Maintenance::Stub& maintenance() { return *maintenance_; }
 
   // Our key or prefix as etcd's [key, range_end): range_end stays empty for a
   // single key.
@@ -41,25 +43,36 @@ class Conn {
   stack::Error error(const std::string& what, const grpc::Status& status) const;
 
   // One unary call (`stub.*method`) with the request timeout: etcd's reply,
-  // or error(what, status).
+  // or error(what, status). A request etcd refused before applying anything
+  // because its raft leadership was moving (dropped_unapplied) is sent
+  // again, within the same timeout.
   template <class Response, class Stub, class Request, class Method>
   stack::Result<Response> unary(Stub& stub, Method method, const Request& request, const std::string& what) const {
-    auto ctx = context();
-    Response response;
-    auto status = (stub.*method)(ctx.get(), request, &response);
-    if (!status.ok()) return tl::unexpected(error(what, status));
-    return response;
+    const auto deadline = std::chrono::steady_clock::now() + request_timeout_;
+    for (;;) {
+      auto ctx = context();
+      Response response;
+      auto status = (stub.*method)(ctx.get(), request, &response);
+      if (status.ok()) return response;
+      if (!dropped_unapplied(status) || std::chrono::steady_clock::now() + kRetryPause >= deadline)
+        return tl::unexpected(error(what, status));
+      std::this_thread::sleep_for(kRetryPause);
+    }
   }
 
   const std::string& endpoints() const { return endpoints_text_; }
 
  private:
+  static constexpr auto kRetryPause = std::chrono::milliseconds(20);
+  static bool dropped_unapplied(const grpc::Status& status);
+
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<etcdserverpb::KV::Stub> kv_;
   std::unique_ptr<etcdserverpb::Watch::Stub> watch_;
   std::unique_ptr<etcdserverpb::Lease::Stub> lease_;
   std::unique_ptr<etcdserverpb::Cluster::Stub> cluster_;
   std::unique_ptr<etcdserverpb::Auth::Stub> auth_;
+  std::unique_ptr<etcdserverpb::Maintenance::Stub> maintenance_;
   std::string prefix_;
   std::string endpoints_text_;
   std::chrono::milliseconds request_timeout_{0};
