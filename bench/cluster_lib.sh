@@ -2,6 +2,7 @@
 # bench_setup): three stackd, each in its own network namespace on a bridge,
 # as the tests' cluster harness (tests/support/cluster_harness.h), with the
 # demo images in every node's store.
+#   make_node N         node N's namespace, root and images (no stackd yet)
 #   three_nodes ROLE    node 0 inits, nodes 1 and 2 join as ROLE (manager or
 #                       worker); returns once node 0 sees all three ready
 #   st N ARGS...        the CLI against node N
@@ -52,18 +53,23 @@ node_id() {
   st 0 node ls --format json | python3 -c 'import json,sys; print(next(n["id"] for n in json.load(sys.stdin) if n["address"]==sys.argv[1]))' "$(addr "$1")"
 }
 
+# Node n's namespace on the bridge (made by the first call), its root and
+# the demo images.
+make_node() {
+  local n=$1
+  ip link show "$br" >/dev/null 2>&1 || { ip link add "$br" type bridge && ip link set "$br" up; }
+  ip netns add "stkb-$id-$n"
+  ip link add "stkv$n-$id" type veth peer name eth0 netns "stkb-$id-$n"
+  ip link set "stkv$n-$id" master "$br" up
+  ip -n "stkb-$id-$n" addr add "$(addr $n)/24" dev eth0
+  ip -n "stkb-$id-$n" link set eth0 up
+  ip -n "stkb-$id-$n" link set lo up
+  mkdir -p "$work/n$n/root"
+  bash scripts/make-demo-images.sh --stack "$STACK" --image-root "$work/n$n/root/images" >/dev/null
+}
+
 three_nodes() {
-  ip link add "$br" type bridge && ip link set "$br" up
-  for n in 0 1 2; do
-    ip netns add "stkb-$id-$n"
-    ip link add "stkv$n-$id" type veth peer name eth0 netns "stkb-$id-$n"
-    ip link set "stkv$n-$id" master "$br" up
-    ip -n "stkb-$id-$n" addr add "$(addr $n)/24" dev eth0
-    ip -n "stkb-$id-$n" link set eth0 up
-    ip -n "stkb-$id-$n" link set lo up
-    mkdir -p "$work/n$n/root"
-    bash scripts/make-demo-images.sh --stack "$STACK" --image-root "$work/n$n/root/images" >/dev/null
-  done
+  for n in 0 1 2; do make_node $n; done
   for n in 0 1 2; do start $n; done
   st 0 node init --advertise-addr "$(addr 0)" >/dev/null
   local token

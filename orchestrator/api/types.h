@@ -50,7 +50,7 @@ struct Event {
   uint64_t seq = 0;
   std::string stack, service, replica;  // replica name; "" for stack-level events
   std::string type;    // create start die kill stop destroy restart health_status oom
-                       // pull network-create network-remove scale up down error
+                       // pull network-create network-remove scale up settled down error
   std::map<std::string, std::string> attrs;  // exitCode, health, reason, image, ...
 };
 

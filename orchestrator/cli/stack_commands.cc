@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <filesystem>
 #include <future>
 #include <iostream>
@@ -33,7 +35,7 @@ std::string stack_path(const std::string& name, const std::string& verb = "") {
 }
 
 // Events of `stack` fed to `progress` from a thread, live from before the
-// caller's request until stop().
+// caller's request until finish() or stop().
 class ProgressFeed {
  public:
   ProgressFeed(const ApiClient& client, const std::string& stack, UpProgress& progress) {
@@ -44,15 +46,35 @@ class ProgressFeed {
       (void)client.stream(
           "/v1/events?stack=" + url_escape(stack), signal_open,
           [&](const json& j) {
-            if (auto e = orch::event_from_json(j)) progress.on_event(*e);
+            auto e = orch::event_from_json(j);
+            if (!e) return true;
+            progress.on_event(*e);
+            if (e->type == "settled") {
+              std::lock_guard lk(mu_);
+              settled_ = true;
+              cv_.notify_all();
+            }
             return true;
           },
           &cancel_);
       signal_open();  // the stream could not open: go on without progress
+      std::lock_guard lk(mu_);
+      ended_ = true;
+      cv_.notify_all();
     });
     opened->get_future().wait();
   }
   ~ProgressFeed() { stop(); }
+  // After up answered: the events it published before answering are on
+  // their way on another connection, so the feed reads on until stackd's
+  // "settled" (published just before the answer) or `limit`, then stops.
+  void finish(std::chrono::milliseconds limit) {
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait_for(lk, limit, [this] { return settled_ || ended_; });
+    }
+    stop();
+  }
   void stop() {
     cancel_.cancel();
     if (thread_.joinable()) thread_.join();
@@ -60,6 +82,10 @@ class ProgressFeed {
 
  private:
   StreamCancel cancel_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool settled_ = false;  // guarded by mu_
+  bool ended_ = false;    // the stream ended (or never opened)
   std::thread thread_;
 };
 
@@ -167,6 +193,7 @@ Result<> cmd_up(const StackOptions& o, const UpFlags& f) {
   {
     ProgressFeed feed(*client, project->name, progress);
     reply = client->call("POST", stack_path(project->name, "up"), body);
+    if (reply) feed.finish(std::chrono::seconds(2));
   }
   if (!reply) return tl::unexpected(reply.error());
   auto replicas = orch::replicas_from_json(*reply);

@@ -1,5 +1,7 @@
 #include "orchestrator/cluster/cluster_config.h"
 
+#include <sys/file.h>
+
 #include <nlohmann/json.hpp>
 
 #include "base/io.h"
@@ -61,6 +63,17 @@ stack::Result<std::optional<ClusterConfig>> load_cluster_config(const std::strin
   } catch (const json::exception& e) {
     return stack::fail(path + ": " + e.what());
   }
+}
+
+stack::Result<UniqueFd> lock_cluster_files(const std::string& root) {
+  const std::string path = root + "/cluster.lock";
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) return stack::fail_errno("open " + path);
+  int rc;
+  while ((rc = ::flock(fd.get(), LOCK_EX)) < 0 && errno == EINTR) {
+  }
+  if (rc < 0) return stack::fail_errno("lock " + path);
+  return fd;
 }
 
 stack::Result<void> write_cluster_file(const std::string& path, const std::string& content, unsigned mode) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/fd.h"
 #include "orchestrator/cluster/pki.h"
 
 namespace stack::cluster {
@@ -49,6 +50,13 @@ struct ClusterConfig {
 stack::Result<std::optional<ClusterConfig>> load_cluster_config(const std::string& root);
 // Writes cluster.json atomically (and durably: it is the commit point).
 stack::Result<void> save_cluster_config(const std::string& root, const ClusterConfig& config);
+
+// Held (flock on <root>/cluster.lock, outside the directory a leave
+// removes) by whoever reads cluster.json to write it back or removes it:
+// stackd's endpoint follower rewrites the endpoints every few seconds, and
+// without the lock it could write back the role a promotion just replaced,
+// or bring back a file `node leave` just removed. Blocks until held.
+stack::Result<UniqueFd> lock_cluster_files(const std::string& root);
 
 // A PEM file (or cluster.json) of <root>/cluster: atomic and durable, with
 // its mode from the start (keys 0600).

@@ -102,7 +102,12 @@ stack::Result<int64_t> parse_time(const std::string& text, int64_t now_ms) {
     t.tm_hour = m[4].matched ? std::stoi(m[4]) : 0;
     t.tm_min = m[5].matched ? std::stoi(m[5]) : 0;
     t.tm_sec = m[6].matched ? std::stoi(m[6]) : 0;
-    if (t.tm_mon > 11 || t.tm_mday < 1 || t.tm_mday > 31 || t.tm_hour > 23 || t.tm_min > 59 || t.tm_sec > 60)
+    const int year = t.tm_year + 1900;
+    const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    // mktime/timegm would carry 2026-02-31 over into March: refused, as Docker does.
+    if (t.tm_mon < 0 || t.tm_mon > 11 || t.tm_mday < 1 ||
+        t.tm_mday > kDays[t.tm_mon] + (t.tm_mon == 1 && leap) || t.tm_hour > 23 || t.tm_min > 59 || t.tm_sec > 60)
       return stack::fail("\"" + text + "\": not a valid date and time");
     const int64_t frac = m[7].matched ? millis_of(m[7]) : 0;
     int64_t seconds;
@@ -113,7 +118,9 @@ stack::Result<int64_t> parse_time(const std::string& text, int64_t now_ms) {
       seconds = ::timegm(&t);
       const std::string zone = m[8];
       if (zone != "Z") {
-        const int64_t offset = std::stoi(zone.substr(1, 2)) * 3600 + std::stoi(zone.substr(4, 2)) * 60;
+        const int hours = std::stoi(zone.substr(1, 2)), minutes = std::stoi(zone.substr(4, 2));
+        if (hours > 14 || minutes > 59) return stack::fail("\"" + text + "\": " + zone + " is not a time zone offset");
+        const int64_t offset = hours * 3600 + minutes * 60;
         seconds += zone[0] == '+' ? -offset : offset;
       }
     }

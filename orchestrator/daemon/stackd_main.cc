@@ -360,7 +360,8 @@ int serve_daemon(int argc, char** argv, std::atomic<bool>* restart) {
                                     ? stack::orch::serve_node_route(*here, r)
                                     : cluster_service.serve_join(r.method, r.target, r.body);
           return stack::orch::PeerReply{status, std::move(body), {}};
-        });
+        },
+        [here](const stack::orch::PeerRequest& r) { return stack::orch::open_node_exec(*here, r); });
     if (!started) {
       (*engine)->shutdown();
       return fail_line(started.error().message());

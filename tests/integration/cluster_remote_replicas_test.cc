@@ -1,11 +1,14 @@
-// logs, top, stats and exec of replicas on other nodes (three-node harness: node 0
+// logs, top, stats and exec (-it, stdin) of replicas on other nodes (three-node harness: node 0
 // leads, nodes 1 and 2 are workers): the leader asks each node on its
 // cluster endpoint (node_routes.h), with its manager certificate; a worker's
 // certificate, or none, reads nothing there.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+
 #include "orchestrator/daemon/cluster/peer_client.h"
+#include "orchestrator/daemon/cluster/remote_exec.h"
 #include "tests/integration/cluster_fixture.h"
 
 namespace stack::test {
@@ -70,6 +73,31 @@ services:
   EXPECT_EQ(failing.out, "out\n");
   EXPECT_NE(failing.err.find("err"), std::string::npos) << failing.err;
 
+  // With a terminal (script(1) gives the CLI one), as `stack exec` runs by
+  // default: the replica on node 2 gets a pty, reads what we type, and its
+  // exit code comes back.
+  if (std::filesystem::exists("/usr/bin/script")) {
+    std::string cmd;
+    for (const auto& a : h_->stack_argv(0)) cmd += a + " ";
+    cmd += "-f " + file + " exec --index " + std::to_string(remote_slot) +
+           " app sh -c 'tty; read line; echo got-$line; exit 4'";
+    auto tty = run({"script", "-qec", cmd, "/dev/null"}, "hello\n");
+    EXPECT_EQ(tty.status, 4) << tty.out << tty.err;
+    EXPECT_NE(tty.out.find("/dev/pts/"), std::string::npos) << tty.out;
+    EXPECT_NE(tty.out.find("got-hello"), std::string::npos) << tty.out;
+  }
+  // stdin without a terminal.
+  auto piped = run([&] {
+    auto argv = h_->stack_argv(0);
+    for (const std::string& a : std::vector<std::string>{"-f", file, "exec", "-T", "--index",
+                                                         std::to_string(remote_slot), "app", "sh", "-c",
+                                                         "cat > /tmp/piped; wc -c < /tmp/piped"})
+      argv.push_back(a);
+    return argv;
+  }(), "twelve bytes");
+  EXPECT_EQ(piped.status, 0) << piped.err;
+  EXPECT_EQ(piped.out, "12\n") << piped.err;
+
   // Node 2's endpoint answers a manager's certificate, not a worker's.
   ASSERT_FALSE(remote_id.empty()) << list.dump();
   const std::string target = "/v1/node/containers/" + remote_id + "/top";
@@ -78,6 +106,19 @@ services:
   auto as_worker = orch::peer_get(orch::PeerCredentials::under(h_->root(1)), h_->address(2), 2377, target);
   ASSERT_FALSE(as_worker) << "a worker's certificate read another node's replica";
   EXPECT_NE(as_worker.error().message().find("only a manager"), std::string::npos) << as_worker.error().message();
+  orch::ExecRequest shell;
+  shell.stack = "talk";
+  shell.service = "app";
+  shell.cmd = {"sh", "-c", "echo escaped"};
+  auto exec_as_worker = orch::open_remote_exec(orch::PeerCredentials::under(h_->root(1)), id_of(2), h_->address(2),
+                                               2377, remote_id, shell);
+  ASSERT_FALSE(exec_as_worker) << "a worker's certificate ran a command in another node's replica";
+  EXPECT_NE(exec_as_worker.error().message().find("only a manager"), std::string::npos)
+      << exec_as_worker.error().message();
+  auto exec_as_manager = orch::open_remote_exec(orch::PeerCredentials::under(h_->root(0)), id_of(2), h_->address(2),
+                                                2377, remote_id, shell);
+  EXPECT_TRUE(exec_as_manager) << "the manager's own exec is refused, so the check above proves nothing: "
+                               << exec_as_manager.error().message();
   auto relay = orch::peer_get(orch::PeerCredentials::under(h_->root(1)), h_->address(0), 2377, "/v1/stacks");
   ASSERT_FALSE(relay) << "a worker's certificate reached the leader's API through its endpoint";
   EXPECT_NE(relay.error().message().find("only a manager"), std::string::npos) << relay.error().message();

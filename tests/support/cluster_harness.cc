@@ -135,8 +135,12 @@ std::vector<std::string> ClusterHarness::containers(int n) const {
   return ids;
 }
 
+std::vector<std::string> ClusterHarness::stack_argv(int n) const {
+  return {binary("stack"), "--host", "unix://" + nodes_.at(n).dir + "/stackd.sock"};
+}
+
 CmdResult ClusterHarness::stack(int n, const std::vector<std::string>& args, int timeout_s) {
-  std::vector<std::string> argv = {binary("stack"), "--host", "unix://" + nodes_.at(n).dir + "/stackd.sock"};
+  std::vector<std::string> argv = stack_argv(n);
   if (timeout_s > 0) argv.insert(argv.begin(), {"timeout", std::to_string(timeout_s)});
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv);

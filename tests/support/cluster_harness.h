@@ -44,6 +44,9 @@ class ClusterHarness {
   // `stack --host <node n's socket> args...`; under timeout(1) when
   // timeout_s > 0 (for verbs that follow, as `events`).
   CmdResult stack(int n, const std::vector<std::string>& args, int timeout_s = 0);
+  // The `stack --host <node n's socket>` that stack() runs, for a command
+  // run another way (under script(1), for a terminal).
+  std::vector<std::string> stack_argv(int n) const;
   std::string log(int n) const;
   // Ids of the containers node n's runtime holds (its runtime root), sorted.
   std::vector<std::string> containers(int n) const;

@@ -64,6 +64,8 @@ TEST(ComposeUnits, TimesAsDockersSinceReadsThem) {
   EXPECT_EQ(*parse_time("2026-12-07T03:00:00+01:00", now), 1'796'608'800'000);
   EXPECT_EQ(*parse_time("2026-12-07T01:30:00.5-00:30", now), 1'796'608'800'500);
   EXPECT_EQ(*parse_time("2026-12-07Z", now), 1'796'601'600'000);
+  EXPECT_TRUE(parse_time("2028-02-29Z", now));  // a leap year's
+  EXPECT_TRUE(parse_time("2026-12-07T02:00+14:00", now));
   // No zone: local time (here made UTC, then put back).
   const char* tz = std::getenv("TZ");
   const std::string saved = tz ? tz : "";
@@ -77,7 +79,9 @@ TEST(ComposeUnits, TimesAsDockersSinceReadsThem) {
   if (tz) setenv("TZ", saved.c_str(), 1);
   else unsetenv("TZ");
   tzset();
-  for (const char* bad : {"", "yesterday", "2026-13-01", "2026-12-07T25:00", "10 m", "-", "12:00"}) {
+  for (const char* bad : {"", "yesterday", "2026-13-01", "2026-00-10", "2026-02-31", "2026-02-29", "2026-04-31",
+                          "2026-12-07T25:00", "2026-12-07T02:00+15:00", "2026-12-07T02:00+01:60", "10 m", "-",
+                          "12:00"}) {
     auto r = parse_time(bad, now);
     ASSERT_FALSE(r) << bad;
     EXPECT_NE(r.error().message().find(std::string("\"") + bad + "\""), std::string::npos) << r.error().message();

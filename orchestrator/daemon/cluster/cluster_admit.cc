@@ -19,8 +19,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr auto kMemberAddPatience = std::chrono::seconds(15);
-
 stack::Result<json> read_json(StateStore& store, const std::string& key) {
   auto text = store.get(key);
   if (!text) return tl::unexpected(text.error());
@@ -42,26 +40,11 @@ bool is_ip(const std::string& text) {
 // the --initial-cluster its member starts with: the existing members plus
 // itself, named as etcd names them.
 stack::Result<void> etcd_view(const EtcdOptions& etcd, JoinReply& reply, const std::string& new_peer_url) {
-  std::vector<EtcdMemberInfo> members;
-  if (new_peer_url.empty()) {
-    auto listed = etcd_member_list(etcd);
-    if (!listed) return tl::unexpected(listed.error());
-    members = std::move(*listed);
-  } else {
-    // etcd refuses to add a voting member until its members have been
-    // connected for a while (--strict-reconfig-check: 5 s), so a manager
-    // that joins right after another waits here rather than failing.
-    auto deadline = std::chrono::steady_clock::now() + kMemberAddPatience;
-    auto added = etcd_member_add(etcd, new_peer_url);
-    while (!added && added.error().context.find("unhealthy cluster") != std::string::npos &&
-           std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      added = etcd_member_add(etcd, new_peer_url);
-    }
-    if (!added) return tl::unexpected(added.error());
-    members = std::move(*added);
-  }
-  for (const auto& m : members) {
+  auto admin = EtcdAdmin::open(etcd);
+  if (!admin) return tl::unexpected(admin.error());
+  auto members = new_peer_url.empty() ? admin->members() : admin->add_member(new_peer_url);
+  if (!members) return tl::unexpected(members.error());
+  for (const auto& m : *members) {
     for (const auto& url : m.client_urls)
       if (url.find("127.0.0.1") == std::string::npos) reply.etcd_endpoints.push_back(url);
     if (new_peer_url.empty()) continue;

@@ -9,8 +9,7 @@
 #include "orchestrator/daemon/cluster/cluster_keys.h"
 #include "orchestrator/daemon/cluster/prefix_follower.h"
 #include "orchestrator/api/api_json.h"
-#include "orchestrator/daemon/node/buffered_exec.h"
-#include "runtime/image/auth.h"
+#include "orchestrator/daemon/cluster/remote_exec.h"
 
 namespace stack::orch {
 namespace {
@@ -27,10 +26,6 @@ std::string nonce() {
   static thread_local std::mt19937_64 gen{std::random_device{}()};
   return std::to_string(gen());
 }
-
-// How long an exec on another node may run (it is buffered: the caller sees
-// nothing before it ends).
-constexpr int kExecLimitSeconds = 600;
 
 std::string route(const std::string& id, const std::string& verb) { return "/v1/node/containers/" + id + "/" + verb; }
 
@@ -113,22 +108,9 @@ class RemoteNode final : public LocalNode {
     return failed;
   }
 
-  // Run there to completion, then replayed here (buffered_exec.h): no
-  // terminal and no stdin across nodes yet.
+  // Run there, its frames relayed to the client as they come (remote_exec.h).
   stack::Result<std::unique_ptr<ExecSession>> exec(const std::string& id, const ExecRequest& request) override {
-    if (request.tty || request.detach)
-      return stack::fail("exec " + id + ": the replica runs on node " + id_ +
-                             "; across nodes exec runs without a terminal or detach (use -T, or run it on that "
-                             "node's stackd)",
-                         ENOTSUP);
-    ExecRequest there = request;
-    there.interactive = false;  // stdin is not carried across nodes: the command sees it closed
-    auto answer = cluster_.ask(id_, route(id, "exec"), to_json(there).dump(), kExecLimitSeconds);
-    if (!answer) return tl::unexpected(answer.error().wrap("exec " + id + " on node " + id_));
-    auto out = img::base64_decode(answer->value("stdout", ""));
-    auto err = img::base64_decode(answer->value("stderr", ""));
-    if (!out || !err) return stack::fail("exec " + id + " on node " + id_ + ": the output does not decode", EPROTO);
-    return replayed_exec(ExecOutput{*out, *err, answer->value("exit_code", 1)});
+    return cluster_.exec_on(id_, id, request);
   }
   // Log files by their names on the node (the node resolves a name among
   // the replica's own files, never a path the leader chose).
@@ -235,18 +217,25 @@ stack::Result<std::shared_ptr<ClusterNodes>> ClusterNodes::open(StateStore& stor
   return c;
 }
 
+stack::Result<std::pair<std::string, int>> ClusterNodes::endpoint(const std::string& node) {
+  std::lock_guard lk(mu_);
+  auto it = nodes_.find(node);
+  if (it == nodes_.end()) return stack::fail("node " + node + " is not in the cluster", ENOENT);
+  return std::pair{it->second.view.address, it->second.view.api_port};
+}
+
 stack::Result<nlohmann::json> ClusterNodes::ask(const std::string& node, const std::string& target,
                                                 const std::string& body, int timeout_s) {
-  std::string address;
-  int port = 0;
-  {
-    std::lock_guard lk(mu_);
-    auto it = nodes_.find(node);
-    if (it == nodes_.end()) return stack::fail("node " + node + " is not in the cluster", ENOENT);
-    address = it->second.view.address;
-    port = it->second.view.api_port;
-  }
-  return peer_call(credentials_, body.empty() ? "GET" : "POST", address, port, target, body, timeout_s);
+  auto at = endpoint(node);
+  if (!at) return tl::unexpected(at.error());
+  return peer_call(credentials_, body.empty() ? "GET" : "POST", at->first, at->second, target, body, timeout_s);
+}
+
+stack::Result<std::unique_ptr<ExecSession>> ClusterNodes::exec_on(const std::string& node, const std::string& id,
+                                                                   const ExecRequest& request) {
+  auto at = endpoint(node);
+  if (!at) return tl::unexpected(at.error());
+  return open_remote_exec(credentials_, node, at->first, at->second, id, request);
 }
 
 ClusterNodes::~ClusterNodes() {

@@ -13,9 +13,9 @@
 //   probe             put probes/<node>/<id>, wait for the answer in the report
 //   logs, top, stats  asked of the node that runs the replica, on its
 //                     cluster endpoint (node_routes.h, peer_client.h)
-//   exec              without a tty or stdin: run there to completion, its
-//                     output then replayed (buffered_exec.h); -it is not
-//                     relayed yet (ENOTSUP). This node's own replicas: all here
+//   exec              run there, its stdio relayed as exec frames over the
+//                     node's endpoint (remote_exec.h): -it, stdin and the exit
+//                     code as for a replica here. This node's own: all here
 //
 // Three PrefixFollowers (nodes/, alive/, tasks/) keep the cache; a change of
 // the set or of a node's readiness calls on_change (outside the lock).
@@ -66,6 +66,9 @@ class ClusterNodes final : public NodeDirectory {
   // body, POST it.
   stack::Result<nlohmann::json> ask(const std::string& node, const std::string& target, const std::string& body = "",
                                     int timeout_s = 10);
+  // An exec in container `id` on node `node` (remote_exec.h).
+  stack::Result<std::unique_ptr<ExecSession>> exec_on(const std::string& node, const std::string& id,
+                                                      const ExecRequest& request);
   StateStore& store() { return store_; }
   LocalNode* self_node() { return self_node_; }
   const std::string& self() const { return self_; }
@@ -73,6 +76,8 @@ class ClusterNodes final : public NodeDirectory {
  private:
   ClusterNodes(StateStore& store, std::string self, LocalNode* self_node, PeerCredentials credentials)
       : store_(store), self_(std::move(self)), self_node_(self_node), credentials_(std::move(credentials)) {}
+  // Node `node`'s cluster endpoint: its address and port.
+  stack::Result<std::pair<std::string, int>> endpoint(const std::string& node);
   // List `prefix`, apply, then watch from there; again after a lost watch.
   void apply_node(const std::string& id, const std::string* value);
   void apply_alive(const std::string& id, const std::string* value);

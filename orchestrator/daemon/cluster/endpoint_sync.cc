@@ -12,7 +12,13 @@ namespace stack::orch {
 namespace {
 
 constexpr auto kPeriod = std::chrono::seconds(5);
-constexpr auto kSilence = std::chrono::seconds(15);
+// While the running endpoints fail, they are tried every second, and a
+// node gives up on them after 3 s: what it does not reach, it does not
+// schedule or report on (a worker whose only manager left is down to the
+// leader from then on). Restarting costs a node little: its containers keep
+// running and it is back in about a second.
+constexpr auto kFailingPeriod = std::chrono::seconds(1);
+constexpr auto kSilence = std::chrono::seconds(3);
 
 bool loopback(const std::string& url) { return url.find("://127.0.0.1:") != std::string::npos; }
 
@@ -46,6 +52,11 @@ bool EndpointSync::sync_once() {
   if (urls.empty()) return true;
   // Only the endpoints change, and only in the config this stackd runs: a
   // role change or a leave (another config, or none) is not undone.
+  auto lock = cluster::lock_cluster_files(root_);
+  if (!lock) {
+    spdlog::warn("cluster: etcd endpoints: {}", lock.error().message());
+    return true;
+  }
   auto saved = cluster::load_cluster_config(root_);
   if (!saved || !*saved || (*saved)->node_id != running_.node_id || (*saved)->role != running_.role) return true;
   std::vector<std::string> wanted;
@@ -64,12 +75,15 @@ bool EndpointSync::sync_once() {
 
 void EndpointSync::run() {
   auto last_answer = std::chrono::steady_clock::now();
+  auto period = kPeriod;
   std::unique_lock lock(mu_);
-  while (!cv_.wait_for(lock, kPeriod, [this] { return stopping_; })) {
+  while (!cv_.wait_for(lock, period, [this] { return stopping_; })) {
     lock.unlock();
     const auto now = std::chrono::steady_clock::now();
     bool restart = false;
-    if (sync_once()) {
+    const bool answered = sync_once();
+    period = answered ? kPeriod : kFailingPeriod;
+    if (answered) {
       last_answer = now;
     } else if (now - last_answer >= kSilence) {
       auto saved = cluster::load_cluster_config(root_);

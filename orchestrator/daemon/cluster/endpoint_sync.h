@@ -5,13 +5,14 @@
 // Managers come and go (promote, demote, leave, rm), and the gRPC channel
 // stackd opened at start cannot take new addresses. So every 5 s this lists
 // etcd's members and writes their client URLs into cluster.json; and once
-// none of the endpoints stackd started with has answered for 15 s while
+// none of the endpoints stackd started with has answered for 3 s (tried
+// every second once they fail) while
 // cluster.json names others, it asks for a restart, which opens etcd on
 // those (containers keep running across it, as across any restart).
 //
 //   worker joined via m0 ──> cluster.json [m0]
 //   m1 promoted            ──> [m0, m1]        (written, used at next start)
-//   m0 leaves              ──> m0 silent 15 s ──> restart on [m0, m1] ──> m1
+//   m0 leaves              ──> m0 silent 3 s ──> restart on [m0, m1] ──> m1
 //
 // Owns one thread.
 #pragma once

@@ -26,6 +26,7 @@ stack::Result<std::unique_ptr<LeadingEngine>> LeadingEngine::start(const EngineO
   if (cluster.agent->wait_leader(first_wait) && !e->lead())
     return stack::fail("cluster " + cluster.config.cluster_id + ": this node leads but its engine did not open");
   e->thread_ = std::thread([raw = e.get()] { raw->watch(); });
+  e->handoff_thread_ = std::thread([raw = e.get()] { raw->handoff_loop(); });
   return e;
 }
 
@@ -53,6 +54,7 @@ bool LeadingEngine::lead() {
   if (interrupted_) engine->interrupt_waits();
   engine_ = std::move(engine);
   leading_ = true;
+  leading_since_ = std::chrono::steady_clock::now();
   spdlog::info("cluster: node {} leads: scheduling every stack", cluster_.config.node_id);
   return true;
 }
@@ -74,23 +76,26 @@ void LeadingEngine::step_down() {
 
 void LeadingEngine::watch() {
   std::unique_lock lk(mu_);
-  auto next_handoff = std::chrono::steady_clock::now() + kHandoffAfterLeading;
   while (!stopping_) {
     cv_.wait_for(lk, 250ms, [this] { return stopping_; });
     if (stopping_) return;
     bool leads = cluster_.agent->is_leader();
-    if (leads && leading_ && std::chrono::steady_clock::now() >= next_handoff) {
-      lk.unlock();
-      keep_raft_leader_elsewhere();
-      lk.lock();
-      next_handoff = std::chrono::steady_clock::now() + 5s;
-    }
     if (leads == leading_) continue;
     lk.unlock();
     if (leads) (void)lead();
     else step_down();
     lk.lock();
-    next_handoff = std::chrono::steady_clock::now() + kHandoffAfterLeading;
+  }
+}
+
+void LeadingEngine::handoff_loop() {
+  std::unique_lock lk(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lk, 5s, [this] { return stopping_; });
+    if (stopping_ || !leading_ || std::chrono::steady_clock::now() - leading_since_ < kHandoffAfterLeading) continue;
+    lk.unlock();
+    keep_raft_leader_elsewhere();
+    lk.lock();
   }
 }
 
@@ -132,6 +137,7 @@ void LeadingEngine::shutdown() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (handoff_thread_.joinable()) handoff_thread_.join();
   if (engine) engine->shutdown();
 }
 

@@ -9,8 +9,10 @@
 //
 // Each call goes to the engine that is current when it starts; calls still
 // waiting on a replaced engine have their waits interrupted (ECANCELED).
-// One thread checks leadership every 250 ms, and while leading keeps etcd's
-// raft leader on another manager (raft_handoff.h).
+// One thread checks leadership every 250 ms; another, while this node leads,
+// keeps etcd's raft leader on another manager (raft_handoff.h). They are
+// apart because a handoff's etcd calls may take seconds, and a lost lead
+// must be noticed within the 250 ms all the same.
 #pragma once
 
 #include <atomic>
@@ -77,12 +79,13 @@ class LeadingEngine final : public Engine {
   bool lead();
   void step_down();
   void watch();
+  void handoff_loop();
   void keep_raft_leader_elsewhere();
 
   const EngineOptions options_;
   ClusterNode& cluster_;
   // etcd member name -> when keep_raft_leader_elsewhere() first saw it
-  // (its thread only).
+  // (handoff_loop's thread only).
   std::map<std::string, std::chrono::steady_clock::time_point> members_seen_;
   bool members_baseline_ = false;  // the first look was taken
   NodeHost& host_;
@@ -90,9 +93,11 @@ class LeadingEngine final : public Engine {
   std::condition_variable cv_;
   std::shared_ptr<Engine> engine_;
   bool leading_ = false;
+  std::chrono::steady_clock::time_point leading_since_;  // when leading_ last became true
   bool stopping_ = false;
   bool interrupted_ = false;
-  std::thread thread_;
+  std::thread thread_;          // watch()
+  std::thread handoff_thread_;  // handoff_loop()
 };
 
 }  // namespace stack::orch

@@ -68,10 +68,9 @@ stack::Result<NodeView> ClusterService::remove_node(const std::string& ref, bool
   if (node->role == "manager") {
     // Its etcd member first: a cluster that cannot lose it (quorum) refuses,
     // and nothing else has changed yet.
-    auto members = etcd_member_list(etcd);
-    if (!members) return tl::unexpected(members.error().wrap("node rm: etcd members"));
-    for (const auto& m : *members)
-      if (m.name == node->id) STACK_TRY(etcd_member_remove(etcd, m.id));
+    auto admin = EtcdAdmin::open(etcd);
+    if (!admin) return tl::unexpected(admin.error().wrap("node rm: etcd members"));
+    STACK_TRY_CTX(admin->remove_member_named(node->id), "node rm: remove its etcd member");
   }
   Txn t;
   t.success = {StoreOp{StoreOp::Delete, cluster_keys::node(node->id), "", 0},

@@ -82,18 +82,14 @@ stack::Result<void> ClusterService::hand_over_the_lead() {
 stack::Result<void> ClusterService::remove_own_member() {
   const std::string self = config_->node_id;
   EtcdOptions etcd = cluster_etcd_options(options_.root, *config_);
-  auto members = etcd_member_list(etcd);
-  if (!members) return tl::unexpected(members.error().wrap("etcd members"));
+  auto admin = EtcdAdmin::open(etcd);
+  if (!admin) return tl::unexpected(admin.error().wrap("etcd members"));
+  auto left = admin->remove_member_named(self);
+  if (!left) return tl::unexpected(left.error().wrap("remove its etcd member"));
+  spdlog::info("node leave: etcd member of {} removed", self);
   EtcdOptions others = etcd;
   others.endpoints.clear();
-  for (const auto& m : *members) {
-    if (m.name != self) {
-      others.endpoints.insert(others.endpoints.end(), m.client_urls.begin(), m.client_urls.end());
-      continue;
-    }
-    STACK_TRY_CTX(etcd_member_remove(etcd, m.id), "remove its etcd member");
-    spdlog::info("node leave: etcd member of {} removed", self);
-  }
+  for (const auto& m : *left) others.endpoints.insert(others.endpoints.end(), m.client_urls.begin(), m.client_urls.end());
   // This node's certificate still opens etcd as root: its user goes too,
   // through the others (this member stops once removed). Its data
   // (<root>/etcd) goes when stackd starts again as a single node: the
@@ -133,6 +129,8 @@ stack::Result<NodeView> ClusterService::leave() {
                              r.error().message() + "); run `stack node leave` again",
                          r.error().code);
   // The commit point: without <root>/cluster the next start is a single node.
+  auto files = cluster::lock_cluster_files(options_.root);
+  if (!files) return stack::fail("node leave: " + files.error().message(), files.error().code);
   std::error_code ec;
   std::filesystem::remove_all(cluster::ClusterPaths::under(options_.root).dir, ec);
   if (ec) return stack::fail("node leave: remove " + cluster::ClusterPaths::under(options_.root).dir + ": " + ec.message());

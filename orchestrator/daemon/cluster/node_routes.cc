@@ -6,9 +6,7 @@
 #include <map>
 
 #include "orchestrator/api/api_json.h"
-#include "orchestrator/daemon/node/buffered_exec.h"
 #include "orchestrator/daemon/node/log_chunk.h"
-#include "runtime/image/auth.h"
 #include "orchestrator/daemon/server/http_routes.h"
 
 namespace stack::orch {
@@ -19,7 +17,6 @@ namespace {
 
 constexpr const char* kPrefix = "/v1/node/containers/";
 constexpr size_t kLogChunk = 1 << 20;
-constexpr size_t kExecOutputCap = 8 << 20;  // per stream
 
 std::pair<int, std::string> error(int status, const std::string& message) {
   return {status, json{{"error", message}}.dump()};
@@ -29,34 +26,59 @@ std::pair<int, std::string> error(int status, const std::string& message) {
 
 bool is_node_route(const std::string& target) { return target.rfind(kPrefix, 0) == 0; }
 
-std::pair<int, std::string> serve_node_route(LocalNode& node, const PeerRequest& request) {
-  if (!request.peer || request.peer->role != cluster::Role::Manager)
-    return error(403, "only a manager of this cluster may ask a node about its replicas");
-  std::string path;
+std::string node_exec_target(const std::string& id) { return kPrefix + id + "/exec"; }
+
+namespace {
+
+// The caller, the path's container and verb, checked: the container id, or
+// (status, JSON error).
+struct Checked {
+  std::string id, verb, path;
   std::multimap<std::string, std::string> query;
-  parse_target(request.target, path, query);
-  const std::string rest = path.substr(std::string(kPrefix).size());  // <id>/<verb>
+  int status = 0;
+  std::string error;
+};
+
+Checked check_request(LocalNode& node, const PeerRequest& request) {
+  Checked c;
+  auto refuse = [&](int status, const std::string& message) {
+    c.status = status;
+    c.error = message;
+    return c;
+  };
+  if (!request.peer || request.peer->role != cluster::Role::Manager)
+    return refuse(403, "only a manager of this cluster may ask a node about its replicas");
+  parse_target(request.target, c.path, c.query);
+  const std::string rest = c.path.substr(std::string(kPrefix).size());  // <id>/<verb>
   auto slash = rest.find('/');
-  if (slash == std::string::npos || slash == 0) return error(404, "no such endpoint: " + request.method + " " + path);
-  const std::string id = rest.substr(0, slash), verb = rest.substr(slash + 1);
-  if (request.method != (verb == "exec" ? "POST" : "GET"))
-    return error(404, "no such endpoint: " + request.method + " " + path);
+  if (slash == std::string::npos || slash == 0) return refuse(404, "no such endpoint: " + request.method + " " + c.path);
+  c.id = rest.substr(0, slash);
+  c.verb = rest.substr(slash + 1);
+  if (request.method != (c.verb == "exec" ? "POST" : "GET"))
+    return refuse(404, "no such endpoint: " + request.method + " " + c.path);
   auto ids = node.list_ids();
-  if (std::find(ids.begin(), ids.end(), id) == ids.end()) return error(404, "no such container on this node: " + id);
-  if (verb == "exec") {
-    auto exec = exec_request_from_json(json::parse(request.body, nullptr, false));
-    if (!exec) return error(400, "exec: " + exec.error().message());
-    if (exec->tty || exec->interactive || exec->detach)
-      return error(400, "exec: across nodes only without a terminal, stdin or detach");
-    auto session = node.exec(id, *exec);
-    if (!session) return error(500, session.error().message());
-    auto output = collect_exec(**session, kExecOutputCap);
-    if (!output) return error(500, output.error().message());
-    return {200, json{{"stdout", img::base64_encode(output->out)},
-                      {"stderr", img::base64_encode(output->err)},
-                      {"exit_code", output->exit_code}}
-                     .dump()};
-  }
+  if (std::find(ids.begin(), ids.end(), c.id) == ids.end()) return refuse(404, "no such container on this node: " + c.id);
+  return c;
+}
+
+}  // namespace
+
+stack::Result<std::unique_ptr<ExecSession>> open_node_exec(LocalNode& node, const PeerRequest& request) {
+  Checked c = check_request(node, request);
+  const int code = c.status == 403 ? EACCES : c.status == 404 ? ENOENT : EINVAL;
+  if (c.status) return stack::fail(c.error, code);
+  if (c.verb != "exec") return stack::fail("no such endpoint: " + request.method + " " + c.path, ENOENT);
+  auto exec = exec_request_from_json(json::parse(request.body, nullptr, false));
+  if (!exec) return stack::fail("exec: " + exec.error().context, EINVAL);
+  return node.exec(c.id, *exec);
+}
+
+std::pair<int, std::string> serve_node_route(LocalNode& node, const PeerRequest& request) {
+  Checked c = check_request(node, request);
+  if (c.status) return error(c.status, c.error);
+  const std::string &id = c.id, &verb = c.verb, &path = c.path;
+  const auto& query = c.query;
+  if (verb == "exec") return error(400, "exec: ask with Connection: Upgrade and Upgrade: stack-stream");
   auto value = [&](const std::string& key) {
     auto it = query.find(key);
     return it == query.end() ? std::string() : it->second;

@@ -14,6 +14,8 @@
 #include "orchestrator/cluster/openssl_handles.h"
 #include "orchestrator/daemon/cluster/leader_forward.h"
 #include "orchestrator/daemon/cluster/tls_relay.h"
+#include "orchestrator/daemon/server/exec_relay.h"
+#include "base/fd.h"
 #include "base/io.h"
 #include "base/unix_socket.h"
 
@@ -59,6 +61,7 @@ struct PeerServer::Impl {
   ssl::context tls{ssl::context::tls_server};
   tcp::acceptor acceptor{io};
   Handler handler;
+  ExecHandler exec_handler;
   std::string ca_pem;
   std::string api_socket;  // "" = no stack requests relayed here
   std::thread accept_thread;
@@ -93,6 +96,13 @@ struct PeerServer::Impl {
       http::read(stream, buffer, parser);
       const auto& req = parser.get();
       PeerRequest request{std::string(req.method_string()), std::string(req.target()), req.body(), peer};
+      if (req[http::field::upgrade] == "stack-stream") {
+        serve_exec(stream, buffer, request);
+        boost::system::error_code ec;
+        stream.shutdown(ec);
+        finish(fd);
+        return;
+      }
       PeerReply reply = handler(request);
       http::response<http::string_body> res{static_cast<http::status>(reply.status), req.version()};
       res.set(http::field::content_type, "application/json");
@@ -115,19 +125,57 @@ struct PeerServer::Impl {
     if (open_fds.empty()) idle.notify_all();
   }
 
+  static void write_error(TlsStream& stream, http::status status, const std::string& message) {
+    http::response<http::string_body> res{status, 11};
+    res.set(http::field::content_type, "application/json");
+    res.keep_alive(false);
+    res.body() = nlohmann::json{{"error", message}}.dump();
+    res.prepare_payload();
+    boost::system::error_code ec;
+    http::write(stream, res, ec);
+  }
+
+  // An exec: its frames relayed between the TLS stream and relay_frames()
+  // over a socket pair (relay_frames speaks to a plain socket), the frames'
+  // relay on a thread of its own; whichever side ends first ends the other.
+  void serve_exec(TlsStream& stream, boost::beast::flat_buffer& buffer, const PeerRequest& request) {
+    auto session = exec_handler(request);
+    if (!session) {
+      const int code = session.error().code;
+      return write_error(stream,
+                         code == ENOENT   ? http::status::not_found
+                         : code == EACCES ? http::status::forbidden
+                         : code == EINVAL ? http::status::bad_request
+                                          : http::status::internal_server_error,
+                         session.error().message());
+    }
+    http::response<http::empty_body> res{http::status::switching_protocols, 11};
+    res.set(http::field::connection, "Upgrade");
+    res.set(http::field::upgrade, "stack-stream");
+    boost::system::error_code ec;
+    http::write(stream, res, ec);
+    if (ec) return;
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) return;
+    UniqueFd ours(pair[0]), frames_end(pair[1]);
+    clear_socket_timeouts(stream.lowest_layer().native_handle());
+    stream.lowest_layer().set_option(tcp::no_delay(true), ec);
+    std::string pending(static_cast<const char*>(buffer.data().data()), buffer.size());
+    buffer.consume(buffer.size());
+    std::thread frames([&] {
+      relay_frames(frames_end.get(), **session, std::move(pending), stopping);
+      ::shutdown(frames_end.get(), SHUT_RDWR);  // the exit frame is out: the relay below ends
+    });
+    relay_tls(stream, ours.get(), &stopping);
+    ::shutdown(ours.get(), SHUT_RDWR);  // the leader went: relay_frames sees its client gone
+    frames.join();
+  }
+
   // A manager's stack request (leader_forward.h): the rest of the
   // connection goes to this stackd's own API socket, byte for byte.
   void hand_to_api(TlsStream& stream, boost::beast::flat_buffer& buffer, const http::request_header<>& msg,
                    const std::optional<cluster::CertIdentity>& peer) {
-    auto refuse = [&](http::status status, const std::string& message) {
-      http::response<http::string_body> res{status, 11};
-      res.set(http::field::content_type, "application/json");
-      res.keep_alive(false);
-      res.body() = nlohmann::json{{"error", message}}.dump();
-      res.prepare_payload();
-      boost::system::error_code ec;
-      http::write(stream, res, ec);
-    };
+    auto refuse = [&](http::status status, const std::string& message) { write_error(stream, status, message); };
     if (!peer || peer->role != cluster::Role::Manager)
       return refuse(http::status::forbidden, "only a manager of this cluster may forward stack requests");
     auto local = stack::connect_unix(api_socket);
@@ -168,9 +216,10 @@ PeerServer::PeerServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 stack::Result<std::unique_ptr<PeerServer>> PeerServer::start(const std::string& addr, int port,
                                                              const std::string& cert_file, const std::string& key_file,
                                                              const std::string& ca_file, const std::string& api_socket,
-                                                             Handler handler) {
+                                                             Handler handler, ExecHandler exec_handler) {
   auto impl = std::make_unique<Impl>();
   impl->handler = std::move(handler);
+  impl->exec_handler = std::move(exec_handler);
   impl->api_socket = api_socket;
   {
     std::ifstream in(ca_file);

@@ -8,6 +8,10 @@
 // handler's. One request per connection, each on a thread of its own (at most
 // 64 at once) with 10 s socket timeouts and a 64 KiB body limit.
 //
+// A request with Upgrade: stack-stream is an exec (node_routes.h): the exec
+// handler starts it, the server answers 101 and relays its stdio as exec
+// frames on the connection (relay_frames), without timeouts.
+//
 // On a manager, a stack request from another manager (leader_forward.h) is
 // not handled here: once the caller's manager certificate is checked, the
 // rest of the connection is relayed to `api_socket`, this stackd's own API,
@@ -22,6 +26,7 @@
 
 #include "base/error.h"
 #include "orchestrator/cluster/pki.h"
+#include "orchestrator/daemon/node/exec_session.h"
 
 namespace stack::orch {
 
@@ -41,11 +46,14 @@ struct PeerReply {
 class PeerServer {
  public:
   using Handler = std::function<PeerReply(const PeerRequest&)>;
+  // Starts an exec; an error's code picks the status (ENOENT 404, EACCES
+  // 403, EINVAL 400, else 500).
+  using ExecHandler = std::function<stack::Result<std::unique_ptr<ExecSession>>(const PeerRequest&)>;
 
   static stack::Result<std::unique_ptr<PeerServer>> start(const std::string& addr, int port,
                                                           const std::string& cert_file, const std::string& key_file,
                                                           const std::string& ca_file, const std::string& api_socket,
-                                                          Handler handler);
+                                                          Handler handler, ExecHandler exec_handler);
   ~PeerServer();  // stops accepting, ends open connections, waits for their threads
   PeerServer(const PeerServer&) = delete;
   PeerServer& operator=(const PeerServer&) = delete;

@@ -18,7 +18,9 @@ constexpr uint64_t kCaughtUp = 1000;
 stack::Result<bool> hand_off_raft_leadership(const EtcdMember& local, StateStore& store,
                                              const std::function<bool(const std::string& name)>& settled) {
   const EtcdOptions client = local.local_client(std::chrono::seconds(5));
-  auto status = etcd_status(client);
+  auto admin = EtcdAdmin::open(client);
+  if (!admin) return tl::unexpected(admin.error());
+  auto status = admin->status();
   if (!status) return tl::unexpected(status.error());
   if (status->member == 0 || status->member != status->leader) return false;
 
@@ -29,7 +31,7 @@ stack::Result<bool> hand_off_raft_leadership(const EtcdMember& local, StateStore
   if (!alive) return tl::unexpected(alive.error());
   std::vector<LeaseId> leases;
   for (const auto& kv : alive->kvs) leases.push_back(kv.lease);
-  auto ttls = etcd_lease_ttls(client, leases);
+  auto ttls = admin->lease_ttls(leases);
   if (!ttls) return tl::unexpected(ttls.error());
   std::map<std::string, bool> fresh;  // node id -> heartbeat fresh
   for (size_t i = 0; i < alive->kvs.size(); i++) {
@@ -37,20 +39,25 @@ stack::Result<bool> hand_off_raft_leadership(const EtcdMember& local, StateStore
     fresh[alive->kvs[i].key.substr(std::string(cluster_keys::kAlive).size())] = true;
   }
 
-  auto members = etcd_member_list(client);
+  auto members = admin->members();
   if (!members) return tl::unexpected(members.error());
-  for (const auto& m : *members) {
+  // `settled` sees every named member, this one too, before any is
+  // skipped: the caller's first look (its baseline) must include the
+  // members of a one-manager cluster, or the next to join would count as
+  // settled at once.
+  std::vector<bool> is_settled;
+  for (const auto& m : *members) is_settled.push_back(!m.name.empty() && settled(m.name));
+  for (size_t i = 0; i < members->size(); i++) {
+    const auto& m = (*members)[i];
     // An unnamed member was added but has not started: it cannot lead.
-    if (m.id == status->member || m.name.empty() || !fresh.count(m.name) || m.client_urls.empty() ||
-        !settled(m.name))
-      continue;
+    if (m.id == status->member || !is_settled[i] || !fresh.count(m.name) || m.client_urls.empty()) continue;
     EtcdOptions theirs = client;
     theirs.endpoints = {m.client_urls.front()};
     theirs.tls_server_name = cluster_keys::kEtcdServerName;
     theirs.request_timeout = std::chrono::seconds(1);
     auto their_status = etcd_status(theirs);
     if (!their_status || their_status->raft_index + kCaughtUp < status->raft_index) continue;
-    STACK_TRY_CTX(etcd_move_leader(client, m.id), "hand etcd's raft leadership to " + m.name);
+    STACK_TRY_CTX(admin->move_leader(m.id), "hand etcd's raft leadership to " + m.name);
     return true;
   }
   return false;

@@ -90,10 +90,9 @@ stack::Result<NodeView> ClusterService::change_role(const std::string& ref, clus
       return tl::unexpected(added.error().wrap(verb + ": etcd member"));
     }
   } else {
-    auto members = etcd_member_list(etcd);
-    if (!members) return tl::unexpected(members.error().wrap(verb + ": etcd members"));
-    for (const auto& m : *members)
-      if (m.name == node->id) STACK_TRY_CTX(etcd_member_remove(etcd, m.id), verb + ": remove its etcd member");
+    auto admin = EtcdAdmin::open(etcd);
+    if (!admin) return tl::unexpected(admin.error().wrap(verb + ": etcd members"));
+    STACK_TRY_CTX(admin->remove_member_named(node->id), verb + ": remove its etcd member");
     STACK_TRY_CTX(make_user(to), verb + ": etcd user");
     STACK_TRY_CTX(etcd_view(etcd, view, ""), verb + ": etcd members");
   }
@@ -166,6 +165,8 @@ PeerReply ClusterService::serve_identity(const PeerRequest& request) {
     next.etcd_initial_state = "existing";
   }
   for (const auto& e : endpoints) next.etcd_endpoints.push_back(e);
+  auto files = cluster::lock_cluster_files(options_.root);
+  if (!files) return error_reply(500, files.error().message());
   if (auto w = cluster::write_cluster_file(paths.node_cert, cert, 0644); !w) return error_reply(500, w.error().message());
   // The commit point: the next start is in the new role.
   if (auto s = cluster::save_cluster_config(options_.root, next); !s) return error_reply(500, s.error().message());

@@ -263,6 +263,8 @@ stack::Result<std::vector<ReplicaView>> EngineImpl::up(const compose::Project& p
     }
     return tl::unexpected(w.error().wrap("up " + project.name));
   }
+  // The last of this up's events: `stack up` reads its progress until it.
+  emit(project.name, "settled");
   return views(*sup);
 }
 

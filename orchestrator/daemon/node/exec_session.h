@@ -11,6 +11,7 @@
 // sees its stdio close).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -29,6 +30,16 @@ class ExecSession {
   virtual void resize(unsigned rows, unsigned cols) = 0;
   virtual stack::Result<int> wait() = 0;  // exit code (128+signal when killed)
   virtual void close_stdin() = 0;
+  // A session another node runs (cluster/remote_exec.h) speaks the exec
+  // frame protocol itself: it takes the client's socket, with the bytes
+  // already read from it after the request, relays until either side ends
+  // (or `stop`), and returns true; the exit code reaches the client in a
+  // frame, not through wait(). A session of this node's returns false: the
+  // caller relays its stdio (relay_frames).
+  virtual bool relay_client(int client_fd, const std::string& pending, const std::atomic<bool>& stop) {
+    (void)client_fd, (void)pending, (void)stop;
+    return false;
+  }
 };
 
 struct ExecLaunch {

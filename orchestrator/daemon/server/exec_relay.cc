@@ -53,6 +53,7 @@ struct RelayState {
 }  // namespace
 
 void relay_frames(int socket_fd, ExecSession& session, std::string pending, const std::atomic<bool>& stop) {
+  if (session.relay_client(socket_fd, pending, stop)) return;  // on another node: frames relayed as they are
   RelayState st{socket_fd, session};
   FrameDecoder decoder;
   auto drain_decoder = [&] {

@@ -6,12 +6,16 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "orchestrator/daemon/store/etcd_store.h"
 
 namespace stack::orch {
+namespace etcd {
+class Conn;
+}
 
 struct EtcdMemberInfo {
   uint64_t id = 0;
@@ -20,15 +24,6 @@ struct EtcdMemberInfo {
   std::vector<std::string> client_urls;
 };
 
-stack::Result<std::vector<EtcdMemberInfo>> etcd_member_list(const EtcdOptions& options);
-// Adds a member that will listen for peers on `peer_url`; returns every
-// member after the change, the new one included (with an empty name).
-stack::Result<std::vector<EtcdMemberInfo>> etcd_member_add(const EtcdOptions& options, const std::string& peer_url);
-// Removes member `id` (a manager removed, demoted or leaving): etcd's quorum
-// is counted over the members left. While etcd finds the members left not
-// yet settled ("unhealthy cluster"), tries again for up to 15 s.
-stack::Result<void> etcd_member_remove(const EtcdOptions& options, uint64_t id);
-
 // Who answered (the member at the options' endpoint) and which member is
 // etcd's raft leader.
 struct EtcdRaftStatus {
@@ -36,12 +31,42 @@ struct EtcdRaftStatus {
   uint64_t leader = 0;
   uint64_t raft_index = 0;  // how far the answering member's log goes
 };
+
+// One connection for a run of membership calls: a TLS handshake each would
+// cost more than the calls (a raft check every 5 s makes three).
+class EtcdAdmin {
+ public:
+  static stack::Result<EtcdAdmin> open(const EtcdOptions& options);
+
+  stack::Result<std::vector<EtcdMemberInfo>> members() const;
+  // Adds a member that will listen for peers on `peer_url`; returns every
+  // member after the change, the new one included (with an empty name).
+  // Waits out "unhealthy cluster" as remove_member() does.
+  stack::Result<std::vector<EtcdMemberInfo>> add_member(const std::string& peer_url) const;
+  // Removes member `id` (a manager removed, demoted or leaving): etcd's
+  // quorum is counted over the members left. Its raft leadership goes to
+  // another member first, when it has it. While etcd finds the members left
+  // not yet settled ("unhealthy cluster"), tries again for up to 15 s.
+  stack::Result<void> remove_member(uint64_t id) const;
+  // remove_member() of the member named `name` (a node's id), if there is
+  // one; returns the members left.
+  stack::Result<std::vector<EtcdMemberInfo>> remove_member_named(const std::string& name) const;
+  stack::Result<EtcdRaftStatus> status() const;
+  // Asks the raft leader, which must be the member this connection reaches,
+  // to hand its leadership to member `target` (etcd's MoveLeader; root only).
+  stack::Result<void> move_leader(uint64_t target) const;
+  // Whole seconds left to each lease of `ids`, in order; -1 for one that
+  // has ended.
+  stack::Result<std::vector<int64_t>> lease_ttls(const std::vector<LeaseId>& ids) const;
+
+ private:
+  EtcdAdmin(EtcdOptions options, std::shared_ptr<etcd::Conn> conn) : options_(std::move(options)), conn_(std::move(conn)) {}
+  EtcdOptions options_;
+  std::shared_ptr<etcd::Conn> conn_;
+};
+
+// One call on a connection of its own.
+stack::Result<std::vector<EtcdMemberInfo>> etcd_member_list(const EtcdOptions& options);
 stack::Result<EtcdRaftStatus> etcd_status(const EtcdOptions& options);
-// Asks the raft leader, which must be the member at the options' endpoint, to
-// hand its leadership to member `target` (etcd's MoveLeader; root only).
-stack::Result<void> etcd_move_leader(const EtcdOptions& options, uint64_t target);
-// Whole seconds left to each lease of `ids` (one connection), in order; -1
-// for one that has ended.
-stack::Result<std::vector<int64_t>> etcd_lease_ttls(const EtcdOptions& options, const std::vector<LeaseId>& ids);
 
 }  // namespace stack::orch

@@ -87,12 +87,11 @@ stack::Result<void> etcd_remove_user(const EtcdOptions& options, const std::stri
   auto absent = [](const stack::Error& e) { return e.message().find("not found") != std::string::npos; };
   auto timed_out = [](const stack::Error& e) { return e.message().find("request timed out") != std::string::npos; };
   auto remove = [&](auto&& attempt) -> stack::Result<void> {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    for (;;) {
-      auto r = attempt();
-      if (r || absent(r.error())) return {};
-      if (!timed_out(r.error()) || std::chrono::steady_clock::now() >= deadline) return r;
-    }
+    auto r = etcd::retry_until(std::chrono::steady_clock::now() + std::chrono::seconds(10),
+                               std::chrono::milliseconds(100), attempt,
+                               [&](const auto& tried) { return !tried && !absent(tried.error()) && timed_out(tried.error()); });
+    if (r || absent(r.error())) return {};
+    return r;
   };
   pb::AuthUserDeleteRequest u;
   u.set_name(user);

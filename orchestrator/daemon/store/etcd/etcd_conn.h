@@ -7,6 +7,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -15,6 +16,20 @@
 #include "orchestrator/daemon/store/etcd_store.h"
 
 namespace stack::orch::etcd {
+
+// Runs `attempt` until `again(its result)` is false or a next try would
+// start past `deadline`, `pause` apart; returns the last result. The etcd
+// client's one retry loop (a request refused unapplied, a reconfiguration
+// etcd finds premature, a delete that timed out in an election).
+template <class Attempt, class Again>
+auto retry_until(std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds pause,
+                 Attempt&& attempt, Again&& again) {
+  for (;;) {
+    auto result = attempt();
+    if (!again(result) || std::chrono::steady_clock::now() + pause >= deadline) return result;
+    std::this_thread::sleep_for(pause);
+  }
+}
 
 class Conn {
  public:
@@ -45,19 +60,23 @@ class Conn {
   // One unary call (`stub.*method`) with the request timeout: etcd's reply,
   // or error(what, status). A request etcd refused before applying anything
   // because its raft leadership was moving (dropped_unapplied) is sent
-  // again, within the same timeout.
+  // again, within the same timeout: each try's deadline is the first's.
   template <class Response, class Stub, class Request, class Method>
   stack::Result<Response> unary(Stub& stub, Method method, const Request& request, const std::string& what) const {
     const auto deadline = std::chrono::steady_clock::now() + request_timeout_;
-    for (;;) {
-      auto ctx = context();
-      Response response;
-      auto status = (stub.*method)(ctx.get(), request, &response);
-      if (status.ok()) return response;
-      if (!dropped_unapplied(status) || std::chrono::steady_clock::now() + kRetryPause >= deadline)
-        return tl::unexpected(error(what, status));
-      std::this_thread::sleep_for(kRetryPause);
-    }
+    const auto wall_deadline = std::chrono::system_clock::now() + request_timeout_;
+    Response response;
+    auto status = retry_until(
+        deadline, kRetryPause,
+        [&] {
+          grpc::ClientContext ctx;
+          ctx.set_deadline(wall_deadline);
+          response.Clear();
+          return (stub.*method)(&ctx, request, &response);
+        },
+        [](const grpc::Status& s) { return !s.ok() && dropped_unapplied(s); });
+    if (status.ok()) return response;
+    return tl::unexpected(error(what, status));
   }
 
   const std::string& endpoints() const { return endpoints_text_; }
