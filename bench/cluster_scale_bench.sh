@@ -13,7 +13,7 @@
 # containers with sub-second p99 scheduling; Nomad's C1M at ~3,750
 # placements/s. Goals: >= 4,000 placements/s, p99 <= 400 ms.
 # Usage: sudo bench/cluster_scale_bench.sh   (NODES=1000 REPLICAS=30000;
-#        BUILD_DIR=build-x to pick a build)
+#        BUILD_DIR=build-x to pick a build; PROFILE=FILE for perf record)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -51,10 +51,13 @@ services:
 YAML
 leader=${daemon[0]}
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$leader/stat"; }
+# PROFILE=FILE: the leader under perf record (call graphs) during up.
+[ -n "${PROFILE:-}" ] && { perf record -F 499 -g -p "$leader" -o "$PROFILE" >/dev/null 2>&1 & perf_pid=$!; sleep 0.5; }
 c0=$(cpu_ticks)
 t0=$(now_ms)
 st 0 -f "$work/s.yaml" up -d >/dev/null
 t1=$(now_ms)
+[ -n "${PROFILE:-}" ] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
 c1=$(cpu_ticks)
 hwm=$(awk '/VmHWM/ {print $2}' "/proc/$leader/status")
 kill -TERM $sim

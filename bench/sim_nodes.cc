@@ -41,7 +41,6 @@ using namespace std::chrono_literals;
 namespace {
 
 std::atomic<bool> g_stop{false};
-constexpr size_t kTxnOps = 128;
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -53,15 +52,9 @@ int64_t now_ms() {
   std::exit(1);
 }
 
-// Commits `ops` in transactions of kTxnOps.
 void commit(stack::orch::StateStore& store, std::vector<stack::orch::StoreOp>& ops, uint64_t& txns) {
-  for (size_t at = 0; at < ops.size(); at += kTxnOps) {
-    stack::orch::Txn t;
-    t.success.assign(ops.begin() + at, ops.begin() + std::min(ops.size(), at + kTxnOps));
-    auto r = store.txn(t);
-    if (!r) std::cerr << "stack-bench-sim-nodes: txn: " << r.error().message() << "\n";
-    txns++;
-  }
+  txns += (ops.size() + stack::orch::kMaxTxnOps - 1) / stack::orch::kMaxTxnOps;
+  if (auto r = store.commit_chunked(ops); !r) std::cerr << "stack-bench-sim-nodes: txn: " << r.error().message() << "\n";
   ops.clear();
 }
 

@@ -15,7 +15,7 @@
 
 namespace stack::test {
 
-class MemoryStore final : public orch::StateStore {
+class MemoryStore : public orch::StateStore {
  public:
   explicit MemoryStore(orch::StoreOptions options = {});
 

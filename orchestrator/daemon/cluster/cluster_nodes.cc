@@ -41,10 +41,13 @@ class RemoteNode final : public LocalNode {
     return stack::fail("image " + ref + " on node " + id_ + ": not readable from the leader", ENOTSUP);
   }
 
+  bool concurrent_creates() const override { return true; }
+
   stack::Result<ReplicaRuntime> create_and_start(const ReplicaPlan& plan) override {
     if (!plan.source) return stack::fail("assign " + plan.id + ": the plan has no source", EINVAL);
     const std::string key = cluster_keys::assign(id_) + plan.id;
-    STACK_TRY_CTX(cluster_.store().put(key, assignment_to_json(plan)), "assign " + plan.name + " to node " + id_);
+    STACK_TRY_CTX(cluster_.assignments().write({StoreOp::Put, key, assignment_to_json(plan), 0}),
+                  "assign " + plan.name + " to node " + id_);
     auto report = cluster_.wait_report(id_, plan.id, [](const TaskReport* r) { return r != nullptr; }, kCreateLimit);
     if (report && report->state != TaskReport::State::Failed) return report->runtime;
     (void)remove({plan.id});
@@ -244,7 +247,7 @@ ClusterNodes::~ClusterNodes() {
     stopping_ = true;
     on_change_ = nullptr;
   }
-  cv_.notify_all();
+  notify_waiters("");
   followers_.clear();
 }
 
@@ -281,7 +284,17 @@ void ClusterNodes::apply_alive(const std::string& id, const std::string* value) 
     spdlog::info("cluster: node {} is {}", id, value ? "ready" : "down");
   }
   changed();
-  cv_.notify_all();
+  notify_waiters("");
+}
+
+void ClusterNodes::notify_waiters(const std::string& id) {
+  std::lock_guard lk(mu_);
+  if (id.empty()) {
+    for (auto& [_, cv] : waiters_) cv->notify_all();
+    return;
+  }
+  auto [from, to] = waiters_.equal_range(id);
+  for (auto it = from; it != to; ++it) it->second->notify_all();
 }
 
 void ClusterNodes::apply_task(const std::string& rest, const std::string* value) {
@@ -311,7 +324,7 @@ void ClusterNodes::apply_task(const std::string& rest, const std::string* value)
       }
     }
   }
-  cv_.notify_all();
+  notify_waiters(id);
   if (fire) fire(info);
 }
 
@@ -376,7 +389,12 @@ std::optional<TaskReport> ClusterNodes::wait_report(const std::string& node, con
     auto it = nodes_.find(node);
     return it == nodes_.end() || !it->second.alive;
   };
-  cv_.wait_for(lk, limit, [&] { return stopping_ || done(current()) || down(); });
+  // A waiter of its own: a report wakes the waiters of that container
+  // alone (a leader placing thousands has as many waiting).
+  std::condition_variable cv;
+  auto waiting = waiters_.emplace(id, &cv);
+  cv.wait_for(lk, limit, [&] { return stopping_ || done(current()) || down(); });
+  waiters_.erase(waiting);
   const TaskReport* r = current();
   return r ? std::optional<TaskReport>(*r) : std::nullopt;
 }

@@ -35,6 +35,7 @@
 #include "orchestrator/daemon/cluster/peer_client.h"
 #include "orchestrator/daemon/cluster/prefix_follower.h"
 #include "orchestrator/daemon/engine/node_directory.h"
+#include "orchestrator/daemon/store/grouped_writes.h"
 #include "orchestrator/daemon/store/state_store.h"
 
 namespace stack::orch {
@@ -70,6 +71,8 @@ class ClusterNodes final : public NodeDirectory {
   stack::Result<std::unique_ptr<ExecSession>> exec_on(const std::string& node, const std::string& id,
                                                       const ExecRequest& request);
   StateStore& store() { return store_; }
+  // The assignments' puts, shared out into transactions (grouped_writes.h).
+  GroupedWrites& assignments() { return assignments_; }
   LocalNode* self_node() { return self_node_; }
   const std::string& self() const { return self_; }
 
@@ -83,13 +86,18 @@ class ClusterNodes final : public NodeDirectory {
   void apply_alive(const std::string& id, const std::string* value);
   void apply_task(const std::string& rest, const std::string* value);
   void changed();
+  // Wakes the waiters of container `id`; "" wakes them all (a node's
+  // readiness changed, or stopping). Takes mu_.
+  void notify_waiters(const std::string& id);
 
   StateStore& store_;
+  GroupedWrites assignments_{store_};
   const std::string self_;
   LocalNode* const self_node_;
   const PeerCredentials credentials_;
   std::mutex mu_;  // guards what follows
-  std::condition_variable cv_;
+  // wait_report's waiters by container id (each on its own stack).
+  std::multimap<std::string, std::condition_variable*> waiters_;
   bool stopping_ = false;
   struct Entry {
     NodeView view;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -47,15 +48,56 @@ stack::Result<Event> event_from_json(const std::string& text) {
 
 EventBus::EventBus(StateStore* store) : store_(store) {
   if (!store_) return;
-  auto all = store_->list("events/");
-  if (!all) return;  // history is a convenience; a broken entry must not stop the daemon
-  for (const auto& [key, value] : *all) {
-    auto e = event_from_json(value);
-    if (!e) continue;
-    seq_ = std::max(seq_, e->seq);
-    ring_.push_back(std::move(*e));
-  }
+  // History is a convenience: a store that cannot be read, or a broken
+  // entry, must not stop the daemon.
+  if (auto all = store_->list("events/"))
+    for (const auto& [key, value] : *all) {
+      auto e = event_from_json(value);
+      if (!e) continue;
+      seq_ = std::max(seq_, e->seq);
+      ring_.push_back(std::move(*e));
+    }
   while (ring_.size() > kKeep) ring_.pop_front();
+  writer_ = std::thread([this] { write_loop(); });
+}
+
+EventBus::~EventBus() {
+  {
+    std::lock_guard lock(write_mu_);
+    stopping_ = true;
+  }
+  write_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+void EventBus::write_loop() {
+  std::unique_lock lock(write_mu_);
+  for (;;) {
+    write_cv_.wait(lock, [this] { return stopping_ || !queued_.empty(); });
+    if (queued_.empty() && stopping_) return;
+    // A burst (a batch of creates publishes thousands) fills transactions
+    // rather than paying one each: a short wait for more.
+    if (!stopping_ && queued_.size() < kMaxTxnOps)
+      write_cv_.wait_for(lock, std::chrono::milliseconds(20), [this] { return stopping_ || queued_.size() >= kMaxTxnOps; });
+    std::vector<StoreOp> ops;
+    ops.swap(queued_);
+    lock.unlock();
+    write(std::move(ops));
+    lock.lock();
+  }
+}
+
+void EventBus::write(std::vector<StoreOp> ops) {
+  std::set<std::string> deleted;
+  for (const auto& op : ops)
+    if (op.kind == StoreOp::Delete) deleted.insert(op.key);
+  std::set<std::string> cancelled;  // put and deleted here: neither is written
+  for (const auto& op : ops)
+    if (op.kind == StoreOp::Put && deleted.count(op.key)) cancelled.insert(op.key);
+  std::vector<StoreOp> kept;
+  for (auto& op : ops)
+    if (!cancelled.count(op.key)) kept.push_back(std::move(op));
+  (void)store_->commit_chunked(kept);  // best effort: events are not desired state
 }
 
 uint64_t EventBus::publish(Event event) {
@@ -65,9 +107,12 @@ uint64_t EventBus::publish(Event event) {
   ring_.push_back(event);
   if (ring_.size() > kKeep) ring_.pop_front();
   if (store_) {
-    std::vector<StoreOp> ops{{StoreOp::Put, key_of(event.seq), event_to_json(event)}};
-    if (event.seq > kKeep) ops.push_back({StoreOp::Delete, key_of(event.seq - kKeep), ""});
-    (void)store_->commit(ops);  // best effort: events are not desired state
+    {
+      std::lock_guard write_lock(write_mu_);
+      queued_.push_back({StoreOp::Put, key_of(event.seq), event_to_json(event)});
+      if (event.seq > kKeep) queued_.push_back({StoreOp::Delete, key_of(event.seq - kKeep), ""});
+    }
+    write_cv_.notify_one();
   }
   for (auto& s : subs_) s->sink(event);
   return event.seq;

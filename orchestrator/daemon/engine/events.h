@@ -7,14 +7,23 @@
 // subscriber gets the replayed history then the live events with no gap and
 // no duplicate. Sinks are called with that mutex held, from the publishing
 // thread: they must be quick (the API server queues) and must not publish.
+//
+// The store's copy is written by a thread of the bus's own, in
+// transactions of up to 128 operations: a publisher (a supervisor placing
+// thousands of replicas) does not wait for a store write per event. The
+// destructor writes what is still queued; a killed daemon loses the last
+// few, which is all "best effort" history costs.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
+#include <thread>
+#include <vector>
 
 #include "orchestrator/daemon/engine/engine.h"
 #include "orchestrator/daemon/store/state_store.h"
@@ -26,6 +35,9 @@ class EventBus {
   static constexpr size_t kKeep = 1000;
   // `store` may be null (no persistence). Loads the persisted tail.
   explicit EventBus(StateStore* store);
+  ~EventBus();
+  EventBus(const EventBus&) = delete;
+  EventBus& operator=(const EventBus&) = delete;
 
   // Fills seq and time_ms (when 0); returns the seq.
   uint64_t publish(Event event);
@@ -37,7 +49,17 @@ class EventBus {
   struct Sub {
     std::function<void(const Event&)> sink;
   };
+  void write_loop();
+  // Writes `ops` (puts and the trim's deletes, in publish order) in
+  // transactions; a key put and deleted in one go is neither.
+  void write(std::vector<StoreOp> ops);
+
   StateStore* store_;
+  std::mutex write_mu_;  // guards queued_ and stopping_
+  std::condition_variable write_cv_;
+  std::vector<StoreOp> queued_;
+  bool stopping_ = false;
+  std::thread writer_;  // write_loop(), when there is a store
   mutable std::mutex mu_;
   uint64_t seq_ = 0;
   std::deque<Event> ring_;

@@ -1,7 +1,6 @@
 #include "orchestrator/daemon/engine/supervisor.h"
 
 #include <csignal>
-#include <random>
 
 #include "scheduler/health.h"
 #include "scheduler/reconcile.h"
@@ -11,13 +10,6 @@ namespace stack::orch {
 namespace {
 
 using sched::ReplicaState;
-
-std::string random_hex6() {
-  static thread_local std::mt19937 gen{std::random_device{}()};
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%06x", static_cast<unsigned>(gen() & 0xffffff));
-  return buf;
-}
 
 // The spec as placement sees it while requirements are not enforced: every
 // node can take every replica, and ranking alone chooses.
@@ -217,6 +209,10 @@ void Supervisor::kick() {
 }
 
 void Supervisor::save(const ReplicaRecord& r) {
+  if (save_batch_) {  // do_creates writes them together
+    (*save_batch_)[replica_key(r.status.stack, r.status)] = replica_to_json(r);
+    return;
+  }
   // A failed write costs history after a daemon restart, not correctness now.
   if (auto s = save_replica(ctx_.store, r); !s)
     emit("error", r.status.service, r.name, {{"reason", "state store: " + s.error().message()}});
@@ -253,9 +249,18 @@ Supervisor::Pass Supervisor::pass(std::unique_lock<std::mutex>& lk) {
   blocked_ = d.blocked;
   Pass p;
   p.wake_at = std::min(d.wake_at.value_or(INT64_MAX), schedule_probes(now));
-  for (const auto& a : d.actions) {
-    if (quit_) break;
-    p.progress = execute(lk, a) || p.progress;
+  for (size_t i = 0; i < d.actions.size() && !quit_;) {
+    // Creates of one service on nodes that take them together (another
+    // node's: each waits for its report) go as one batch.
+    size_t end = i;
+    while (end < d.actions.size() && batchable(d.actions[end]) && d.actions[end].service == d.actions[i].service) end++;
+    if (end - i > 1) {
+      p.progress = do_creates(lk, {d.actions.begin() + i, d.actions.begin() + end}) || p.progress;
+      i = end;
+      continue;
+    }
+    p.progress = execute(lk, d.actions[i]) || p.progress;
+    i++;
   }
   changed_cv_.notify_all();
   // Only repeated Kills of containers that have not died yet: retry in 1 s.
@@ -312,138 +317,6 @@ bool Supervisor::execute(std::unique_lock<std::mutex>& lk, const sched::Action& 
   return false;
 }
 
-bool Supervisor::do_create(std::unique_lock<std::mutex>& lk, const sched::Action& a, bool restart) {
-  const std::string& service = a.service;
-  const int slot = a.slot;
-  const sched::ServiceSpec* ss = service_spec(service);
-  LocalNode* node = node_by_id(a.node);
-  if (!ss || !node || !desired_.project.services.count(service)) return false;
-  // The task this replaces: the one acted on (Restart), else the slot's
-  // current one. A Pending task (no container yet) is filled in; anything
-  // else is followed by a new task, the next incarnation.
-  ReplicaRecord* prev = restart ? find_task(a) : current_task(service, slot);
-  // A running task is replaced only when its node is down (lost: it goes at
-  // once) or drained (it keeps running, superseded, until reconcile stops it
-  // once this one serves).
-  const bool live = prev && !prev->status.container_id.empty() &&
-                    (prev->status.state == ReplicaState::Running || prev->status.state == ReplicaState::Stopping);
-  const bool move_off = live && !restart && node_drained(prev->status.node);
-  if (live && !node_down(prev->status.node) && !move_off) return false;
-  if (prev && restart && prev != current_task(service, slot)) return false;  // superseded meanwhile
-  std::string old = prev && !move_off ? prev->status.container_id : "";
-  Task old_task = prev ? task_of(prev->status) : Task{};
-  LocalNode* old_node = old.empty() ? nullptr : node_by_id(prev->status.node);
-  // Only a task that never had a container is filled in. One whose container
-  // is gone (removed for a new config, lost with its shim) is finished: its
-  // successor replaces it at once, so that every container is a task of its
-  // own.
-  ReplicaRecord* rp = prev;
-  if (!prev || !old.empty() || move_off || prev->status.created_at != 0) {
-    ReplicaRecord next;
-    if (prev) next.status = prev->status;  // restart counts and history belong to the slot
-    next.status.incarnation = prev ? prev->status.incarnation + 1 : 1;
-    next.status.service = service;
-    next.status.slot = slot;
-    rp = &(replicas_[task_of(next.status)] = std::move(next));
-    if (prev && old.empty() && !move_off) {
-      (void)delete_replica(ctx_.store, desired_.project.name, prev->status);
-      replicas_.erase(old_task);
-      prev = nullptr;
-    }
-  }
-  ReplicaRecord& r = *rp;
-  // Restart counts belong to the slot: they survive policy restarts and a
-  // re-creation after a reboot, and start over only with a new config.
-  bool new_config = r.status.config_hash != ss->config_hash;
-  std::string id = desired_.project.name + "-" + service + "-" + std::to_string(slot) + "-" + random_hex6();
-  ReplicaPlan plan = make_plan(desired_.project, service, slot, id, desired_.networks, ctx_.options.root + "/volumes");
-  if (!source_) source_ = std::make_shared<const PlanSource>(PlanSource{desired_.project, desired_.networks});
-  plan.source = source_;
-  sched::ReplicaStatus& s = r.status;
-  s.stack = desired_.project.name;
-  s.node = a.node;
-  s.container_id = id;
-  s.state = ReplicaState::Created;
-  s.health = {};
-  s.exit_code = 0;
-  s.oom_killed = false;
-  s.created_at = ctx_.clock.now();
-  s.started_at = s.finished_at = s.stop_requested_at = 0;
-  s.stopped_by_user = s.start_requested = false;
-  if (!restart && new_config) {
-    s.restart_count = s.restart_streak = 0;
-    s.restart_times.clear();
-  }
-  s.config_hash = ss->config_hash;
-  r.name = plan.name;
-  r.image = plan.service.image;
-  r.command = plan.service.command.value_or(std::vector<std::string>{});
-  r.addresses.clear();
-  r.pid = r.shim_pid = 0;
-  r.netns_path.clear();
-  save(r);
-  emit("create", service, r.name, {{"image", r.image}, {"reason", a.reason}});
-
-  lk.unlock();
-  // The old incarnation's teardown (veth, netns, overlay: tens of ms) is off
-  // the crash-to-running path: it goes after the new one started, unless the
-  // new one needs what the old holds (a static address).
-  bool static_ip = false;
-  for (const auto& n : plan.networks) static_ip = static_ip || !n.ipv4_address.empty();
-  if (old_node && static_ip) (void)old_node->remove({old});
-  auto started = node->create_and_start(plan);
-  if (old_node && !static_ip) (void)old_node->remove({old});
-  lk.lock();
-  // The old task is gone with its container: its record goes too.
-  if (!old.empty()) {
-    auto ot = replicas_.find(old_task);
-    if (ot != replicas_.end() && ot->second.status.container_id == old) {
-      killed_.erase(old);
-      (void)delete_replica(ctx_.store, desired_.project.name, ot->second.status);
-      replicas_.erase(ot);
-    }
-  }
-
-  ReplicaRecord* cur = find_by_id(id);
-  if (!cur) {  // the slot went away meanwhile (down): do not leak the container
-    if (started) {
-      lk.unlock();
-      (void)node->remove({id});
-      lk.lock();
-    }
-    return true;
-  }
-  if (!started) {
-    cur->status.state = ReplicaState::Exited;
-    cur->status.exit_code = kCreateFailed;
-    cur->status.finished_at = ctx_.clock.now();
-    errors_[{service, slot}] = cur->name + ": " + started.error().message();
-    save(*cur);
-    emit("error", service, cur->name, {{"reason", started.error().message()}});
-    return true;
-  }
-  errors_.erase({service, slot});
-  cur->status.state = ReplicaState::Running;
-  cur->status.started_at = started->started_at_ms ? started->started_at_ms : ctx_.clock.now();
-  if (ss->health.kind != sched::ProbeKind::None)
-    cur->status.health = sched::health_on_start(ss->health, cur->status.started_at);
-  cur->pid = started->pid;
-  cur->shim_pid = started->shim_pid;
-  cur->netns_path = started->netns_path;
-  // The node reports addresses by network name; accept compose keys too.
-  for (const auto& [net, ip] : started->addresses) {
-    auto k = desired_.networks.find(net);
-    cur->addresses[k != desired_.networks.end() ? k->second.name : net] = ip;
-  }
-  save(*cur);
-  emit("start", service, cur->name, {{"pid", std::to_string(cur->pid)}});
-  rewire();
-  lk.unlock();
-  watch(node, id);
-  lk.lock();
-  return true;
-}
-
 bool Supervisor::do_remove(std::unique_lock<std::mutex>& lk, const sched::Action& a) {
   const Task task{a.service, a.slot, a.incarnation};
   auto it = replicas_.find(task);
@@ -470,7 +343,7 @@ bool Supervisor::do_remove(std::unique_lock<std::mutex>& lk, const sched::Action
   if (ss)
     for (const auto& t : targets_of(*ss)) wanted = wanted || t.slot == a.slot;
   if (desired_.goal == sched::StackGoal::Down || !ss || !wanted || superseded) {
-    (void)delete_replica(ctx_.store, desired_.project.name, it->second.status);
+    drop_record(it->second.status);
     replicas_.erase(it);
     if (!has_task(a.service, a.slot)) errors_.erase({a.service, a.slot});
   } else {

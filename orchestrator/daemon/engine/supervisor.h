@@ -35,6 +35,7 @@
 #include <tuple>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -171,6 +172,29 @@ class Supervisor {
   // Runs one action; returns whether it changed anything.
   bool execute(std::unique_lock<std::mutex>& lk, const sched::Action& a);
   bool do_create(std::unique_lock<std::mutex>& lk, const sched::Action& a, bool restart);
+  // supervisor_create.cc: do_create's steps, and batches of them.
+  struct PreparedCreate {
+    std::string service;
+    int slot = 0;
+    Task task;       // its record's key in replicas_
+    std::string id;  // its container
+    LocalNode* node = nullptr;
+    ReplicaPlan plan;
+    std::string old;  // the incarnation it replaces, removed around the launch ("" = none)
+    Task old_task;
+    LocalNode* old_node = nullptr;
+    bool static_ip = false;  // the old one goes first: it holds the address
+    stack::Result<ReplicaRuntime> started;
+  };
+  std::optional<PreparedCreate> prepare_create(const sched::Action& a, bool restart);
+  static void launch(PreparedCreate& c);
+  bool finish_create(std::unique_lock<std::mutex>& lk, PreparedCreate& c, bool rewire_now);
+  bool batchable(const sched::Action& a) const;  // a Create on a node that takes creates together
+  bool do_creates(std::unique_lock<std::mutex>& lk, const std::vector<sched::Action>& actions);
+  // Records to write together: key -> JSON, nullopt = delete (the last say wins).
+  using RecordBatch = std::map<std::string, std::optional<std::string>>;
+  void write_records(RecordBatch& records);
+  void drop_record(const sched::ReplicaStatus& s);  // the task's record deleted (or batched)
   bool do_remove(std::unique_lock<std::mutex>& lk, const sched::Action& a);
   void on_exit(const std::string& id, const ExitInfo& info);
   void on_probe(const std::string& id, const sched::ProbeResult& result);
@@ -210,6 +234,7 @@ class Supervisor {
   std::set<std::string> probing_;        // container ids with a probe in flight
   std::vector<std::string> blocked_;    // the last decision's blocked list
   std::set<std::string> killed_;         // container ids SIGKILLed already
+  RecordBatch* save_batch_ = nullptr;    // set by do_creates: save() and drop_record() add to it
   std::thread thread_;
   // Callbacks from node and pool threads reach the supervisor through this;
   // the destructor clears `self` under `m`, so a late callback does nothing.

@@ -100,6 +100,10 @@ class LocalNode {
 
   // netns, endpoints, rootfs, /etc files, config.json, shim --detach, started.
   virtual stack::Result<ReplicaRuntime> create_and_start(const ReplicaPlan& plan) = 0;
+  // Whether many create_and_start calls may run at once and gain from it
+  // (another node's, which each wait for that node's report); a node's
+  // own creates go one at a time.
+  virtual bool concurrent_creates() const { return false; }
 
   // Calls `on_exit` (from a node thread) once the container's init exits
   // (pidfd); at once if it already has. The record comes from exit.json.

@@ -2,6 +2,8 @@
 // backend gets them with the same meaning.
 #include "orchestrator/daemon/store/state_store.h"
 
+#include <algorithm>
+
 namespace stack::orch {
 
 bool is_store_error(const stack::Error& e, const char* which) {
@@ -30,6 +32,12 @@ stack::Result<std::vector<std::pair<std::string, std::string>>> StateStore::list
   out.reserve(r->kvs.size());
   for (auto& kv : r->kvs) out.emplace_back(std::move(kv.key), std::move(kv.value));
   return out;
+}
+
+stack::Result<void> StateStore::commit_chunked(const std::vector<StoreOp>& ops) {
+  for (size_t at = 0; at < ops.size(); at += kMaxTxnOps)
+    STACK_TRY(commit({ops.begin() + at, ops.begin() + std::min(ops.size(), at + kMaxTxnOps)}));
+  return {};
 }
 
 stack::Result<void> StateStore::commit(const std::vector<StoreOp>& ops) {

@@ -54,6 +54,9 @@ inline constexpr const char* kErrDuplicateKey = "duplicate key given in txn requ
 inline constexpr const char* kErrEmptyKey = "key is not provided";
 bool is_store_error(const stack::Error& e, const char* which);
 
+// etcd's default limit of operations in one transaction (--max-txn-ops).
+inline constexpr size_t kMaxTxnOps = 128;
+
 struct KeyValue {
   std::string key;
   std::string value;
@@ -179,6 +182,10 @@ class StateStore {
   stack::Result<std::vector<std::pair<std::string, std::string>>> list(const std::string& prefix);
   // All or nothing (a txn without compares).
   stack::Result<void> commit(const std::vector<StoreOp>& ops);
+  // In transactions of up to kMaxTxnOps each, in order: each all or
+  // nothing, not the whole (for writes that need no atomicity across them:
+  // events, a batch of records). Stops at the first that fails.
+  stack::Result<void> commit_chunked(const std::vector<StoreOp>& ops);
 };
 
 struct StoreOptions {
