@@ -1,5 +1,7 @@
 #include "orchestrator/daemon/cluster/tls_relay.h"
 
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -21,7 +23,14 @@ void relay_tls(TlsStream& tls, int plain_fd, const std::atomic<bool>* cancel) {
   std::string buf(32 * 1024, '\0');
   for (;;) {
     if (cancel && cancel->load()) return;
-    bool tls_ready = SSL_pending(tls.native_handle()) > 0;
+    // Bytes that reached this side but that poll() no longer sees: plaintext
+    // OpenSSL decrypted and not handed out yet, a record it read and did
+    // not process, and records asio moved from the socket into the SSL's
+    // read BIO (one TCP read can carry several: an HTTP answer and the
+    // first frames of the stream behind it). Waiting in poll() with those
+    // pending would wait for ever.
+    SSL* ssl = tls.native_handle();
+    bool tls_ready = SSL_has_pending(ssl) == 1 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0;
     pollfd p[2] = {{tcp_fd, POLLIN, 0}, {plain_fd, POLLIN, 0}};
     if (!tls_ready) {
       int n = ::poll(p, 2, 200);
