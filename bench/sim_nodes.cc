@@ -41,6 +41,8 @@ using namespace std::chrono_literals;
 namespace {
 
 std::atomic<bool> g_stop{false};
+// SIGUSR1: print the figures so far (one JSON line) and go on.
+std::atomic<bool> g_snapshot{false};
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -80,6 +82,7 @@ int main(int argc, char** argv) {
   stack::orch::StateStore& store = **opened;
   ::signal(SIGINT, [](int) { g_stop = true; });
   ::signal(SIGTERM, [](int) { g_stop = true; });
+  ::signal(SIGUSR1, [](int) { g_snapshot = true; });
 
   // The nodes: records first, then a heartbeat each under its own lease.
   std::vector<std::string> ids;
@@ -123,13 +126,25 @@ int main(int argc, char** argv) {
   // Assignments in, reports out.
   auto watch = store.watch(keys::kAssign, {.prefix = true});
   if (!watch) die("watch: " + watch.error().message());
-  uint64_t assigned = 0, removed = 0;
+  uint64_t assigned = 0, removed = 0, assign_bytes = 0;
   std::vector<int64_t> arrivals;
   auto revision = [&]() -> int64_t {
     auto r = store.range(keys::kLeader);
     return r ? r->revision : 0;
   };
   const int64_t revision_start = revision();
+  // etcd's revision goes up by one per write transaction: all of them,
+  // the leader's and ours, while the nodes ran.
+  auto print_figures = [&](int64_t revision_now) {
+    std::cout << nlohmann::json{{"nodes", count},
+                                {"assigned", assigned},
+                                {"removed", removed},
+                                {"assign_bytes", assign_bytes},
+                                {"report_txns", txns},
+                                {"etcd_revisions", revision_now - revision_start}}
+                     .dump()
+              << std::endl;
+  };
   while (!g_stop) {
     auto events = (*watch)->wait(200ms);
     if (!events) die("watch: " + events.error().message());
@@ -150,8 +165,10 @@ int main(int argc, char** argv) {
       ops.push_back({stack::orch::StoreOp::Put, keys::tasks(node) + id, stack::orch::report_to_json(report), 0});
       arrivals.push_back(now_ms());
       assigned++;
+      assign_bytes += e.kv.value.size();
     }
     commit(store, ops, txns);
+    if (g_snapshot.exchange(false)) print_figures(revision());
   }
 
   keeper.join();
@@ -168,14 +185,6 @@ int main(int argc, char** argv) {
     ops.push_back({stack::orch::StoreOp::DeletePrefix, keys::tasks(ids[i]), "", 0});
   }
   commit(store, ops, txns);
-  // etcd's revision goes up by one per write transaction: all of them,
-  // the leader's and ours, while the nodes ran.
-  std::cout << nlohmann::json{{"nodes", count},
-                              {"assigned", assigned},
-                              {"removed", removed},
-                              {"report_txns", txns},
-                              {"etcd_revisions", revision_end - revision_start}}
-                   .dump()
-            << "\n";
+  print_figures(revision_end);
   return 0;
 }

@@ -23,7 +23,9 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
+#include <unordered_map>
 
 namespace stack::sched {
 
@@ -88,6 +90,22 @@ int replicas_of(const NodeInfo& node, const std::string& service) {
   return it == node.replicas_of_service.end() ? 0 : it->second;
 }
 
+// The checks of a node's room, one home for rejections() (which names what
+// fails) and fits() (placement's fast path, which only asks).
+bool cpus_fit(const Requirements& req, const NodeInfo& node) {
+  return req.cpus <= 0 || node.cpus - node.cpus_used + 1e-9 >= req.cpus;
+}
+bool memory_fit(const Requirements& req, const NodeInfo& node) {
+  return req.memory == 0 || (node.memory > node.memory_used ? node.memory - node.memory_used : 0) >= req.memory;
+}
+bool gpus_fit(const Requirements& req, const NodeInfo& node) {
+  if (req.gpus == -1) return node.gpus > 0 && node.gpus_used == 0;
+  return req.gpus <= 0 || std::max<int64_t>(node.gpus - node.gpus_used, 0) >= req.gpus;
+}
+bool under_max(const Requirements& req, int replicas_there) {
+  return req.max_per_node <= 0 || replicas_there < req.max_per_node;
+}
+
 // Why `node` cannot take a replica of `service`; empty when it can.
 std::vector<std::string> rejections(const ServiceSpec& service,
                                     const std::vector<Constraint>& constraints,
@@ -96,27 +114,22 @@ std::vector<std::string> rejections(const ServiceSpec& service,
   const Requirements& req = service.requirements;
   if (!node.ready) why.push_back("not ready");
   else if (!node.active) why.push_back("not active (drain or pause)");
-  if (req.cpus > 0) {
-    double free = node.cpus - node.cpus_used;
-    if (free + 1e-9 < req.cpus)
-      why.push_back(number(std::max(free, 0.0)) + " of " + number(req.cpus) + " cpus free");
+  if (!cpus_fit(req, node))
+    why.push_back(number(std::max(node.cpus - node.cpus_used, 0.0)) + " of " + number(req.cpus) + " cpus free");
+  if (!memory_fit(req, node))
+    why.push_back(mib(node.memory > node.memory_used ? node.memory - node.memory_used : 0) + " of " +
+                  mib(req.memory) + " memory free");
+  if (!gpus_fit(req, node)) {
+    int64_t gpus_free = std::max<int64_t>(node.gpus - node.gpus_used, 0);
+    if (req.gpus == -1)
+      why.push_back(node.gpus == 0 ? std::string("no gpu (all requested)")
+                                   : std::to_string(gpus_free) + " of " + std::to_string(node.gpus) +
+                                         " gpus free (all requested)");
+    else
+      why.push_back(std::to_string(gpus_free) + " of " + std::to_string(req.gpus) + " gpu" +
+                    (req.gpus == 1 ? "" : "s") + " free");
   }
-  if (req.memory > 0) {
-    uint64_t free = node.memory > node.memory_used ? node.memory - node.memory_used : 0;
-    if (free < req.memory) why.push_back(mib(free) + " of " + mib(req.memory) + " memory free");
-  }
-  int64_t gpus_free = std::max<int64_t>(node.gpus - node.gpus_used, 0);
-  if (req.gpus == -1) {
-    if (node.gpus == 0)
-      why.push_back("no gpu (all requested)");
-    else if (node.gpus_used > 0)
-      why.push_back(std::to_string(gpus_free) + " of " + std::to_string(node.gpus) +
-                    " gpus free (all requested)");
-  } else if (req.gpus > 0 && gpus_free < req.gpus) {
-    why.push_back(std::to_string(gpus_free) + " of " + std::to_string(req.gpus) + " gpu" +
-                  (req.gpus == 1 ? "" : "s") + " free");
-  }
-  if (req.max_per_node > 0 && replicas_of(node, service.name) >= req.max_per_node)
+  if (!under_max(req, replicas_of(node, service.name)))
     why.push_back("max_replicas_per_node " + std::to_string(req.max_per_node) + " reached");
   for (const Constraint& c : constraints) {
     auto have = attribute_of(node, c.attribute);
@@ -226,12 +239,6 @@ PlacementResult place(const ServiceSpec& service, const std::vector<NodeInfo>& n
 
 namespace {
 
-NodeInfo* node_by_id(std::vector<NodeInfo>& nodes, const std::string& id) {
-  for (NodeInfo& n : nodes)
-    if (n.id == id) return &n;
-  return nullptr;
-}
-
 void reserve(NodeInfo& node, const ServiceSpec* service, const std::string& name) {
   node.replicas_of_service[name]++;
   if (!service) return;  // an orphan: its reservations are unknown, it only counts for spread
@@ -241,22 +248,92 @@ void reserve(NodeInfo& node, const ServiceSpec* service, const std::string& name
   node.gpus_used = req.gpus < 0 ? std::max(node.gpus_used, node.gpus) : node.gpus_used + req.gpus;
 }
 
-const ServiceSpec* service_of(const StackSpec& desired, const std::string& name) {
-  for (const ServiceSpec& s : desired.services)
-    if (s.name == name) return &s;
-  return nullptr;
-}
+// place() for the many replicas of one service that a decision creates at
+// once (a `up` of 30,000): what cannot change within a decision (ready,
+// active, the constraints) is looked at once per node, the service's count
+// per node is an array, and a pass over the nodes allocates nothing. It
+// chooses exactly as place() does (tests/unit/placement_test.cc compares
+// the two); a service with spread preferences, whose ranking moves with
+// every placement on a node of the same label value, goes through place().
+class Ranker {
+ public:
+  Ranker(const ServiceSpec& service, const std::vector<NodeInfo>& nodes) : service_(service) {
+    std::vector<Constraint> constraints;
+    for (const std::string& text : service.requirements.constraints) {
+      auto c = parse_constraint(text);
+      if (!c) return;  // usable() is false: place() names the constraint
+      constraints.push_back(*c);
+    }
+    usable_ = service.requirements.spread.empty();
+    count_.resize(nodes.size());
+    for (size_t i = 0; i < nodes.size(); i++) {
+      const NodeInfo& n = nodes[i];
+      count_[i] = replicas_of(n, service.name);
+      bool holds = n.ready && n.active;
+      for (const Constraint& c : constraints) {
+        if (!holds) break;
+        auto have = attribute_of(n, c.attribute);
+        holds = c.equal ? (have && *have == c.value) : (!have || *have != c.value);
+      }
+      if (holds) candidates_.push_back(i);
+    }
+  }
+  bool usable() const { return usable_; }
+
+  // The index of the node place() would choose; nullopt when none fits.
+  std::optional<size_t> choose(const std::vector<NodeInfo>& nodes) const {
+    const Requirements& req = service_.requirements;
+    std::optional<size_t> best;
+    double best_score = 0;
+    for (size_t i : candidates_) {
+      const NodeInfo& n = nodes[i];
+      if (!cpus_fit(req, n) || !memory_fit(req, n) || !gpus_fit(req, n) || !under_max(req, count_[i])) continue;
+      double score = utilisation_after(service_, n);
+      bool better = !best || score > best_score + 1e-9;
+      if (!better && std::abs(score - best_score) <= 1e-9)
+        better = count_[i] < count_[*best] || (count_[i] == count_[*best] && n.id < nodes[*best].id);
+      if (better) {
+        best = i;
+        best_score = score;
+      }
+    }
+    return best;
+  }
+  void placed(size_t i) { count_[i]++; }
+
+ private:
+  const ServiceSpec& service_;
+  bool usable_ = false;
+  std::vector<size_t> candidates_;
+  std::vector<int> count_;  // the service's replicas per node
+};
 
 }  // namespace
 
 void place_actions(Decision& decision, const StackSpec& desired, const ObservedStack& observed,
                    std::vector<NodeInfo> nodes) {
+  std::unordered_map<std::string, size_t> index;
+  for (size_t i = 0; i < nodes.size(); i++) index.emplace(nodes[i].id, i);
+  auto node_by_id = [&](const std::string& id) -> NodeInfo* {
+    auto it = index.find(id);
+    return it == index.end() ? nullptr : &nodes[it->second];
+  };
+  std::unordered_map<std::string, const ServiceSpec*> services;
+  for (const ServiceSpec& s : desired.services) services.emplace(s.name, &s);
+  auto service_of = [&](const std::string& name) -> const ServiceSpec* {
+    auto it = services.find(name);
+    return it == services.end() ? nullptr : it->second;
+  };
+
   std::map<std::pair<std::string, int>, std::string> node_of_slot;
   for (const ReplicaStatus& r : observed.replicas) {
     node_of_slot[{r.service, r.slot}] = r.node;
     if (r.state != ReplicaState::Running && r.state != ReplicaState::Stopping) continue;
-    if (NodeInfo* n = node_by_id(nodes, r.node)) reserve(*n, service_of(desired, r.service), r.service);
+    if (NodeInfo* n = node_by_id(r.node)) reserve(*n, service_of(r.service), r.service);
   }
+  // Made at a service's first placement by place_actions' own ranking,
+  // after the observed reservations above.
+  std::map<std::string, Ranker> rankers;
   std::vector<Action> kept;
   std::set<std::string> reported;
   for (Action& a : decision.actions) {
@@ -264,25 +341,40 @@ void place_actions(Decision& decision, const StackSpec& desired, const ObservedS
       kept.push_back(std::move(a));
       continue;
     }
-    const ServiceSpec* s = service_of(desired, a.service);
+    const ServiceSpec* s = service_of(a.service);
     ServiceSpec none;
     none.name = a.service;
     const ServiceSpec& spec = s ? *s : none;
     PlacementResult p;
     if (!a.node.empty()) {  // a global service's: its node or none
-      NodeInfo* there = node_by_id(nodes, a.node);
+      NodeInfo* there = node_by_id(a.node);
       p = there ? place(spec, {*there}) : PlacementResult{"", "no node satisfies: " + a.node + ": not a node"};
     } else if (a.kind == ActionKind::Restart) {
       auto it = node_of_slot.find({a.service, a.slot});
-      NodeInfo* home = it == node_of_slot.end() ? nullptr : node_by_id(nodes, it->second);
+      NodeInfo* home = it == node_of_slot.end() ? nullptr : node_by_id(it->second);
       if (home) p = place(spec, {*home});
     }
-    if (p.node.empty() && a.node.empty()) p = place(spec, nodes);
+    if (p.node.empty() && a.node.empty()) {
+      auto r = rankers.find(a.service);
+      if (r == rankers.end() && s) r = rankers.emplace(a.service, Ranker(*s, nodes)).first;
+      bool ranked = r != rankers.end() && r->second.usable();
+      std::optional<size_t> chosen = ranked ? r->second.choose(nodes) : std::nullopt;
+      if (chosen) {
+        p.node = nodes[*chosen].id;
+      } else {
+        // Room only shrinks within a decision: a service that fit nowhere
+        // fits nowhere for its next replica either (its line is written).
+        if (ranked && reported.count(a.service)) continue;
+        p = place(spec, nodes);  // spread preferences, or the explanation of why none fits
+      }
+    }
     if (p.node.empty()) {
       if (reported.insert(a.service).second) decision.blocked.push_back(a.service + " blocked: " + p.explanation);
       continue;
     }
-    reserve(*node_by_id(nodes, p.node), s, a.service);
+    size_t i = index.at(p.node);
+    reserve(nodes[i], s, a.service);
+    if (auto r = rankers.find(a.service); r != rankers.end()) r->second.placed(i);
     a.node = p.node;
     kept.push_back(std::move(a));
   }

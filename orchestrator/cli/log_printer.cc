@@ -55,21 +55,19 @@ UpProgress::UpProgress(std::string stack, bool tty) : stack_(std::move(stack)), 
 
 void UpProgress::set(const std::string& key, const std::string& status) {
   std::lock_guard lock(mu_);
-  for (auto& [k, s] : lines_)
-    if (k == key) {
-      if (s == status) return;
-      s = status;
-      if (tty_)
-        redraw();
-      else
-        std::cout << " " << key << "  " << status << "\n" << std::flush;
-      return;
-    }
-  lines_.emplace_back(key, status);
-  if (tty_)
-    redraw();
-  else
+  auto [it, added] = index_.try_emplace(key, lines_.size());
+  if (added) {
+    lines_.emplace_back(key, status);
+  } else {
+    if (lines_[it->second].second == status) return;
+    lines_[it->second].second = status;
+  }
+  if (!tty_) {
     std::cout << " " << key << "  " << status << "\n" << std::flush;
+    return;
+  }
+  dirty_ = true;
+  if (std::chrono::steady_clock::now() - drawn_at_ >= kRedrawEvery) redraw();
 }
 
 void UpProgress::redraw() {
@@ -84,6 +82,8 @@ void UpProgress::redraw() {
     out += "\x1b[2K " + std::string(mark) + " " + k + std::string(w - k.size() + 2, ' ') + s + "\n";
   }
   drawn_ = lines_.size();
+  drawn_at_ = std::chrono::steady_clock::now();
+  dirty_ = false;
   std::cout << out << std::flush;
 }
 
@@ -123,6 +123,8 @@ void UpProgress::finish(const std::vector<orch::ReplicaView>& replicas) {
     if (!status.empty()) status[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(status[0])));
     set("Container " + r.name, status);
   }
+  std::lock_guard lock(mu_);
+  if (dirty_) redraw();
 }
 
 }  // namespace stack::cli

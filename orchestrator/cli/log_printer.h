@@ -6,9 +6,11 @@
 //    terminal, one plain line per change otherwise.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "orchestrator/api/types.h"
@@ -44,6 +46,12 @@ class UpProgress {
   std::string stack_;
   bool tty_;
   std::vector<std::pair<std::string, std::string>> lines_;  // key, status, in first-seen order
+  std::unordered_map<std::string, size_t> index_;            // key -> its line (an up of 30,000)
+  // On a terminal the lines are drawn again at most every kRedrawEvery
+  // (each draw is every line), and once more at finish().
+  static constexpr std::chrono::milliseconds kRedrawEvery{50};
+  std::chrono::steady_clock::time_point drawn_at_{};
+  bool dirty_ = false;
   size_t drawn_ = 0;
   std::mutex mu_;
 };

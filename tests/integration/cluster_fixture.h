@@ -100,10 +100,28 @@ class ThreeNodes : public ::testing::Test {
   }
   // `down` of the stack in `file`, asked of node `via`; then each node of
   // `left` holds no container (down leaves nothing behind).
+  // ... and no key of the stack in etcd (read as `via`, a manager, from its
+  // own member): its record, replicas, sources and assignments.
   void down_leaves_nothing(const std::string& file, std::vector<int> left = {0, 1, 2}, int via = 0) {
     auto down = h_->stack(via, {"-f", file, "down"});
     ASSERT_EQ(down.status, 0) << down.err;
     for (int n : left) EXPECT_TRUE(wait_for([&] { return h_->containers(n).empty(); })) << "node " << n;
+    std::string name;
+    std::ifstream in(file);
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("name: ", 0) == 0) name = line.substr(6);
+    ASSERT_FALSE(name.empty()) << file << " names no stack";
+    auto store = orch::open_etcd_store(etcd_as(via, via));
+    ASSERT_TRUE(store) << store.error().message();
+    std::vector<std::string> left_keys;
+    EXPECT_TRUE(wait_for([&] {
+      left_keys.clear();
+      for (const std::string prefix : {"stacks/" + name, "replicas/" + name + "/", "sources/" + name + "/", std::string("assign/")})
+        if (auto kvs = (*store)->list(prefix))
+          for (const auto& [key, value] : *kvs)
+            if (prefix != "assign/" || key.find("/" + name + "-") != std::string::npos) left_keys.push_back(key);
+      return left_keys.empty();
+    })) << "left in etcd: " << nlohmann::json(left_keys).dump();
   }
   // node id -> running replicas there.
   static std::map<std::string, int> running_per_node(const nlohmann::json& ps) {

@@ -5,6 +5,8 @@
 // store: the report under tasks/<node>/<id>.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <thread>
 
@@ -53,6 +55,8 @@ networks:
   std::string assignment(int slot, const std::string& id) {
     auto plan = orch::make_plan(source_->project, "web", slot, id, source_->networks, dir_->path() + "/volumes");
     plan.source = source_;
+    const orch::SourceText text = orch::source_text(plan);  // as the leader writes it before the assignment
+    EXPECT_TRUE(store_.put(text.key, *text.body));
     return orch::assignment_to_json(plan);
   }
   void start_runner() {
@@ -152,6 +156,21 @@ TEST_F(AssignmentRunnerTest, AnAssignmentThatCannotRunIsReportedFailedWithWhy) {
   EXPECT_EQ(r->state, orch::TaskReport::State::Failed);
   EXPECT_NE(r->error.find("no space left on device"), std::string::npos) << r->error;
   EXPECT_FALSE(mgr_->find_network("demo_default")) << "a failed create leaves no network behind";
+
+  // An assignment whose source is gone (the stack went down meanwhile)
+  // fails with the key it looked for; nothing is made.
+  auto changed = source_->project;  // a source this node has not read (nor cached)
+  changed.services.at("web").image = "busybox:changed";
+  source_ = std::make_shared<orch::PlanSource>(orch::PlanSource{changed, source_->networks});
+  std::string text = assignment(3, "demo-web-3-dddddd");
+  const std::string source_key = nlohmann::json::parse(text).at("source").get<std::string>();
+  ASSERT_OK(store_.remove(source_key));
+  ASSERT_OK(store_.put(keys::assign("n1") + "demo-web-3-dddddd", text));
+  r = report_when("demo-web-3-dddddd", [](auto& x) { return x.has_value(); });
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->state, orch::TaskReport::State::Failed);
+  EXPECT_NE(r->error.find(source_key + ": no such source"), std::string::npos) << r->error;
+  EXPECT_EQ(node_.running_names(), std::vector<std::string>{});
 }
 
 }  // namespace

@@ -375,7 +375,32 @@ TYPED_TEST_P(StoreContract, RetainedRevisionsAreCompactedAutomatically) {
   EXPECT_EQ(this->s().range("", RangeOptions{true, 10})->kvs.size(), 3u);
 }
 
+// commit_chunked: a batch over many transactions lands whole, one revision
+// per transaction (etcd's may be in flight together); a key written in two
+// of them ends with the later write (those go one after another).
+TYPED_TEST_P(StoreContract, AChunkedCommitLandsWholeAndKeepsTheOrderOfAKeyWrittenTwice) {
+  std::vector<StoreOp> ops;
+  for (int i = 0; i < 1000; i++) ops.push_back({StoreOp::Put, "records/" + std::to_string(i), std::to_string(i)});
+  const Revision before = this->rev();
+  ASSERT_TRUE(this->s().commit_chunked(ops));
+  EXPECT_EQ(this->rev(), before + static_cast<Revision>((ops.size() + kMaxTxnOps - 1) / kMaxTxnOps));
+  auto all = this->s().list("records/");
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 1000u);
+  for (const auto& [key, value] : *all) EXPECT_EQ(key, "records/" + value);
+
+  // "last" in each of eight transactions, its value the transaction's number.
+  ops.clear();
+  for (int t = 0; t < 8; t++)
+    for (size_t i = 0; i < kMaxTxnOps; i++)
+      ops.push_back(i == 0 ? StoreOp{StoreOp::Put, "last", std::to_string(t)}
+                           : StoreOp{StoreOp::Put, "more/" + std::to_string(t) + "/" + std::to_string(i), "x"});
+  ASSERT_TRUE(this->s().commit_chunked(ops));
+  EXPECT_EQ(this->s().get("last").value(), std::optional<std::string>("7"));
+}
+
 REGISTER_TYPED_TEST_SUITE_P(StoreContract,
+                            AChunkedCommitLandsWholeAndKeepsTheOrderOfAKeyWrittenTwice,
                             EveryWritingTxnAddsOneRevisionAndKeysCarryTheirHistory,
                             RangeReadsAKeyAPrefixOrThePastState,
                             CompareAndSwapRunsOneBranch,

@@ -1,8 +1,13 @@
 #include "orchestrator/daemon/cluster/assignment.h"
 
 #include <cerrno>
+#include <memory>
+#include <mutex>
+#include <vector>
 
 #include "orchestrator/compose/loader.h"
+#include "orchestrator/daemon/cluster/cluster_keys.h"
+#include "runtime/image/digest.h"
 #include "orchestrator/compose/serialize.h"
 #include "orchestrator/daemon/engine/supervisor.h"
 #include "scheduler/reconcile.h"
@@ -52,39 +57,81 @@ stack::Result<T> parse_as(const std::string& text, const char* what, F parse) {
 
 }  // namespace
 
-std::string assignment_to_json(const ReplicaPlan& plan) {
+namespace {
+
+// A source's stored text, made once per PlanSource (a `up` of 30,000
+// replicas shares one) and kept while the source lives. A weak_ptr names
+// the source: a new source at a dead one's address is not a hit.
+SourceText make_source_text(const std::shared_ptr<const PlanSource>& source) {
+  static std::mutex mu;
+  static std::vector<std::pair<std::weak_ptr<const PlanSource>, SourceText>> cache;
+  {
+    std::lock_guard lk(mu);
+    for (const auto& [weak, text] : cache)
+      if (weak.lock() == source) return text;
+  }
   json nets = json::object();
-  for (const auto& [key, n] : plan.source->networks) nets[key] = network_json(n);
-  return json{{"id", plan.id},
-              {"service", plan.service_key},
-              {"slot", plan.slot},
-              {"project", compose::project_to_json_value(plan.source->project)},
-              {"networks", nets}}
-      .dump();
+  for (const auto& [key, n] : source->networks) nets[key] = network_json(n);
+  auto body = std::make_shared<const std::string>(
+      json{{"project", compose::project_to_json_value(source->project)}, {"networks", nets}}.dump());
+  SourceText text{cluster_keys::source(source->project.name, img::sha256_of(*body).hex.substr(0, 32)), body};
+  std::lock_guard lk(mu);
+  std::erase_if(cache, [](const auto& e) { return e.first.expired(); });
+  cache.emplace_back(source, text);
+  return text;
 }
 
-stack::Result<ReplicaPlan> plan_from_assignment(const std::string& text, const std::string& volume_root) {
+}  // namespace
+
+SourceText source_text(const ReplicaPlan& plan) { return make_source_text(plan.source); }
+
+stack::Result<std::shared_ptr<const PlanSource>> source_from_json(const std::string& body) {
   struct Parts {
-    std::string id, service, project;
-    int slot = 0;
+    std::string project;
     std::map<std::string, net::NetworkInfo> networks;
   };
-  auto parts = parse_as<Parts>(text, "assignment", [](const json& j) {
+  auto parts = parse_as<Parts>(body, "source", [](const json& j) {
     Parts p;
-    p.id = j.at("id").get<std::string>();
-    p.service = j.at("service").get<std::string>();
-    p.slot = j.at("slot").get<int>();
     p.project = j.at("project").dump();
     for (const auto& [key, n] : j.at("networks").items()) p.networks[key] = network_of(n);
     return p;
   });
   if (!parts) return tl::unexpected(parts.error());
   auto project = compose::project_from_json(parts->project);
-  if (!project) return tl::unexpected(project.error().wrap("assignment " + parts->id + ": project"));
-  if (!project->services.count(parts->service))
+  if (!project) return tl::unexpected(project.error().wrap("source: project"));
+  return std::make_shared<const PlanSource>(PlanSource{std::move(*project), std::move(parts->networks)});
+}
+
+std::string assignment_to_json(const ReplicaPlan& plan) {
+  return json{{"id", plan.id}, {"service", plan.service_key}, {"slot", plan.slot}, {"source", source_text(plan).key}}
+      .dump();
+}
+
+stack::Result<ReplicaPlan> plan_from_assignment(const std::string& text, const std::string& volume_root,
+                                                const SourceLookup& lookup) {
+  struct Parts {
+    std::string id, service, source;
+    int slot = 0;
+  };
+  auto parts = parse_as<Parts>(text, "assignment", [](const json& j) {
+    Parts p;
+    p.id = j.at("id").get<std::string>();
+    p.service = j.at("service").get<std::string>();
+    p.slot = j.at("slot").get<int>();
+    p.source = j.at("source").get<std::string>();
+    return p;
+  });
+  if (!parts) return tl::unexpected(parts.error());
+  if (parts->source.rfind(cluster_keys::kSources, 0) != 0)
+    return stack::fail("assignment " + parts->id + ": source " + parts->source + " is not under " +
+                           cluster_keys::kSources, EINVAL);
+  auto source = lookup(parts->source);
+  if (!source) return tl::unexpected(source.error().wrap("assignment " + parts->id));
+  const compose::Project& project = (*source)->project;
+  if (!project.services.count(parts->service))
     return stack::fail("assignment " + parts->id + ": no service " + parts->service + " in its project", EINVAL);
-  ReplicaPlan plan = make_plan(*project, parts->service, parts->slot, parts->id, parts->networks, volume_root);
-  plan.source = std::make_shared<const PlanSource>(PlanSource{std::move(*project), std::move(parts->networks)});
+  ReplicaPlan plan = make_plan(project, parts->service, parts->slot, parts->id, (*source)->networks, volume_root);
+  plan.source = *source;
   return plan;
 }
 

@@ -1,10 +1,13 @@
 // What travels through the cluster store between the leader and a node
 // (keys in cluster_keys.h), as JSON:
 //
+//   sources/<stack>/<h>  The project and networks replicas are cut from
+//                        (one per `up` that changed them, written once and
+//                        shared by all its assignments; <h> hashes them).
 //   assign/<node>/<id>   Assignment: the replica (stack, service, slot, id)
-//                        with the project and networks it is cut from; the
-//                        node makes the ReplicaPlan itself (make_plan), with
-//                        its own volume directory.
+//                        and the key of its source; the node makes the
+//                        ReplicaPlan itself (make_plan), with its own volume
+//                        directory.
 //   tasks/<node>/<id>    TaskReport: the node's facts of that container.
 //   signals/<node>/<id>  {"signal": N, "nonce": ...}: one delivery per put.
 //   probes/<node>/<id>   ProbeRequest: one health probe; its answer is the
@@ -13,6 +16,8 @@
 // Pure (no I/O): parse errors name the key's part that is wrong.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -24,10 +29,23 @@
 
 namespace stack::orch {
 
-// The assignment of `plan` (which must carry its source).
+// The source of `plan` (which must carry one) as it is stored: its key and
+// JSON, made once per PlanSource however many replicas share it.
+struct SourceText {
+  std::string key;
+  std::shared_ptr<const std::string> body;
+};
+SourceText source_text(const ReplicaPlan& plan);
+stack::Result<std::shared_ptr<const PlanSource>> source_from_json(const std::string& body);
+
+// The assignment of `plan` (which must carry its source), naming the
+// source's key.
 std::string assignment_to_json(const ReplicaPlan& plan);
+// The source an assignment names (from the store, or a cache of the node's).
+using SourceLookup = std::function<stack::Result<std::shared_ptr<const PlanSource>>(const std::string& key)>;
 // The plan a node runs for an assignment; volumes under `volume_root`.
-stack::Result<ReplicaPlan> plan_from_assignment(const std::string& text, const std::string& volume_root);
+stack::Result<ReplicaPlan> plan_from_assignment(const std::string& text, const std::string& volume_root,
+                                                const SourceLookup& source);
 
 struct TaskReport {
   enum class State { Running, Exited, Failed };

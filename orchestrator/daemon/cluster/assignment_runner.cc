@@ -187,6 +187,18 @@ void AssignmentRunner::probes() {
   }
 }
 
+stack::Result<std::shared_ptr<const PlanSource>> AssignmentRunner::source(const std::string& key) {
+  if (auto it = sources_.find(key); it != sources_.end()) return it->second;
+  auto text = store_.get(key);
+  if (!text) return tl::unexpected(text.error().wrap("read " + key));
+  if (!*text) return stack::fail(key + ": no such source (the stack went down or changed since)", ENOENT);
+  auto parsed = source_from_json(**text);
+  if (!parsed) return tl::unexpected(parsed.error().wrap(key));
+  if (sources_.size() >= 16) sources_.clear();  // a few stacks' current ones; dropped ones are read again
+  sources_.emplace(key, *parsed);
+  return *parsed;
+}
+
 void AssignmentRunner::create(const std::string& id, const std::string& text) {
   {
     std::lock_guard lk(report_mu_);
@@ -200,7 +212,7 @@ void AssignmentRunner::create(const std::string& id, const std::string& text) {
       r.exit = ExitInfo{kGoneExitCode, false, 0};
     });
   };
-  auto plan = plan_from_assignment(text, volume_root_);
+  auto plan = plan_from_assignment(text, volume_root_, [this](const std::string& key) { return source(key); });
   if (!plan) return fail(plan.error().message());
   std::error_code ec;
   for (const auto& [key, dir] : plan->volume_dirs) {

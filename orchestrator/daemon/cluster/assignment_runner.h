@@ -60,6 +60,9 @@ class AssignmentRunner {
   void work();    // the op thread
   void probes();  // the probe thread
   void create(const std::string& id, const std::string& text);
+  // The source an assignment names, from the store once, then from
+  // sources_ (the op thread's alone).
+  stack::Result<std::shared_ptr<const PlanSource>> source(const std::string& key);
   void remove(const std::string& id);
   void adopt(const std::set<std::string>& assigned);
   void watch_exit(const std::string& id);
@@ -77,6 +80,7 @@ class AssignmentRunner {
   LocalNode& node_;
   net::NetworkManager& networks_;
   const std::string volume_root_;
+  std::map<std::string, std::shared_ptr<const PlanSource>> sources_;  // key -> source, the last few
 
   std::mutex mu_;  // guards the queue, the maps below and stopping_
   std::condition_variable cv_;

@@ -72,6 +72,7 @@ std::vector<EtcdPermission> worker_permissions(const std::string& id) {
           // Its own assignments to run, its reports of them, and the signal
           // and probe requests it deletes once carried out.
           {P::Read, cluster_keys::assign(id), true},
+          {P::Read, cluster_keys::kSources, true},  // what the assignments are cut from
           {P::ReadWrite, cluster_keys::signals(id), true},
           {P::ReadWrite, cluster_keys::probes(id), true},
           {P::ReadWrite, cluster_keys::tasks(id), true}};

@@ -6,6 +6,8 @@
 //   nodes/<id>         the node's record (NodeView's JSON, cluster_types.h)
 //   alive/<id>         under the node's heartbeat lease: gone = the node is down
 //   leader             the leading manager's id, under its lease
+//   sources/<stack>/<h> what a stack's replicas are cut from (assignment.h),
+//                      named by their assignments; `down` removes them
 //   assign/<node>/<id> a replica the leader put on the node (assignment.h):
 //                      the node runs what is here and removes what is not
 //   tasks/<node>/<id>  the node's report of that replica (running, exited, failed)
@@ -24,6 +26,7 @@ inline constexpr const char* kSecrets = "cluster/secrets";
 inline constexpr const char* kNodes = "nodes/";
 inline constexpr const char* kAlive = "alive/";
 inline constexpr const char* kLeader = "leader";
+inline constexpr const char* kSources = "sources/";
 inline constexpr const char* kAssign = "assign/";
 inline constexpr const char* kTasks = "tasks/";
 inline constexpr const char* kSignals = "signals/";
@@ -46,6 +49,8 @@ inline constexpr const char* kEtcdServerName = "stack-etcd";
 
 inline std::string node(const std::string& id) { return kNodes + id; }
 inline std::string alive(const std::string& id) { return kAlive + id; }
+inline std::string sources(const std::string& stack) { return kSources + stack + "/"; }
+inline std::string source(const std::string& stack, const std::string& hash) { return sources(stack) + hash; }
 inline std::string assign(const std::string& node) { return kAssign + node + "/"; }
 inline std::string tasks(const std::string& node) { return kTasks + node + "/"; }
 inline std::string signals(const std::string& node) { return kSignals + node + "/"; }

@@ -1,5 +1,7 @@
 #include "orchestrator/daemon/cluster/cluster_nodes.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
@@ -46,6 +48,7 @@ class RemoteNode final : public LocalNode {
   stack::Result<ReplicaRuntime> create_and_start(const ReplicaPlan& plan) override {
     if (!plan.source) return stack::fail("assign " + plan.id + ": the plan has no source", EINVAL);
     const std::string key = cluster_keys::assign(id_) + plan.id;
+    STACK_TRY_CTX(cluster_.publish_source(plan), "assign " + plan.name + " to node " + id_);
     STACK_TRY_CTX(cluster_.assignments().write({StoreOp::Put, key, assignment_to_json(plan), 0}),
                   "assign " + plan.name + " to node " + id_);
     auto report = cluster_.wait_report(id_, plan.id, [](const TaskReport* r) { return r != nullptr; }, kCreateLimit);
@@ -369,6 +372,26 @@ LocalNode* ClusterNodes::find(const std::string& id) {
 void ClusterNodes::on_change(std::function<void()> fn) {
   std::lock_guard lk(mu_);
   on_change_ = std::move(fn);
+}
+
+stack::Result<void> ClusterNodes::publish_source(const ReplicaPlan& plan) {
+  const SourceText source = source_text(plan);
+  std::lock_guard lk(sources_mu_);  // the creates of a batch wait for the first one's write
+  if (auto it = published_.find(source.key); it != published_.end() && it->second.lock() == plan.source) return {};
+  STACK_TRY_CTX(store_.put(source.key, *source.body), "write " + source.key);
+  std::erase_if(published_, [](const auto& e) { return e.second.expired(); });
+  published_[source.key] = plan.source;
+  // The stack's older sources beyond the kept ones go (oldest first).
+  const std::string prefix = source.key.substr(0, source.key.rfind('/') + 1);
+  auto all = store_.range(prefix, {.prefix = true});
+  if (!all) return {};  // kept a while longer; the next publish or `down` removes them
+  std::vector<KeyValue> kvs = std::move(all->kvs);
+  std::sort(kvs.begin(), kvs.end(), [](const KeyValue& a, const KeyValue& b) { return a.create_revision > b.create_revision; });
+  std::vector<StoreOp> drop;
+  for (size_t i = kKeptSources; i < kvs.size(); i++)
+    if (kvs[i].key != source.key) drop.push_back({StoreOp::Delete, kvs[i].key, "", 0});
+  if (!drop.empty()) (void)store_.commit(drop);
+  return {};
 }
 
 bool ClusterNodes::ready(const std::string& node) {

@@ -73,6 +73,12 @@ class ClusterNodes final : public NodeDirectory {
   StateStore& store() { return store_; }
   // The assignments' puts, shared out into transactions (grouped_writes.h).
   GroupedWrites& assignments() { return assignments_; }
+  // Writes `plan`'s source (assignment.h) unless this leader wrote it for
+  // the same PlanSource already (a new one after `down` writes again), and
+  // keeps its stack's kKeptSources newest: an assignment still unmade that
+  // names an older one fails on its node and is placed again.
+  stack::Result<void> publish_source(const ReplicaPlan& plan);
+  static constexpr size_t kKeptSources = 4;
   LocalNode* self_node() { return self_node_; }
   const std::string& self() const { return self_; }
 
@@ -95,6 +101,8 @@ class ClusterNodes final : public NodeDirectory {
   const std::string self_;
   LocalNode* const self_node_;
   const PeerCredentials credentials_;
+  std::mutex sources_mu_;  // guards published_ (held while one is written)
+  std::map<std::string, std::weak_ptr<const PlanSource>> published_;
   std::mutex mu_;  // guards what follows
   // wait_report's waiters by container id (each on its own stack).
   std::multimap<std::string, std::condition_variable*> waiters_;

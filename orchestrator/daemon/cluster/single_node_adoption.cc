@@ -50,7 +50,9 @@ stack::Result<int> adopt_single_node_replicas(StateStore& cluster, const std::st
           report.exit.exit_code = 255;
           report.error = "its container is gone";
         }
-        STACK_TRY_CTX(cluster.commit({StoreOp{StoreOp::Put, cluster_keys::assign(self) + id, assignment_to_json(plan), 0},
+        const SourceText text = source_text(plan);
+        STACK_TRY_CTX(cluster.commit({StoreOp{StoreOp::Put, text.key, *text.body, 0},
+                                      StoreOp{StoreOp::Put, cluster_keys::assign(self) + id, assignment_to_json(plan), 0},
                                       StoreOp{StoreOp::Put, cluster_keys::tasks(self) + id, report_to_json(report), 0}}),
                       "adopt " + rec.name);
       }

@@ -290,7 +290,10 @@ stack::Result<void> EngineImpl::teardown(const std::string& stack, bool remove_v
   auto nets = wiring_->remove_networks(project);
   for (const auto& [key, def] : project.networks)
     if (!def.external) emit(stack, "network-remove", {{"network", network_name(project, key)}});
-  auto st = store_.commit({{StoreOp::DeletePrefix, "replicas/" + stack + "/", ""}, {StoreOp::Delete, "stacks/" + stack, ""}});
+  // sources/<stack>/: what a cluster's assignments were cut from (cluster/assignment.h).
+  auto st = store_.commit({{StoreOp::DeletePrefix, "replicas/" + stack + "/", ""},
+                           {StoreOp::DeletePrefix, "sources/" + stack + "/", ""},
+                           {StoreOp::Delete, "stacks/" + stack, ""}});
   if (remove_volumes)
     for (const auto& [key, v] : project.volumes)
       if (!v.external) fs::remove_all(volume_dir(project, key, options_.root + "/volumes"));

@@ -4,11 +4,14 @@
 //   launch          (no lock) the node's create_and_start, the old
 //                   incarnation's removal around it
 //   finish_create   (mu_ held) the result recorded, the exit watched
-// do_create runs them in turn; do_creates runs the launches of a batch
-// together (kParallelCreates at once), and writes the batch's records in
+// do_create runs them in turn; do_creates prepares a batch in chunks
+// (kPrepareChunk), each chunk's launches starting (kParallelCreates at once)
+// while the next is prepared, and writes the batch's records in
 // transactions of up to kMaxTxnOps operations.
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <random>
 #include <thread>
 
@@ -22,7 +25,10 @@ namespace {
 using sched::ReplicaState;
 
 // How many creates of a batch wait on their nodes at once.
-constexpr size_t kParallelCreates = 128;
+constexpr size_t kParallelCreates = 256;
+// How many creates are prepared (records, plans, events) before those
+// leave: the first assignments go out while the rest are prepared.
+constexpr size_t kPrepareChunk = 512;
 
 std::string random_hex6() {
   static thread_local std::mt19937 gen{std::random_device{}()};
@@ -196,29 +202,94 @@ bool Supervisor::batchable(const sched::Action& a) const {
 }
 
 bool Supervisor::do_creates(std::unique_lock<std::mutex>& lk, const std::vector<sched::Action>& actions) {
+  // A pipeline over the batch, so that the store, the nodes and this
+  // thread work at once: chunks of kPrepareChunk are prepared (mu_ held:
+  // prepare_create reads and changes replicas_) and their records written;
+  // launchers (kParallelCreates threads, no lock) take them as they come;
+  // this thread finishes those that landed (in the order they did) between
+  // chunks and, once all are prepared, as they land.
+  // The launch queue: a deque, so that the creates handed out stay where
+  // they are as more come; `taken` counts those handed out. Launchers wait
+  // on work_cv, this thread on landed_cv (a landing wakes no launcher).
+  std::mutex qmu;
+  std::condition_variable work_cv, landed_cv;
+  std::deque<PreparedCreate> creates;
+  size_t taken = 0;
+  bool all_in = false;
+  std::vector<size_t> landed;  // launched, not yet finished (indices into creates)
+  auto launcher = [&] {
+    std::unique_lock q(qmu);
+    while (true) {
+      work_cv.wait(q, [&] { return taken < creates.size() || all_in; });
+      if (taken == creates.size()) return;
+      const size_t i = taken++;
+      PreparedCreate& c = creates[i];
+      q.unlock();
+      launch(c);
+      q.lock();
+      landed.push_back(i);
+      landed_cv.notify_one();
+    }
+  };
+  std::vector<std::thread> launchers;
   RecordBatch records;
-  save_batch_ = &records;
-  std::vector<PreparedCreate> creates;
-  for (const auto& a : actions)
-    if (auto c = prepare_create(a, false)) creates.push_back(std::move(*c));
-  save_batch_ = nullptr;
+  size_t finished = 0;
+  // Finishes the creates that landed, in the order they did; with `wait`,
+  // all of them, waiting (mu_ let go) for those still out.
+  auto finish_landed = [&](bool wait) {
+    std::vector<size_t> now;
+    while (true) {
+      {
+        std::unique_lock q(qmu);
+        if (finished == creates.size()) break;
+        if (landed.empty()) {
+          if (!wait) break;
+          q.unlock();  // mu_ before qmu, always
+          lk.unlock();
+          q.lock();
+          landed_cv.wait(q, [&] { return !landed.empty(); });
+          q.unlock();
+          lk.lock();
+          continue;
+        }
+        now.swap(landed);
+      }
+      save_batch_ = &records;
+      for (size_t i : now) (void)finish_create(lk, creates[i], false);
+      save_batch_ = nullptr;
+      finished += now.size();
+      now.clear();
+      if (records.size() >= kPrepareChunk) write_records(records);
+    }
+  };
+  for (size_t from = 0; from < actions.size(); from += kPrepareChunk) {
+    std::vector<PreparedCreate> chunk;
+    save_batch_ = &records;
+    for (size_t i = from; i < std::min(actions.size(), from + kPrepareChunk); i++)
+      if (auto c = prepare_create(actions[i], false)) chunk.push_back(std::move(*c));
+    save_batch_ = nullptr;
+    write_records(records);
+    if (!chunk.empty()) {
+      {
+        std::lock_guard q(qmu);
+        for (auto& c : chunk) creates.push_back(std::move(c));
+      }
+      work_cv.notify_all();
+      while (launchers.size() < std::min(kParallelCreates, creates.size())) launchers.emplace_back(launcher);
+    }
+    finish_landed(false);
+  }
+  {
+    std::lock_guard q(qmu);
+    all_in = true;
+  }
+  work_cv.notify_all();
+  finish_landed(true);
   write_records(records);
-  if (creates.empty()) return false;
-
   lk.unlock();
-  std::atomic<size_t> next{0};
-  std::vector<std::thread> workers;
-  for (size_t w = 0; w < std::min(kParallelCreates, creates.size()); w++)
-    workers.emplace_back([&] {
-      for (size_t i; (i = next++) < creates.size();) launch(creates[i]);
-    });
-  for (auto& t : workers) t.join();
+  for (auto& t : launchers) t.join();  // each is done or about to return
   lk.lock();
-
-  save_batch_ = &records;
-  for (auto& c : creates) (void)finish_create(lk, c, false);
-  save_batch_ = nullptr;
-  write_records(records);
+  if (creates.empty()) return false;
   rewire();
   return true;
 }

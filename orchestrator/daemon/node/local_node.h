@@ -89,8 +89,9 @@ class LocalNode {
                                                      net::NetworkManager& networks);
   virtual ~LocalNode() = default;
 
-  // Pulls when missing (or always), then unpacks; `progress` gets one-line
-  // updates ("pulling layer 2/5 ...").
+  // Pulls when missing (or always); `progress` gets one-line updates
+  // ("pulling layer 2/5 ..."). Layers are unpacked by the first create that
+  // needs them, so a manager that places replicas elsewhere never unpacks.
   virtual stack::Result<void> ensure_image(const std::string& ref, bool always,
                                         const std::function<void(const std::string&)>& progress) = 0;
 

@@ -130,8 +130,6 @@ class HostNode : public LocalNode {
       auto d = img::pull(*r, images_->store(), cfg, &sink);
       if (!d) return tl::unexpected(d.error());
     }
-    auto l = images_->ensure_unpacked(ref);
-    if (!l) return tl::unexpected(l.error());
     return {};
   }
 

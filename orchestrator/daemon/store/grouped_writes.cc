@@ -5,17 +5,18 @@
 namespace stack::orch {
 
 stack::Result<void> GroupedWrites::write(StoreOp op) {
-  Pending me{std::move(op), false, {}};
+  Pending me{std::move(op), false, {}, {}};
   std::unique_lock lk(mu_);
   queue_.push_back(&me);
   while (!me.done) {
     if (writing_) {
-      done_cv_.wait(lk);
+      me.cv.wait(lk);  // done, or handed the turn to commit (below)
       continue;
     }
-    // This caller commits for everyone queued, its own operation included.
+    // This caller commits for those queued before it, its own operation
+    // included, then hands the turn to the next caller still queued.
     writing_ = true;
-    while (!queue_.empty()) {
+    while (!me.done) {
       std::vector<Pending*> batch;
       Txn t;
       while (!queue_.empty() && batch.size() < kMaxTxnOps) {
@@ -29,10 +30,11 @@ stack::Result<void> GroupedWrites::write(StoreOp op) {
       for (Pending* p : batch) {
         p->done = true;
         if (!committed) p->result = tl::unexpected(committed.error());
+        if (p != &me) p->cv.notify_one();
       }
-      done_cv_.notify_all();
     }
     writing_ = false;
+    if (!queue_.empty()) queue_.front()->cv.notify_one();
   }
   return me.result;
 }

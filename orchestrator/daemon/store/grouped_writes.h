@@ -31,10 +31,12 @@ class GroupedWrites {
     StoreOp op;
     bool done = false;
     stack::Result<void> result;
+    // Its caller waits here: a commit wakes only its own callers (hundreds
+    // wait at once when a leader places thousands of replicas).
+    std::condition_variable cv;
   };
   StateStore& store_;
   std::mutex mu_;  // guards what follows
-  std::condition_variable done_cv_;
   std::deque<Pending*> queue_;  // each on its caller's stack until done
   bool writing_ = false;
 };

@@ -3,6 +3,12 @@
 #include "orchestrator/daemon/store/state_store.h"
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <thread>
+#include <unordered_set>
 
 namespace stack::orch {
 
@@ -35,8 +41,40 @@ stack::Result<std::vector<std::pair<std::string, std::string>>> StateStore::list
 }
 
 stack::Result<void> StateStore::commit_chunked(const std::vector<StoreOp>& ops) {
-  for (size_t at = 0; at < ops.size(); at += kMaxTxnOps)
-    STACK_TRY(commit({ops.begin() + at, ops.begin() + std::min(ops.size(), at + kMaxTxnOps)}));
+  const size_t chunks = (ops.size() + kMaxTxnOps - 1) / kMaxTxnOps;
+  auto chunk = [&](size_t i) {
+    const size_t at = i * kMaxTxnOps;
+    return commit({ops.begin() + at, ops.begin() + std::min(ops.size(), at + kMaxTxnOps)});
+  };
+  bool independent = chunks > 1 && parallel_commits() > 1;
+  if (independent) {
+    std::unordered_set<std::string_view> keys;
+    for (const StoreOp& op : ops)
+      if (op.kind == StoreOp::DeletePrefix || op.kind == StoreOp::GetPrefix || !keys.insert(op.key).second) {
+        independent = false;
+        break;
+      }
+  }
+  if (!independent) {
+    for (size_t i = 0; i < chunks; i++) STACK_TRY(chunk(i));
+    return {};
+  }
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  std::optional<stack::Error> first;  // guarded by mu
+  auto worker = [&] {
+    for (size_t i; (i = next++) < chunks;)
+      if (auto r = chunk(i); !r) {
+        std::lock_guard lk(mu);
+        if (!first) first = r.error();
+        next = chunks;  // no more after a failure
+      }
+  };
+  std::vector<std::thread> workers;
+  for (size_t w = 1; w < std::min(parallel_commits(), chunks); w++) workers.emplace_back(worker);
+  worker();
+  for (auto& t : workers) t.join();
+  if (first) return tl::unexpected(*first);
   return {};
 }
 

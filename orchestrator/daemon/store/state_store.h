@@ -25,6 +25,8 @@
 // Keys are '/'-separated paths; values are JSON text. Layout used by stackd:
 //   stacks/<stack>                  {"project": <compose to_json>, "goal": "up|stopped|down", ...}
 //   replicas/<stack>/<service>/<n>  scheduler ReplicaStatus + container facts (JSON)
+//   sources/<stack>/<hash>          in a cluster: the project and networks its
+//                                   assignments name (cluster/assignment.h)
 //   events/<seq>                    recent events (trimmed to the last 1000)
 //   net/ipam, net/networks          the network manager's state (net_state_store.h)
 #pragma once
@@ -182,10 +184,17 @@ class StateStore {
   stack::Result<std::vector<std::pair<std::string, std::string>>> list(const std::string& prefix);
   // All or nothing (a txn without compares).
   stack::Result<void> commit(const std::vector<StoreOp>& ops);
-  // In transactions of up to kMaxTxnOps each, in order: each all or
-  // nothing, not the whole (for writes that need no atomicity across them:
-  // events, a batch of records). Stops at the first that fails.
+  // In transactions of up to kMaxTxnOps each: each all or nothing, not the
+  // whole (for writes that need no atomicity across them: events, a batch
+  // of records). When no key comes twice and no op is on a prefix,
+  // up to parallel_commits() transactions are in flight at once (their
+  // order does not matter then), else they go one after another. Returns
+  // the first failure; with several in flight, others may have landed.
   stack::Result<void> commit_chunked(const std::vector<StoreOp>& ops);
+  // How many transactions of one commit_chunked may be in flight: etcd
+  // puts concurrent ones into one raft round and one fsync; a local
+  // database gains nothing.
+  virtual size_t parallel_commits() const { return 1; }
 };
 
 struct StoreOptions {

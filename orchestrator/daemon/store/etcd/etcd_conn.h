@@ -52,6 +52,7 @@ class Conn {
 
   // A context whose deadline is the request timeout from now.
   std::unique_ptr<grpc::ClientContext> context() const;
+  std::chrono::milliseconds request_timeout() const { return request_timeout_; }
   // "etcd <what>: <etcd's message>": etcd's own messages ("etcdserver: mvcc:
   // required revision has been compacted") keep their text so that
   // is_store_error() recognises them; transport failures name the endpoints.

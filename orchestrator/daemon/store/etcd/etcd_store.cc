@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "orchestrator/daemon/store/etcd/etcd_conn.h"
+#include "orchestrator/daemon/store/etcd/etcd_keepalive.h"
 #include "orchestrator/daemon/store/etcd/etcd_watch.h"
 #include "orchestrator/daemon/store/store_txn.h"
 
@@ -28,6 +29,8 @@ class EtcdStore final : public StateStore {
  public:
   EtcdStore(std::shared_ptr<etcd::Conn> conn, Revision retain, std::string probe)
       : conn_(std::move(conn)), retain_(retain), probe_(std::move(probe)) {}
+
+  size_t parallel_commits() const override { return 8; }
 
   stack::Result<RangeResult> range(const std::string& key, RangeOptions options) override {
     if (key.empty() && !options.prefix) return stack::fail(std::string("etcd range: ") + kErrEmptyKey);
@@ -89,18 +92,10 @@ class EtcdStore final : public StateStore {
   }
 
   stack::Result<void> lease_keep_alive(LeaseId id) override {
-    auto ctx = conn_->context();
-    auto stream = conn_->lease().LeaseKeepAlive(ctx.get());
-    pb::LeaseKeepAliveRequest req;
-    req.set_id(id);
-    pb::LeaseKeepAliveResponse resp;
-    bool got = stream->Write(req) && stream->Read(&resp);
-    stream->WritesDone();
-    ctx->TryCancel();  // one round is all we want; do not wait for more
-    auto status = stream->Finish();
-    if (!got) return tl::unexpected(conn_->error("lease keep-alive", status));
+    auto ttl = keepalive_.keep_alive(id);
+    if (!ttl) return tl::unexpected(ttl.error());
     // etcd answers a lease it does not know (revoked, expired) with TTL 0.
-    if (resp.ttl() <= 0) return stack::fail("etcd lease keep-alive " + std::to_string(id) + ": " + kErrLeaseNotFound);
+    if (*ttl <= 0) return stack::fail("etcd lease keep-alive " + std::to_string(id) + ": " + kErrLeaseNotFound);
     return {};
   }
 
@@ -190,6 +185,7 @@ class EtcdStore final : public StateStore {
   std::shared_ptr<etcd::Conn> conn_;
   Revision retain_;
   std::string probe_;
+  etcd::KeepAliveStream keepalive_{conn_};  // after conn_
   std::atomic<Revision> compacted_{0};
 };
 
