@@ -299,7 +299,9 @@ class Ranker {
     }
     return best;
   }
-  void placed(size_t i) { count_[i]++; }
+  void placed(size_t i) {
+    if (i < count_.size()) count_[i]++;  // empty when a constraint did not parse (nothing is placed then)
+  }
 
  private:
   const ServiceSpec& service_;

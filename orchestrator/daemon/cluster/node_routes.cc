@@ -6,6 +6,7 @@
 #include <map>
 
 #include "orchestrator/api/api_json.h"
+#include "orchestrator/daemon/cluster/peer_client.h"
 #include "orchestrator/daemon/node/log_chunk.h"
 #include "orchestrator/daemon/server/http_routes.h"
 
@@ -65,8 +66,7 @@ Checked check_request(LocalNode& node, const PeerRequest& request) {
 
 stack::Result<std::unique_ptr<ExecSession>> open_node_exec(LocalNode& node, const PeerRequest& request) {
   Checked c = check_request(node, request);
-  const int code = c.status == 403 ? EACCES : c.status == 404 ? ENOENT : EINVAL;
-  if (c.status) return stack::fail(c.error, code);
+  if (c.status) return stack::fail(c.error, peer_errno(c.status));
   if (c.verb != "exec") return stack::fail("no such endpoint: " + request.method + " " + c.path, ENOENT);
   auto exec = exec_request_from_json(json::parse(request.body, nullptr, false));
   if (!exec) return stack::fail("exec: " + exec.error().context, EINVAL);

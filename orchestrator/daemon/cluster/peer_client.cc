@@ -10,6 +10,24 @@ PeerCredentials PeerCredentials::under(const std::string& root) {
   return {paths.ca_cert, paths.node_cert, paths.node_key};
 }
 
+int peer_http_status(int err) {
+  switch (err) {
+    case ENOENT: return 404;
+    case EACCES: return 403;
+    case EINVAL: return 400;
+    default: return 500;
+  }
+}
+
+int peer_errno(int http_status) {
+  switch (http_status) {
+    case 404: return ENOENT;
+    case 403: return EACCES;
+    case 400: return EINVAL;
+    default: return EIO;
+  }
+}
+
 stack::Result<nlohmann::json> peer_call(const PeerCredentials& credentials, const std::string& method,
                                         const std::string& address, int port, const std::string& target,
                                         const std::string& body, int timeout_s) {
@@ -35,7 +53,7 @@ stack::Result<nlohmann::json> peer_call(const PeerCredentials& credentials, cons
   if (res->status != 200) {
     std::string why = answer.is_object() ? answer.value("error", "") : "";
     return stack::fail("node " + address + ": " + (why.empty() ? "HTTP " + std::to_string(res->status) : why),
-                       res->status == 404 ? ENOENT : res->status == 403 ? EACCES : EIO);
+                       peer_errno(res->status));
   }
   if (answer.is_discarded()) return stack::fail("node " + address + ": the answer is not JSON", EPROTO);
   return answer;

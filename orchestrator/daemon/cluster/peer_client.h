@@ -17,6 +17,12 @@ struct PeerCredentials {
   static PeerCredentials under(const std::string& root);
 };
 
+// A cluster endpoint's errors as HTTP statuses, both ways (its routes
+// answer with them, the leader's side reads them): ENOENT 404, EACCES 403,
+// EINVAL 400; any other errno is 500, any other status EIO.
+int peer_http_status(int err);
+int peer_errno(int http_status);
+
 // METHOD https://<address>:<port><target> (with `body` as JSON): the JSON
 // body of a 200; otherwise an error carrying the node's own message (or the
 // transport's). `timeout_s` bounds each connect, write and read.

@@ -13,6 +13,7 @@
 
 #include "orchestrator/cluster/openssl_handles.h"
 #include "orchestrator/daemon/cluster/leader_forward.h"
+#include "orchestrator/daemon/cluster/peer_client.h"
 #include "orchestrator/daemon/cluster/tls_relay.h"
 #include "orchestrator/daemon/server/exec_relay.h"
 #include "base/fd.h"
@@ -140,15 +141,9 @@ struct PeerServer::Impl {
   // relay on a thread of its own; whichever side ends first ends the other.
   void serve_exec(TlsStream& stream, boost::beast::flat_buffer& buffer, const PeerRequest& request) {
     auto session = exec_handler(request);
-    if (!session) {
-      const int code = session.error().code;
-      return write_error(stream,
-                         code == ENOENT   ? http::status::not_found
-                         : code == EACCES ? http::status::forbidden
-                         : code == EINVAL ? http::status::bad_request
-                                          : http::status::internal_server_error,
+    if (!session)
+      return write_error(stream, static_cast<http::status>(peer_http_status(session.error().code)),
                          session.error().message());
-    }
     http::response<http::empty_body> res{http::status::switching_protocols, 11};
     res.set(http::field::connection, "Upgrade");
     res.set(http::field::upgrade, "stack-stream");

@@ -8,6 +8,7 @@
 #include "base/io.h"
 #include "orchestrator/api/api_json.h"
 #include "orchestrator/daemon/cluster/node_routes.h"
+#include "orchestrator/daemon/cluster/peer_client.h"
 #include "orchestrator/daemon/cluster/peer_stream.h"
 
 namespace stack::orch {
@@ -69,7 +70,6 @@ stack::Result<std::unique_ptr<ExecSession>> open_remote_exec(const PeerCredentia
     http::write((*peer)->tls(), req);
     boost::beast::flat_buffer buffer;
     http::response_parser<http::string_body> res;
-    res.skip(false);
     http::read_header((*peer)->tls(), buffer, res);
     if (res.get().result() != http::status::switching_protocols) {
       http::read((*peer)->tls(), buffer, res);
@@ -77,7 +77,7 @@ stack::Result<std::unique_ptr<ExecSession>> open_remote_exec(const PeerCredentia
       std::string why = answer.is_object() ? answer.value("error", "") : "";
       const int status = res.get().result_int();
       return stack::fail(where + ": " + (why.empty() ? "HTTP " + std::to_string(status) : why),
-                         status == 404 ? ENOENT : status == 403 ? EACCES : status == 400 ? EINVAL : EIO);
+                         peer_errno(status));
     }
     std::string early(static_cast<const char*>(buffer.data().data()), buffer.size());
     return std::unique_ptr<ExecSession>(new RemoteExecSession(std::move(*peer), std::move(early), node));
