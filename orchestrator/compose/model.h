@@ -201,6 +201,8 @@ struct Service {
   std::optional<int64_t> pids_limit;  // resolved: pids_limit else deploy.resources.limits.pids
   std::optional<uint64_t> mem_limit;  // resolved: mem_limit else deploy.resources.limits.memory
   std::optional<double> cpus;         // resolved: cpus else deploy.resources.limits.cpus
+  std::optional<int64_t> cpu_shares;  // relative CPU weight (cgroup v1 cpu.shares; v2 cpu.weight)
+  std::string cpuset;                 // CPUs the replica may run on, "0-2,4" ("" = all)
   std::vector<std::string> extra_hosts;  // "name:ip" (normalized from both forms)
   std::vector<std::string> dns;
   std::vector<std::string> dns_search;

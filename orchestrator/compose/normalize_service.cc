@@ -1,4 +1,5 @@
 // normalize_service(): one service's tree -> Service (see normalize.h).
+#include <cctype>
 #include <filesystem>
 
 #include "orchestrator/compose/build.h"
@@ -16,6 +17,31 @@
 namespace stack::compose {
 
 namespace {
+
+// "0-2,4": CPU numbers and ascending ranges, comma-separated (the kernel's
+// cpuset list format).
+bool valid_cpuset(const std::string& text) {
+  if (text.empty()) return false;
+  size_t i = 0;
+  auto number = [&](long& out) {
+    size_t start = i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) i++;
+    if (i == start || i - start > 5) return false;
+    out = std::stol(text.substr(start, i - start));
+    return true;
+  };
+  while (true) {
+    long lo = 0, hi = 0;
+    if (!number(lo)) return false;
+    hi = lo;
+    if (i < text.size() && text[i] == '-') {
+      i++;
+      if (!number(hi) || hi < lo) return false;
+    }
+    if (i == text.size()) return true;
+    if (text[i++] != ',') return false;
+  }
+}
 
 std::string item_path(const std::string& p, size_t i) { return p + "[" + std::to_string(i) + "]"; }
 
@@ -329,6 +355,16 @@ stack::Result<Service> normalize_service(const std::string& name, const Node& n,
       STACK_COMPOSE_ASSIGN(x, read_double(v, p));
       if (x < 0) return fail_at(v.mark, p, "must not be negative");
       s.cpus = x;
+    } else if (k == "cpu_shares") {
+      int64_t x = 0;
+      STACK_COMPOSE_ASSIGN(x, read_int(v, p));
+      // cgroup v1's range (Docker's too); 0 leaves the default weight.
+      if (x != 0 && (x < 2 || x > 262144)) return fail_at(v.mark, p, "must be 0 or 2..262144 (got " + v.scalar + ")");
+      s.cpu_shares = x;
+    } else if (k == "cpuset") {
+      STACK_COMPOSE_ASSIGN(s.cpuset, read_string(v, p));
+      if (!valid_cpuset(s.cpuset))
+        return fail_at(v.mark, p, "expected CPU numbers and ranges such as \"0-2,4\" (got \"" + s.cpuset + "\")");
     } else if (k == "oom_score_adj") {
       STACK_TRY(store(s.oom_score_adj, read_int(v, p)));
     } else if (k == "scale") {

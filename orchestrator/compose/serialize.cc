@@ -60,12 +60,13 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Ulimit, soft, hard)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DeviceMapping, source, target, permissions)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Build, context, dockerfile, args, target)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SecretRef, source, target, uid, gid, mode)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Service, name, image, build, command, entrypoint, environment, ports, expose,
+// With defaults, as Deploy: a project stored before a field existed still loads.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Service, name, image, build, command, entrypoint, environment, ports, expose,
                                                 volumes, networks, depends_on, healthcheck, native_probe, restart,
                                                 deploy, replicas, user, working_dir, hostname, domainname,
                                                 container_name, labels, cap_add, cap_drop, security_opt, read_only,
                                                 privileged, init, tty, stdin_open, stop_signal, stop_grace_period,
-                                                ulimits, sysctls, pids_limit, mem_limit, cpus, extra_hosts, dns,
+                                                ulimits, sysctls, pids_limit, mem_limit, cpus, cpu_shares, cpuset, extra_hosts, dns,
                                                 dns_search, dns_opt, devices, shm_size, network_mode, profiles,
                                                 pull_policy, secrets, platform, runtime, oom_score_adj,
                                                 egress_bytes_per_sec, extensions)

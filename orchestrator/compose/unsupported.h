@@ -27,8 +27,6 @@ inline constexpr UnsupportedField kUnsupportedFields[] = {
     {"cpu_quota", "not applied (use cpus)"},
     {"cpu_rt_period", "real-time scheduling is not configured"},
     {"cpu_rt_runtime", "real-time scheduling is not configured"},
-    {"cpu_shares", "CPU shares are not applied"},
-    {"cpuset", "CPU pinning is not applied"},
     {"credential_spec", "Windows only"},
     {"develop", "watch mode is not supported"},
     {"device_cgroup_rules", "extra device cgroup rules are not applied"},

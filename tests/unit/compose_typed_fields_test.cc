@@ -39,6 +39,20 @@ TEST(ComposeTypedFields, AnUnknownStopSignalIsALoadErrorAtItsLine) {
   EXPECT_EQ(task_spec(r->project.services.at("a"))->stop_signal, "INT");  // as written
 }
 
+TEST(ComposeTypedFields, CpuSharesAndCpusetAreCheckedWhereTheyAreWritten) {
+  EXPECT_EQ(load_error(service_a("    cpuset: \"0-\"\n")),
+            "stack.yaml:4:13: services.a.cpuset: expected CPU numbers and ranges such as \"0-2,4\" (got \"0-\")");
+  EXPECT_NE(load_error(service_a("    cpuset: \"3-1\"\n")).find("stack.yaml:4:13: services.a.cpuset: "), std::string::npos);
+  EXPECT_EQ(load_error(service_a("    cpu_shares: 1\n")),
+            "stack.yaml:4:17: services.a.cpu_shares: must be 0 or 2..262144 (got 1)");
+  auto r = load_yaml(service_a("    cpu_shares: 512\n    cpuset: \"0-1,3\"\n"));
+  ASSERT_TRUE(r) << r.error().message();
+  const Service& a = r->project.services.at("a");
+  EXPECT_EQ(a.cpu_shares, std::optional<int64_t>(512));
+  EXPECT_EQ(a.cpuset, "0-1,3");
+  EXPECT_TRUE(r->warnings.empty()) << "no longer an ignored field: " << r->warnings.front().to_string();
+}
+
 TEST(ComposeTypedFields, AnUnknownRestartPolicyIsALoadErrorAtItsLine) {
   EXPECT_EQ(load_error(service_a("    restart: sometimes\n")),
             "stack.yaml:4:14: services.a.restart: invalid restart policy \"sometimes\" (no, always, on-failure[:N], "

@@ -268,6 +268,25 @@ TEST(NodeSpecBuilder, ResourcesUlimitsSysctlsAndShm) {
   EXPECT_EQ(*s.process.oom_score_adj, 500);
 }
 
+// cpu_shares and cpuset reach the spec's cpu resources beside cpus (the
+// runtime writes cpu.shares / cpu.weight and cpuset.cpus); unset, neither
+// is there.
+TEST(NodeSpecBuilder, CpuSharesAndCpuset) {
+  auto p = plan();
+  p.service.cpu_shares = 512;
+  p.service.cpuset = "0";
+  auto s = build(p).spec;
+  ASSERT_TRUE(s.linux.resources && s.linux.resources->cpu);
+  EXPECT_EQ(s.linux.resources->cpu->shares, std::optional<uint64_t>(512));
+  EXPECT_EQ(s.linux.resources->cpu->cpus, "0");
+  EXPECT_FALSE(s.linux.resources->cpu->quota) << "no cpus limit was asked for";
+
+  p.service.cpu_shares = 0;  // the default weight
+  p.service.cpuset.clear();
+  s = build(p).spec;
+  EXPECT_FALSE(s.linux.resources && s.linux.resources->cpu);
+}
+
 TEST(NodeSpecBuilder, NetworkNamespaceAndEtcFiles) {
   auto s = build(plan()).spec;
   auto net = rt::find_namespace(s, "network");

@@ -181,6 +181,8 @@ std::string legacy_config_hash(const compose::Service& service) {
   // Fields added to the model since: absent from what was hashed then.
   s["deploy"].erase("max_replicas_per_node");
   s["deploy"].erase("placement_spread");
+  s.erase("cpu_shares");
+  s.erase("cpuset");
   return fnv1a_hex(j.dump());
 }
 

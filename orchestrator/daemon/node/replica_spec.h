@@ -49,6 +49,8 @@ struct ReplicaSpec {
   std::optional<int64_t> pids_limit;
   std::optional<uint64_t> mem_limit;
   std::optional<double> cpus;
+  std::optional<int64_t> cpu_shares;
+  std::string cpuset;
   std::optional<int> oom_score_adj;
   std::vector<compose::DeviceMapping> devices;
   std::optional<uint64_t> shm_size;

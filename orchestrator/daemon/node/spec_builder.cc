@@ -168,10 +168,14 @@ stack::Result<void> apply_security_opts(const ReplicaSpec& s, const SpecContext&
 stack::Result<void> apply_resources(const ReplicaSpec& s, const SpecContext& ctx, BuiltSpec& out) {
   rt::Resources res;
   if (s.mem_limit) res.memory = rt::MemoryResources{.limit = static_cast<int64_t>(*s.mem_limit)};
-  if (s.cpus && *s.cpus > 0) {
+  if ((s.cpus && *s.cpus > 0) || (s.cpu_shares && *s.cpu_shares > 0) || !s.cpuset.empty()) {
     rt::CpuResources cpu;
-    cpu.period = 100000;
-    cpu.quota = static_cast<int64_t>(std::llround(*s.cpus * 100000));
+    if (s.cpus && *s.cpus > 0) {
+      cpu.period = 100000;
+      cpu.quota = static_cast<int64_t>(std::llround(*s.cpus * 100000));
+    }
+    if (s.cpu_shares && *s.cpu_shares > 0) cpu.shares = static_cast<uint64_t>(*s.cpu_shares);  // 0: the default
+    cpu.cpus = s.cpuset;
     res.cpu = cpu;
   }
   if (s.pids_limit) res.pids = rt::PidsResources{*s.pids_limit};
