@@ -1,6 +1,5 @@
 #include "runtime/image/image_service.h"
 
-#include <atomic>
 #include <optional>
 #include <thread>
 
@@ -10,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/parallel.h"
 #include "runtime/image/unpack.h"
 
 namespace stack::img {
@@ -279,15 +279,10 @@ Result<std::vector<std::string>> ImageService::ensure_unpacked(const std::string
                                   std::to_string(i) + "] " + diffs[i].string()});
     if (auto ok = store_.publish_snapshot(*dir, chains[i]); !ok) discard(ok.error());
   };
-  size_t workers = std::min<size_t>(missing.size(), std::max(1u, std::thread::hardware_concurrency()));
-  std::atomic<size_t> next{0};
-  std::vector<std::thread> pool;
-  for (size_t w = 1; w < workers; w++)
-    pool.emplace_back([&] {
-      for (size_t k; (k = next++) < missing.size();) unpack_one(missing[k]);
-    });
-  for (size_t k; (k = next++) < missing.size();) unpack_one(missing[k]);
-  for (auto& t : pool) t.join();
+  parallel_for(missing.size(), std::max(1u, std::thread::hardware_concurrency()), [&](size_t k) {
+    unpack_one(missing[k]);
+    return true;  // the other layers go on: each failure is reported
+  });
   // Layers that did unpack stay published: they are valid snapshots that a
   // retry (or another image sharing them) reuses.
   for (auto& e : errors)

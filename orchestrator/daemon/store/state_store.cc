@@ -3,12 +3,12 @@
 #include "orchestrator/daemon/store/state_store.h"
 
 #include <algorithm>
-#include <atomic>
 #include <mutex>
 #include <optional>
 #include <string_view>
-#include <thread>
 #include <unordered_set>
+
+#include "base/parallel.h"
 
 namespace stack::orch {
 
@@ -59,21 +59,15 @@ stack::Result<void> StateStore::commit_chunked(const std::vector<StoreOp>& ops) 
     for (size_t i = 0; i < chunks; i++) STACK_TRY(chunk(i));
     return {};
   }
-  std::atomic<size_t> next{0};
   std::mutex mu;
   std::optional<stack::Error> first;  // guarded by mu
-  auto worker = [&] {
-    for (size_t i; (i = next++) < chunks;)
-      if (auto r = chunk(i); !r) {
-        std::lock_guard lk(mu);
-        if (!first) first = r.error();
-        next = chunks;  // no more after a failure
-      }
-  };
-  std::vector<std::thread> workers;
-  for (size_t w = 1; w < std::min(parallel_commits(), chunks); w++) workers.emplace_back(worker);
-  worker();
-  for (auto& t : workers) t.join();
+  parallel_for(chunks, parallel_commits(), [&](size_t i) {
+    auto r = chunk(i);
+    if (r) return true;
+    std::lock_guard lk(mu);
+    if (!first) first = r.error();
+    return false;  // no more after a failure
+  });
   if (first) return tl::unexpected(*first);
   return {};
 }
