@@ -148,8 +148,9 @@ Result<> attach(const ApiClient& client, const std::string& stack) {
 
 }  // namespace
 
-Result<compose::Project> load_stack(const StackOptions& o) {
+Result<compose::Project> load_stack(const StackOptions& o, bool file_data) {
   compose::LoadOptions lo;
+  lo.read_file_data = file_data;
   lo.files = o.files;
   std::error_code ec;
   lo.working_dir = std::filesystem::current_path(ec).string();
@@ -173,7 +174,7 @@ Result<std::string> stack_name(const StackOptions& o) {
     if (!n) return fail("-p " + o.project_name + ": not a valid stack name");
     return *n;
   }
-  auto p = load_stack(o);
+  auto p = load_stack(o, false);
   if (!p) return tl::unexpected(p.error());
   return p->name;
 }
@@ -248,7 +249,7 @@ Result<> cmd_scale(const StackOptions& o, const std::vector<std::string>& assign
 }
 
 Result<> cmd_stack_pull(const StackOptions& o, const GlobalOptions& g, bool quiet) {
-  auto project = load_stack(o);
+  auto project = load_stack(o, false);
   if (!project) return tl::unexpected(project.error());
   std::set<std::string> images;
   for (auto& [n, s] : project->services) {
@@ -265,7 +266,7 @@ Result<> cmd_stack_pull(const StackOptions& o, const GlobalOptions& g, bool quie
 }
 
 Result<> cmd_config(const StackOptions& o, const std::string& format, bool services_only) {
-  auto project = load_stack(o);
+  auto project = load_stack(o, false);
   if (!project) return tl::unexpected(project.error());
   if (services_only) {
     for (auto& [n, s] : project->services) std::cout << n << "\n";

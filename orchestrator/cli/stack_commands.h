@@ -24,7 +24,8 @@ struct StackOptions {
 
 // Loads the stack files with the CLI's environment and working directory;
 // prints the loader's warnings on stderr.
-Result<compose::Project> load_stack(const StackOptions& o);
+// `file_data`: read the bytes of the secrets and configs the services use (up).
+Result<compose::Project> load_stack(const StackOptions& o, bool file_data = true);
 // The stack's name: -p alone is enough; otherwise the files are loaded.
 Result<std::string> stack_name(const StackOptions& o);
 

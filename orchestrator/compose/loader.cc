@@ -8,6 +8,7 @@
 
 #include "orchestrator/compose/build.h"
 #include "orchestrator/compose/checks.h"
+#include "orchestrator/compose/file_objects.h"
 #include "orchestrator/compose/env_file.h"
 #include "orchestrator/compose/extends.h"
 #include "orchestrator/compose/include.h"
@@ -118,6 +119,7 @@ class Pipeline {
     for (auto& [sname, s] : result.project.services)
       if (s.image.empty() && s.build) s.image = default_image_name(name, sname);
     STACK_TRY(check_project(result.project, merged, disabled, warnings_));
+    STACK_TRY(read_file_objects(result.project, merged, lookup_, options_.read_file_data));
     result.project.working_dir = project_dir_;
     for (auto& in : inputs)
       if (!in.source->path.empty()) result.project.files.push_back(in.source->path);

@@ -30,6 +30,11 @@ struct LoadOptions {
   std::vector<std::string> profiles;      // --profile (plus COMPOSE_PROFILES from the env)
   std::vector<std::string> env_files;     // --env-file; default: <project dir>/.env if present
   std::map<std::string, std::string> environment;  // the caller's environment (the CLI's)
+  // Read the bytes of the secrets and configs services use (file_objects.h;
+  // references are checked either way). Off for verbs that do not send them
+  // (config, down, stop, ps): a secret file deleted since `up` must not stop
+  // `down`, and `docker compose config` does not read them either.
+  bool read_file_data = true;
 };
 
 // A field that parses but that the engine does not implement yet, or another

@@ -153,11 +153,11 @@ struct Build {
   std::string target;
 };
 
-// One entry of a service's `secrets:` ("name" or the long form). Parsed and
-// printed; not mounted yet (unsupported.h).
+// One entry of a service's `secrets:` or `configs:` ("name" or the long
+// form). What it mounts and where: file_objects.h.
 struct SecretRef {
   std::string source;
-  std::string target;  // "" = /run/secrets/<source>
+  std::string target;  // "" = /run/secrets/<source> (a secret), /<source> (a config)
   std::string uid;
   std::string gid;
   std::optional<uint32_t> mode;  // "0440" and 0o440 read as octal, as Compose reads them
@@ -213,6 +213,7 @@ struct Service {
   std::vector<std::string> profiles;
   std::string pull_policy;
   std::vector<SecretRef> secrets;
+  std::vector<SecretRef> configs;
   std::string platform;  // printed; images are pulled for the host platform
   std::string runtime;   // printed; stack always uses its own runtime
   std::optional<int> oom_score_adj;
@@ -249,6 +250,9 @@ struct ConfigOrSecretDef {
   std::string content;
   std::string environment;  // variable name
   bool external = false;
+  // The bytes, read by the CLI's loader when a service uses it
+  // (file_objects.h); unset until then. In JSON as base64.
+  std::optional<std::string> data;
 };
 
 struct Project {

@@ -152,7 +152,7 @@ stack::Result<std::vector<std::string>> read_extra_hosts(const Node& n, const st
   return out;
 }
 
-// secrets: "name" or {source, target, uid, gid, mode}. A mode is octal as
+// secrets and configs: "name" or {source, target, uid, gid, mode}. A mode is octal as
 // Compose reads it: 0440 and 0o440 are r--r-----; without a leading 0 it is a
 // plain number.
 stack::Result<SecretRef> parse_secret_ref(const Node& n, const std::string& path) {
@@ -229,11 +229,11 @@ stack::Result<Service> normalize_service(const std::string& name, const Node& n,
       Build b;
       STACK_COMPOSE_ASSIGN(b, parse_build(v, p, env));
       s.build = std::move(b);
-    } else if (k == "secrets") {
+    } else if (k == "secrets" || k == "configs") {
       for (size_t i = 0; i < v.items.size(); ++i) {
         SecretRef r;
         STACK_COMPOSE_ASSIGN(r, parse_secret_ref(v.items[i], item_path(p, i)));
-        s.secrets.push_back(std::move(r));
+        (k == "secrets" ? s.secrets : s.configs).push_back(std::move(r));
       }
     } else if (k == "platform") STACK_COMPOSE_ASSIGN(s.platform, read_string(v, p));
     else if (k == "runtime") STACK_COMPOSE_ASSIGN(s.runtime, read_string(v, p));

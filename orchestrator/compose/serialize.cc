@@ -7,6 +7,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "base/base64.h"
 #include "orchestrator/compose/loader.h"
 #include "orchestrator/compose/tree.h"
 #include "orchestrator/compose/units.h"
@@ -68,12 +69,31 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Service, name, image, build, com
                                                 privileged, init, tty, stdin_open, stop_signal, stop_grace_period,
                                                 ulimits, sysctls, pids_limit, mem_limit, cpus, cpu_shares, cpuset, extra_hosts, dns,
                                                 dns_search, dns_opt, devices, shm_size, network_mode, profiles,
-                                                pull_policy, secrets, platform, runtime, oom_score_adj,
+                                                pull_policy, secrets, configs, platform, runtime, oom_score_adj,
                                                 egress_bytes_per_sec, extensions)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(NetworkDef, name, driver, internal, external, attachable, enable_ipv6,
                                                 external_name, subnets, gateways, driver_opts, labels)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(VolumeDef, name, driver, external, external_name, driver_opts, labels)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ConfigOrSecretDef, name, file, content, environment, external)
+// By hand: the bytes travel as base64 (JSON strings are UTF-8), and a
+// project stored before `data` existed still loads.
+void to_json(nlohmann::json& j, const ConfigOrSecretDef& d) {
+  j = {{"name", d.name},       {"file", d.file},         {"content", d.content},
+       {"environment", d.environment}, {"external", d.external},
+       {"data", d.data ? nlohmann::json(stack::base64_encode(*d.data)) : nlohmann::json(nullptr)}};
+}
+void from_json(const nlohmann::json& j, ConfigOrSecretDef& d) {
+  j.at("name").get_to(d.name);
+  j.at("file").get_to(d.file);
+  j.at("content").get_to(d.content);
+  j.at("environment").get_to(d.environment);
+  j.at("external").get_to(d.external);
+  d.data.reset();
+  if (auto it = j.find("data"); it != j.end() && !it->is_null()) {
+    auto bytes = stack::base64_decode(it->get<std::string>());
+    if (!bytes) throw nlohmann::json::other_error::create(501, "\"data\" of " + d.name + " is not base64", &j);
+    d.data = std::move(*bytes);
+  }
+}
 }  // namespace stack::compose
 
 namespace nlohmann {
@@ -224,6 +244,9 @@ nlohmann::json compose_view(const Project& project) {
       def["name"] = resource_name(project.name, key, def);
       def.erase("external_name");
     }
+  // Compose prints where a secret comes from, never its bytes.
+  for (const char* section : {"configs", "secrets"})
+    for (auto& [key, def] : v[section].items()) def.erase("data");
   // A service built from `build:` with no `image:` has no image in Compose's
   // output: the name (<project>-<service>) is given at build time.
   for (const auto& [name, service] : project.services)

@@ -20,7 +20,6 @@ inline constexpr UnsupportedField kUnsupportedFields[] = {
     {"build", "stack does not build images yet: the image (`image`, else <project>-<service>) must be in the store"},
     {"cgroup", "the cgroup namespace mode is not configurable"},
     {"cgroup_parent", "containers always live under stack's cgroup"},
-    {"configs", "configs are not mounted into containers"},
     {"cpu_count", "not applied (use cpus)"},
     {"cpu_percent", "not applied (use cpus)"},
     {"cpu_period", "not applied (use cpus)"},
@@ -51,7 +50,6 @@ inline constexpr UnsupportedField kUnsupportedFields[] = {
     {"provider", "provider services are not supported"},
     {"pull_refresh_after", "not applied"},
     {"runtime", "stack always uses its own runtime"},
-    {"secrets", "secrets are not mounted into containers"},
     {"storage_opt", "storage options are not applied"},
     {"use_api_socket", "not supported"},
     {"userns_mode", "the user namespace mode is not configurable"},
@@ -62,8 +60,6 @@ inline constexpr UnsupportedField kUnsupportedFields[] = {
     {"deploy.resources.reservations.cpus", "reservations are not enforced"},
     {"deploy.resources.reservations.memory", "reservations are not enforced"},
     {"top:models", "models are not supported"},
-    {"top:configs", "configs are parsed but not mounted"},
-    {"top:secrets", "secrets are parsed but not mounted"},
 };
 
 }  // namespace stack::compose

@@ -2,7 +2,6 @@
 #include "base/io.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -80,29 +79,6 @@ std::vector<Challenge> parse_www_authenticate(const std::string& h) {
     }
     out.push_back(Challenge{lower(token), {}});
   }
-  return out;
-}
-
-std::string base64_encode(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-Result<std::string> base64_decode(const std::string& in_raw) {
-  std::string in;
-  for (char c : in_raw)
-    if (!std::isspace(static_cast<unsigned char>(c))) in += c;
-  while (in.size() % 4) in += '=';  // some writers drop padding
-  std::string out(3 * in.size() / 4 + 1, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  if (n < 0) return fail("invalid base64");
-  size_t pad = 0;
-  for (size_t k = in.size(); k > 0 && in[k - 1] == '='; --k) ++pad;
-  out.resize(static_cast<size_t>(n) - std::min<size_t>(pad, static_cast<size_t>(n)));
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "base/base64.h"
 #include "runtime/image/http.h"
 #include "runtime/image/reference.h"
 
@@ -31,9 +32,6 @@ inline constexpr int kAuthRefused = -3;
 struct Credentials {
   std::string user, password;
 };
-
-std::string base64_encode(const std::string& in);
-Result<std::string> base64_decode(const std::string& in);
 
 // "" -> $DOCKER_CONFIG/config.json, else $HOME/.docker/config.json.
 std::string default_auth_file();

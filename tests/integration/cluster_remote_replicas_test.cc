@@ -26,6 +26,10 @@ services:
     deploy:
       replicas: 3
     command: ["sh", "-c", "echo hello from $$(hostname); trap 'exit 0' TERM; while true; do sleep 1; done"]
+    configs: [greeting]
+configs:
+  greeting:
+    content: "hi from the leader's CLI"
 )");
   json list = up_over(file, 3);
   ASSERT_EQ(running_per_node(list).size(), 3u) << list.dump();
@@ -63,6 +67,10 @@ services:
     EXPECT_FALSE(got.out.empty()) << r.dump();
     EXPECT_NE(out.find("hello from " + got.out.substr(0, got.out.find('\n'))), std::string::npos)
         << "replica " << r["name"] << " on " << r["node"] << " answered " << got.out;
+    // The config's bytes reached the node with the assignment's source.
+    auto conf = h_->stack(0, {"-f", file, "exec", "-T", "--index", std::to_string(r["replica"].get<int>()), "app", "cat",
+                              "/greeting"});
+    EXPECT_EQ(conf.out, "hi from the leader's CLI") << r["name"] << " on " << r["node"] << ": " << conf.err;
   }
   int remote_slot = 0;
   for (auto& r : list)

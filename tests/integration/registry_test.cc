@@ -249,7 +249,7 @@ TEST_F(Registry, TlsAndHtpasswdAuthWithLogin) {
   ASSERT_TRUE(saved && *saved);
   EXPECT_EQ((*saved)->user, "alice");
   auto json = nlohmann::json::parse(file_bytes(cfg.auth_file));
-  EXPECT_EQ(json["auths"][reg.host()]["auth"], base64_encode("alice:s3cret-pass"));
+  EXPECT_EQ(json["auths"][reg.host()]["auth"], stack::base64_encode("alice:s3cret-pass"));
 
   auto pushed = push(R("local/app:1"), R(reg.host() + "/app:1"), src, cfg);
   ASSERT_TRUE(pushed) << pushed.error().message();

@@ -37,18 +37,28 @@ TEST(RegistryAuth, ParsesSeveralChallenges) {
 }
 
 TEST(RegistryAuth, Base64RoundTripsAndAcceptsMissingPadding) {
-  EXPECT_EQ(base64_encode("user:pass"), "dXNlcjpwYXNz");
-  EXPECT_EQ(base64_decode("dXNlcjpwYXNz").value(), "user:pass");
-  EXPECT_EQ(base64_decode("YWI").value(), "ab");
-  EXPECT_FALSE(base64_decode("!!!!"));
+  EXPECT_EQ(stack::base64_encode("user:pass"), "dXNlcjpwYXNz");
+  EXPECT_EQ(stack::base64_decode("dXNlcjpwYXNz").value(), "user:pass");
+  EXPECT_EQ(stack::base64_decode("YWI").value(), "ab");
+  EXPECT_FALSE(stack::base64_decode("!!!!"));
+  // Every length mod 3 and every byte value round-trips.
+  std::string all;
+  for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
+  for (size_t n = 0; n < 7; ++n) {
+    std::string in = all.substr(250 - n, n) + all;
+    EXPECT_EQ(stack::base64_decode(stack::base64_encode(in)).value(), in);
+  }
+  EXPECT_EQ(stack::base64_encode("\xff\xfe"), "//4=");
+  EXPECT_FALSE(stack::base64_decode("YW=I"));  // data after padding
+  EXPECT_FALSE(stack::base64_decode("Y"));     // a lone sextet
 }
 
 TEST(RegistryAuth, ReadsDockerConfigIncludingDockerHubKey) {
   stack::test::TempDir dir("stack-auth");
   const std::string path = dir.path() + "/config.json";
   EXPECT_FALSE(load_credentials("localhost:5000", path).value().has_value());  // no file: anonymous
-  std::ofstream(path) << R"({"auths":{"https://index.docker.io/v1/":{"auth":")" << base64_encode("hub:pw1")
-                      << R"("},"localhost:5000":{"auth":")" << base64_encode("me:p:w") << R"("}},"credsStore":"x"})";
+  std::ofstream(path) << R"({"auths":{"https://index.docker.io/v1/":{"auth":")" << stack::base64_encode("hub:pw1")
+                      << R"("},"localhost:5000":{"auth":")" << stack::base64_encode("me:p:w") << R"("}},"credsStore":"x"})";
   auto hub = load_credentials("docker.io", path);
   ASSERT_TRUE(hub && *hub);
   EXPECT_EQ((*hub)->user, "hub");
@@ -65,8 +75,8 @@ TEST(RegistryAuth, SaveLoginKeepsOtherEntriesAndIsPrivate) {
   ASSERT_TRUE(save_login("docker.io", "a", "b", path));
   ASSERT_TRUE(save_login("r.example:5000", "c", "d", path));
   auto j = nlohmann::json::parse(stack::test::read_file(path));
-  EXPECT_EQ(j["auths"]["https://index.docker.io/v1/"]["auth"], base64_encode("a:b"));
-  EXPECT_EQ(j["auths"]["r.example:5000"]["auth"], base64_encode("c:d"));
+  EXPECT_EQ(j["auths"]["https://index.docker.io/v1/"]["auth"], stack::base64_encode("a:b"));
+  EXPECT_EQ(j["auths"]["r.example:5000"]["auth"], stack::base64_encode("c:d"));
   struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);

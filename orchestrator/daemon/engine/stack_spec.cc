@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "orchestrator/compose/file_objects.h"
 #include "orchestrator/compose/loader.h"
 #include "orchestrator/compose/serialize.h"
 #include "orchestrator/compose/task_spec.h"
@@ -90,8 +91,14 @@ nlohmann::json attachment_json(const compose::ServiceNetwork& n) {
 
 // What config_hash hashes (see stack_spec.h): the replica's spec, its name,
 // its network attachments and the ports wired to it, each without defaults.
-nlohmann::json config_json(const compose::Service& s) {
+nlohmann::json config_json(const compose::Service& s, const compose::Project* project) {
   nlohmann::json j = {{"replica", canonical_json(ReplicaSpec(s))}};
+  // Absent when none: the hash of a service without them is unchanged.
+  if (project)
+    if (auto files = compose::service_files(*project, s))
+      for (const auto& f : *files)
+        j["files"].push_back({{"target", f.target}, {"uid", f.uid}, {"gid", f.gid}, {"mode", f.mode},
+                              {"secret", f.secret}, {"data", fnv1a_hex(f.data)}});
   if (!s.container_name.empty()) j["container_name"] = s.container_name;
   const nlohmann::json net_default = attachment_json(compose::ServiceNetwork{});
   for (const auto& [key, n] : s.networks) j["networks"][key] = without_defaults(attachment_json(n), net_default);
@@ -165,8 +172,8 @@ stack::Result<sched::RestartSpec> restart_spec(const compose::Service& s) {
   return restart_of(*rule);
 }
 
-std::string config_hash(const compose::Service& service) {
-  return "v2:" + fnv1a_hex(config_json(service).dump());
+std::string config_hash(const compose::Service& service, const compose::Project* project) {
+  return "v2:" + fnv1a_hex(config_json(service, project).dump());
 }
 
 std::string legacy_config_hash(const compose::Service& service) {
@@ -183,6 +190,7 @@ std::string legacy_config_hash(const compose::Service& service) {
   s["deploy"].erase("placement_spread");
   s.erase("cpu_shares");
   s.erase("cpuset");
+  s.erase("configs");
   return fnv1a_hex(j.dump());
 }
 
@@ -223,7 +231,7 @@ stack::Result<sched::StackSpec> stack_spec(const compose::Project& project,
     ss.health = health_spec(s, image_hc);
     ss.stop_signal = t.stop_signal;
     ss.stop_grace = t.stop_grace;
-    ss.config_hash = config_hash(s);
+    ss.config_hash = config_hash(s, &project);
     ss.requirements.cpus = t.reserved_cpus;
     ss.requirements.memory = t.reserved_memory;
     ss.requirements.gpus = t.gpus;

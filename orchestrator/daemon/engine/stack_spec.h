@@ -24,6 +24,8 @@
 // changes no hash. Hashes stackd stored before v2 (of the whole serialized
 // service) are recognised by upgraded_config_hash(): restore gives a replica
 // made from the unchanged service the v2 hash instead of replacing it.
+// Secrets and configs count by their target, owner, mode and bytes (a hash
+// of them): `up` after a secret's file changed replaces its replicas.
 #pragma once
 
 #include <map>
@@ -42,7 +44,9 @@ sched::HealthSpec health_spec(const compose::Service& service,
 // Errors name the field: "services.web.restart: invalid restart policy \"sometimes\" ...".
 stack::Result<sched::RestartSpec> restart_spec(const compose::Service& service);
 
-std::string config_hash(const compose::Service& service);
+// `project`: where the service's secrets and configs are defined (nullptr:
+// a service that mounts none).
+std::string config_hash(const compose::Service& service, const compose::Project* project = nullptr);
 // The hash stackd computed before v2, kept only to recognise stored replicas.
 std::string legacy_config_hash(const compose::Service& service);
 // `stored`, or config_hash(service) when `stored` is the legacy hash of this

@@ -30,6 +30,9 @@ ReplicaPlan make_plan(const compose::Project& project, const std::string& servic
   p.service_key = service;
   p.service = ReplicaSpec(s);
   p.project_dir = project.working_dir;
+  // stackd checked every service's files when the project came in
+  // (http_routes.cc up), so this cannot fail for a project it runs.
+  if (auto files = compose::service_files(project, s)) p.files = std::move(*files);
   for (const auto& m : s.volumes)
     if (m.type == "volume" && !m.source.empty()) p.volume_dirs[m.source] = volume_dir(project, m.source, volume_root);
   for (const auto& key : ordered_networks(s)) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "netplane/network_manager.h"
+#include "orchestrator/compose/file_objects.h"
 #include "orchestrator/compose/model.h"
 #include "orchestrator/api/types.h"
 #include "orchestrator/daemon/node/daemon_options.h"
@@ -59,6 +60,7 @@ struct ReplicaPlan {
   std::string dns_server;             // resolv.conf nameserver ("" = host's resolv.conf)
   std::map<std::string, std::string> labels;  // com.stack.* labels into the spec annotations
   std::string service_key;            // the compose service it is a replica of
+  std::vector<compose::ResolvedFile> files;  // secrets and configs, with their bytes
   std::shared_ptr<const PlanSource> source;  // set by the supervisor; shared by its plans
 };
 

@@ -354,8 +354,11 @@ stack::Result<ReplicaRuntime> HostNode::create_in(const ReplicaPlan& plan, const
 
   auto rootfs = mount_replica_rootfs(*lowers, dir);
   if (!rootfs) return tl::unexpected(rootfs.error());
+  auto files_dir = mount_replica_files(dir, plan.files);
+  if (!files_dir) return tl::unexpected(files_dir.error());
   SpecContext ctx;
   ctx.rootfs = *rootfs;
+  ctx.files_dir = *files_dir;
   ctx.etc_dir = dir;
   ctx.netns_path = netns;
   ctx.host_network = host;
@@ -526,6 +529,7 @@ stack::Result<void> HostNode::remove_batch(const std::vector<std::string>& ids) 
     std::string dir = container_dir(id);
     if (!rec.netns_path.empty()) note(net::delete_netns(rec.netns_path), "remove " + id);
     note(unmount_replica_rootfs(dir), "remove " + id);
+    note(unmount_replica_files(dir), "remove " + id);
     if (exists(dir)) note(img::remove_container_layer(dir), "remove " + id);
   }
   if (first) return tl::unexpected(*first);

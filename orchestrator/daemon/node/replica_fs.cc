@@ -1,6 +1,7 @@
 #include "orchestrator/daemon/node/replica_fs.h"
 
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,20 +9,24 @@
 
 #include "runtime/image/overlay.h"
 #include "base/fd.h"
+#include "base/io.h"
 #include "runtime/kernel/safe_path.h"
 
 namespace stack::orch {
 
 namespace {
-constexpr size_t kMaxRead = 1 << 20;
-}
 
-bool replica_rootfs_mounted(const std::string& dir) {
-  std::string rootfs = dir + "/rootfs";
+constexpr size_t kMaxRead = 1 << 20;
+
+bool is_mount_root(const std::string& path) {
   struct statx stx {};
-  return ::statx(AT_FDCWD, rootfs.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) == 0 &&
+  return ::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) == 0 &&
          (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
 }
+
+}  // namespace
+
+bool replica_rootfs_mounted(const std::string& dir) { return is_mount_root(dir + "/rootfs"); }
 
 stack::Result<std::string> mount_replica_rootfs(const std::vector<std::string>& lowers, const std::string& dir) {
   auto layer = img::create_container_layer(dir);
@@ -38,6 +43,46 @@ stack::Result<std::string> mount_replica_rootfs(const std::vector<std::string>& 
 stack::Result<void> unmount_replica_rootfs(const std::string& dir) {
   // Stacked mounts (a failed earlier attempt) are peeled one by one.
   for (int i = 0; i < 8 && replica_rootfs_mounted(dir); i++) STACK_TRY(img::unmount_overlay(dir + "/rootfs"));
+  return {};
+}
+
+namespace {
+
+stack::Result<void> write_entry(const std::string& path, const compose::ResolvedFile& f) {
+  stack::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) return stack::fail_errno("create " + path);
+  STACK_TRY(io::write_all(fd.get(), f.data, path));
+  // Owner before mode: chown clears set-id bits a mode may ask for.
+  if (::fchown(fd.get(), f.uid, f.gid) != 0) return stack::fail_errno("chown " + path);
+  if (::fchmod(fd.get(), f.mode) != 0) return stack::fail_errno("chmod " + path);
+  return {};
+}
+
+}  // namespace
+
+stack::Result<std::string> mount_replica_files(const std::string& dir, const std::vector<compose::ResolvedFile>& files) {
+  if (files.empty()) return std::string();
+  std::string where = dir + "/files";
+  if (::mkdir(where.c_str(), 0700) != 0 && errno != EEXIST) return stack::fail_errno("mkdir " + where);
+  // Room for every file in whole pages, and one page more for the directory.
+  size_t pages = 1;
+  for (const auto& f : files) pages += (f.data.size() + 4095) / 4096 + 1;
+  std::string opts = "mode=0700,nr_inodes=" + std::to_string(files.size() + 16) + ",size=" + std::to_string(pages * 4096);
+  if (::mount("tmpfs", where.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts.c_str()) != 0)
+    return stack::fail_errno("mount tmpfs at " + where);
+  for (size_t i = 0; i < files.size(); ++i)
+    if (auto w = write_entry(where + "/" + std::to_string(i), files[i]); !w) {
+      (void)unmount_replica_files(dir);
+      return tl::unexpected(w.error().wrap((files[i].secret ? "secret " : "config ") + files[i].name));
+    }
+  return where;
+}
+
+stack::Result<void> unmount_replica_files(const std::string& dir) {
+  std::string where = dir + "/files";
+  for (int i = 0; i < 8 && is_mount_root(where); i++)
+    if (::umount2(where.c_str(), MNT_DETACH) != 0) return stack::fail_errno("unmount " + where);
+  if (::rmdir(where.c_str()) != 0 && errno != ENOENT) return stack::fail_errno("rmdir " + where);
   return {};
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "orchestrator/compose/file_objects.h"
 
 namespace stack::orch {
 
@@ -20,6 +21,16 @@ stack::Result<std::string> mount_replica_rootfs(const std::vector<std::string>& 
 // Unmounts <dir>/rootfs when mounted; absent is not an error.
 stack::Result<void> unmount_replica_rootfs(const std::string& dir);
 bool replica_rootfs_mounted(const std::string& dir);
+
+// A replica's secrets and configs: a tmpfs of its own at <dir>/files (mode
+// 0700: only root on the host reads it; never on disk, never in the
+// container's layer), one file per entry named by its index, with the
+// entry's owner and mode. The node bind-mounts each read-only at its target.
+// Returns the directory ("" when there are none); on failure nothing is
+// left mounted.
+stack::Result<std::string> mount_replica_files(const std::string& dir, const std::vector<compose::ResolvedFile>& files);
+// Unmounts <dir>/files when mounted; absent is not an error.
+stack::Result<void> unmount_replica_files(const std::string& dir);
 
 // Reads `path` inside `rootfs` ("" when it does not exist), at most 1 MiB.
 stack::Result<std::string> read_in_rootfs(const std::string& rootfs, const std::string& path);

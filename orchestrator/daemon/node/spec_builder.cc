@@ -361,6 +361,11 @@ stack::Result<BuiltSpec> build_spec(const ReplicaPlan& plan, const img::ImageCon
     for (const char* f : {"/etc/hosts", "/etc/resolv.conf"}) spec.mounts.push_back({f, "bind", f, {"rbind", "rprivate", "ro"}});
   }
   STACK_TRY(add_service_mounts(plan, out));
+  // Secrets and configs after the volumes, so that a volume at /run does not
+  // hide them; read-only whatever the volume or rootfs is.
+  for (size_t i = 0; i < plan.files.size(); ++i)
+    spec.mounts.push_back({plan.files[i].target, "bind", ctx.files_dir + "/" + std::to_string(i),
+                           {"rbind", "rprivate", "ro", "nosuid", "nodev", "noexec"}});
 
   spec.annotations = plan.labels;
   for (auto& [k, v] : s.labels) spec.annotations.emplace(k, v);

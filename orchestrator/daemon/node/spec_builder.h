@@ -41,6 +41,7 @@ inline constexpr const char* kAnnotationName = "com.stack.name";
 struct SpecContext {
   std::string rootfs;         // absolute path of the mounted rootfs
   std::string etc_dir;        // holds hosts, resolv.conf, hostname (bind-mounted)
+  std::string files_dir;      // plan.files, one file per entry by index ("" = none)
   std::string netns_path;     // join this netns; "" = a new empty one (network_mode none)
   bool host_network = false;  // network_mode host: no network (and no uts) namespace
   std::string passwd, group;  // the image's /etc/passwd and /etc/group ("" = none)

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "orchestrator/compose/file_objects.h"
 #include "orchestrator/compose/loader.h"
 #include "orchestrator/api/api_json.h"
 #include "orchestrator/daemon/server/cluster_routes.h"
@@ -156,6 +157,9 @@ struct Call {
     o.pull_always = pull == "always";
     for (auto& s : o.services)
       if (!project->services.count(s)) return fail(400, "field \"services\": no service \"" + s + "\" in the stack");
+    for (auto& [name, s] : project->services)
+      if (auto files = compose::service_files(*project, s); !files)
+        return fail(400, "field \"project\": " + files.error().message());
     auto r = engine.up(*project, o);
     if (!check(r)) return;
     json arr = json::array();
@@ -200,7 +204,7 @@ struct Call {
     if (!check(reps)) return;
     json arr = json::array();
     for (auto& v : *reps) arr.push_back(to_json(v));
-    ok({{"project", json::parse(compose::to_json(*p))}, {"replicas", arr}});
+    ok({{"project", json::parse(compose::to_json(compose::without_file_data(*p)))}, {"replicas", arr}});
   }
 
   void ps(const std::string& stack) {
