@@ -163,6 +163,33 @@ struct SecretRef {
   std::optional<uint32_t> mode;  // "0440" and 0o440 read as octal, as Compose reads them
 };
 
+// blkio_config: per-device entries name a host block device by path.
+struct BlkioDeviceRate {
+  std::string path;
+  uint64_t rate = 0;  // weight_device: the weight; *_bps: bytes/s; *_iops: operations/s
+};
+
+struct BlkioConfig {
+  std::optional<uint16_t> weight;  // 10..1000
+  std::vector<BlkioDeviceRate> weight_device;
+  std::vector<BlkioDeviceRate> device_read_bps, device_write_bps;
+  std::vector<BlkioDeviceRate> device_read_iops, device_write_iops;
+};
+
+// The cgroup fields of a service beyond the common limits (resources.h
+// parses them; the node's spec builder applies them). Kept together so a
+// replica's spec carries them as one object.
+struct ResourceTuning {
+  std::optional<uint64_t> mem_reservation;  // soft limit (v1 soft_limit_in_bytes, v2 memory.low)
+  std::optional<int64_t> memswap_limit;     // memory + swap, bytes; -1 = unlimited swap
+  std::optional<int64_t> mem_swappiness;    // 0..100 (v1 only)
+  bool oom_kill_disable = false;
+  std::optional<int64_t> cpu_period;  // CFS period, microseconds
+  std::optional<int64_t> cpu_quota;   // CFS quota per period, microseconds
+  std::optional<BlkioConfig> blkio;
+  std::vector<std::string> device_cgroup_rules;  // "c 1:3 mr", as Docker writes them (validated)
+};
+
 struct Service {
   std::string name;
   std::string image;  // as written; for `build:` without `image:`, "<project>-<service>" (build.h)
@@ -203,6 +230,7 @@ struct Service {
   std::optional<double> cpus;         // resolved: cpus else deploy.resources.limits.cpus
   std::optional<int64_t> cpu_shares;  // relative CPU weight (cgroup v1 cpu.shares; v2 cpu.weight)
   std::string cpuset;                 // CPUs the replica may run on, "0-2,4" ("" = all)
+  ResourceTuning tuning;
   std::vector<std::string> extra_hosts;  // "name:ip" (normalized from both forms)
   std::vector<std::string> dns;
   std::vector<std::string> dns_search;

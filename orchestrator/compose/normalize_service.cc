@@ -10,6 +10,7 @@
 #include "orchestrator/compose/healthcheck.h"
 #include "orchestrator/compose/normalize.h"
 #include "orchestrator/compose/ports.h"
+#include "orchestrator/compose/resources.h"
 #include "orchestrator/compose/task_spec.h"
 #include "orchestrator/compose/unsupported.h"
 #include "orchestrator/compose/volumes.h"
@@ -224,6 +225,9 @@ stack::Result<Service> normalize_service(const std::string& name, const Node& n,
     const Node& v = e.value;
     const std::string& k = e.key;
     std::string p = P(k);
+    bool tuning = false;
+    STACK_COMPOSE_ASSIGN(tuning, read_tuning_field(k, v, p, s.tuning));
+    if (tuning) continue;
     if (k == "image") STACK_COMPOSE_ASSIGN(s.image, read_string(v, p));
     else if (k == "build") {
       Build b;
@@ -409,6 +413,7 @@ stack::Result<Service> normalize_service(const std::string& name, const Node& n,
   if (!s.pids_limit && s.deploy.limits.pids) s.pids_limit = s.deploy.limits.pids;
   if (!s.mem_limit && s.deploy.limits.memory) s.mem_limit = s.deploy.limits.memory;
   if (!s.cpus && s.deploy.limits.cpus) s.cpus = s.deploy.limits.cpus;
+  STACK_TRY(check_tuning(n, base, s));
   if (s.networks.empty() && s.network_mode.empty()) s.networks["default"] = ServiceNetwork{};
   if (!s.network_mode.empty() && n.find("networks") != nullptr)
     return fail_at(n.find("network_mode")->mark, P("network_mode"), "network_mode and networks cannot be combined");

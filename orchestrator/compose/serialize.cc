@@ -61,13 +61,18 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Ulimit, soft, hard)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DeviceMapping, source, target, permissions)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Build, context, dockerfile, args, target)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SecretRef, source, target, uid, gid, mode)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BlkioDeviceRate, path, rate)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BlkioConfig, weight, weight_device, device_read_bps, device_write_bps,
+                                                device_read_iops, device_write_iops)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResourceTuning, mem_reservation, memswap_limit, mem_swappiness,
+                                                oom_kill_disable, cpu_period, cpu_quota, blkio, device_cgroup_rules)
 // With defaults, as Deploy: a project stored before a field existed still loads.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Service, name, image, build, command, entrypoint, environment, ports, expose,
                                                 volumes, networks, depends_on, healthcheck, native_probe, restart,
                                                 deploy, replicas, user, working_dir, hostname, domainname,
                                                 container_name, labels, cap_add, cap_drop, security_opt, read_only,
                                                 privileged, init, tty, stdin_open, stop_signal, stop_grace_period,
-                                                ulimits, sysctls, pids_limit, mem_limit, cpus, cpu_shares, cpuset, extra_hosts, dns,
+                                                ulimits, sysctls, pids_limit, mem_limit, cpus, cpu_shares, cpuset, tuning, extra_hosts, dns,
                                                 dns_search, dns_opt, devices, shm_size, network_mode, profiles,
                                                 pull_policy, secrets, configs, platform, runtime, oom_score_adj,
                                                 egress_bytes_per_sec, extensions)
@@ -123,6 +128,8 @@ void adl_serializer<stack::compose::Project>::from_json(const json& j, stack::co
 namespace stack::compose {
 
 nlohmann::json project_to_json_value(const Project& project) { return nlohmann::json(project); }
+
+nlohmann::json tuning_to_json(const ResourceTuning& tuning) { return nlohmann::json(tuning); }
 
 std::string to_json(const Project& project, int indent) { return project_to_json_value(project).dump(indent); }
 
@@ -244,6 +251,16 @@ nlohmann::json compose_view(const Project& project) {
       def["name"] = resource_name(project.name, key, def);
       def.erase("external_name");
     }
+  // The tuning fields are the service's own keys in a Compose file, and
+  // blkio is blkio_config there; a false oom_kill_disable is not written.
+  for (auto& [name, svc] : v["services"].items()) {
+    nlohmann::json tuning = svc["tuning"];
+    svc.erase("tuning");
+    for (auto& [k, x] : tuning.items()) {
+      if (k == "oom_kill_disable" && x == false) continue;
+      svc[k == "blkio" ? "blkio_config" : k] = x;
+    }
+  }
   // Compose prints where a secret comes from, never its bytes.
   for (const char* section : {"configs", "secrets"})
     for (auto& [key, def] : v[section].items()) def.erase("data");

@@ -13,5 +13,8 @@
 namespace stack::compose {
 
 nlohmann::json project_to_json_value(const Project& project);
+// A service's ResourceTuning as it appears in the project's JSON (the
+// replica spec carries the same object).
+nlohmann::json tuning_to_json(const ResourceTuning& tuning);
 
 }  // namespace stack::compose

@@ -2,6 +2,7 @@
 // kernel holds for the replica's process, read from the host.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -42,7 +43,93 @@ std::string cpu_weight(int pid) {
   return f >> v ? "weight " + v : "";
 }
 
+// A file of the process's cgroup v1 `controller` hierarchy, as the host
+// sees it ("" when the controller is not mounted alone or the file is absent).
+std::string cgroup_v1_file(int pid, const std::string& controller, const std::string& file) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+  for (std::string line; std::getline(in, line);) {
+    const size_t a = line.find(':'), b = line.find(':', a + 1);
+    const std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+    std::stringstream list(controllers);
+    for (std::string c; std::getline(list, c, ',');)
+      if (c == controller) {
+        std::ifstream f("/sys/fs/cgroup/" + controllers + path + "/" + file);
+        std::stringstream ss;
+        ss << f.rdbuf();
+        return ss.str();
+      }
+  }
+  return "";
+}
+
+// The first whole disk the host has ("" = none): a throttle needs a real
+// block device, used or not.
+std::string some_disk() {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/sys/block", ec)) {
+    std::ifstream dev(e.path() / "dev");
+    std::string numbers;
+    if (dev >> numbers && std::filesystem::exists("/dev/" + e.path().filename().string()))
+      return e.path().filename().string() + " " + numbers;
+  }
+  return "";
+}
+
 using StackResources = StackdFixture;
+
+// The rest of the cgroup fields, on a cgroup v1 host (this one; the v2 tier
+// runs where the device machine lends a v2 host).
+TEST_F(StackResources, TuningFieldsReachTheReplicasCgroup) {
+  if (cgroup_v1_file(1, "memory", "memory.swappiness").empty()) GTEST_SKIP() << "no cgroup v1 memory hierarchy";
+  const std::string disk = some_disk();
+  ASSERT_FALSE(disk.empty()) << "no block device under /sys/block";
+  const std::string disk_name = disk.substr(0, disk.find(' ')), disk_numbers = disk.substr(disk.find(' ') + 1);
+  const std::string file = write_stack_file("tune", R"yaml(name: tune
+services:
+  tuned:
+    image: stack-demo/busybox:1
+    command: [sleep, "1000"]
+    mem_limit: 64m
+    mem_reservation: 32m
+    memswap_limit: 128m
+    mem_swappiness: 0
+    oom_kill_disable: true
+    cpu_period: 50000
+    cpu_quota: 25000
+    device_cgroup_rules: ["c 4:1 rw"]
+    blkio_config:
+      device_read_bps: [{path: /dev/)yaml" + disk_name + R"yaml(, rate: 1mb}]
+      device_write_iops: [{path: /dev/)yaml" + disk_name + R"yaml(, rate: 100}]
+  plain:
+    image: stack-demo/busybox:1
+    command: [sleep, "1000"]
+)yaml");
+  auto up = stack({"up", "-d", "--wait", "-f", file});
+  ASSERT_EQ(up.status, 0) << up.err;
+  EXPECT_EQ(up.err.find("not supported"), std::string::npos) << up.err;
+  const auto list = ps({"-f", file});
+  const int tuned = replica(list, "tune-tuned-1").value("pid", 0), plain = replica(list, "tune-plain-1").value("pid", 0);
+  ASSERT_GT(tuned, 0) << list.dump();
+  ASSERT_GT(plain, 0) << list.dump();
+
+  EXPECT_EQ(cgroup_v1_file(tuned, "memory", "memory.soft_limit_in_bytes"), "33554432\n");
+  EXPECT_EQ(cgroup_v1_file(tuned, "memory", "memory.memsw.limit_in_bytes"), "134217728\n");
+  EXPECT_EQ(cgroup_v1_file(tuned, "memory", "memory.swappiness"), "0\n");
+  EXPECT_NE(cgroup_v1_file(tuned, "memory", "memory.oom_control").find("oom_kill_disable 1"), std::string::npos);
+  EXPECT_EQ(cgroup_v1_file(tuned, "cpu", "cpu.cfs_period_us"), "50000\n");
+  EXPECT_EQ(cgroup_v1_file(tuned, "cpu", "cpu.cfs_quota_us"), "25000\n");
+  EXPECT_NE(cgroup_v1_file(tuned, "devices", "devices.list").find("c 4:1 rw"), std::string::npos)
+      << cgroup_v1_file(tuned, "devices", "devices.list");
+  EXPECT_EQ(cgroup_v1_file(tuned, "blkio", "blkio.throttle.read_bps_device"), disk_numbers + " 1048576\n");
+  EXPECT_EQ(cgroup_v1_file(tuned, "blkio", "blkio.throttle.write_iops_device"), disk_numbers + " 100\n");
+  // The untuned replica keeps the defaults.
+  EXPECT_NE(cgroup_v1_file(plain, "memory", "memory.oom_control").find("oom_kill_disable 0"), std::string::npos);
+  EXPECT_EQ(cgroup_v1_file(plain, "blkio", "blkio.throttle.read_bps_device"), "");
+  EXPECT_EQ(cgroup_v1_file(plain, "devices", "devices.list").find("c 4:1 rw"), std::string::npos);
+
+  auto down = stack({"down", "-f", file});
+  EXPECT_EQ(down.status, 0) << down.err;
+}
 
 TEST_F(StackResources, CpuSharesAndCpusetReachTheReplicasCgroup) {
   const std::string file = write_stack_file("cpu", R"yaml(name: cpu

@@ -326,6 +326,7 @@ services:
     image: x
     build: .
     logging: {driver: syslog}
+    cpu_count: 2
     mem_swappiness: 10
     cpu_shares: 512
     deploy:
@@ -335,8 +336,9 @@ services:
   EXPECT_TRUE(cz::has_warning(*r, "version"));
   EXPECT_TRUE(cz::has_warning(*r, "services.a.build"));
   EXPECT_TRUE(cz::has_warning(*r, "services.a.logging"));
-  EXPECT_TRUE(cz::has_warning(*r, "services.a.mem_swappiness"));
+  EXPECT_TRUE(cz::has_warning(*r, "services.a.cpu_count"));
   EXPECT_FALSE(cz::has_warning(*r, "services.a.cpu_shares")) << "applied";
+  EXPECT_FALSE(cz::has_warning(*r, "services.a.mem_swappiness")) << "applied";
   // Placement is applied in a cluster (a single node has one place).
   EXPECT_FALSE(cz::has_warning(*r, "services.a.deploy.placement"));
   bool found = false;

@@ -53,6 +53,53 @@ TEST(ComposeTypedFields, CpuSharesAndCpusetAreCheckedWhereTheyAreWritten) {
   EXPECT_TRUE(r->warnings.empty()) << "no longer an ignored field: " << r->warnings.front().to_string();
 }
 
+// The cgroup tuning fields (compose/resources.h): Docker's ranges and
+// cross-field rules, each an error at its line; valid values land in
+// Service::tuning and are no longer warned about.
+TEST(ComposeTypedFields, TuningFieldsAreCheckedAsDockerChecksThem) {
+  EXPECT_EQ(load_error(service_a("    mem_swappiness: 101\n")),
+            "stack.yaml:4:21: services.a.mem_swappiness: must be 0..100 (got 101)");
+  EXPECT_EQ(load_error(service_a("    cpu_period: 500\n")),
+            "stack.yaml:4:17: services.a.cpu_period: must be 1000..1000000 (got 500)");
+  EXPECT_EQ(load_error(service_a("    memswap_limit: 1g\n")),
+            "stack.yaml:4:20: services.a.memswap_limit: needs mem_limit too (it is memory plus swap)");
+  EXPECT_EQ(load_error(service_a("    mem_limit: 1g\n    memswap_limit: 512m\n")),
+            "stack.yaml:5:20: services.a.memswap_limit: must be at least mem_limit (it is memory plus swap)");
+  EXPECT_EQ(load_error(service_a("    mem_limit: 64m\n    mem_reservation: 1g\n")),
+            "stack.yaml:5:22: services.a.mem_reservation: must not be above mem_limit");
+  EXPECT_EQ(load_error(service_a("    cpus: 0.5\n    cpu_quota: 50000\n")),
+            "stack.yaml:5:16: services.a.cpu_quota: cannot be combined with cpus (Docker refuses both: cpus sets the "
+            "period and quota)");
+  EXPECT_EQ(load_error(service_a("    device_cgroup_rules: [\"c 1:3 mrx\"]\n")),
+            "stack.yaml:4:27: services.a.device_cgroup_rules[0]: invalid rule \"c 1:3 mrx\": expected TYPE "
+            "MAJOR:MINOR ACCESS, e.g. \"c 1:3 mr\" (TYPE a, b or c; * for any number)");
+  EXPECT_EQ(load_error(service_a("    blkio_config:\n      weight: 5\n")),
+            "stack.yaml:5:15: services.a.blkio_config.weight: must be 10..1000 (got 5)");
+  EXPECT_EQ(load_error(service_a("    blkio_config:\n      device_read_bps: [{rate: 1mb}]\n")),
+            "stack.yaml:5:25: services.a.blkio_config.device_read_bps[0].path: a host device path is required");
+  auto r = load_yaml(service_a("    mem_limit: 64m\n    mem_reservation: 32m\n    memswap_limit: -1\n"
+                               "    mem_swappiness: 0\n    oom_kill_disable: true\n    cpu_period: 50000\n"
+                               "    cpu_quota: 25000\n    device_cgroup_rules: [\"c 1:3 mr\", \"b *:* m\"]\n"
+                               "    blkio_config:\n      weight: 300\n"
+                               "      device_read_bps: [{path: /dev/vda, rate: 1mb}]\n"
+                               "      device_write_iops: [{path: /dev/vda, rate: 100}]\n"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(r->warnings.empty()) << r->warnings.front().to_string();
+  const ResourceTuning& t = r->project.services.at("a").tuning;
+  EXPECT_EQ(t.mem_reservation, std::optional<uint64_t>(32u << 20));
+  EXPECT_EQ(t.memswap_limit, std::optional<int64_t>(-1));
+  EXPECT_EQ(t.mem_swappiness, std::optional<int64_t>(0));
+  EXPECT_TRUE(t.oom_kill_disable);
+  EXPECT_EQ(t.cpu_period, std::optional<int64_t>(50000));
+  EXPECT_EQ(t.cpu_quota, std::optional<int64_t>(25000));
+  EXPECT_EQ(t.device_cgroup_rules.size(), 2u);
+  ASSERT_TRUE(t.blkio);
+  EXPECT_EQ(t.blkio->weight, std::optional<uint16_t>(300));
+  ASSERT_EQ(t.blkio->device_read_bps.size(), 1u);
+  EXPECT_EQ(t.blkio->device_read_bps[0].rate, 1u << 20);
+  EXPECT_EQ(t.blkio->device_write_iops[0].rate, 100u);
+}
+
 TEST(ComposeTypedFields, AnUnknownRestartPolicyIsALoadErrorAtItsLine) {
   EXPECT_EQ(load_error(service_a("    restart: sometimes\n")),
             "stack.yaml:4:14: services.a.restart: invalid restart policy \"sometimes\" (no, always, on-failure[:N], "

@@ -287,6 +287,58 @@ TEST(NodeSpecBuilder, CpuSharesAndCpuset) {
   EXPECT_FALSE(s.linux.resources && s.linux.resources->cpu);
 }
 
+// The tuning fields reach the spec's memory, cpu, device and blockIO
+// resources; block devices are looked up by path.
+TEST(NodeSpecBuilder, TuningFields) {
+  auto p = plan();
+  p.service.mem_limit = 64u << 20;
+  auto& t = p.service.tuning;
+  t.mem_reservation = 32u << 20;
+  t.memswap_limit = 128 << 20;
+  t.mem_swappiness = 0;
+  t.oom_kill_disable = true;
+  t.cpu_period = 50000;
+  t.cpu_quota = 25000;
+  t.device_cgroup_rules = {"c 1:3 mr", "b *:* m"};
+  t.blkio = stack::compose::BlkioConfig{};
+  t.blkio->weight = 300;
+  t.blkio->device_read_bps = {{"/dev/disk", 1u << 20}};
+  t.blkio->weight_device = {{"/dev/disk", 200}};
+  SpecContext c = ctx();
+  c.stat_device = [](const std::string& path) -> stack::Result<rt::Device> {
+    if (path != "/dev/disk") return stack::fail(path + ": no such device", ENOENT);
+    rt::Device d;
+    d.type = "b";
+    d.major = 254;
+    d.minor = 0;
+    return d;
+  };
+  auto s = build(p, image(), c).spec;
+  ASSERT_TRUE(s.linux.resources && s.linux.resources->memory && s.linux.resources->cpu);
+  const auto& r = *s.linux.resources;
+  EXPECT_EQ(r.memory->limit, std::optional<int64_t>(64 << 20));
+  EXPECT_EQ(r.memory->reservation, std::optional<int64_t>(32 << 20));
+  EXPECT_EQ(r.memory->swap, std::optional<int64_t>(128 << 20));
+  EXPECT_EQ(r.memory->swappiness, std::optional<uint64_t>(0));
+  EXPECT_EQ(r.memory->disable_oom_killer, std::optional<bool>(true));
+  EXPECT_EQ(r.cpu->period, std::optional<uint64_t>(50000));
+  EXPECT_EQ(r.cpu->quota, std::optional<int64_t>(25000));
+  ASSERT_EQ(r.devices.size(), 2u);
+  EXPECT_EQ(r.devices[0].type, "c");
+  EXPECT_EQ(r.devices[0].major, std::optional<int64_t>(1));
+  EXPECT_EQ(r.devices[0].access, "mr");
+  EXPECT_FALSE(r.devices[1].major) << "*";
+  ASSERT_TRUE(r.block_io);
+  EXPECT_EQ(r.block_io->weight, std::optional<uint16_t>(300));
+  ASSERT_EQ(r.block_io->throttle_read_bps_device.size(), 1u);
+  EXPECT_EQ(r.block_io->throttle_read_bps_device[0].major, 254);
+  EXPECT_EQ(r.block_io->throttle_read_bps_device[0].rate, 1u << 20);
+  EXPECT_EQ(r.block_io->weight_device[0].weight, std::optional<uint16_t>(200));
+
+  t.blkio->device_read_bps = {{"/dev/missing", 1}};
+  EXPECT_NE(error_of(p, c).find("blkio_config.device_read_bps /dev/missing"), std::string::npos) << error_of(p, c);
+}
+
 TEST(NodeSpecBuilder, NetworkNamespaceAndEtcFiles) {
   auto s = build(plan()).spec;
   auto net = rt::find_namespace(s, "network");

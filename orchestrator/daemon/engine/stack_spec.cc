@@ -191,6 +191,7 @@ std::string legacy_config_hash(const compose::Service& service) {
   s.erase("cpu_shares");
   s.erase("cpuset");
   s.erase("configs");
+  s.erase("tuning");
   return fnv1a_hex(j.dump());
 }
 

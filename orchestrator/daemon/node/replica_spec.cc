@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "orchestrator/compose/serialize.h"
+
 namespace stack::orch {
 
 using nlohmann::json;
@@ -57,6 +59,7 @@ ReplicaSpec::ReplicaSpec(const compose::Service& s)
       cpus(s.cpus),
       cpu_shares(s.cpu_shares),
       cpuset(s.cpuset),
+      tuning(s.tuning),
       oom_score_adj(s.oom_score_adj),
       devices(s.devices),
       shm_size(s.shm_size),
@@ -98,6 +101,7 @@ json to_json_value(const ReplicaSpec& s) {
           {"cpus", optional_json(s.cpus)},
           {"cpu_shares", optional_json(s.cpu_shares)},
           {"cpuset", s.cpuset},
+          {"tuning", compose::tuning_to_json(s.tuning)},
           {"oom_score_adj", optional_json(s.oom_score_adj)},
           {"devices", devices},
           {"shm_size", optional_json(s.shm_size)},

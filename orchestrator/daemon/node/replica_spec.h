@@ -51,6 +51,7 @@ struct ReplicaSpec {
   std::optional<double> cpus;
   std::optional<int64_t> cpu_shares;
   std::string cpuset;
+  compose::ResourceTuning tuning;
   std::optional<int> oom_score_adj;
   std::vector<compose::DeviceMapping> devices;
   std::optional<uint64_t> shm_size;

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "orchestrator/compose/resources.h"
 #include "runtime/container/default_spec.h"
 #include "runtime/kernel/capabilities.h"
 #include "runtime/kernel/seccomp.h"
@@ -165,15 +166,62 @@ stack::Result<void> apply_security_opts(const ReplicaSpec& s, const SpecContext&
   return {};
 }
 
+// blkio_config's per-device entries: the host path's block device numbers.
+stack::Result<void> add_blkio(const ReplicaSpec& s, const SpecContext& ctx, rt::Resources& res) {
+  const compose::BlkioConfig& b = *s.tuning.blkio;
+  rt::BlockIoResources io;
+  io.weight = b.weight;
+  auto device = [&](const compose::BlkioDeviceRate& d, const char* field) -> stack::Result<rt::Device> {
+    std::string where = "service " + s.name + ": blkio_config." + field + " " + d.path;
+    if (!ctx.stat_device) return fail(where + ": cannot look devices up here", EINVAL);
+    auto dev = ctx.stat_device(d.path);
+    if (!dev) return tl::unexpected(dev.error().wrap(where));
+    if (dev->type != "b") return fail(where + ": not a block device", EINVAL);
+    return dev;
+  };
+  for (const auto& d : b.weight_device) {
+    auto dev = device(d, "weight_device");
+    if (!dev) return tl::unexpected(dev.error());
+    io.weight_device.push_back({dev->major, dev->minor, static_cast<uint16_t>(d.rate), std::nullopt});
+  }
+  const std::pair<const std::vector<compose::BlkioDeviceRate>*, std::vector<rt::ThrottleDevice>*> lists[] = {
+      {&b.device_read_bps, &io.throttle_read_bps_device},
+      {&b.device_write_bps, &io.throttle_write_bps_device},
+      {&b.device_read_iops, &io.throttle_read_iops_device},
+      {&b.device_write_iops, &io.throttle_write_iops_device}};
+  const char* names[] = {"device_read_bps", "device_write_bps", "device_read_iops", "device_write_iops"};
+  for (size_t k = 0; k < 4; ++k)
+    for (const auto& d : *lists[k].first) {
+      auto dev = device(d, names[k]);
+      if (!dev) return tl::unexpected(dev.error());
+      lists[k].second->push_back({dev->major, dev->minor, d.rate});
+    }
+  res.block_io = std::move(io);
+  return {};
+}
+
 stack::Result<void> apply_resources(const ReplicaSpec& s, const SpecContext& ctx, BuiltSpec& out) {
   rt::Resources res;
-  if (s.mem_limit) res.memory = rt::MemoryResources{.limit = static_cast<int64_t>(*s.mem_limit)};
-  if ((s.cpus && *s.cpus > 0) || (s.cpu_shares && *s.cpu_shares > 0) || !s.cpuset.empty()) {
+  const compose::ResourceTuning& t = s.tuning;
+  if (s.mem_limit || t.mem_reservation || t.memswap_limit || t.mem_swappiness || t.oom_kill_disable) {
+    rt::MemoryResources mem;
+    if (s.mem_limit) mem.limit = static_cast<int64_t>(*s.mem_limit);
+    if (t.mem_reservation) mem.reservation = static_cast<int64_t>(*t.mem_reservation);
+    mem.swap = t.memswap_limit;
+    if (t.mem_swappiness) mem.swappiness = static_cast<uint64_t>(*t.mem_swappiness);
+    if (t.oom_kill_disable) mem.disable_oom_killer = true;
+    res.memory = mem;
+  }
+  if ((s.cpus && *s.cpus > 0) || (s.cpu_shares && *s.cpu_shares > 0) || !s.cpuset.empty() || t.cpu_period ||
+      t.cpu_quota) {
     rt::CpuResources cpu;
     if (s.cpus && *s.cpus > 0) {
       cpu.period = 100000;
       cpu.quota = static_cast<int64_t>(std::llround(*s.cpus * 100000));
     }
+    // The loader refuses these together with cpus.
+    if (t.cpu_period) cpu.period = static_cast<uint64_t>(*t.cpu_period);
+    if (t.cpu_quota) cpu.quota = *t.cpu_quota;
     if (s.cpu_shares && *s.cpu_shares > 0) cpu.shares = static_cast<uint64_t>(*s.cpu_shares);  // 0: the default
     cpu.cpus = s.cpuset;
     res.cpu = cpu;
@@ -189,7 +237,13 @@ stack::Result<void> apply_resources(const ReplicaSpec& s, const SpecContext& ctx
     out.spec.linux.devices.push_back(*dev);
     res.devices.push_back({true, dev->type, dev->major, dev->minor, d.permissions.empty() ? "rwm" : d.permissions});
   }
-  if (res.memory || res.cpu || res.pids || !res.devices.empty()) out.spec.linux.resources = std::move(res);
+  for (const auto& text : t.device_cgroup_rules) {
+    auto r = compose::parse_device_cgroup_rule(text);
+    if (!r) return fail("service " + s.name + ": device_cgroup_rules: invalid rule \"" + text + "\"", EINVAL);
+    res.devices.push_back({true, std::string(1, r->type), r->major, r->minor, r->access});
+  }
+  if (t.blkio) STACK_TRY(add_blkio(s, ctx, res));
+  if (res.memory || res.cpu || res.pids || !res.devices.empty() || res.block_io) out.spec.linux.resources = std::move(res);
   return {};
 }
 
