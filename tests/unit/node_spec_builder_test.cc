@@ -420,15 +420,33 @@ TEST(NodeSpecBuilder, AnnotationsCarryLabelsStopSignalAndWarnings) {
   p.labels = {{"com.stack.stack", "demo"}};
   p.service.labels = {{"tier", "front"}};
   p.service.stop_signal = "SIGQUIT";
-  p.service.init = true;
   p.service.tty = true;
   auto b = build(p);
   EXPECT_EQ(b.spec.annotations.at("com.stack.stack"), "demo");
   EXPECT_EQ(b.spec.annotations.at("tier"), "front");
   EXPECT_EQ(b.spec.annotations.at(kAnnotationStopSignal), "SIGQUIT");
-  EXPECT_EQ(b.warnings.size(), 2u);
+  EXPECT_EQ(b.warnings.size(), 1u);
   EXPECT_TRUE(has(b.spec.process.env, "TERM=xterm"));
   EXPECT_FALSE(b.spec.process.terminal);
+}
+
+// init: true runs the command as stack-init's child, the binary mounted
+// read-only from the host; without one found, the create fails saying so.
+TEST(NodeSpecBuilder, InitWrapsTheCommand) {
+  auto p = plan();
+  p.service.init = true;
+  SpecContext c = ctx();
+  c.init_path = "/usr/lib/stack/stack-init";
+  auto b = build(p, image(), c);
+  EXPECT_EQ(b.spec.process.args,
+            (std::vector<std::string>{"/sbin/stack-init", "--", "/entry.sh", "serve", "--port", "80"}));
+  const rt::Mount* m = mount_at(b.spec, "/sbin/stack-init");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->source, "/usr/lib/stack/stack-init");
+  EXPECT_TRUE(has(m->options, "ro"));
+  EXPECT_TRUE(b.warnings.empty());
+  c.init_path.clear();
+  EXPECT_NE(error_of(p, c).find("init: true needs stack-init"), std::string::npos);
 }
 
 TEST(NodeRecord, RoundTripsAndExitRecordsParse) {

@@ -93,6 +93,8 @@ class HostNode : public LocalNode {
     auto runtime = locate_binary("stack-runtime", opts_.runtime_path);
     if (!runtime) return tl::unexpected(runtime.error());
     runtime_bin_ = *runtime;
+    // Optional: only `init: true` needs it, and says so when it is missing.
+    if (auto init = locate_binary("stack-init", "")) init_bin_ = *init;
     STACK_TRY(ChildProcess::protect(shim_));
     STACK_TRY(ChildProcess::protect(runtime_bin_));
     std::error_code ec;
@@ -306,7 +308,7 @@ class HostNode : public LocalNode {
   net::NetworkManager& net_;
   rt::StateDir runtime_;
   std::optional<img::ImageService> images_;
-  std::string shim_, runtime_bin_;
+  std::string shim_, runtime_bin_, init_bin_;
   std::unique_ptr<ExitWatcher> watcher_;
   StatsSampler sampler_;
   std::mutex mu_;
@@ -359,6 +361,7 @@ stack::Result<ReplicaRuntime> HostNode::create_in(const ReplicaPlan& plan, const
   SpecContext ctx;
   ctx.rootfs = *rootfs;
   ctx.files_dir = *files_dir;
+  ctx.init_path = init_bin_;
   ctx.etc_dir = dir;
   ctx.netns_path = netns;
   ctx.host_network = host;

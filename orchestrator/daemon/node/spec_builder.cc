@@ -359,6 +359,15 @@ stack::Result<BuiltSpec> build_spec(const ReplicaPlan& plan, const img::ImageCon
   if (spec.process.args.empty())
     return fail("service " + s.name + ": no command: the image has no ENTRYPOINT/CMD and the service no command",
                 EINVAL);
+  if (s.init) {
+    // Docker's docker-init, ours: pid 1 reaps and forwards signals; the
+    // command is its child.
+    if (ctx.init_path.empty())
+      return fail("service " + s.name + ": init: true needs stack-init, which was not found beside stackd nor in $PATH",
+                  ENOENT);
+    spec.process.args.insert(spec.process.args.begin(), {kInitPath, "--"});
+    spec.mounts.push_back({kInitPath, "bind", ctx.init_path, {"rbind", "rprivate", "ro", "nosuid", "nodev"}});
+  }
 
   auto user = resolve_user(s.user.empty() ? image.user : s.user, ctx.passwd, ctx.group);
   if (!user) return tl::unexpected(user.error().wrap("service " + s.name + ": user"));
@@ -426,7 +435,6 @@ stack::Result<BuiltSpec> build_spec(const ReplicaPlan& plan, const img::ImageCon
   spec.annotations[kAnnotationStopSignal] = s.stop_signal.empty() ? "SIGTERM" : s.stop_signal;
   spec.annotations[kAnnotationName] = plan.name;
 
-  if (s.init) out.warnings.push_back("service " + s.name + ": init: true is not implemented (no init process is injected)");
   if (s.tty) {
     out.warnings.push_back("service " + s.name + ": tty: true is not implemented for the main process (output is logged)");
     spec.process.env = merge_env(spec.process.env, {"TERM=xterm"});

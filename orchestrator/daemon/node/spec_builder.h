@@ -17,8 +17,10 @@
 //   (the node creates it in the rootfs, as Docker does).
 // - no_new_privileges is false unless security_opt asks (Docker's default;
 //   the runtime's own default spec sets it true).
-// Not implemented (a warning is returned, the spec still builds): init: true
-// (no tini is shipped), tty: true for the main process (the shim logs pipes),
+// - init: true runs the command under stack-init (runtime/init/), bind-mounted
+//   read-only at kInitPath, as Docker runs docker-init.
+// Not implemented (a warning is returned, the spec still builds):
+// tty: true for the main process (the shim logs pipes),
 // security_opt label/apparmor. Memory swap is left unset (Docker sets 2x).
 #pragma once
 
@@ -37,11 +39,14 @@ namespace stack::orch {
 // Annotation keys the node writes (read back by reattach and the engine).
 inline constexpr const char* kAnnotationStopSignal = "com.stack.stop-signal";
 inline constexpr const char* kAnnotationName = "com.stack.name";
+// Where a service with init: true finds its init inside the container.
+inline constexpr const char* kInitPath = "/sbin/stack-init";
 
 struct SpecContext {
   std::string rootfs;         // absolute path of the mounted rootfs
   std::string etc_dir;        // holds hosts, resolv.conf, hostname (bind-mounted)
   std::string files_dir;      // plan.files, one file per entry by index ("" = none)
+  std::string init_path;      // the host's stack-init ("" = not found: init: true fails)
   std::string netns_path;     // join this netns; "" = a new empty one (network_mode none)
   bool host_network = false;  // network_mode host: no network (and no uts) namespace
   std::string passwd, group;  // the image's /etc/passwd and /etc/group ("" = none)
