@@ -190,6 +190,13 @@ struct ResourceTuning {
   std::vector<std::string> device_cgroup_rules;  // "c 1:3 mr", as Docker writes them (validated)
 };
 
+// `logging:` as written, driver and options checked (logging.h).
+struct Logging {
+  std::string driver = "json-file";
+  std::map<std::string, std::string> options;
+  bool operator==(const Logging&) const = default;
+};
+
 struct Service {
   std::string name;
   std::string image;  // as written; for `build:` without `image:`, "<project>-<service>" (build.h)
@@ -231,6 +238,7 @@ struct Service {
   std::optional<int64_t> cpu_shares;  // relative CPU weight (cgroup v1 cpu.shares; v2 cpu.weight)
   std::string cpuset;                 // CPUs the replica may run on, "0-2,4" ("" = all)
   ResourceTuning tuning;
+  Logging logging;
   std::vector<std::string> extra_hosts;  // "name:ip" (normalized from both forms)
   std::vector<std::string> dns;
   std::vector<std::string> dns_search;

@@ -8,6 +8,7 @@
 #include "orchestrator/compose/documents.h"
 #include "orchestrator/compose/fields.h"
 #include "orchestrator/compose/healthcheck.h"
+#include "orchestrator/compose/logging.h"
 #include "orchestrator/compose/normalize.h"
 #include "orchestrator/compose/ports.h"
 #include "orchestrator/compose/resources.h"
@@ -239,7 +240,8 @@ stack::Result<Service> normalize_service(const std::string& name, const Node& n,
         STACK_COMPOSE_ASSIGN(r, parse_secret_ref(v.items[i], item_path(p, i)));
         (k == "secrets" ? s.secrets : s.configs).push_back(std::move(r));
       }
-    } else if (k == "platform") STACK_COMPOSE_ASSIGN(s.platform, read_string(v, p));
+    } else if (k == "logging") STACK_COMPOSE_ASSIGN(s.logging, read_logging(v, p, warnings));
+    else if (k == "platform") STACK_COMPOSE_ASSIGN(s.platform, read_string(v, p));
     else if (k == "runtime") STACK_COMPOSE_ASSIGN(s.runtime, read_string(v, p));
     else if (k == "command") STACK_COMPOSE_ASSIGN(s.command, read_command(v, p));
     else if (k == "entrypoint") STACK_COMPOSE_ASSIGN(s.entrypoint, read_command(v, p));

@@ -62,6 +62,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DeviceMapping, source, target, permissions)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Build, context, dockerfile, args, target)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SecretRef, source, target, uid, gid, mode)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BlkioDeviceRate, path, rate)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Logging, driver, options)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BlkioConfig, weight, weight_device, device_read_bps, device_write_bps,
                                                 device_read_iops, device_write_iops)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResourceTuning, mem_reservation, memswap_limit, mem_swappiness,
@@ -72,7 +73,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Service, name, image, build, com
                                                 deploy, replicas, user, working_dir, hostname, domainname,
                                                 container_name, labels, cap_add, cap_drop, security_opt, read_only,
                                                 privileged, init, tty, stdin_open, stop_signal, stop_grace_period,
-                                                ulimits, sysctls, pids_limit, mem_limit, cpus, cpu_shares, cpuset, tuning, extra_hosts, dns,
+                                                ulimits, sysctls, pids_limit, mem_limit, cpus, cpu_shares, cpuset, tuning, logging, extra_hosts, dns,
                                                 dns_search, dns_opt, devices, shm_size, network_mode, profiles,
                                                 pull_policy, secrets, configs, platform, runtime, oom_score_adj,
                                                 egress_bytes_per_sec, extensions)
@@ -261,6 +262,9 @@ nlohmann::json compose_view(const Project& project) {
       svc[k == "blkio" ? "blkio_config" : k] = x;
     }
   }
+  // The default log (json-file, no options) is not written.
+  for (const auto& [name, service] : project.services)
+    if (service.logging == Logging{} && v["services"].contains(name)) v["services"][name].erase("logging");
   // Compose prints where a secret comes from, never its bytes.
   for (const char* section : {"configs", "secrets"})
     for (auto& [key, def] : v[section].items()) def.erase("data");

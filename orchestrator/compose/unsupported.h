@@ -32,7 +32,6 @@ inline constexpr UnsupportedField kUnsupportedFields[] = {
     {"isolation", "Windows only"},
     {"label_file", "label files are not read"},
     {"links", "links are not supported; services reach each other by name"},
-    {"logging", "logs always use stack's json-file log"},
     {"mac_address", "MAC addresses are assigned by the kernel"},
     {"models", "models are not supported"},
     {"pid", "the PID namespace mode is not configurable"},

@@ -37,6 +37,7 @@ class LogWriter {
  public:
   static constexpr size_t kFlushAt = 64 * 1024;
 
+  // An empty path keeps nothing: records are dropped (logging driver none).
   LogWriter(std::string path, uint64_t max_size, unsigned max_files);
   // Opens (creates, appends to) the file.
   stack::Result<> open();

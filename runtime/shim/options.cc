@@ -33,6 +33,7 @@ const char* shim_usage() {
          "  --log-file PATH       container output, json-file format (default <root>/<id>/container.log)\n"
          "  --log-max-size BYTES  rotate the log at this size (default 10485760)\n"
          "  --log-max-files N     log files kept, current one included (default 3)\n"
+         "  --no-log              read the container's output and drop it (logging driver none)\n"
          "  --exit-file PATH      exit record (default <root>/<id>/exit.json)\n"
          "  --detach              return once the container started; the shim runs on\n"
          "  --rm                  delete the container after it exited (needs --exit-file\n"
@@ -77,6 +78,11 @@ stack::Result<ShimOptions> parse_shim_args(int argc, char** argv) {
     else if (arg == "--detach" || arg == "-d") STACK_TRY(flag(o.detach));
     else if (arg == "--rm") STACK_TRY(flag(o.remove));
     else if (arg == "--no-socket") STACK_TRY(flag(no_socket));
+    else if (arg == "--no-log") {
+      bool no_log = false;
+      STACK_TRY(flag(no_log));
+      o.log = false;
+    }
     else if (arg == "--help" || arg == "-h") STACK_TRY(flag(o.help));
     else return stack::fail("unknown argument \"" + arg + "\"", EINVAL);
     if (no_socket) o.control_socket = false;

@@ -335,7 +335,7 @@ services:
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_TRUE(cz::has_warning(*r, "version"));
   EXPECT_TRUE(cz::has_warning(*r, "services.a.build"));
-  EXPECT_TRUE(cz::has_warning(*r, "services.a.logging"));
+  EXPECT_TRUE(cz::has_warning(*r, "services.a.logging.driver"));
   EXPECT_TRUE(cz::has_warning(*r, "services.a.cpu_count"));
   EXPECT_FALSE(cz::has_warning(*r, "services.a.cpu_shares")) << "applied";
   EXPECT_FALSE(cz::has_warning(*r, "services.a.mem_swappiness")) << "applied";
@@ -343,10 +343,10 @@ services:
   EXPECT_FALSE(cz::has_warning(*r, "services.a.deploy.placement"));
   bool found = false;
   for (auto& w : r->warnings)
-    if (w.path == "services.a.logging") {
+    if (w.path == "services.a.logging.driver") {
       found = true;
-      EXPECT_EQ(w.to_string(), "stack.yaml:6:5: services.a.logging: not supported by stack yet, ignored: logs always use "
-                               "stack's json-file log");
+      EXPECT_EQ(w.to_string(), "stack.yaml:6:23: services.a.logging.driver: the syslog driver is not supported by stack "
+                               "(json-file, local, none): logs go to json-file");
     }
   EXPECT_TRUE(found);
   auto clean = load_yaml("services:\n  a:\n    image: x\n");

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "compose_test_util.h"
+#include "orchestrator/compose/logging.h"
 #include "orchestrator/compose/task_spec.h"
 
 namespace stack::compose {
@@ -98,6 +99,38 @@ TEST(ComposeTypedFields, TuningFieldsAreCheckedAsDockerChecksThem) {
   ASSERT_EQ(t.blkio->device_read_bps.size(), 1u);
   EXPECT_EQ(t.blkio->device_read_bps[0].rate, 1u << 20);
   EXPECT_EQ(t.blkio->device_write_iops[0].rate, 100u);
+}
+
+// logging: the three drivers stack keeps, their options checked, and what
+// the shim is told (logging.h).
+TEST(ComposeTypedFields, LoggingDriversAndOptions) {
+  EXPECT_EQ(load_error(service_a("    logging:\n      options: {max-size: 1k}\n")),
+            "stack.yaml:5:27: services.a.logging.options.max-size: must be at least 4k (got 1k)");
+  EXPECT_EQ(load_error(service_a("    logging:\n      options: {max-file: \"0\"}\n")),
+            "stack.yaml:5:27: services.a.logging.options.max-file: must be 1..100 (got 0)");
+  auto r = load_yaml(service_a("    logging:\n      driver: json-file\n      options: {max-size: 10k, max-file: \"2\", "
+                               "compress: \"true\", tag: x}\n"));
+  ASSERT_TRUE(r) << r.error().message();
+  const Logging& l = r->project.services.at("a").logging;
+  EXPECT_EQ(l.options, (std::map<std::string, std::string>{{"compress", "true"}, {"max-file", "2"}, {"max-size", "10k"}}));
+  EXPECT_TRUE(cz::has_warning(*r, "services.a.logging.options.compress")) << "kept uncompressed, and said so";
+  EXPECT_TRUE(cz::has_warning(*r, "services.a.logging.options.tag"));
+  LogSettings s = log_settings(l);
+  EXPECT_TRUE(s.enabled);
+  EXPECT_EQ(s.max_size, std::optional<uint64_t>(10240));
+  EXPECT_EQ(s.max_files, std::optional<unsigned>(2));
+
+  auto local = load_yaml(service_a("    logging: {driver: local}\n"));
+  ASSERT_TRUE(local) << local.error().message();
+  s = log_settings(local->project.services.at("a").logging);
+  EXPECT_EQ(s.max_size, std::optional<uint64_t>(20u << 20)) << "Docker's local defaults";
+  EXPECT_EQ(s.max_files, std::optional<unsigned>(5));
+  auto none = load_yaml(service_a("    logging: {driver: none}\n"));
+  ASSERT_TRUE(none) << none.error().message();
+  EXPECT_FALSE(log_settings(none->project.services.at("a").logging).enabled);
+  // Unset: the shim's own defaults (10 MiB x 3).
+  s = log_settings(Logging{});
+  EXPECT_TRUE(s.enabled && !s.max_size && !s.max_files);
 }
 
 TEST(ComposeTypedFields, AnUnknownRestartPolicyIsALoadErrorAtItsLine) {

@@ -192,6 +192,7 @@ std::string legacy_config_hash(const compose::Service& service) {
   s.erase("cpuset");
   s.erase("configs");
   s.erase("tuning");
+  s.erase("logging");
   return fnv1a_hex(j.dump());
 }
 

@@ -31,6 +31,7 @@
 #include "orchestrator/daemon/node/exit_watcher.h"
 #include "orchestrator/daemon/node/node_record.h"
 #include "orchestrator/daemon/node/probes.h"
+#include "orchestrator/compose/logging.h"
 #include "orchestrator/daemon/node/replica_fs.h"
 #include "orchestrator/daemon/node/shim_processes.h"
 #include "orchestrator/daemon/node/spec_builder.h"
@@ -279,7 +280,7 @@ class HostNode : public LocalNode {
   std::vector<std::string> log_files(const std::string& id) override {
     std::vector<std::string> out;
     std::string base = container_dir(id) + "/container.log";
-    for (int i = 16; i >= 1; i--)
+    for (int i = 99; i >= 1; i--)  // logging max-file is at most 100
       if (exists(base + "." + std::to_string(i))) out.push_back(base + "." + std::to_string(i));
     if (exists(base)) out.push_back(base);
     return out;
@@ -300,7 +301,8 @@ class HostNode : public LocalNode {
                                     std::vector<net::EndpointInfo>& endpoints);
   stack::Result<void> write_etc_files(const ReplicaPlan& plan, const std::string& dir, const std::string& hostname,
                                    const std::vector<net::EndpointInfo>& endpoints);
-  stack::Result<ReplicaRuntime> start_shim(const std::string& id, const std::string& dir, ReplicaRuntime rr);
+  stack::Result<ReplicaRuntime> start_shim(const std::string& id, const std::string& dir,
+                                        const compose::LogSettings& log, ReplicaRuntime rr);
   void stop_container(const std::string& id);
   stack::Result<void> remove_batch(const std::vector<std::string>& ids);
 
@@ -395,7 +397,7 @@ stack::Result<ReplicaRuntime> HostNode::create_in(const ReplicaPlan& plan, const
   }
   STACK_TRY(make_dir_in_rootfs(*rootfs, built->spec.process.cwd));
   STACK_TRY(io::write_file_atomic(dir + "/config.json", rt::spec_to_json(built->spec).dump(1)));
-  return start_shim(plan.id, dir, std::move(rr));
+  return start_shim(plan.id, dir, compose::log_settings(s.logging), std::move(rr));
 }
 
 stack::Result<void> HostNode::connect_networks(const ReplicaPlan& plan, NodeRecord& rec, ReplicaRuntime& rr,
@@ -454,10 +456,14 @@ stack::Result<void> HostNode::write_etc_files(const ReplicaPlan& plan, const std
   return {};
 }
 
-stack::Result<ReplicaRuntime> HostNode::start_shim(const std::string& id, const std::string& dir, ReplicaRuntime rr) {
+stack::Result<ReplicaRuntime> HostNode::start_shim(const std::string& id, const std::string& dir,
+                                                const compose::LogSettings& log, ReplicaRuntime rr) {
   std::vector<std::string> argv = {shim_,        "--root",     opts_.runtime_root, "--id",
                                    id,           "--bundle",   dir,                "--log-file",
                                    dir + "/container.log", "--exit-file", dir + "/exit.json", "--detach"};
+  if (!log.enabled) argv.push_back("--no-log");
+  if (log.max_size) argv.insert(argv.end(), {"--log-max-size", std::to_string(*log.max_size)});
+  if (log.max_files) argv.insert(argv.end(), {"--log-max-files", std::to_string(*log.max_files)});
   // The first process exits once the shim proper reported "started <pid>"
   // (stdout) or "error ..." (stderr); see runtime/shim/startup.h.
   auto run = run_captured(argv, kShimStartTimeoutMs, 64 * 1024);

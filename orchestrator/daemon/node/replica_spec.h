@@ -52,6 +52,7 @@ struct ReplicaSpec {
   std::optional<int64_t> cpu_shares;
   std::string cpuset;
   compose::ResourceTuning tuning;
+  compose::Logging logging;
   std::optional<int> oom_score_adj;
   std::vector<compose::DeviceMapping> devices;
   std::optional<uint64_t> shm_size;
