@@ -239,6 +239,12 @@ struct Service {
   std::string cpuset;                 // CPUs the replica may run on, "0-2,4" ("" = all)
   ResourceTuning tuning;
   Logging logging;
+  std::string pid;     // "" (own) | host (isolation.h)
+  std::string ipc;     // "" | host | private | shareable
+  std::string uts;     // "" | host
+  std::string cgroup;  // "" (the runtime's default: own) | host | private
+  std::vector<std::string> group_add;             // supplementary groups: gids or names in the image's /etc/group
+  std::map<std::string, std::string> annotations;  // OCI annotations of the container
   std::vector<std::string> extra_hosts;  // "name:ip" (normalized from both forms)
   std::vector<std::string> dns;
   std::vector<std::string> dns_search;

@@ -8,6 +8,7 @@
 #include "orchestrator/compose/documents.h"
 #include "orchestrator/compose/fields.h"
 #include "orchestrator/compose/healthcheck.h"
+#include "orchestrator/compose/isolation.h"
 #include "orchestrator/compose/logging.h"
 #include "orchestrator/compose/normalize.h"
 #include "orchestrator/compose/ports.h"
@@ -226,9 +227,11 @@ stack::Result<Service> normalize_service(const std::string& name, const Node& n,
     const Node& v = e.value;
     const std::string& k = e.key;
     std::string p = P(k);
-    bool tuning = false;
-    STACK_COMPOSE_ASSIGN(tuning, read_tuning_field(k, v, p, s.tuning));
-    if (tuning) continue;
+    bool handled = false;
+    STACK_COMPOSE_ASSIGN(handled, read_tuning_field(k, v, p, s.tuning));
+    if (handled) continue;
+    STACK_COMPOSE_ASSIGN(handled, read_isolation_field(k, v, p, s, warnings));
+    if (handled) continue;
     if (k == "image") STACK_COMPOSE_ASSIGN(s.image, read_string(v, p));
     else if (k == "build") {
       Build b;
@@ -397,6 +400,12 @@ stack::Result<Service> normalize_service(const std::string& name, const Node& n,
   // Environment: env_file entries first, then `environment` (a bare KEY takes
   // the caller's value, or is left out).
   if (const Node* ef = n.find("env_file")) STACK_TRY(read_env_files(*ef, P("env_file"), env, s.environment));
+  // label_file: env-file syntax; `labels:` wins on equal keys (Compose).
+  if (const Node* lf = n.find("label_file")) {
+    std::map<std::string, std::string> from_files;
+    STACK_TRY(read_env_files(*lf, P("label_file"), env, from_files));
+    for (auto& [k, v] : from_files) s.labels.emplace(k, v);
+  }
   if (const Node* en = n.find("environment"))
     for (auto& e : en->entries) {
       if (e.value.is_null()) {

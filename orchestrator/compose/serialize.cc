@@ -73,7 +73,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Service, name, image, build, com
                                                 deploy, replicas, user, working_dir, hostname, domainname,
                                                 container_name, labels, cap_add, cap_drop, security_opt, read_only,
                                                 privileged, init, tty, stdin_open, stop_signal, stop_grace_period,
-                                                ulimits, sysctls, pids_limit, mem_limit, cpus, cpu_shares, cpuset, tuning, logging, extra_hosts, dns,
+                                                ulimits, sysctls, pids_limit, mem_limit, cpus, cpu_shares, cpuset, tuning, logging, pid, ipc, uts, cgroup, group_add, annotations, extra_hosts, dns,
                                                 dns_search, dns_opt, devices, shm_size, network_mode, profiles,
                                                 pull_policy, secrets, configs, platform, runtime, oom_score_adj,
                                                 egress_bytes_per_sec, extensions)

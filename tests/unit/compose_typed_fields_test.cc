@@ -133,6 +133,40 @@ TEST(ComposeTypedFields, LoggingDriversAndOptions) {
   EXPECT_TRUE(s.enabled && !s.max_size && !s.max_files);
 }
 
+// Namespace modes, group_add, annotations, label_file (isolation.h).
+TEST(ComposeTypedFields, NamespaceModesGroupsAnnotationsAndLabelFiles) {
+  EXPECT_EQ(load_error(service_a("    pid: shared\n")),
+            "stack.yaml:4:10: services.a.pid: invalid mode \"shared\" (host, service:NAME, container:NAME)");
+  EXPECT_EQ(load_error(service_a("    uts: private\n")), "stack.yaml:4:10: services.a.uts: invalid mode \"private\" (host)");
+  auto joined = load_yaml(service_a("    ipc: service:db\n"));
+  ASSERT_TRUE(joined) << joined.error().message();
+  EXPECT_TRUE(cz::has_warning(*joined, "services.a.ipc")) << "not applied, and said so";
+  EXPECT_EQ(joined->project.services.at("a").ipc, "");
+
+  test::TempDir dir;
+  cz::write_file(dir.path() + "/app.labels", "tier=front\nteam=shop\n");
+  LoadOptions o;
+  o.working_dir = dir.path();
+  auto r = load_yaml(service_a("    pid: host\n    ipc: shareable\n    uts: host\n    cgroup: private\n"
+                               "    userns_mode: host\n    group_add: [audio, \"1234\"]\n"
+                               "    annotations: {com.example.a: \"1\"}\n    label_file: ./app.labels\n"
+                               "    labels: {team: payments}\n"),
+                     o);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(r->warnings.empty()) << r->warnings.front().to_string();
+  const Service& a = r->project.services.at("a");
+  EXPECT_EQ(a.pid, "host");
+  EXPECT_EQ(a.ipc, "shareable");
+  EXPECT_EQ(a.uts, "host");
+  EXPECT_EQ(a.cgroup, "private");
+  EXPECT_EQ(a.group_add, (std::vector<std::string>{"audio", "1234"}));
+  EXPECT_EQ(a.annotations.at("com.example.a"), "1");
+  EXPECT_EQ(a.labels.at("tier"), "front") << "from the label file";
+  EXPECT_EQ(a.labels.at("team"), "payments") << "labels: wins";
+  EXPECT_EQ(load_error(service_a("    label_file: ./missing.labels\n"), o),
+            "stack.yaml:4:17: services.a.label_file: env file " + dir.path() + "/missing.labels not found");
+}
+
 TEST(ComposeTypedFields, AnUnknownRestartPolicyIsALoadErrorAtItsLine) {
   EXPECT_EQ(load_error(service_a("    restart: sometimes\n")),
             "stack.yaml:4:14: services.a.restart: invalid restart policy \"sometimes\" (no, always, on-failure[:N], "

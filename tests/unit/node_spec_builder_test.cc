@@ -449,6 +449,33 @@ TEST(NodeSpecBuilder, InitWrapsTheCommand) {
   EXPECT_NE(error_of(p, c).find("init: true needs stack-init"), std::string::npos);
 }
 
+// Namespace modes drop the namespace for host (ipc host brings the host's
+// /dev/shm), group_add adds numbers and names from the image's group file,
+// annotations land in the spec.
+TEST(NodeSpecBuilder, NamespaceModesGroupsAndAnnotations) {
+  auto has_ns = [](const rt::Spec& s, const std::string& type) {
+    return std::any_of(s.linux.namespaces.begin(), s.linux.namespaces.end(),
+                       [&](const rt::NamespaceSpec& n) { return n.type == type; });
+  };
+  auto p = plan();
+  auto s = build(p).spec;
+  for (const char* t : {"pid", "ipc", "uts", "cgroup"}) EXPECT_TRUE(has_ns(s, t)) << t;
+  p.service.pid = p.service.ipc = p.service.uts = p.service.cgroup = "host";
+  p.service.group_add = {"audio", "4242"};
+  p.service.annotations = {{"com.example.a", "1"}};
+  s = build(p).spec;
+  for (const char* t : {"pid", "ipc", "uts", "cgroup"}) EXPECT_FALSE(has_ns(s, t)) << t;
+  EXPECT_TRUE(has_ns(s, "mount") && has_ns(s, "network"));
+  EXPECT_TRUE(s.hostname.empty()) << "the host's name is not set from a container";
+  const rt::Mount* shm = mount_at(s, "/dev/shm");
+  ASSERT_NE(shm, nullptr);
+  EXPECT_EQ(shm->source, "/dev/shm");
+  EXPECT_EQ(s.process.user.additional_gids, (std::vector<uint32_t>{29, 4242}));
+  EXPECT_EQ(s.annotations.at("com.example.a"), "1");
+  p.service.group_add = {"nosuchgroup"};
+  EXPECT_NE(error_of(p).find("group_add: unable to find group nosuchgroup"), std::string::npos) << error_of(p);
+}
+
 TEST(NodeRecord, RoundTripsAndExitRecordsParse) {
   NodeRecord r;
   r.id = "a";

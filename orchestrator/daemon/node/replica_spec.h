@@ -53,6 +53,9 @@ struct ReplicaSpec {
   std::string cpuset;
   compose::ResourceTuning tuning;
   compose::Logging logging;
+  std::string pid, ipc, uts, cgroup;  // namespace modes (compose/isolation.h)
+  std::vector<std::string> group_add;
+  std::map<std::string, std::string> annotations;
   std::optional<int> oom_score_adj;
   std::vector<compose::DeviceMapping> devices;
   std::optional<uint64_t> shm_size;

@@ -346,6 +346,54 @@ stack::Result<ResolvedUser> resolve_user(const std::string& spec, const std::str
   return out;
 }
 
+// group_add: a number as is, a name from the image's /etc/group (Docker
+// refuses a name it cannot find, and so do we).
+stack::Result<void> add_groups(const ReplicaSpec& s, const SpecContext& ctx, rt::User& user) {
+  if (s.group_add.empty()) return {};
+  auto groups = db_entries(ctx.group, 3);
+  for (const auto& g : s.group_add) {
+    uint32_t gid = 0;
+    if (all_digits(g)) {
+      gid = static_cast<uint32_t>(std::stoul(g));
+    } else {
+      auto e = std::find_if(groups.begin(), groups.end(), [&](auto& x) { return x[0] == g; });
+      if (e == groups.end() || !all_digits((*e)[2]))
+        return fail("service " + s.name + ": group_add: unable to find group " + g + " in the image's /etc/group",
+                    ENOENT);
+      gid = static_cast<uint32_t>(std::stoul((*e)[2]));
+    }
+    if (std::find(user.additional_gids.begin(), user.additional_gids.end(), gid) == user.additional_gids.end())
+      user.additional_gids.push_back(gid);
+  }
+  return {};
+}
+
+// pid/ipc/uts/cgroup modes (compose/isolation.h): "host" drops the
+// namespace (the process stays in the host's), private/shareable keep the
+// replica's own.
+void apply_namespace_modes(const ReplicaSpec& s, rt::Spec& spec) {
+  auto drop = [&](const char* type) {
+    std::erase_if(spec.linux.namespaces, [&](const rt::NamespaceSpec& n) { return n.type == type; });
+  };
+  if (s.pid == "host") drop("pid");
+  if (s.uts == "host") {
+    drop("uts");
+    spec.hostname.clear();  // the host's name is not ours to set
+    spec.domainname.clear();
+  }
+  if (s.cgroup == "host") drop("cgroup");
+  if (s.cgroup == "private" &&
+      std::none_of(spec.linux.namespaces.begin(), spec.linux.namespaces.end(),
+                   [](const rt::NamespaceSpec& n) { return n.type == "cgroup"; }))
+    spec.linux.namespaces.push_back({"cgroup", ""});
+  if (s.ipc == "host") {
+    drop("ipc");
+    // The host's POSIX shared memory too, as Docker gives it.
+    for (auto& m : spec.mounts)
+      if (m.destination == "/dev/shm") m = {"/dev/shm", "bind", "/dev/shm", {"rbind", "rprivate", "rw"}};
+  }
+}
+
 stack::Result<BuiltSpec> build_spec(const ReplicaPlan& plan, const img::ImageConfig& image, const SpecContext& ctx) {
   const ReplicaSpec& s = plan.service;
   BuiltSpec out;
@@ -372,6 +420,7 @@ stack::Result<BuiltSpec> build_spec(const ReplicaPlan& plan, const img::ImageCon
   auto user = resolve_user(s.user.empty() ? image.user : s.user, ctx.passwd, ctx.group);
   if (!user) return tl::unexpected(user.error().wrap("service " + s.name + ": user"));
   spec.process.user = user->user;
+  STACK_TRY(add_groups(s, ctx, spec.process.user));
 
   spec.hostname = s.hostname.empty() ? plan.name : s.hostname;
   spec.domainname = s.domainname;
@@ -415,6 +464,7 @@ stack::Result<BuiltSpec> build_spec(const ReplicaPlan& plan, const img::ImageCon
   });
   if (!ctx.host_network) spec.linux.namespaces.push_back({"network", ctx.netns_path});
   if (ctx.host_network) spec.hostname.clear();
+  apply_namespace_modes(s, spec);
 
   // /etc files the node wrote; with host networking the host's own.
   if (!ctx.host_network) {
@@ -432,6 +482,7 @@ stack::Result<BuiltSpec> build_spec(const ReplicaPlan& plan, const img::ImageCon
 
   spec.annotations = plan.labels;
   for (auto& [k, v] : s.labels) spec.annotations.emplace(k, v);
+  for (auto& [k, v] : s.annotations) spec.annotations[k] = v;
   spec.annotations[kAnnotationStopSignal] = s.stop_signal.empty() ? "SIGTERM" : s.stop_signal;
   spec.annotations[kAnnotationName] = plan.name;
 

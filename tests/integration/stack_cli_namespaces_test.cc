@@ -1,0 +1,77 @@
+// Namespace modes, group_add, annotations and label_file end to end: a
+// replica with pid/ipc/uts/cgroup host is in the host's namespaces (the
+// namespace links a process inside reads equal the test's own), one without
+// is not; its supplementary groups and its bundle's annotations are as the
+// file says.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tests/integration/stack_cli_fixture.h"
+
+namespace stack::test {
+namespace {
+
+std::string own_ns(const std::string& type) {
+  char buf[128];
+  ssize_t n = ::readlink(("/proc/self/ns/" + type).c_str(), buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+using StackNamespaces = StackdFixture;
+
+TEST_F(StackNamespaces, HostModesJoinTheHostsNamespacesAndGroupsAndAnnotationsApply) {
+  std::ofstream(dir_.path() + "/team.labels") << "com.example.team=shop\n";
+  const std::string file = write_stack_file("nsm", R"yaml(name: nsm
+services:
+  hostns:
+    image: stack-demo/busybox:1
+    command: [sleep, "1000"]
+    pid: host
+    ipc: host
+    uts: host
+    cgroup: host
+    group_add: [nobody, "4242"]
+    annotations: {com.example.note: hello}
+    label_file: ./team.labels
+  own:
+    image: stack-demo/busybox:1
+    command: [sleep, "1000"]
+    ipc: shareable
+)yaml");
+  auto up = stack({"up", "-d", "--wait", "-f", file});
+  ASSERT_EQ(up.status, 0) << up.err;
+  EXPECT_TRUE(up.err.empty()) << "no field is ignored: " << up.err;
+  auto in = [&](const std::string& svc, const std::string& script) {
+    return stack({"exec", "-T", "-f", file, svc, "sh", "-c", script}).out;
+  };
+  for (const std::string type : {"pid", "ipc", "uts", "cgroup"}) {
+    const std::string host = own_ns(type);
+    ASSERT_FALSE(host.empty()) << type;
+    EXPECT_EQ(in("hostns", "readlink /proc/self/ns/" + type), host + "\n") << type;
+    EXPECT_NE(in("own", "readlink /proc/self/ns/" + type), host + "\n") << type << ": the control";
+  }
+  char hostname[256] = {};
+  ::gethostname(hostname, sizeof hostname - 1);
+  EXPECT_EQ(in("hostns", "hostname"), std::string(hostname) + "\n");
+  EXPECT_EQ(in("own", "hostname"), "nsm-own-1\n");
+  EXPECT_EQ(in("hostns", "id -G"), "0 4242 65534\n");  // the kernel sorts them
+  EXPECT_EQ(in("own", "id -G"), "0\n");
+
+  const auto list = ps({"-f", file});
+  const std::string id = replica(list, "nsm-hostns-1").value("container_id", "");
+  std::ifstream bundle(root() + "/containers/" + id + "/config.json");
+  auto spec = nlohmann::json::parse(bundle, nullptr, false);
+  ASSERT_FALSE(spec.is_discarded()) << id;
+  EXPECT_EQ(spec["annotations"].value("com.example.note", ""), "hello");
+  EXPECT_EQ(spec["annotations"].value("com.example.team", ""), "shop") << "from the label file";
+
+  auto down = stack({"down", "-f", file});
+  EXPECT_EQ(down.status, 0) << down.err;
+}
+
+}  // namespace
+}  // namespace stack::test
