@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -91,7 +92,10 @@ class ProgressFeed {
 
 // `up` without -d: logs until Ctrl-C; the first Ctrl-C stops the stack
 // gracefully, a second one stops waiting (stackd finishes the stop).
-Result<> attach(const ApiClient& client, const std::string& stack) {
+// `services`: whose output is followed (empty: every service's); `none`:
+// no service is attached (every one says attach: false), so nothing is
+// followed and Ctrl-C alone ends it.
+Result<> attach(const ApiClient& client, const std::string& stack, const std::vector<std::string>& services, bool none) {
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
@@ -103,8 +107,10 @@ Result<> attach(const ApiClient& client, const std::string& stack) {
   std::atomic<bool> logs_done{false}, stop_done{false};
   Result<> stop_result;
   std::thread logs([&] {
+    if (none) return;  // logs_done stays false: only a signal ends the wait
     LogFlags f;
     f.follow = true;
+    f.services = services;
     (void)print_logs(client, stack, f, &logs_cancel);
     logs_done = true;
     ::kill(::getpid(), SIGUSR1);
@@ -200,7 +206,16 @@ Result<> cmd_up(const StackOptions& o, const UpFlags& f) {
   auto replicas = orch::replicas_from_json(*reply);
   if (replicas) progress.finish(*replicas);
   if (f.detach) return {};
-  return attach(*client, project->name);
+  // attach: false leaves a service out of what `up` follows (Compose).
+  std::vector<std::string> followed;
+  bool all = true;
+  for (const auto& [name, s] : project->services) {
+    if (!f.services.empty() && std::find(f.services.begin(), f.services.end(), name) == f.services.end()) continue;
+    if (s.attach) followed.push_back(name);
+    else all = false;
+  }
+  if (all) followed = f.services;
+  return attach(*client, project->name, followed, !all && followed.empty());
 }
 
 Result<> cmd_down(const StackOptions& o, bool volumes) {

@@ -228,6 +228,7 @@ struct Service {
   bool init = false;
   bool tty = false;
   bool stdin_open = false;
+  bool attach = true;  // false: `up` without -d does not follow its output
   std::string stop_signal = "SIGTERM";      // as written; the loader checks it names a signal
   Millis stop_grace_period = 10000;
   std::map<std::string, Ulimit> ulimits;

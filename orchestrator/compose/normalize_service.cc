@@ -244,6 +244,7 @@ stack::Result<Service> normalize_service(const std::string& name, const Node& n,
         (k == "secrets" ? s.secrets : s.configs).push_back(std::move(r));
       }
     } else if (k == "logging") STACK_COMPOSE_ASSIGN(s.logging, read_logging(v, p, warnings));
+    else if (k == "attach") STACK_COMPOSE_ASSIGN(s.attach, read_bool(v, p));
     else if (k == "platform") STACK_COMPOSE_ASSIGN(s.platform, read_string(v, p));
     else if (k == "runtime") STACK_COMPOSE_ASSIGN(s.runtime, read_string(v, p));
     else if (k == "command") STACK_COMPOSE_ASSIGN(s.command, read_command(v, p));

@@ -67,16 +67,85 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BlkioConfig, weight, weight_devi
                                                 device_read_iops, device_write_iops)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResourceTuning, mem_reservation, memswap_limit, mem_swappiness,
                                                 oom_kill_disable, cpu_period, cpu_quota, blkio, device_cgroup_rules)
-// With defaults, as Deploy: a project stored before a field existed still loads.
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Service, name, image, build, command, entrypoint, environment, ports, expose,
-                                                volumes, networks, depends_on, healthcheck, native_probe, restart,
-                                                deploy, replicas, user, working_dir, hostname, domainname,
-                                                container_name, labels, cap_add, cap_drop, security_opt, read_only,
-                                                privileged, init, tty, stdin_open, stop_signal, stop_grace_period,
-                                                ulimits, sysctls, pids_limit, mem_limit, cpus, cpu_shares, cpuset, tuning, logging, pid, ipc, uts, cgroup, group_add, annotations, extra_hosts, dns,
-                                                dns_search, dns_opt, devices, shm_size, network_mode, profiles,
-                                                pull_policy, secrets, configs, platform, runtime, oom_score_adj,
-                                                egress_bytes_per_sec, extensions)
+// By hand (more fields than nlohmann's macros take), with defaults as
+// Deploy: a project stored before a field existed still loads.
+template <class S, class F>
+void service_fields(S& s, F&& f) {
+  f("name", s.name);
+  f("image", s.image);
+  f("build", s.build);
+  f("command", s.command);
+  f("entrypoint", s.entrypoint);
+  f("environment", s.environment);
+  f("ports", s.ports);
+  f("expose", s.expose);
+  f("volumes", s.volumes);
+  f("networks", s.networks);
+  f("depends_on", s.depends_on);
+  f("healthcheck", s.healthcheck);
+  f("native_probe", s.native_probe);
+  f("restart", s.restart);
+  f("deploy", s.deploy);
+  f("replicas", s.replicas);
+  f("user", s.user);
+  f("working_dir", s.working_dir);
+  f("hostname", s.hostname);
+  f("domainname", s.domainname);
+  f("container_name", s.container_name);
+  f("labels", s.labels);
+  f("cap_add", s.cap_add);
+  f("cap_drop", s.cap_drop);
+  f("security_opt", s.security_opt);
+  f("read_only", s.read_only);
+  f("privileged", s.privileged);
+  f("init", s.init);
+  f("tty", s.tty);
+  f("stdin_open", s.stdin_open);
+  f("attach", s.attach);
+  f("stop_signal", s.stop_signal);
+  f("stop_grace_period", s.stop_grace_period);
+  f("ulimits", s.ulimits);
+  f("sysctls", s.sysctls);
+  f("pids_limit", s.pids_limit);
+  f("mem_limit", s.mem_limit);
+  f("cpus", s.cpus);
+  f("cpu_shares", s.cpu_shares);
+  f("cpuset", s.cpuset);
+  f("tuning", s.tuning);
+  f("logging", s.logging);
+  f("pid", s.pid);
+  f("ipc", s.ipc);
+  f("uts", s.uts);
+  f("cgroup", s.cgroup);
+  f("group_add", s.group_add);
+  f("annotations", s.annotations);
+  f("extra_hosts", s.extra_hosts);
+  f("dns", s.dns);
+  f("dns_search", s.dns_search);
+  f("dns_opt", s.dns_opt);
+  f("devices", s.devices);
+  f("shm_size", s.shm_size);
+  f("network_mode", s.network_mode);
+  f("profiles", s.profiles);
+  f("pull_policy", s.pull_policy);
+  f("secrets", s.secrets);
+  f("configs", s.configs);
+  f("platform", s.platform);
+  f("runtime", s.runtime);
+  f("oom_score_adj", s.oom_score_adj);
+  f("egress_bytes_per_sec", s.egress_bytes_per_sec);
+  f("extensions", s.extensions);
+}
+void to_json(nlohmann::json& j, const Service& s) {
+  j = nlohmann::json::object();
+  service_fields(s, [&](const char* key, const auto& v) { j[key] = v; });
+}
+void from_json(const nlohmann::json& j, Service& s) {
+  s = Service{};
+  service_fields(s, [&](const char* key, auto& v) {
+    if (auto it = j.find(key); it != j.end()) it->get_to(v);
+  });
+}
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(NetworkDef, name, driver, internal, external, attachable, enable_ipv6,
                                                 external_name, subnets, gateways, driver_opts, labels)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(VolumeDef, name, driver, external, external_name, driver_opts, labels)
@@ -262,9 +331,12 @@ nlohmann::json compose_view(const Project& project) {
       svc[k == "blkio" ? "blkio_config" : k] = x;
     }
   }
-  // The default log (json-file, no options) is not written.
-  for (const auto& [name, service] : project.services)
-    if (service.logging == Logging{} && v["services"].contains(name)) v["services"][name].erase("logging");
+  // The default log (json-file, no options) and attach: true are not written.
+  for (const auto& [name, service] : project.services) {
+    if (!v["services"].contains(name)) continue;
+    if (service.logging == Logging{}) v["services"][name].erase("logging");
+    if (service.attach) v["services"][name].erase("attach");
+  }
   // Compose prints where a secret comes from, never its bytes.
   for (const char* section : {"configs", "secrets"})
     for (auto& [key, def] : v[section].items()) def.erase("data");

@@ -14,7 +14,6 @@ struct UnsupportedField {
 };
 
 inline constexpr UnsupportedField kUnsupportedFields[] = {
-    {"attach", "attach is ignored"},
     {"build", "stack does not build images yet: the image (`image`, else <project>-<service>) must be in the store"},
     {"cgroup_parent", "containers always live under stack's cgroup"},
     {"cpu_count", "Windows only: Docker discards it on Linux too (use cpus)"},
@@ -29,7 +28,6 @@ inline constexpr UnsupportedField kUnsupportedFields[] = {
     {"links", "links are not supported; services reach each other by name"},
     {"mac_address", "MAC addresses are assigned by the kernel"},
     {"models", "models are not supported"},
-    {"platform", "images are pulled for the host platform"},
     {"post_start", "lifecycle hooks are not run"},
     {"pre_stop", "lifecycle hooks are not run"},
     {"provider", "provider services are not supported"},

@@ -410,6 +410,25 @@ Result<Descriptor> select_platform(const Index& index, const std::string& os, co
   return fail("no image for platform " + want.str() + " in index; available: " + (avail.empty() ? "none" : avail));
 }
 
+Result<void> check_platform_runs_here(const std::string& platform) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t slash; (slash = platform.find('/', start)) != std::string::npos; start = slash + 1)
+    parts.push_back(platform.substr(start, slash - start));
+  parts.push_back(platform.substr(start));
+  if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty())
+    return fail("platform \"" + platform + "\": expected os/arch[/variant], e.g. linux/amd64", EINVAL);
+  Platform want = normalize(parts[0], parts[1], parts.size() == 3 ? parts[2] : "");
+  Platform host = normalize("linux", host_architecture(), "");
+  if (want.os == host.os && want.arch == host.arch) {
+    // A lower variant runs on a host of a higher one (v7 on v8 arm); the
+    // host's own variant is not known here, so any variant of its arch is
+    // taken, as Docker does without emulation.
+    return {};
+  }
+  return fail("platform " + want.str() + " cannot run on this " + host.str() + " host (stack emulates nothing)");
+}
+
 std::string host_architecture() {
   struct utsname u {};
   if (::uname(&u) != 0) return "amd64";

@@ -79,6 +79,10 @@ std::string image_config_to_json(const ImageConfig& c);  // OCI config JSON (for
 Result<Descriptor> select_platform(const Index& index, const std::string& os = "linux",
                                    const std::string& arch = "", const std::string& variant = "");
 std::string host_architecture();  // GOARCH naming: amd64, arm64, ...
+// Whether this host runs `platform` ("os/arch[/variant]", as Compose's
+// `platform:` writes it) natively: nothing is emulated, so a foreign one is
+// an error naming both ("linux/arm64 cannot run on this linux/amd64 host").
+Result<void> check_platform_runs_here(const std::string& platform);
 
 // Layer chain ids: chain(L1) = diff(L1); chain(Ln) = sha256(chain(Ln-1) + " " + diff(Ln)).
 std::vector<Digest> chain_ids(const std::vector<Digest>& diff_ids);

@@ -320,6 +320,9 @@ class HostNode : public LocalNode {
 
 stack::Result<ReplicaRuntime> HostNode::create_in(const ReplicaPlan& plan, const std::string& dir) {
   const auto& s = plan.service;
+  if (!s.platform.empty())
+    if (auto p = img::check_platform_runs_here(s.platform); !p)
+      return tl::unexpected(p.error().wrap("service " + s.name));
   auto cfg = images_->image_runtime_config(s.image);
   if (!cfg) return tl::unexpected(cfg.error());
   auto lowers = images_->ensure_unpacked(s.image);

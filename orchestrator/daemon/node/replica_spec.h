@@ -54,6 +54,7 @@ struct ReplicaSpec {
   compose::ResourceTuning tuning;
   compose::Logging logging;
   std::string pid, ipc, uts, cgroup;  // namespace modes (compose/isolation.h)
+  std::string platform;               // "" = the host's; else it must be (nothing is emulated)
   std::vector<std::string> group_add;
   std::map<std::string, std::string> annotations;
   std::optional<int> oom_score_adj;
