@@ -125,4 +125,16 @@ stack::Result<std::vector<std::string>> shell_split(const std::string& text) {
   return out;
 }
 
+stack::Result<std::optional<std::vector<std::string>>> read_command(const Node& n, const std::string& path) {
+  if (n.is_null()) return std::optional<std::vector<std::string>>();
+  if (n.is_scalar()) {
+    auto words = shell_split(n.scalar);
+    if (!words) return fail_at(n.mark, path, words.error().context);
+    return std::optional<std::vector<std::string>>(*words);
+  }
+  auto list = read_string_list(n, path);
+  if (!list) return tl::unexpected(list.error());
+  return std::optional<std::vector<std::string>>(*list);
+}
+
 }  // namespace stack::compose

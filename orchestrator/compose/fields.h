@@ -38,6 +38,8 @@ stack::Result<void> store(std::optional<T>& out, stack::Result<R> read) {
   return {};
 }
 
+// A command: a string split as shell words, or a list (null: unset).
+stack::Result<std::optional<std::vector<std::string>>> read_command(const Node& n, const std::string& path);
 // Splits a command string as Compose does (POSIX shell words: quotes and
 // backslashes, no expansion).
 stack::Result<std::vector<std::string>> shell_split(const std::string& text);

@@ -197,6 +197,15 @@ struct Logging {
   bool operator==(const Logging&) const = default;
 };
 
+// One entry of `post_start:` or `pre_stop:` (hooks.h).
+struct LifecycleHook {
+  std::vector<std::string> command;
+  std::string user;  // "" = the service's user
+  bool privileged = false;
+  std::map<std::string, std::string> environment;
+  std::string working_dir;  // "" = the service's
+};
+
 struct Service {
   std::string name;
   std::string image;  // as written; for `build:` without `image:`, "<project>-<service>" (build.h)
@@ -228,7 +237,9 @@ struct Service {
   bool init = false;
   bool tty = false;
   bool stdin_open = false;
-  bool attach = true;  // false: `up` without -d does not follow its output
+  bool attach = true;
+  std::vector<LifecycleHook> post_start;  // run in the replica once it started
+  std::vector<LifecycleHook> pre_stop;    // run in the replica before its stop signal  // false: `up` without -d does not follow its output
   std::string stop_signal = "SIGTERM";      // as written; the loader checks it names a signal
   Millis stop_grace_period = 10000;
   std::map<std::string, Ulimit> ulimits;

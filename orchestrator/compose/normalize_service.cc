@@ -8,6 +8,7 @@
 #include "orchestrator/compose/documents.h"
 #include "orchestrator/compose/fields.h"
 #include "orchestrator/compose/healthcheck.h"
+#include "orchestrator/compose/hooks.h"
 #include "orchestrator/compose/isolation.h"
 #include "orchestrator/compose/logging.h"
 #include "orchestrator/compose/normalize.h"
@@ -118,18 +119,6 @@ stack::Result<void> read_ports(const Node& n, const std::string& path, std::vect
     out.push_back(port);
   }
   return {};
-}
-
-stack::Result<std::optional<std::vector<std::string>>> read_command(const Node& n, const std::string& path) {
-  if (n.is_null()) return std::optional<std::vector<std::string>>();
-  if (n.is_scalar()) {
-    auto words = shell_split(n.scalar);
-    if (!words) return fail_at(n.mark, path, words.error().context);
-    return std::optional<std::vector<std::string>>(*words);
-  }
-  auto list = read_string_list(n, path);
-  if (!list) return tl::unexpected(list.error());
-  return std::optional<std::vector<std::string>>(*list);
 }
 
 stack::Result<std::vector<std::string>> read_extra_hosts(const Node& n, const std::string& path) {
@@ -245,6 +234,8 @@ stack::Result<Service> normalize_service(const std::string& name, const Node& n,
       }
     } else if (k == "logging") STACK_COMPOSE_ASSIGN(s.logging, read_logging(v, p, warnings));
     else if (k == "attach") STACK_COMPOSE_ASSIGN(s.attach, read_bool(v, p));
+    else if (k == "post_start") STACK_COMPOSE_ASSIGN(s.post_start, read_hooks(v, p));
+    else if (k == "pre_stop") STACK_COMPOSE_ASSIGN(s.pre_stop, read_hooks(v, p));
     else if (k == "platform") STACK_COMPOSE_ASSIGN(s.platform, read_string(v, p));
     else if (k == "runtime") STACK_COMPOSE_ASSIGN(s.runtime, read_string(v, p));
     else if (k == "command") STACK_COMPOSE_ASSIGN(s.command, read_command(v, p));

@@ -63,6 +63,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Build, context, dockerfile, args, target)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SecretRef, source, target, uid, gid, mode)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BlkioDeviceRate, path, rate)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Logging, driver, options)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LifecycleHook, command, user, privileged, environment, working_dir)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BlkioConfig, weight, weight_device, device_read_bps, device_write_bps,
                                                 device_read_iops, device_write_iops)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResourceTuning, mem_reservation, memswap_limit, mem_swappiness,
@@ -102,6 +103,8 @@ void service_fields(S& s, F&& f) {
   f("tty", s.tty);
   f("stdin_open", s.stdin_open);
   f("attach", s.attach);
+  f("post_start", s.post_start);
+  f("pre_stop", s.pre_stop);
   f("stop_signal", s.stop_signal);
   f("stop_grace_period", s.stop_grace_period);
   f("ulimits", s.ulimits);
@@ -200,6 +203,16 @@ namespace stack::compose {
 nlohmann::json project_to_json_value(const Project& project) { return nlohmann::json(project); }
 
 nlohmann::json tuning_to_json(const ResourceTuning& tuning) { return nlohmann::json(tuning); }
+
+nlohmann::json hooks_to_json(const std::vector<LifecycleHook>& hooks) { return nlohmann::json(hooks); }
+
+std::vector<LifecycleHook> hooks_from_json(const nlohmann::json& j) {
+  try {
+    return j.get<std::vector<LifecycleHook>>();
+  } catch (const nlohmann::json::exception&) {
+    return {};
+  }
+}
 
 std::string to_json(const Project& project, int indent) { return project_to_json_value(project).dump(indent); }
 

@@ -16,5 +16,9 @@ nlohmann::json project_to_json_value(const Project& project);
 // A service's ResourceTuning as it appears in the project's JSON (the
 // replica spec carries the same object).
 nlohmann::json tuning_to_json(const ResourceTuning& tuning);
+// post_start / pre_stop hooks as in the project's JSON, and back (a value
+// that is not such a list reads as none).
+nlohmann::json hooks_to_json(const std::vector<LifecycleHook>& hooks);
+std::vector<LifecycleHook> hooks_from_json(const nlohmann::json& j);
 
 }  // namespace stack::compose

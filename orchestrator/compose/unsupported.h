@@ -28,8 +28,6 @@ inline constexpr UnsupportedField kUnsupportedFields[] = {
     {"links", "links are not supported; services reach each other by name"},
     {"mac_address", "MAC addresses are assigned by the kernel"},
     {"models", "models are not supported"},
-    {"post_start", "lifecycle hooks are not run"},
-    {"pre_stop", "lifecycle hooks are not run"},
     {"provider", "provider services are not supported"},
     {"pull_refresh_after", "not applied"},
     {"runtime", "stack always uses its own runtime"},

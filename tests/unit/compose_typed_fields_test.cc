@@ -167,6 +167,31 @@ TEST(ComposeTypedFields, NamespaceModesGroupsAnnotationsAndLabelFiles) {
             "stack.yaml:4:17: services.a.label_file: env file " + dir.path() + "/missing.labels not found");
 }
 
+// post_start / pre_stop (hooks.h): both command forms, user, environment
+// in both forms, and a hook without a command refused at its line.
+TEST(ComposeTypedFields, LifecycleHooks) {
+  EXPECT_EQ(load_error(service_a("    post_start:\n      - user: root\n")),
+            "stack.yaml:5:9: services.a.post_start[0]: missing required property \"command\"");
+  EXPECT_EQ(load_error(service_a("    post_start:\n      - command: []\n")),
+            "stack.yaml:5:9: services.a.post_start[0].command: a hook needs a command");
+  auto r = load_yaml(service_a("    post_start:\n      - command: ./init.sh --fast\n        user: www\n"
+                               "        environment: {A: \"1\"}\n        privileged: true\n"
+                               "    pre_stop:\n      - command: [sh, -c, drain]\n        environment: [B=2]\n"
+                               "        working_dir: /app\n"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(r->warnings.empty()) << r->warnings.front().to_string();
+  const Service& a = r->project.services.at("a");
+  ASSERT_EQ(a.post_start.size(), 1u);
+  EXPECT_EQ(a.post_start[0].command, (std::vector<std::string>{"./init.sh", "--fast"}));
+  EXPECT_EQ(a.post_start[0].user, "www");
+  EXPECT_TRUE(a.post_start[0].privileged);
+  EXPECT_EQ(a.post_start[0].environment.at("A"), "1");
+  ASSERT_EQ(a.pre_stop.size(), 1u);
+  EXPECT_EQ(a.pre_stop[0].command, (std::vector<std::string>{"sh", "-c", "drain"}));
+  EXPECT_EQ(a.pre_stop[0].environment.at("B"), "2");
+  EXPECT_EQ(a.pre_stop[0].working_dir, "/app");
+}
+
 TEST(ComposeTypedFields, AnUnknownRestartPolicyIsALoadErrorAtItsLine) {
   EXPECT_EQ(load_error(service_a("    restart: sometimes\n")),
             "stack.yaml:4:14: services.a.restart: invalid restart policy \"sometimes\" (no, always, on-failure[:N], "

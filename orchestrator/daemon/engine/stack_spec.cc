@@ -193,7 +193,7 @@ std::string legacy_config_hash(const compose::Service& service) {
   s.erase("configs");
   s.erase("tuning");
   s.erase("logging");
-  for (const char* k : {"pid", "ipc", "uts", "cgroup", "group_add", "annotations", "attach"}) s.erase(k);
+  for (const char* k : {"pid", "ipc", "uts", "cgroup", "group_add", "annotations", "attach", "post_start", "pre_stop"}) s.erase(k);
   return fnv1a_hex(j.dump());
 }
 

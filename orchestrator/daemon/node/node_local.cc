@@ -21,6 +21,7 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "base/io.h"
 #include "netplane/etc_files.h"
@@ -32,6 +33,7 @@
 #include "orchestrator/daemon/node/node_record.h"
 #include "orchestrator/daemon/node/probes.h"
 #include "orchestrator/compose/logging.h"
+#include "orchestrator/daemon/node/lifecycle_hooks.h"
 #include "orchestrator/daemon/node/replica_fs.h"
 #include "orchestrator/daemon/node/shim_processes.h"
 #include "orchestrator/daemon/node/spec_builder.h"
@@ -193,6 +195,20 @@ class HostNode : public LocalNode {
   }
 
   stack::Result<void> signal(const std::string& id, int sig) override {
+    // The first stop signal runs the pre_stop hooks first, off the caller's
+    // thread; the signal follows them (lifecycle_hooks.h). The thread holds
+    // copies only: it may outlive this node.
+    if (sig != SIGKILL && rt::validate_id(id)) {
+      auto hooks = take_pre_stop(container_dir(id));
+      if (!hooks.empty()) {
+        HookTarget t{runtime_bin_, opts_.runtime_root, id, container_dir(id)};
+        std::thread([t, hooks = std::move(hooks), sig] {
+          if (auto h = run_hooks(t, hooks, "pre_stop"); !h) spdlog::warn("{}: {}", t.id, h.error().message());
+          (void)rt::kill_container(rt::StateDir(t.runtime_root), t.id, sig);
+        }).detach();
+        return {};
+      }
+    }
     auto r = rt::kill_container(runtime_, id, sig);
     if (!r) return tl::unexpected(r.error().wrap("signal " + id));
     return {};
@@ -400,7 +416,12 @@ stack::Result<ReplicaRuntime> HostNode::create_in(const ReplicaPlan& plan, const
   }
   STACK_TRY(make_dir_in_rootfs(*rootfs, built->spec.process.cwd));
   STACK_TRY(io::write_file_atomic(dir + "/config.json", rt::spec_to_json(built->spec).dump(1)));
-  return start_shim(plan.id, dir, compose::log_settings(s.logging), std::move(rr));
+  STACK_TRY(save_pre_stop(dir, s.pre_stop));
+  auto started = start_shim(plan.id, dir, compose::log_settings(s.logging), std::move(rr));
+  if (!started || s.post_start.empty()) return started;
+  // A failing post_start fails the start: the caller removes the container.
+  STACK_TRY(run_hooks({runtime_bin_, opts_.runtime_root, plan.id, dir}, s.post_start, "post_start"));
+  return started;
 }
 
 stack::Result<void> HostNode::connect_networks(const ReplicaPlan& plan, NodeRecord& rec, ReplicaRuntime& rr,

@@ -54,7 +54,8 @@ struct ReplicaSpec {
   compose::ResourceTuning tuning;
   compose::Logging logging;
   std::string pid, ipc, uts, cgroup;  // namespace modes (compose/isolation.h)
-  std::string platform;               // "" = the host's; else it must be (nothing is emulated)
+  std::string platform;
+  std::vector<compose::LifecycleHook> post_start, pre_stop;  // compose/hooks.h               // "" = the host's; else it must be (nothing is emulated)
   std::vector<std::string> group_add;
   std::map<std::string, std::string> annotations;
   std::optional<int> oom_score_adj;
