@@ -102,6 +102,47 @@ TEST(AuthzPolicy, HostNetworkDeniedThenAllowed) {
   EXPECT_EQ(rule_of(check(s, p)), "allowed");
 }
 
+// The fields stack applies since: host pid/ipc/uts/cgroup namespaces,
+// device cgroup rules and privileged hooks need the same rules as their
+// older relatives.
+TEST(AuthzPolicy, HostNamespaceModesDeviceRulesAndPrivilegedHooks) {
+  for (const char* field : {"pid", "ipc", "uts", "cgroup"}) {
+    compose::Service s;
+    (field == std::string("pid")   ? s.pid
+     : field == std::string("ipc") ? s.ipc
+     : field == std::string("uts") ? s.uts
+                                   : s.cgroup) = "host";
+    auto r = check(s);
+    EXPECT_EQ(rule_of(r), "host_namespaces") << field;
+    EXPECT_EQ(field_of(r), std::string("services.web.") + field);
+    AuthzPolicy p;
+    p.host_namespaces = true;
+    EXPECT_EQ(rule_of(check(s, p)), "allowed") << field;
+  }
+  compose::Service own;
+  own.ipc = "shareable";
+  own.cgroup = "private";
+  EXPECT_EQ(rule_of(check(own)), "allowed");
+
+  compose::Service rules;
+  rules.tuning.device_cgroup_rules = {"b *:* rwm"};
+  EXPECT_EQ(rule_of(check(rules)), "devices");
+  AuthzPolicy some;
+  some.devices = {"/dev/fuse"};
+  EXPECT_EQ(rule_of(check(rules, some)), "devices") << "a device list does not allow rules";
+  AuthzPolicy any;
+  any.devices_any = true;
+  EXPECT_EQ(rule_of(check(rules, any)), "allowed");
+
+  compose::Service hook;
+  hook.pre_stop = {compose::LifecycleHook{{"true"}, "", true, {}, ""}};
+  auto r = check(hook);
+  EXPECT_EQ(rule_of(r), "privileged");
+  EXPECT_EQ(field_of(r), "services.web.pre_stop[0].privileged");
+  hook.pre_stop[0].privileged = false;
+  EXPECT_EQ(rule_of(check(hook)), "allowed");
+}
+
 TEST(AuthzPolicy, CapAddNeedsTheCapabilityListedOrAny) {
   compose::Service s;
   s.cap_add = {"net_admin"};

@@ -482,7 +482,7 @@ stack::Result<BuiltSpec> build_spec(const ReplicaPlan& plan, const img::ImageCon
 
   spec.annotations = plan.labels;
   for (auto& [k, v] : s.labels) spec.annotations.emplace(k, v);
-  for (auto& [k, v] : s.annotations) spec.annotations[k] = v;
+  for (auto& [k, v] : s.annotations) spec.annotations.emplace(k, v);  // never over com.stack.*
   spec.annotations[kAnnotationStopSignal] = s.stop_signal.empty() ? "SIGTERM" : s.stop_signal;
   spec.annotations[kAnnotationName] = plan.name;
 

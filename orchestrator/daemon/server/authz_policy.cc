@@ -156,7 +156,24 @@ AuthzResult check_service(const AuthzPolicy& p, const compose::Project& project,
 
   if (s.privileged && !p.privileged)
     return deny("privileged", where + ".privileged", "privileged containers are not allowed" + std::string(kNonRoot));
+  // A privileged hook runs with every capability inside the replica.
+  for (const auto* hooks : {&s.post_start, &s.pre_stop})
+    for (size_t i = 0; i < hooks->size(); i++)
+      if ((*hooks)[i].privileged && !p.privileged)
+        return deny("privileged",
+                    where + (hooks == &s.post_start ? ".post_start[" : ".pre_stop[") + std::to_string(i) + "].privileged",
+                    "privileged hooks are not allowed" + std::string(kNonRoot));
   if (auto r = check_network_mode(p, s, where); !r) return r;
+  for (const auto& [field, mode] : {std::pair<const char*, const std::string*>{"pid", &s.pid},
+                                    {"ipc", &s.ipc}, {"uts", &s.uts}, {"cgroup", &s.cgroup}})
+    if (*mode == "host" && !p.host_namespaces)
+      return deny("host_namespaces", where + "." + field,
+                  std::string("the host's ") + field + " namespace is not allowed" + kNonRoot);
+  // A rule like "b *:* rwm" with CAP_MKNOD (a default capability) opens the
+  // host's disks: only a policy that allows any device allows rules.
+  if (!s.tuning.device_cgroup_rules.empty() && !p.devices_any)
+    return deny("devices", where + ".device_cgroup_rules",
+                "device cgroup rules are not allowed (they would reach host devices)" + std::string(kNonRoot));
   if (auto r = check_caps(p, s, where); !r) return r;
   if (auto r = check_devices(p, s, where, resolve); !r) return r;
   if (auto r = check_mounts(p, project, s, where, resolve); !r) return r;
