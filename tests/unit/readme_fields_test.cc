@@ -2,28 +2,22 @@
 // Compose schema gives a service, so a field is never left undocumented
 // (and a field added to the schema fails here until the table says what
 // stack does with it).
-#include <fstream>
-#include <sstream>
-
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "base/io.h"
+
 namespace {
 
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using stack::io::read_text;
 
 TEST(ReadmeFields, EveryServiceFieldOfTheSchemaIsInTheTable) {
-  const std::string readme = read(std::string(STACK_SOURCE_DIR) + "/README.md");
+  const std::string readme = read_text(std::string(STACK_SOURCE_DIR) + "/README.md");
   const auto start = readme.find("**Compose service fields.**");
   ASSERT_NE(start, std::string::npos) << "README.md has no Compose service fields table";
   const auto end = readme.find("\n\n", readme.find("| --- |", start));
   const std::string table = readme.substr(start, end - start);
-  auto schema = nlohmann::json::parse(read(std::string(STACK_SOURCE_DIR) + "/orchestrator/compose/compose-spec.schema.json"));
+  auto schema = nlohmann::json::parse(read_text(std::string(STACK_SOURCE_DIR) + "/orchestrator/compose/compose-spec.schema.json"));
   const auto& props = schema["definitions"]["service"]["properties"];
   ASSERT_GT(props.size(), 50u);
   for (const auto& [name, def] : props.items())
