@@ -162,7 +162,9 @@ stack::Result<void> read_file_objects(Project& project, const Node& document, co
   // References first (an undefined name or a bad target is the file's
   // error wherever the data would come from), then the data of what is used.
   std::set<std::string> used[2];
-  for (const auto& [sname, s] : project.services) {
+  for (const auto& entry : project.services) {
+    const std::string& sname = entry.first;  // named, not bound: lambdas capture them
+    const Service& s = entry.second;
     auto files = walk_refs(project, s, false, [&](bool secret, size_t i, const std::string& field, const std::string& msg)
                                                   -> stack::Result<std::vector<ResolvedFile>> {
       return fail_at(mark_of(document, {"services", sname, section_of(secret)}, i), ref_path(s, secret, i, field), msg);
