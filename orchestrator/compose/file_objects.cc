@@ -17,8 +17,6 @@ namespace {
 const char* kind_of(bool secret) { return secret ? "secret" : "config"; }
 const char* section_of(bool secret) { return secret ? "secrets" : "configs"; }
 
-std::string item_path(const std::string& p, size_t i) { return p + "[" + std::to_string(i) + "]"; }
-
 // Where a node of the merged document is, or an empty mark when the path is
 // not there (a project built in code).
 Mark mark_of(const Node& document, std::initializer_list<std::string> keys, std::optional<size_t> item = {}) {

@@ -47,8 +47,6 @@ bool valid_cpuset(const std::string& text) {
   }
 }
 
-std::string item_path(const std::string& p, size_t i) { return p + "[" + std::to_string(i) + "]"; }
-
 // env_file entries, in order, read with `env` for their ${VAR}s.
 stack::Result<void> read_env_files(const Node& n, const std::string& path, const Lookup& env,
                                 std::map<std::string, std::string>& out) {

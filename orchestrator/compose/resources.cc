@@ -9,8 +9,6 @@ namespace stack::compose {
 
 namespace {
 
-std::string item_path(const std::string& p, size_t i) { return p + "[" + std::to_string(i) + "]"; }
-
 stack::Result<int64_t> read_int_in(const Node& v, const std::string& path, int64_t lo, int64_t hi) {
   int64_t x = 0;
   STACK_COMPOSE_ASSIGN(x, read_int(v, path));

@@ -93,8 +93,6 @@ std::string join_types(const std::vector<std::string>& types) {
   return s;
 }
 
-std::string item_path(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
-
 class Validator {
  public:
   explicit Validator(const json& root) : root_(root) {}

@@ -150,6 +150,8 @@ stack::Error error_at(const Mark& m, const std::string& path, const std::string&
   return stack::Error{0, s + message};
 }
 
+std::string item_path(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
+
 std::string join_path(const std::string& a, const std::string& b) {
   if (a.empty()) return b;
   return a + "." + b;

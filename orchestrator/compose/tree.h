@@ -86,5 +86,7 @@ inline tl::unexpected<stack::Error> fail_at(const Mark& m, const std::string& pa
 
 // "a.b" + "c" -> "a.b.c"; "" + "c" -> "c".
 std::string join_path(const std::string& a, const std::string& b);
+// "a.b" and 2 -> "a.b[2]": the path of a sequence item in messages.
+std::string item_path(const std::string& path, size_t i);
 
 }  // namespace stack::compose
