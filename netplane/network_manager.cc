@@ -332,6 +332,7 @@ Result<EndpointInfo> NetworkManager::connect(const EndpointRequest& req) {
   spec.address = out.address + "/" + std::to_string(net.prefix);
   spec.gateway = out.gateway;
   spec.mtu = net.mtu;
+  spec.mac_address = req.mac_address;
   spec.network = req.network;
   STACK_TRY_CTX(create_endpoint(im.nl, spec), what);
   undo.add([&] { (void)delete_endpoint(im.nl, out.host_ifname); });

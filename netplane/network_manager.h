@@ -61,6 +61,7 @@ struct EndpointRequest {
   std::string ipv4_address;          // static address, "" = next free
   bool default_route = true;         // only the first network's endpoint gets one
   uint64_t egress_bytes_per_sec = 0; // 0 = unlimited (tc tbf on the container side)
+  std::string mac_address;           // the container end's, "" = the kernel's random one
 };
 
 struct EndpointInfo {

@@ -45,6 +45,15 @@ Result<void> create_endpoint(NetlinkSocket& sock_host, const EndpointSpec& spec)
   if (auto a = parse_ipv4(spec.address); !a) return tl::unexpected(a.error().wrap(what));
   if (!spec.gateway.empty())
     if (auto g = parse_ipv4(spec.gateway); !g) return tl::unexpected(g.error().wrap(what));
+  NlAddrPtr mac;
+  if (!spec.mac_address.empty()) {
+    nl_addr* parsed = nullptr;
+    if (nl_addr_parse(spec.mac_address.c_str(), AF_LLC, &parsed) < 0 || nl_addr_get_len(parsed) != 6) {
+      if (parsed) nl_addr_put(parsed);
+      return stack::fail(what + ": invalid MAC address \"" + spec.mac_address + "\"", EINVAL);
+    }
+    mac.reset(parsed);
+  }
   auto csock = NetlinkSocket::open_in_netns(spec.netns_fd, spec.netns_label);
   if (!csock) return tl::unexpected(csock.error().wrap(what));
   auto br = get_link(sock_host, spec.bridge);
@@ -62,6 +71,7 @@ Result<void> create_endpoint(NetlinkSocket& sock_host, const EndpointSpec& spec)
   rtnl_link_set_flags(veth.get(), IFF_UP);
   rtnl_link_set_name(peer.get(), spec.container_ifname.c_str());
   rtnl_link_set_ns_fd(peer.get(), spec.netns_fd);
+  if (mac) rtnl_link_set_addr(peer.get(), mac.get());
   if (spec.mtu) {
     rtnl_link_set_mtu(veth.get(), spec.mtu);
     rtnl_link_set_mtu(peer.get(), spec.mtu);

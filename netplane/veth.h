@@ -20,6 +20,7 @@ struct EndpointSpec {
   std::string address;                  // container address with prefix, "10.250.0.2/24"
   std::string gateway;                  // default gateway, "10.250.0.1"; "" = no route
   unsigned mtu = 1500;
+  std::string mac_address;              // the container end's; "" = random
   std::string network;                  // for the "stack:<network>" ifalias tag
 };
 

@@ -59,7 +59,7 @@ void add_stack_verbs(CLI::App& app, StackVerbs& v, const GlobalOptions& g, std::
 
   auto* down = app.add_subcommand("down", "stop and remove the stack's containers and networks");
   down->add_option("file", v.stack.files, "stack file (same as -f), as for up");
-  down->add_flag("-v,--volumes", v.flag_a, "also remove the stack's named volumes");
+  down->add_flag("-v,--volumes", v.flag_a, "also remove the stack's named and anonymous volumes");
   down->callback([&] { action = [&] { return cmd_down(v.stack, v.flag_a); }; });
 
   auto* ps = app.add_subcommand("ps", "list the stack's containers");

@@ -9,24 +9,6 @@ namespace stack::compose {
 
 namespace {
 
-// The mark of the deepest node along `keys` that exists.
-Mark locate(const Node& doc, std::initializer_list<std::string> keys) {
-  const Node* cur = &doc;
-  Mark m = doc.mark;
-  for (auto& k : keys) {
-    const Node* next = nullptr;
-    if (cur->is_map())
-      for (auto& e : cur->entries)
-        if (e.key == k) {
-          next = &e.value;
-          m = e.mark;
-        }
-    if (!next) break;
-    cur = next;
-  }
-  return m;
-}
-
 stack::Result<void> check_dependencies(Project& project, const Node& doc, const std::set<std::string>& disabled,
                                     std::vector<Warning>& warnings) {
   for (auto& [name, s] : project.services) {
@@ -61,10 +43,70 @@ stack::Result<void> check_dependencies(Project& project, const Node& doc, const 
                  "dependency cycle: " + graph::cycle_text(cycle));
 }
 
+// Docker's rules for a fixed MAC: a bridge network to carry it, one
+// replica (two interfaces with one address on a bridge break both), and
+// the service-level form (the first network's) agreeing with a network's.
+stack::Result<void> check_mac_addresses(const Node& doc, const std::string& name, const Service& s) {
+  struct Fixed {
+    std::string path, mac;
+    Mark mark;
+  };
+  const std::string base = "services." + name;
+  std::vector<Fixed> fixed;
+  if (!s.mac_address.empty())
+    fixed.push_back({base + ".mac_address", s.mac_address, locate(doc, {"services", name, "mac_address"})});
+  for (const auto& [net, sn] : s.networks)
+    if (!sn.mac_address.empty())
+      fixed.push_back({base + ".networks." + net + ".mac_address", sn.mac_address,
+                       locate(doc, {"services", name, "networks", net, "mac_address"})});
+  if (fixed.empty()) return {};
+  const Fixed& first = fixed.front();
+  if (!s.network_mode.empty() && s.network_mode != "bridge")
+    return fail_at(first.mark, first.path,
+                   "a MAC address needs a network of the service's own (network_mode is \"" + s.network_mode + "\")");
+  if (s.replicas > 1)
+    return fail_at(first.mark, first.path, "MAC address " + first.mac + " cannot be used with " +
+                                               std::to_string(s.replicas) + " replicas (each would have it)");
+  // The service-level address is the first network's (Compose's rule).
+  if (!s.mac_address.empty() && !s.networks.empty()) {
+    const std::string net = ordered_networks(s).front();
+    const std::string& own = s.networks.at(net).mac_address;
+    if (!own.empty() && own != s.mac_address)
+      return fail_at(locate(doc, {"services", name, "networks", net, "mac_address"}),
+                     base + ".networks." + net + ".mac_address",
+                     "differs from " + first.path + " (" + s.mac_address + "), which is this first network's");
+  }
+  return {};
+}
+
 }  // namespace
 
 stack::Result<void> check_project(Project& project, const Node& doc, const std::set<std::string>& disabled,
                                std::vector<Warning>& warnings) {
+  // Before the dependencies, which links and volumes_from became (normalize_service).
+  for (const auto& [name, s] : project.services)
+    for (const auto& from : s.volumes_from) {
+      auto f = parse_volumes_from(from);
+      if (!f) continue;  // normalize_service refused it
+      const Mark m = locate(doc, {"services", name, "volumes_from"});
+      const std::string path = "services." + name + ".volumes_from";
+      if (!f->container && !project.services.count(f->name))
+        return fail_at(m, path, "service \"" + f->name + "\" is not defined" +
+                                    (disabled.count(f->name) ? " (not enabled by the selected profiles)" : ""));
+      bool named = false;
+      for (const auto& [_, other] : project.services) named = named || other.container_name == f->name;
+      if (f->container && !named)
+        return fail_at(m, path, "container \"" + f->name + "\": stack shares the volumes of a container_name " +
+                                    "of this file only (or name its service)");
+    }
+  for (const auto& [name, s] : project.services)
+    for (size_t i = 0; i < s.links.size(); i++) {
+      const std::string target = split_link(s.links[i]).first;
+      if (!project.services.count(target))
+        return fail_at(locate(doc, {"services", name, "links"}), "services." + name + ".links",
+                       "service \"" + target + "\" is not defined" +
+                           (disabled.count(target) ? " (not enabled by the selected profiles)" : ""));
+    }
   STACK_TRY(check_dependencies(project, doc, disabled, warnings));
   for (auto& [name, s] : project.services) {
     std::string base = "services." + name;
@@ -93,6 +135,7 @@ stack::Result<void> check_project(Project& project, const Node& doc, const std::
     }
     if (s.replicas < 0)
       return fail_at(locate(doc, {"services", name, "deploy", "replicas"}), base + ".replicas", "must not be negative");
+    STACK_TRY(check_mac_addresses(doc, name, s));
     if (!s.container_name.empty() && s.replicas > 1)
       return fail_at(locate(doc, {"services", name, "container_name"}), base + ".container_name",
                      "container_name \"" + s.container_name + "\" cannot be used with " + std::to_string(s.replicas) +

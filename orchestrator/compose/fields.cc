@@ -12,6 +12,23 @@ stack::Result<std::string> read_string(const Node& n, const std::string& path) {
   return n.scalar;
 }
 
+stack::Result<std::string> read_mac(const Node& n, const std::string& path) {
+  auto s = read_string(n, path);
+  if (!s) return s;
+  std::string mac = *s;
+  bool ok = mac.size() == 17;
+  for (size_t i = 0; ok && i < mac.size(); i++) {
+    mac[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(mac[i])));
+    ok = i % 3 == 2 ? mac[i] == ':' : std::isxdigit(static_cast<unsigned char>(mac[i])) != 0;
+  }
+  if (!ok) return fail_at(n.mark, path, "\"" + *s + "\" is not a MAC address (six hex pairs: 02:42:ac:11:00:02)");
+  // The kernel refuses a multicast address for an interface (EADDRNOTAVAIL).
+  if (std::stoi(mac.substr(0, 2), nullptr, 16) & 1)
+    return fail_at(n.mark, path, "\"" + *s + "\" is a multicast address: the first byte must be even");
+  if (mac == "00:00:00:00:00:00") return fail_at(n.mark, path, "the zero address cannot be an interface's");
+  return mac;
+}
+
 stack::Result<int64_t> read_int(const Node& n, const std::string& path) {
   if (auto v = scalar_int(n)) return *v;
   return fail_at(n.mark, path, "expected an integer, got " + (n.is_scalar() ? "\"" + n.scalar + "\"" : kind_name(n.kind)));

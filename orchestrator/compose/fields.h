@@ -15,6 +15,8 @@
 namespace stack::compose {
 
 stack::Result<std::string> read_string(const Node& n, const std::string& path);  // null -> ""
+// An Ethernet unicast address, "02:42:AC:11:00:02" -> "02:42:ac:11:00:02".
+stack::Result<std::string> read_mac(const Node& n, const std::string& path);
 stack::Result<int64_t> read_int(const Node& n, const std::string& path);
 stack::Result<double> read_double(const Node& n, const std::string& path);
 stack::Result<bool> read_bool(const Node& n, const std::string& path);

@@ -53,6 +53,7 @@ struct ServiceNetwork {
   std::vector<std::string> aliases;
   std::string ipv4_address;
   std::string ipv6_address;
+  std::string mac_address;  // "02:42:ac:11:00:02"; "" = the kernel's
   std::optional<int> priority;
 };
 
@@ -218,6 +219,12 @@ struct Service {
   std::vector<Mount> volumes;  // volumes + tmpfs, normalized to mounts
   std::map<std::string, ServiceNetwork> networks;  // default: {"default": {}} unless network_mode
   std::map<std::string, Dependency> depends_on;
+  // "SERVICE[:ALIAS]": ALIAS names SERVICE on the networks both share, and
+  // SERVICE is a dependency (as Compose makes it).
+  std::vector<std::string> links;
+  // "[service:]NAME[:ro|rw]" or "container:NAME[:ro|rw]": the volume and bind
+  // mounts of NAME (a service: its first replica's) at the same targets.
+  std::vector<std::string> volumes_from;
   std::optional<Healthcheck> healthcheck;   // from the file; unset = the image's HEALTHCHECK
   std::optional<NativeProbe> native_probe;  // x-healthcheck
   std::string restart = "no";               // no | always | on-failure[:N] | unless-stopped (task_spec.h)
@@ -264,8 +271,10 @@ struct Service {
   std::vector<DeviceMapping> devices;
   std::optional<uint64_t> shm_size;
   std::string network_mode;  // "", "none", "host", "service:x", "container:x"
+  std::string mac_address;   // the first network's (Compose's older form of networks.X.mac_address)
   std::vector<std::string> profiles;
   std::string pull_policy;
+  std::string pull_refresh_after;  // with pull_policy: refresh (task_spec.h PullRule)
   std::vector<SecretRef> secrets;
   std::vector<SecretRef> configs;
   std::string platform;  // printed; images are pulled for the host platform

@@ -1,4 +1,5 @@
 // normalize_service(): one service's tree -> Service (see normalize.h).
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 
@@ -197,6 +198,44 @@ void add_warning(std::vector<Warning>& out, const Mark& m, const std::string& pa
   out.push_back(Warning{m.source ? m.source->display : "", m.line, m.column, path, message});
 }
 
+std::pair<std::string, std::string> split_link(const std::string& link) {
+  const size_t colon = link.find(':');
+  if (colon == std::string::npos) return {link, link};
+  return {link.substr(0, colon), link.substr(colon + 1)};
+}
+
+stack::Result<VolumesFrom> parse_volumes_from(const std::string& entry) {
+  VolumesFrom f;
+  std::string rest = entry;
+  if (rest.rfind("container:", 0) == 0) {
+    f.container = true;
+    rest = rest.substr(10);
+  } else if (rest.rfind("service:", 0) == 0) {
+    rest = rest.substr(8);
+  }
+  const size_t colon = rest.rfind(':');
+  if (colon != std::string::npos) {
+    const std::string mode = rest.substr(colon + 1);
+    if (mode != "ro" && mode != "rw")
+      return stack::fail("\"" + entry + "\": the mode is ro or rw, not \"" + mode + "\"", EINVAL);
+    f.read_only = mode == "ro";
+    rest = rest.substr(0, colon);
+  }
+  if (rest.empty() || rest.find(':') != std::string::npos)
+    return stack::fail("\"" + entry + "\" is not [service:]NAME[:ro|rw] or container:NAME[:ro|rw]", EINVAL);
+  f.name = rest;
+  return f;
+}
+
+std::vector<std::string> ordered_networks(const Service& service) {
+  std::vector<std::pair<int, std::string>> v;
+  for (const auto& [key, n] : service.networks) v.push_back({-n.priority.value_or(0), key});
+  std::stable_sort(v.begin(), v.end());
+  std::vector<std::string> out;
+  for (auto& [_, k] : v) out.push_back(k);
+  return out;
+}
+
 stack::Result<Service> normalize_service(const std::string& name, const Node& n, const Lookup& env,
                                       std::vector<Warning>& warnings) {
   Service s;
@@ -271,6 +310,8 @@ stack::Result<Service> normalize_service(const std::string& name, const Node& n,
         if (ne.value.is_map()) {
           if (const Node* a = ne.value.find("aliases")) STACK_COMPOSE_ASSIGN(sn.aliases, read_string_list(*a, np + ".aliases"));
           if (const Node* a = ne.value.find("ipv4_address")) sn.ipv4_address = a->scalar;
+          if (const Node* a = ne.value.find("mac_address"))
+            STACK_COMPOSE_ASSIGN(sn.mac_address, read_mac(*a, np + ".mac_address"));
           if (const Entry* a = find_entry(ne.value, "ipv6_address")) {
             sn.ipv6_address = a->value.scalar;
             add_warning(warnings, a->mark, np + ".ipv6_address", "not supported by stack yet, ignored: networks are IPv4 only");
@@ -296,6 +337,18 @@ stack::Result<Service> normalize_service(const std::string& name, const Node& n,
         if (const Node* c = de.value.find("required")) STACK_COMPOSE_ASSIGN(d.required, read_bool(*c, dp + ".required"));
         s.depends_on[de.key] = d;
       }
+    } else if (k == "links") {
+      STACK_COMPOSE_ASSIGN(s.links, read_string_list(v, p));
+      for (size_t i = 0; i < s.links.size(); i++) {
+        const auto [target, alias] = split_link(s.links[i]);
+        if (target.empty() || alias.empty() || alias.find(':') != std::string::npos)
+          return fail_at(v.items[i].mark, item_path(p, i), "\"" + s.links[i] + "\" is not SERVICE or SERVICE:ALIAS");
+      }
+    } else if (k == "volumes_from") {
+      STACK_COMPOSE_ASSIGN(s.volumes_from, read_string_list(v, p));
+      for (size_t i = 0; i < s.volumes_from.size(); i++)
+        if (auto r = parse_volumes_from(s.volumes_from[i]); !r)
+          return fail_at(v.items[i].mark, item_path(p, i), r.error().context);
     } else if (k == "healthcheck") {
       Healthcheck h;
       STACK_COMPOSE_ASSIGN(h, parse_healthcheck(v, p));
@@ -382,8 +435,10 @@ stack::Result<Service> normalize_service(const std::string& name, const Node& n,
         s.devices.push_back(d);
       }
     } else if (k == "network_mode") STACK_COMPOSE_ASSIGN(s.network_mode, read_string(v, p));
+    else if (k == "mac_address") STACK_COMPOSE_ASSIGN(s.mac_address, read_mac(v, p));
     else if (k == "profiles") STACK_COMPOSE_ASSIGN(s.profiles, read_string_list(v, p));
     else if (k == "pull_policy") STACK_COMPOSE_ASSIGN(s.pull_policy, read_string(v, p));
+    else if (k == "pull_refresh_after") STACK_COMPOSE_ASSIGN(s.pull_refresh_after, read_string(v, p));
     else if (k.rfind("x-", 0) == 0) s.extensions[k] = to_json_text(v);
   }
 
@@ -410,11 +465,26 @@ stack::Result<Service> normalize_service(const std::string& name, const Node& n,
   // project has its name (build.h).
   if (s.image.empty() && !s.build) return fail_at(n.mark, base, "has neither an image nor a build context specified");
   if (deploy_replicas) s.replicas = *deploy_replicas;
+  for (const auto& link : s.links) s.depends_on.emplace(split_link(link).first, Dependency{});
+  for (const auto& from : s.volumes_from)
+    if (auto r = parse_volumes_from(from); r && !r->container) s.depends_on.emplace(r->name, Dependency{});
   STACK_TRY(check_mode(n, base, s));
   if (!s.pids_limit && s.deploy.limits.pids) s.pids_limit = s.deploy.limits.pids;
   if (!s.mem_limit && s.deploy.limits.memory) s.mem_limit = s.deploy.limits.memory;
   if (!s.cpus && s.deploy.limits.cpus) s.cpus = s.deploy.limits.cpus;
   STACK_TRY(check_tuning(n, base, s));
+  if (auto pull = parse_pull_policy(s.pull_policy, s.pull_refresh_after); !pull) {
+    const char* field = n.find("pull_policy") ? "pull_policy" : "pull_refresh_after";
+    return fail_at(locate(n, {field}), P(field), pull.error().context);
+  }
+  // As Compose: a memory reservation is also the cgroup's soft limit.
+  if (!s.tuning.mem_reservation && s.deploy.reservations.memory) {
+    if (s.mem_limit && *s.deploy.reservations.memory > *s.mem_limit)
+      return fail_at(locate(n, {"deploy", "resources", "reservations", "memory"}),
+                     base + ".deploy.resources.reservations.memory",
+                     "must not be above the memory limit");
+    s.tuning.mem_reservation = s.deploy.reservations.memory;
+  }
   if (s.networks.empty() && s.network_mode.empty()) s.networks["default"] = ServiceNetwork{};
   if (!s.network_mode.empty() && n.find("networks") != nullptr)
     return fail_at(n.find("network_mode")->mark, P("network_mode"), "network_mode and networks cannot be combined");

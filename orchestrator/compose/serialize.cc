@@ -42,7 +42,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PortSpec, target, target_end, host_ip, publis
                                                 published_auto, protocol, app_protocol, mode, name)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Mount, type, source, target, read_only, create_host_path, tmpfs_size,
                                                 tmpfs_mode, consistency, nocopy, bind_propagation)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ServiceNetwork, aliases, ipv4_address, ipv6_address, priority)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ServiceNetwork, aliases, ipv4_address, ipv6_address, mac_address, priority)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Dependency, condition, restart, required)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Healthcheck, test, interval, timeout, retries, start_period,
                                                 start_interval, disable)
@@ -129,8 +129,12 @@ void service_fields(S& s, F&& f) {
   f("devices", s.devices);
   f("shm_size", s.shm_size);
   f("network_mode", s.network_mode);
+  f("mac_address", s.mac_address);
+  f("links", s.links);
+  f("volumes_from", s.volumes_from);
   f("profiles", s.profiles);
   f("pull_policy", s.pull_policy);
+  f("pull_refresh_after", s.pull_refresh_after);
   f("secrets", s.secrets);
   f("configs", s.configs);
   f("platform", s.platform);

@@ -1,5 +1,9 @@
 #include "orchestrator/compose/task_spec.h"
 
+#include <cctype>
+#include <map>
+
+#include "orchestrator/compose/units.h"
 #include "runtime/kernel/signals.h"
 
 namespace stack::compose {
@@ -53,6 +57,65 @@ stack::Result<int> parse_stop_signal(const std::string& v) {
   auto n = rt::parse_signal(v);
   if (!n) return stack::fail("unknown signal \"" + v + "\" (a name such as SIGTERM or TERM, or a number)", EINVAL);
   return *n;
+}
+
+namespace {
+
+// "1w2d", "12h", "30m": whole numbers with Compose's every_ units (weeks
+// and days too, which Go's durations lack); nullopt when malformed or 0.
+std::optional<Millis> every_duration(const std::string& text) {
+  Millis total = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t digits = i;
+    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) digits++;
+    if (digits == i || digits == text.size() || digits - i > 9) return std::nullopt;
+    const Millis n = std::stoll(text.substr(i, digits - i));
+    static const std::map<char, Millis> unit = {
+        {'w', 7 * 86400000LL}, {'d', 86400000LL}, {'h', 3600000LL}, {'m', 60000LL}, {'s', 1000LL}};
+    auto u = unit.find(text[digits]);
+    if (u == unit.end()) return std::nullopt;
+    total += n * u->second;
+    i = digits + 1;
+  }
+  if (total <= 0) return std::nullopt;
+  return total;
+}
+
+}  // namespace
+
+stack::Result<PullRule> parse_pull_policy(const std::string& policy, const std::string& refresh_after) {
+  using Mode = PullRule::Mode;
+  PullRule r;
+  if (policy.empty() || policy == "missing" || policy == "if_not_present") r.mode = Mode::Missing;
+  else if (policy == "always") r.mode = Mode::Always;
+  else if (policy == "never") r.mode = Mode::Never;
+  else if (policy == "build") r.mode = Mode::Build;
+  else if (policy == "daily" || policy == "weekly") {
+    r.mode = Mode::Refresh;
+    r.refresh_after = (policy == "daily" ? 1 : 7) * 86400000LL;
+  } else if (policy.rfind("every_", 0) == 0) {
+    auto d = every_duration(policy.substr(6));
+    if (!d) return stack::fail("\"" + policy + "\": every_ takes a duration such as every_12h or every_1w2d", EINVAL);
+    r.mode = Mode::Refresh;
+    r.refresh_after = *d;
+  } else if (policy == "refresh") {
+    if (refresh_after.empty()) return stack::fail("refresh needs pull_refresh_after (a duration such as 24h)", EINVAL);
+    r.mode = Mode::Refresh;
+  } else {
+    return stack::fail("unknown policy \"" + policy +
+                           "\" (always, never, missing, build, daily, weekly, every_<duration>, refresh)",
+                       EINVAL);
+  }
+  if (!refresh_after.empty()) {
+    if (policy != "refresh")
+      return stack::fail("pull_refresh_after is for pull_policy: refresh, not \"" + policy + "\"", EINVAL);
+    auto d = parse_duration(refresh_after);
+    std::optional<Millis> every = d && *d > 0 ? std::optional<Millis>(*d) : every_duration(refresh_after);
+    if (!every) return stack::fail("pull_refresh_after \"" + refresh_after + "\" is not a duration (24h, 1w)", EINVAL);
+    r.refresh_after = *every;
+  }
+  return r;
 }
 
 stack::Result<FailureAction> parse_failure_action(const std::string& v) {
@@ -119,6 +182,9 @@ stack::Result<TaskSpec> task_spec(const Service& s) {
   if (!sig) return tl::unexpected(sig.error());
   t.stop_signal_number = *sig;
   t.stop_grace = s.stop_grace_period;
+  auto pull = at(parse_pull_policy(s.pull_policy, s.pull_refresh_after), base + ".pull_policy");
+  if (!pull) return tl::unexpected(pull.error());
+  t.pull = *pull;
   for (const auto& [dep, d] : s.depends_on) {
     auto c = at(parse_dependency_condition(d.condition), base + ".depends_on." + dep + ".condition");
     if (!c) return tl::unexpected(c.error());

@@ -55,6 +55,16 @@ struct UpdateRule {
 
 enum class ServiceMode { Replicated, Global, ReplicatedJob, GlobalJob };  // deploy.mode
 
+// pull_policy (with pull_refresh_after), as Compose reads it. Refresh pulls
+// when the image's name in the store was last pulled or loaded more than
+// refresh_after ago: daily, weekly, every_<duration> and refresh with
+// pull_refresh_after all come to that.
+struct PullRule {
+  enum class Mode { Missing, Always, Never, Build, Refresh };
+  Mode mode = Mode::Missing;
+  Millis refresh_after = 0;
+};
+
 struct TaskSpec {
   ServiceMode mode = ServiceMode::Replicated;
   int replicas = 1;  // replicated and replicated-job
@@ -64,6 +74,7 @@ struct TaskSpec {
   Millis stop_grace = 10000;
   std::vector<TaskDependency> depends_on;  // by service name
   std::optional<UpdateRule> update_config;
+  PullRule pull;
   // Placement: what a node must have free and satisfy.
   double reserved_cpus = 0;
   uint64_t reserved_memory = 0;
@@ -86,6 +97,10 @@ stack::Result<UpdateOrder> parse_update_order(const std::string& value);      //
 // Checks an UpdateConfig's values (parallelism >= 0, max_failure_ratio in
 // [0, 1], failure_action, order); errors are "<field>: ...".
 stack::Result<UpdateRule> update_rule(const UpdateConfig& config);
+// pull_policy: always | never | missing | if_not_present | build | daily |
+// weekly | every_<N><w|d|h|m|s>... | refresh (which needs refresh_after, the
+// value of pull_refresh_after, a duration as every_ writes it or Go's).
+stack::Result<PullRule> parse_pull_policy(const std::string& policy, const std::string& refresh_after);
 // GPUs a device request asks for: count, else its device_ids; -1 = all.
 int64_t requested_gpus(const DeviceRequest& request);
 

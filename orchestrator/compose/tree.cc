@@ -62,6 +62,23 @@ Node Node::make_seq(Mark m) {
   return n;
 }
 
+Mark locate(const Node& n, std::initializer_list<std::string> keys) {
+  const Node* cur = &n;
+  Mark m = n.mark;
+  for (auto& k : keys) {
+    const Node* next = nullptr;
+    if (cur->is_map())
+      for (auto& e : cur->entries)
+        if (e.key == k) {
+          next = &e.value;
+          m = e.mark;
+        }
+    if (!next) break;
+    cur = next;
+  }
+  return m;
+}
+
 const char* kind_name(Node::Kind k) {
   switch (k) {
     case Node::Kind::Null: return "null";

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,6 +66,10 @@ struct Entry {
   Mark mark;  // of the key
   Node value;
 };
+
+// The mark of the deepest key along `keys` from n that exists (n's own when
+// the first is absent): where an error about a nested field points.
+Mark locate(const Node& n, std::initializer_list<std::string> keys);
 
 const char* kind_name(Node::Kind k);  // "null", "a string", "a sequence", "a mapping"
 

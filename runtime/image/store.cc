@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -183,20 +184,43 @@ Result<UniqueFd> lock_file(const std::string& path, int op) {
   return fd;
 }
 
-// refs.json: {"version": 1, "refs": {"docker.io/library/alpine:latest": "sha256:..."}}
-Result<std::map<std::string, Digest>> load_refs(const std::string& root) {
-  std::map<std::string, Digest> out;
+// refs.json: {"version": 1, "refs": {"docker.io/library/alpine:latest": "sha256:..."},
+//             "tagged": {"docker.io/library/alpine:latest": <ms since the epoch>}}
+// "tagged" (when each name was last pulled, loaded or tagged) came later: a
+// name without it has no known time.
+namespace {
+Result<nlohmann::json> load_refs_json(const std::string& root) {
   const std::string path = root + "/refs.json";
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
-    if (errno == ENOENT) return out;
+    if (errno == ENOENT) return nlohmann::json::object();
     return fail_errno("read " + path);
   }
   auto content = read_fd(fd.get(), path);
   if (!content) return tl::unexpected(content.error());
-  const std::string& text = *content;
-  auto j = nlohmann::json::parse(text, nullptr, false);
+  auto j = nlohmann::json::parse(*content, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return fail(path + ": invalid JSON", EINVAL);
+  return j;
+}
+}  // namespace
+
+Result<std::map<std::string, int64_t>> load_tag_times(const std::string& root) {
+  auto j = load_refs_json(root);
+  if (!j) return tl::unexpected(j.error());
+  std::map<std::string, int64_t> out;
+  auto tagged = j->find("tagged");
+  if (tagged == j->end() || !tagged->is_object()) return out;
+  for (auto it = tagged->begin(); it != tagged->end(); ++it)
+    if (it.value().is_number_integer()) out[it.key()] = it.value().get<int64_t>();
+  return out;
+}
+
+Result<std::map<std::string, Digest>> load_refs(const std::string& root) {
+  std::map<std::string, Digest> out;
+  const std::string path = root + "/refs.json";
+  auto loaded = load_refs_json(root);
+  if (!loaded) return tl::unexpected(loaded.error());
+  const nlohmann::json& j = *loaded;
   auto refs = j.find("refs");
   if (refs == j.end()) return out;
   if (!refs->is_object()) return fail(path + ": refs: not an object", EINVAL);
@@ -417,11 +441,15 @@ namespace {
 // Not io::write_file_atomic: the temp name carries the writer's pid
 // (refs.json.tmp-<pid>-<random>) so that open() sweeps what a killed writer
 // left, which a mkstemp name cannot say.
-Result<> save_refs(const std::string& root, const std::map<std::string, Digest>& refs) {
+Result<> save_refs(const std::string& root, const std::map<std::string, Digest>& refs,
+                   const std::map<std::string, int64_t>& tagged) {
   nlohmann::json j;
   j["version"] = 1;
   j["refs"] = nlohmann::json::object();
   for (const auto& [k, v] : refs) j["refs"][k] = v.string();
+  j["tagged"] = nlohmann::json::object();
+  for (const auto& [k, v] : tagged)
+    if (refs.count(k)) j["tagged"][k] = v;
   const std::string path = root + "/refs.json";
   const std::string tmp = path + kTmpPrefix + std::to_string(::getpid()) + "-" + random_hex();
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
@@ -444,8 +472,13 @@ Result<> ContentStore::set_ref(const Reference& ref, const Digest& manifest) {
   if (!lock) return tl::unexpected(lock.error().wrap("tag " + ref.string()));
   auto refs = load_refs(root_);
   if (!refs) return tl::unexpected(refs.error().wrap("tag " + ref.string()));
+  auto times = load_tag_times(root_);
+  if (!times) return tl::unexpected(times.error().wrap("tag " + ref.string()));
   (*refs)[ref.string()] = manifest;
-  STACK_TRY_CTX(save_refs(root_, *refs), "tag " + ref.string());
+  (*times)[ref.string()] = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  STACK_TRY_CTX(save_refs(root_, *refs, *times), "tag " + ref.string());
   return {};
 }
 
@@ -463,11 +496,21 @@ Result<> ContentStore::remove_ref(const Reference& ref) {
   auto refs = load_refs(root_);
   if (!refs) return tl::unexpected(refs.error().wrap("untag " + ref.string()));
   if (refs->erase(ref.string()) == 0) return fail("image " + ref.familiar() + " not found", ENOENT);
-  STACK_TRY_CTX(save_refs(root_, *refs), "untag " + ref.string());
+  auto times = load_tag_times(root_);
+  if (!times) return tl::unexpected(times.error().wrap("untag " + ref.string()));
+  STACK_TRY_CTX(save_refs(root_, *refs, *times), "untag " + ref.string());
   return {};
 }
 
 Result<std::map<std::string, Digest>> ContentStore::refs() const { return load_refs(root_); }
+
+Result<std::optional<int64_t>> ContentStore::tagged_at(const Reference& ref) const {
+  auto times = load_tag_times(root_);
+  if (!times) return tl::unexpected(times.error());
+  auto it = times->find(ref.string());
+  if (it == times->end()) return std::optional<int64_t>();
+  return std::optional<int64_t>(it->second);
+}
 
 // ---- Snapshots -----------------------------------------------------------------
 

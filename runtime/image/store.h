@@ -72,6 +72,9 @@ class ContentStore {
   Result<Digest> get_ref(const Reference& ref) const;  // ENOENT: "image ... not found"
   Result<> remove_ref(const Reference& ref);
   Result<std::map<std::string, Digest>> refs() const;  // Reference::string() -> manifest
+  // When the name was last set (pulled, loaded, tagged), in ms since the
+  // epoch; none for a name set before the store kept times.
+  Result<std::optional<int64_t>> tagged_at(const Reference& ref) const;
 
   // Snapshots: "<root>/snapshots/<chain-id>/fs". prepare() returns a fresh
   // private directory to unpack into; publish() renames it into place (or

@@ -27,5 +27,6 @@ stack::Result<void> remove_tree(const std::string& path);
 stack::Result<stack::UniqueFd> lock_file(const std::string& path, int op);
 // <root>/refs.json as name -> manifest digest (empty when absent).
 stack::Result<std::map<std::string, Digest>> load_refs(const std::string& root);
+stack::Result<std::map<std::string, int64_t>> load_tag_times(const std::string& root);
 
 }  // namespace stack::img::store_internal

@@ -4,6 +4,7 @@
 //   stub      an ENOSYS prologue for syscalls newer than the profile knows;
 //   cache     <cache_dir>/<sha256>.bpf, so the common start is one file read;
 //   load      seccomp(2) in the child, async-signal-safe.
+#include "base/hash.h"
 #include "base/io.h"
 #include "runtime/kernel/seccomp.h"
 
@@ -359,12 +360,6 @@ struct CacheHeader {
   uint32_t reserved;
 };
 static_assert(sizeof(CacheHeader) == 48);
-
-uint64_t fnv1a(const unsigned char* p, size_t n) {
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
-  return h;
-}
 
 // The hit path: one open, one read. Anything unexpected is a miss.
 std::optional<std::vector<sock_filter>> read_cache(const std::string& path, const Key& key) {

@@ -77,6 +77,14 @@ class ImageDaemon : public StackdFixture {
     return tar;
   }
 
+  // The CLI on a scratch store of its own (no daemon): what a registry gets
+  // pushed from.
+  CmdResult offline(std::vector<std::string> args) {
+    std::vector<std::string> argv = {binary("stack"), "--image-root", work() + "/scratch-store"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv);
+  }
+
   // What is in the daemon's store, read from its directory (not via the daemon).
   std::string store_listing() { return stack({"images"}).out; }
 
@@ -182,12 +190,6 @@ TEST_F(ImageDaemon, PullGoesToTheDaemonWithProgressStreamedBack) {
   RegistryFixture reg;
   ASSERT_EQ(reg.start(), "") << reg.log();
   // Put an image on the registry from a scratch store.
-  std::string scratch = work() + "/scratch-store";
-  auto offline = [&](std::vector<std::string> args) {
-    std::vector<std::string> argv = {binary("stack"), "--image-root", scratch};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run(argv);
-  };
   ASSERT_EQ(offline({"image", "import", rootfs_tar("pushed"), "local:1"}).status, 0);
   std::string remote = reg.host() + "/team/app:1";
   auto push = offline({"push", "-q", "local:1", remote});
@@ -228,6 +230,63 @@ TEST_F(ImageDaemon, DownTakesTheFileAsItsArgumentLikeUp) {
   ASSERT_EQ(stack({"up", "-d", example("juice-shop.yaml")}).status, 0);
   ASSERT_EQ(stack({"down", "-f", example("juice-shop.yaml")}).status, 0);
   EXPECT_EQ(stack({"ls", "-q"}).out, "");
+}
+
+// pull_policy on `up` (Compose's forms), against a registry on loopback:
+// never refuses a missing image and changes nothing; every_1h pulls a
+// missing one and then not while the name is younger than an hour, and
+// again once it is older.
+TEST_F(ImageDaemon, UpPullsByThePullPolicy) {
+  if (auto why = RegistryFixture::skip_reason(); !why.empty()) GTEST_SKIP() << why;
+  RegistryFixture reg;
+  ASSERT_EQ(reg.start(), "") << reg.log();
+  const std::string remote = reg.host() + "/team/policy:1";
+  // Two images under one remote name, told apart by their digests.
+  ASSERT_EQ(offline({"image", "import", rootfs_tar("one"), "local:1"}).status, 0);
+  ASSERT_EQ(offline({"push", "-q", "local:1", remote}).status, 0) << reg.log();
+  auto stack_file = [&](const std::string& policy) {
+    std::string file = work() + "/policy.yaml";
+    std::ofstream(file) << "name: policy\nservices:\n  app:\n    image: " + remote +
+                               "\n    command: [sleep, \"300\"]\n    pull_policy: " + policy + "\n";
+    return file;
+  };
+  // The digest of the daemon's name, read from its store's refs.json.
+  const std::string refs = root() + "/images/refs.json";
+  auto stored = [&]() -> std::string {
+    auto j = json::parse(read_file(refs), nullptr, false);
+    if (j.is_discarded()) return "";
+    return j["refs"].value(remote, "");
+  };
+
+  auto never = cli({"up", "-d", stack_file("never")});
+  EXPECT_NE(never.status, 0);
+  EXPECT_NE(never.err.find("is not in the store and pull_policy is never"), std::string::npos) << never.err;
+  EXPECT_EQ(cli({"ls", "-q"}).out, "") << "nothing made";
+  EXPECT_EQ(stored(), "");
+
+  auto first = cli({"up", "-d", stack_file("every_1h")});
+  ASSERT_EQ(first.status, 0) << first.err;
+  const std::string one = stored();
+  ASSERT_NE(one, "") << read_file(refs);
+
+  // The registry gets another image under the name; the store's is an hour
+  // younger than every_1h, so `up` keeps it.
+  fs::create_directories(work() + "/two.d");
+  std::ofstream(work() + "/two.d/second") << "a file the first image lacks\n";
+  ASSERT_EQ(offline({"image", "import", rootfs_tar("two"), "local:2"}).status, 0);
+  ASSERT_EQ(offline({"push", "-q", "local:2", remote}).status, 0) << reg.log();
+  ASSERT_EQ(cli({"up", "-d", stack_file("every_1h")}).status, 0);
+  EXPECT_EQ(stored(), one) << "pulled while fresh";
+
+  // Two hours old: stale, pulled.
+  auto j = json::parse(read_file(refs));
+  for (auto& [name, at] : j["tagged"].items()) at = at.get<int64_t>() - 2 * 3600 * 1000;
+  std::ofstream(refs) << j.dump();
+  ASSERT_EQ(cli({"up", "-d", stack_file("every_1h")}).status, 0);
+  const std::string two = stored();
+  EXPECT_NE(two, one) << "not pulled when stale";
+
+  ASSERT_EQ(cli({"down", stack_file("never")}).status, 0);
 }
 
 }  // namespace

@@ -149,6 +149,17 @@ TEST_F(NetworkManagerTest, EndpointsConnectReachEachOtherAndDisconnectInOneBatch
   EXPECT_NE(q.find("qdisc tbf 1: root"), std::string::npos) << q;
   EXPECT_NE(q.find("rate 8Mbit"), std::string::npos) << q;
 
+  // A fixed MAC address (Compose's mac_address) on the container end.
+  std::string n5 = make_ns("c5");
+  EndpointRequest fixed{"c5", "t-nm-a", n5};
+  fixed.mac_address = "02:42:0a:e7:0a:63";
+  auto e5 = mgr_->connect(fixed);
+  ASSERT_TRUE(e5) << e5.error().message();
+  EXPECT_EQ(e5->mac, "02:42:0a:e7:0a:63");
+  EXPECT_NE(link_line(n5, "eth0").find("link/ether 02:42:0a:e7:0a:63"), std::string::npos) << link_line(n5, "eth0");
+  EXPECT_TRUE(ping(n5, "10.231.10.50"));
+  ASSERT_OK(mgr_->disconnect({{"c5", "t-nm-a"}}));
+
   // A taken static address or a bad request changes nothing.
   std::string n4 = make_ns("c4");
   auto dup = mgr_->connect({"c4", "t-nm-a", n4, "eth0", "10.231.10.50"});
@@ -158,6 +169,11 @@ TEST_F(NetworkManagerTest, EndpointsConnectReachEachOtherAndDisconnectInOneBatch
   EXPECT_EQ(nonet.error().code, ENOENT);
   auto nons = mgr_->connect({"c4", "t-nm-a", netns_dir_ + "/missing"});
   EXPECT_FALSE(nons);
+  EndpointRequest bad_mac{"c4", "t-nm-a", n4};
+  bad_mac.mac_address = "02:42:zz:00:00:01";
+  auto badmac = mgr_->connect(bad_mac);
+  ASSERT_FALSE(badmac);
+  EXPECT_EQ(badmac.error().code, EINVAL);
   EXPECT_FALSE(mgr_->endpoint_address("c4", "t-nm-a"));
   EXPECT_EQ(link_line("", endpoint_ifname("c4", "t-nm-a")), "");
 

@@ -107,7 +107,8 @@ size_t FakeNode::queued_exits() const {
   return n;
 }
 
-stack::Result<void> FakeNode::ensure_image(const std::string&, bool, const std::function<void(const std::string&)>&) {
+stack::Result<void> FakeNode::ensure_image(const std::string&, const compose::PullRule&,
+                                           const std::function<void(const std::string&)>&) {
   return {};
 }
 

@@ -66,7 +66,7 @@ class FakeNode final : public orch::LocalNode {
   size_t queued_exits() const;
 
   // --- orch::LocalNode
-  stack::Result<void> ensure_image(const std::string& ref, bool always,
+  stack::Result<void> ensure_image(const std::string& ref, const compose::PullRule& rule,
                                 const std::function<void(const std::string&)>& progress) override;
   stack::Result<compose::Healthcheck> image_healthcheck(const std::string& ref) override;
   stack::Result<orch::ReplicaRuntime> create_and_start(const orch::ReplicaPlan& plan) override;

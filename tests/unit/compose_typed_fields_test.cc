@@ -12,6 +12,7 @@
 
 #include "compose_test_util.h"
 #include "orchestrator/compose/logging.h"
+#include "orchestrator/compose/normalize.h"
 #include "orchestrator/compose/task_spec.h"
 
 namespace stack::compose {
@@ -165,6 +166,86 @@ TEST(ComposeTypedFields, NamespaceModesGroupsAnnotationsAndLabelFiles) {
   EXPECT_EQ(a.labels.at("team"), "payments") << "labels: wins";
   EXPECT_EQ(load_error(service_a("    label_file: ./missing.labels\n"), o),
             "stack.yaml:4:17: services.a.label_file: env file " + dir.path() + "/missing.labels not found");
+}
+
+// mac_address: service-level (the first network's) and per network; Docker's
+// rules refused where written.
+TEST(ComposeTypedFields, MacAddresses) {
+  auto r = load_yaml(service_a("    mac_address: 02:42:AC:11:00:02\n"
+                               "    networks:\n      front: {mac_address: \"02:42:ac:11:00:02\"}\n"
+                               "networks: {front: {}}\n"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_FALSE(cz::has_warning(*r, "services.a.mac_address")) << "applied, not warned";
+  EXPECT_EQ(r->project.services.at("a").mac_address, "02:42:ac:11:00:02") << "lower case";
+  EXPECT_EQ(r->project.services.at("a").networks.at("front").mac_address, "02:42:ac:11:00:02");
+  EXPECT_EQ(load_error(service_a("    mac_address: 02:42:ac:11:00\n")),
+            "stack.yaml:4:18: services.a.mac_address: \"02:42:ac:11:00\" is not a MAC address (six hex pairs: "
+            "02:42:ac:11:00:02)");
+  EXPECT_EQ(load_error(service_a("    mac_address: 01:00:5e:00:00:01\n")),
+            "stack.yaml:4:18: services.a.mac_address: \"01:00:5e:00:00:01\" is a multicast address: the first byte "
+            "must be even");
+  EXPECT_EQ(load_error(service_a("    mac_address: 02:42:ac:11:00:02\n    network_mode: host\n")),
+            "stack.yaml:4:5: services.a.mac_address: a MAC address needs a network of the service's own "
+            "(network_mode is \"host\")");
+  EXPECT_EQ(load_error(service_a("    mac_address: 02:42:ac:11:00:02\n    deploy: {replicas: 2}\n")),
+            "stack.yaml:4:5: services.a.mac_address: MAC address 02:42:ac:11:00:02 cannot be used with 2 replicas "
+            "(each would have it)");
+  EXPECT_EQ(load_error(service_a("    mac_address: 02:42:ac:11:00:02\n"
+                                 "    networks:\n      front: {mac_address: \"02:42:ac:11:00:03\"}\n"
+                                 "networks: {front: {}}\n")),
+            "stack.yaml:6:15: services.a.networks.front.mac_address: differs from services.a.mac_address "
+            "(02:42:ac:11:00:02), which is this first network's");
+  auto second = load_yaml(service_a("    mac_address: 02:42:ac:11:00:02\n"
+                                    "    networks:\n      front: {priority: 5}\n"
+                                    "      back: {mac_address: \"02:42:ac:11:00:03\"}\n"
+                                    "networks: {front: {}, back: {}}\n"));
+  ASSERT_TRUE(second) << "the service's address is front's (higher priority): " << second.error().message();
+  EXPECT_EQ(ordered_networks(second->project.services.at("a")), (std::vector<std::string>{"front", "back"}));
+}
+
+// links: SERVICE or SERVICE:ALIAS, each a dependency as Compose makes it;
+// a missing target refused at the field.
+TEST(ComposeTypedFields, LinksAreAliasesAndDependencies) {
+  auto r = load_yaml("services:\n  a:\n    image: x\n    links: [db, \"cache:memo\"]\n"
+                     "  db: {image: x}\n  cache: {image: x}\n");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_FALSE(cz::has_warning(*r, "services.a.links")) << "applied, not warned";
+  const Service& a = r->project.services.at("a");
+  EXPECT_EQ(a.links, (std::vector<std::string>{"db", "cache:memo"}));
+  EXPECT_EQ(a.depends_on.count("db"), 1u);
+  EXPECT_EQ(a.depends_on.at("cache").condition, "service_started");
+  EXPECT_EQ(split_link("cache:memo"), (std::pair<std::string, std::string>{"cache", "memo"}));
+  EXPECT_EQ(split_link("db"), (std::pair<std::string, std::string>{"db", "db"}));
+  EXPECT_EQ(load_error("services:\n  a:\n    image: x\n    links: [ghost]\n"),
+            "stack.yaml:4:5: services.a.links: service \"ghost\" is not defined");
+  EXPECT_EQ(load_error("services:\n  a:\n    image: x\n    links: [\"db:\"]\n  db: {image: x}\n"),
+            "stack.yaml:4:13: services.a.links[0]: \"db:\" is not SERVICE or SERVICE:ALIAS");
+}
+
+// volumes_from: [service:]NAME[:ro|rw] (a dependency) or container:NAME of
+// a container_name in the file; anything else refused where written.
+TEST(ComposeTypedFields, VolumesFrom) {
+  auto r = load_yaml("services:\n  a:\n    image: x\n    volumes_from: [db, \"service:cache:ro\", \"container:logs:rw\"]\n"
+                     "  db: {image: x}\n  cache: {image: x}\n  logger: {image: x, container_name: logs}\n");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_FALSE(cz::has_warning(*r, "services.a.volumes_from")) << "applied, not warned";
+  const Service& a = r->project.services.at("a");
+  EXPECT_EQ(a.depends_on.count("db"), 1u);
+  EXPECT_EQ(a.depends_on.count("cache"), 1u);
+  auto f = parse_volumes_from("service:cache:ro");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->name, "cache");
+  EXPECT_FALSE(f->container);
+  EXPECT_EQ(f->read_only, true);
+  EXPECT_EQ(parse_volumes_from("container:logs")->container, true);
+  EXPECT_FALSE(parse_volumes_from("db")->read_only.has_value());
+  EXPECT_EQ(load_error("services:\n  a:\n    image: x\n    volumes_from: [\"db:rx\"]\n  db: {image: x}\n"),
+            "stack.yaml:4:20: services.a.volumes_from[0]: \"db:rx\": the mode is ro or rw, not \"rx\"");
+  EXPECT_EQ(load_error("services:\n  a:\n    image: x\n    volumes_from: [ghost]\n"),
+            "stack.yaml:4:5: services.a.volumes_from: service \"ghost\" is not defined");
+  EXPECT_EQ(load_error("services:\n  a:\n    image: x\n    volumes_from: [\"container:other-db-1\"]\n"),
+            "stack.yaml:4:5: services.a.volumes_from: container \"other-db-1\": stack shares the volumes of a "
+            "container_name of this file only (or name its service)");
 }
 
 // post_start / pre_stop (hooks.h): both command forms, user, environment

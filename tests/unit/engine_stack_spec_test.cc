@@ -175,6 +175,33 @@ TEST(EngineStackSpec, OneShotGpusAndStopSettings) {
   EXPECT_NE(bad.error().context.find("ghost"), std::string::npos);
 }
 
+// volumes_from in the plan: the source's named, anonymous and bind mounts
+// as binds of their host dirs (the mode overridden by :ro), tmpfs left
+// out, the borrower's own mount at a target kept.
+TEST(EnginePlan, VolumesFromBorrowsTheSourcesMounts) {
+  compose::Project p = two_services();
+  p.working_dir = "/srv/shop";
+  p.volumes["pgdata"] = {};
+  compose::Service& db = p.services["db"];
+  db.volumes = {compose::Mount{.type = "volume", .source = "pgdata", .target = "/var/lib/pg"},
+                compose::Mount{.type = "volume", .target = "/scratch"},
+                compose::Mount{.type = "bind", .source = "/srv/conf", .target = "/conf"},
+                compose::Mount{.type = "tmpfs", .target = "/run/db"},
+                compose::Mount{.type = "volume", .source = "pgdata", .target = "/own"}};
+  compose::Service& web = p.services["web"];
+  web.volumes = {compose::Mount{.type = "bind", .source = "/srv/web", .target = "/own"}};
+  web.volumes_from = {"db:ro"};
+  auto plan = make_plan(p, "web", 2, "shop-web-2-abcdef", {}, "/v");
+  EXPECT_EQ(plan.anonymous_dir, "/v/.anonymous/shop/web-2");
+  std::map<std::string, std::string> got;
+  for (const auto& m : plan.service.volumes) got[m.target] = m.type + " " + m.source + (m.read_only ? " ro" : "");
+  EXPECT_EQ(got, (std::map<std::string, std::string>{
+                     {"/own", "bind /srv/web"},
+                     {"/var/lib/pg", "bind /v/shop_pgdata ro"},
+                     {"/scratch", "bind " + anonymous_volume_dir("/v/.anonymous/shop/db-1", "/scratch") + " ro"},
+                     {"/conf", "bind /srv/conf ro"}}));
+}
+
 TEST(EngineNetWiring, NamesPortsAndPlans) {
   compose::Project p = two_services();
   EXPECT_EQ(network_name(p, "default"), "shop_default");
@@ -184,6 +211,13 @@ TEST(EngineNetWiring, NamesPortsAndPlans) {
   auto names = dns_names(p, p.services["web"], 2, "shop-web-2", "default");
   for (const char* n : {"web", "web.shop", "shop-web-2", "2.web", "frontend"})
     EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
+  // A link's alias names its target on the networks the linking service has.
+  p.services["db"].links = {"web:storefront"};
+  names = dns_names(p, p.services["web"], 2, "shop-web-2", "default");
+  EXPECT_NE(std::find(names.begin(), names.end(), "storefront"), names.end());
+  EXPECT_EQ(dns_names(p, p.services["web"], 2, "shop-web-2", "other"),
+            (std::vector<std::string>{"2.web", "shop-web-2", "web", "web.shop"}))
+      << "db is not on other";
   auto ports = published_ports(p);
   ASSERT_EQ(ports.size(), 1u);
   EXPECT_EQ(ports[0].service, "web");

@@ -393,6 +393,42 @@ TEST(NodeSpecBuilder, VolumesBindsAndTmpfs) {
   EXPECT_NE(error_of(p).find("target must be an absolute path"), std::string::npos);
 }
 
+// Anonymous volumes (a service's `- /path`, the image's VOLUMEs no mount
+// covers) live in the slot's dir; volumes the image fills are listed for the
+// node's copy-up, except nocopy and binds.
+TEST(NodeSpecBuilder, AnonymousAndImageVolumesAndWhatIsCopiedUp) {
+  auto p = plan();
+  p.anonymous_dir = "/v/.anonymous/demo/web-1";
+  p.volume_dirs = {{"data", "/v/demo_data"}, {"bare", "/v/demo_bare"}};
+  stack::compose::Mount anon{.type = "volume", .target = "/cache"};
+  stack::compose::Mount named{.type = "volume", .source = "data", .target = "/var/lib/db"};
+  stack::compose::Mount bare{.type = "volume", .source = "bare", .target = "/bare"};
+  bare.nocopy = true;
+  stack::compose::Mount bind{.type = "bind", .source = "/srv/x", .target = "/x"};
+  p.service.volumes = {anon, named, bare, bind};
+  auto img = image();
+  img.volumes = {"/var/lib/db", "/logs"};  // the first is covered by the service's own mount
+  auto b = build(p, img);
+  const std::string cache_dir = anonymous_volume_dir(p.anonymous_dir, "/cache");
+  const std::string logs_dir = anonymous_volume_dir(p.anonymous_dir, "/logs");
+  EXPECT_EQ(cache_dir.rfind("/v/.anonymous/demo/web-1/cache-", 0), 0u) << cache_dir;
+  EXPECT_EQ(logs_dir.rfind("/v/.anonymous/demo/web-1/logs-", 0), 0u) << logs_dir;
+  EXPECT_NE(anonymous_volume_dir(p.anonymous_dir, "/a/b"), anonymous_volume_dir(p.anonymous_dir, "/a-b"));
+  ASSERT_NE(mount_at(b.spec, "/cache"), nullptr);
+  EXPECT_EQ(mount_at(b.spec, "/cache")->source, cache_dir);
+  ASSERT_NE(mount_at(b.spec, "/logs"), nullptr);
+  EXPECT_EQ(mount_at(b.spec, "/logs")->source, logs_dir);
+  EXPECT_TRUE(has(mount_at(b.spec, "/logs")->options, "rw"));
+  EXPECT_EQ(mount_at(b.spec, "/var/lib/db")->source, "/v/demo_data");
+  int at_db = 0;
+  for (const auto& m : b.spec.mounts) at_db += m.destination == "/var/lib/db";
+  EXPECT_EQ(at_db, 1) << "the image's VOLUME under the service's mount";
+  using Copy = std::pair<std::string, std::string>;
+  EXPECT_EQ(b.volume_copies, (std::vector<Copy>{{logs_dir, "/logs"}, {cache_dir, "/cache"}, {"/v/demo_data", "/var/lib/db"}}));
+  EXPECT_TRUE(has(b.bind_dirs_to_create, cache_dir));
+  EXPECT_TRUE(has(b.bind_dirs_to_create, logs_dir));
+}
+
 TEST(NodeSpecBuilder, DevicesComeFromTheHostLookup) {
   auto p = plan();
   p.service.devices = {{"/dev/fuse", "/dev/fuse", "rw"}};

@@ -240,7 +240,7 @@ void AssignmentRunner::create(const std::string& id, const std::string& text) {
     std::lock_guard lk(mu_);
     networks_of_[id] = used;
   }
-  auto image = node_.ensure_image(plan->service.image, false, [](const std::string&) {});
+  auto image = node_.ensure_image(plan->service.image, compose::PullRule{}, [](const std::string&) {});
   if (!image) {
     remove_networks_unused();
     return fail("image " + plan->service.image + ": " + image.error().message());

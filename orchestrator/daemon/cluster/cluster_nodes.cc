@@ -35,7 +35,7 @@ class RemoteNode final : public LocalNode {
  public:
   RemoteNode(ClusterNodes& cluster, std::string id) : cluster_(cluster), id_(std::move(id)) {}
 
-  stack::Result<void> ensure_image(const std::string&, bool,
+  stack::Result<void> ensure_image(const std::string&, const compose::PullRule&,
                                    const std::function<void(const std::string&)>&) override {
     return {};  // the node pulls what an assignment needs before creating it
   }
@@ -165,9 +165,9 @@ class RemoteNode final : public LocalNode {
 class SelfNode final : public LocalNode {
  public:
   SelfNode(std::unique_ptr<LocalNode> remote, LocalNode& local) : remote_(std::move(remote)), local_(local) {}
-  stack::Result<void> ensure_image(const std::string& ref, bool always,
+  stack::Result<void> ensure_image(const std::string& ref, const compose::PullRule& rule,
                                    const std::function<void(const std::string&)>& progress) override {
-    return local_.ensure_image(ref, always, progress);
+    return local_.ensure_image(ref, rule, progress);
   }
   stack::Result<compose::Healthcheck> image_healthcheck(const std::string& ref) override {
     return local_.image_healthcheck(ref);

@@ -116,10 +116,8 @@ SupervisorContext EngineImpl::context() {
       store_,
       [pool = &pool_](std::function<void()> probe) { boost::asio::post(*pool, std::move(probe)); },
       system_clock(),
-      // One host: placement constraints and reservations are reported as
-      // ignored (compose/unsupported.h); a cluster places by them.
-      /*enforce_requirements=*/!self_.empty(),
-      /*unplaceable_is_pending=*/!self_.empty()};
+      // One host: only reservations; a cluster places by every requirement.
+      /*enforce_requirements=*/!self_.empty()};
 }
 
 std::shared_ptr<Supervisor> EngineImpl::find(const std::string& stack) {
@@ -195,8 +193,11 @@ stack::Result<std::vector<ReplicaView>> EngineImpl::up(const compose::Project& p
     // it fails exactly when the image is not there.
     bool built = compose::image_is_built(project, s);
     if (built && !node_->image_healthcheck(s.image)) return stack::fail(unbuilt_image_message(s), ENOENT);
-    bool always = !built && (options.pull_always || s.pull_policy == "always");
-    auto img = node_->ensure_image(s.image, always, [&](const std::string& line) {
+    auto rule = compose::parse_pull_policy(s.pull_policy, s.pull_refresh_after);
+    if (!rule) return stack::fail("services." + name + ".pull_policy: " + rule.error().context, EINVAL);
+    if (options.pull_always && rule->mode != compose::PullRule::Mode::Build) rule->mode = compose::PullRule::Mode::Always;
+    if (built) rule->mode = compose::PullRule::Mode::Missing;  // present: checked above
+    auto img = node_->ensure_image(s.image, *rule, [&](const std::string& line) {
       emit(project.name, "pull", {{"image", s.image}, {"progress", line}});
     });
     if (!img && s.build) return stack::fail(unbuilt_image_message(s, img.error().message()), ENOENT);
@@ -294,9 +295,12 @@ stack::Result<void> EngineImpl::teardown(const std::string& stack, bool remove_v
   auto st = store_.commit({{StoreOp::DeletePrefix, "replicas/" + stack + "/", ""},
                            {StoreOp::DeletePrefix, "sources/" + stack + "/", ""},
                            {StoreOp::Delete, "stacks/" + stack, ""}});
-  if (remove_volumes)
+  if (remove_volumes) {
     for (const auto& [key, v] : project.volumes)
       if (!v.external) fs::remove_all(volume_dir(project, key, options_.root + "/volumes"));
+    std::error_code ec;  // gone already: nothing to remove
+    fs::remove_all(anonymous_volumes_root(options_.root + "/volumes", stack), ec);
+  }
   emit(stack, "down");
   if (!nets) return tl::unexpected(nets.error());
   if (!st) return tl::unexpected(st.error().wrap("down " + stack));

@@ -143,6 +143,8 @@ stack::Result<std::unique_ptr<ExecSession>> EngineImpl::run(const ExecRequest& r
   std::string id = d.project.name + "-" + request.service + "-run-" + hex;
   ReplicaPlan plan = make_plan(d.project, request.service, 0, id, d.networks, options_.root + "/volumes");
   plan.name = id;
+  // Its own anonymous volumes (Compose's run makes fresh ones); `down -v` removes them.
+  plan.anonymous_dir = anonymous_volumes_root(options_.root + "/volumes", d.project.name) + "/" + id;
   plan.labels["com.stack.oneoff"] = "true";
   auto started = node_->create_and_start(plan);
   if (!started) return tl::unexpected(started.error().wrap("run " + request.service));

@@ -37,15 +37,6 @@ std::string network_name(const compose::Project& project, const std::string& key
   return project.name + "_" + key;
 }
 
-std::vector<std::string> ordered_networks(const compose::Service& service) {
-  std::vector<std::pair<int, std::string>> v;
-  for (const auto& [key, n] : service.networks) v.push_back({-n.priority.value_or(0), key});
-  std::stable_sort(v.begin(), v.end());
-  std::vector<std::string> out;
-  for (auto& [_, k] : v) out.push_back(k);
-  return out;
-}
-
 std::vector<PublishedPort> published_ports(const compose::Project& project) {
   std::vector<PublishedPort> out;
   for (const auto& [name, s] : project.services) {
@@ -76,6 +67,12 @@ std::vector<std::string> dns_names(const compose::Project& project, const compos
   if (!service.container_name.empty()) names.push_back(service.container_name);
   if (auto it = service.networks.find(key); it != service.networks.end())
     for (const auto& a : it->second.aliases) names.push_back(a);
+  // Links of the services on this network: Docker scopes a link's alias to
+  // the linking container; here every member of the network sees it.
+  for (const auto& [_, other] : project.services)
+    if (other.networks.count(key))
+      for (const auto& link : other.links)
+        if (auto [target, alias] = compose::split_link(link); target == service.name) names.push_back(alias);
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;

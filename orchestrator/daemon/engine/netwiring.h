@@ -21,6 +21,7 @@
 #include "netplane/dns_server.h"
 #include "netplane/network_manager.h"
 #include "orchestrator/compose/model.h"
+#include "orchestrator/compose/normalize.h"
 #include "base/error.h"
 
 namespace stack::orch {
@@ -46,9 +47,7 @@ struct PublishedPort {
 
 // "<stack>_<net>", or the external network's own name.
 std::string network_name(const compose::Project& project, const std::string& key);
-// The service's networks, the one that gets eth0 and the default route first
-// (highest priority, then name order, as Compose does).
-std::vector<std::string> ordered_networks(const compose::Service& service);
+using compose::ordered_networks;  // eth0's network first (compose/normalize.h)
 // Every published port of the project (services with published == 0 and
 // published_auto are not published: we do not pick ephemeral host ports).
 std::vector<PublishedPort> published_ports(const compose::Project& project);

@@ -86,6 +86,7 @@ nlohmann::json attachment_json(const compose::ServiceNetwork& n) {
   return {{"aliases", n.aliases},
           {"ipv4_address", n.ipv4_address},
           {"ipv6_address", n.ipv6_address},
+          {"mac_address", n.mac_address},
           {"priority", n.priority ? nlohmann::json(*n.priority) : nlohmann::json(nullptr)}};
 }
 
@@ -100,6 +101,8 @@ nlohmann::json config_json(const compose::Service& s, const compose::Project* pr
         j["files"].push_back({{"target", f.target}, {"uid", f.uid}, {"gid", f.gid}, {"mode", f.mode},
                               {"secret", f.secret}, {"data", fnv1a_hex(f.data)}});
   if (!s.container_name.empty()) j["container_name"] = s.container_name;
+  if (!s.mac_address.empty()) j["mac_address"] = s.mac_address;
+  if (!s.volumes_from.empty()) j["volumes_from"] = s.volumes_from;
   const nlohmann::json net_default = attachment_json(compose::ServiceNetwork{});
   for (const auto& [key, n] : s.networks) j["networks"][key] = without_defaults(attachment_json(n), net_default);
   const nlohmann::json port_default = port_json(compose::PortSpec{});
@@ -130,17 +133,6 @@ std::string unbuilt_image_message(const compose::Service& s, const std::string& 
   cmd += " " + b.context;
   msg += ". Build it elsewhere (" + cmd + "), then load it: docker save " + s.image + " | stack image load";
   return msg;
-}
-
-std::string fnv1a_hex(const std::string& data) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : data) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
 }
 
 sched::HealthSpec health_spec(const compose::Service& s, const std::optional<compose::Healthcheck>& image_hc) {
@@ -193,7 +185,11 @@ std::string legacy_config_hash(const compose::Service& service) {
   s.erase("configs");
   s.erase("tuning");
   s.erase("logging");
-  for (const char* k : {"pid", "ipc", "uts", "cgroup", "group_add", "annotations", "attach", "post_start", "pre_stop"}) s.erase(k);
+  for (const char* k : {"pid", "ipc", "uts", "cgroup", "group_add", "annotations", "attach", "post_start", "pre_stop",
+                        "mac_address", "pull_refresh_after", "links", "volumes_from"})
+    s.erase(k);
+  if (s.contains("networks"))
+    for (auto& [_, n] : s["networks"].items()) n.erase("mac_address");
   return fnv1a_hex(j.dump());
 }
 

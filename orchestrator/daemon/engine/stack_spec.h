@@ -32,6 +32,7 @@
 #include <optional>
 #include <string>
 
+#include "base/hash.h"
 #include "orchestrator/compose/model.h"
 #include "base/error.h"
 #include "scheduler/model.h"
@@ -69,7 +70,5 @@ void set_replicas(sched::StackSpec& spec, const compose::Project& project);
 // compose/build.h).
 std::string unbuilt_image_message(const compose::Service& service, const std::string& pull_error = "");
 
-// 64-bit FNV-1a as 16 hex digits (content hashes, not security).
-std::string fnv1a_hex(const std::string& data);
 
 }  // namespace stack::orch

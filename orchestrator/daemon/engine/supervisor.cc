@@ -11,10 +11,20 @@ namespace {
 
 using sched::ReplicaState;
 
-// The spec as placement sees it while requirements are not enforced: every
-// node can take every replica, and ranking alone chooses.
-sched::StackSpec without_requirements(sched::StackSpec spec) {
-  for (auto& s : spec.services) s.requirements = {};
+// One host: only the reservations (cpus, memory, gpus) against the host's
+// capacity. Constraints, max_replicas_per_node and spread are cluster
+// placement, ignored as Docker Compose ignores them without Swarm (a file
+// written for Swarm still runs on a laptop).
+sched::Requirements one_host(const sched::Requirements& r) {
+  sched::Requirements kept;
+  kept.cpus = r.cpus;
+  kept.memory = r.memory;
+  kept.gpus = r.gpus;
+  return kept;
+}
+
+sched::StackSpec one_host(sched::StackSpec spec) {
+  for (auto& s : spec.services) s.requirements = one_host(s.requirements);
   return spec;
 }
 
@@ -125,9 +135,9 @@ std::vector<sched::SlotTarget> Supervisor::targets_of(const sched::ServiceSpec& 
   for (const auto& [task, r] : replicas_)
     if (r.status.service == service.name) current[r.status.slot] = &r.status;
   if (ctx_.enforce_requirements) return sched::target_slots(service, current, &node_infos_);
-  sched::ServiceSpec unconstrained = service;  // as pass() reconciles it
-  unconstrained.requirements = {};
-  return sched::target_slots(unconstrained, current, &node_infos_);
+  sched::ServiceSpec here = service;  // as pass() reconciles it
+  here.requirements = one_host(here.requirements);
+  return sched::target_slots(here, current, &node_infos_);
 }
 
 std::map<std::string, std::vector<sched::SlotTarget>> Supervisor::slot_targets() {
@@ -239,7 +249,7 @@ Supervisor::Pass Supervisor::pass(std::unique_lock<std::mutex>& lk) {
   sched::ObservedStack observed;
   for (const auto& [_, r] : replicas_) observed.replicas.push_back(r.status);
   node_infos_ = ctx_.nodes->nodes();
-  sched::Decision d = sched::reconcile(ctx_.enforce_requirements ? desired_.spec : without_requirements(desired_.spec),
+  sched::Decision d = sched::reconcile(ctx_.enforce_requirements ? desired_.spec : one_host(desired_.spec),
                                        observed, desired_.goal, now, node_infos_);
   // A service no node can take (a cluster: it stays pending until one can)
   // says so once per new reason, in events and so in `up`'s progress.

@@ -65,16 +65,11 @@ struct SupervisorContext {
   // Runs a health probe off the loop thread (the engine's thread pool).
   std::function<void(std::function<void()>)> run_probe;
   Clock& clock;
-  // Whether placement holds replicas to their reservations and placement
-  // constraints. stackd: not yet. On one host it tells users both are
-  // ignored (compose/unsupported.h: deploy.placement, reservations), so
-  // placement only chooses among the nodes; the cluster work turns it on
-  // together with dropping those warnings.
+  // Whether placement holds replicas to every requirement (a cluster) or
+  // only to their reservations against the host's capacity (one host:
+  // constraints, max_replicas_per_node and spread are ignored, as Compose
+  // ignores them without Swarm).
   bool enforce_requirements = false;
-  // A service no node can take stays pending (Swarm's behaviour in a
-  // cluster, where a node may join or change): waits treat it as settled.
-  // One host: that is a failure of `up` (nothing will change by itself).
-  bool unplaceable_is_pending = false;
 };
 
 // The plan for one incarnation of (service, slot). Pure.

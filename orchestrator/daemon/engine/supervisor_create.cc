@@ -112,9 +112,9 @@ std::optional<Supervisor::PreparedCreate> Supervisor::prepare_create(const sched
   emit("create", service, r.name, {{"image", r.image}, {"reason", a.reason}});
   // The old incarnation's teardown (veth, netns, overlay: tens of ms) is off
   // the crash-to-running path: it goes after the new one started, unless the
-  // new one needs what the old holds (a static address).
+  // new one needs what the old holds (a static IP or MAC address).
   bool static_ip = false;
-  for (const auto& n : plan.networks) static_ip = static_ip || !n.ipv4_address.empty();
+  for (const auto& n : plan.networks) static_ip = static_ip || !n.ipv4_address.empty() || !n.mac_address.empty();
   return PreparedCreate{service, slot, task_of(r.status), id, node, std::move(plan), old, old_task, old_node,
                         static_ip, stack::fail("not started")};
 }

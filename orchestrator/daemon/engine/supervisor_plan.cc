@@ -2,7 +2,9 @@
 // and signals the supervisor derives from the compose model. Pure.
 #include <csignal>
 #include <cstring>
+#include <optional>
 
+#include "orchestrator/compose/normalize.h"
 #include "orchestrator/daemon/engine/supervisor.h"
 #include "runtime/kernel/signals.h"
 
@@ -13,6 +15,42 @@ std::string replica_name(const compose::Project& project, const compose::Service
     return slot == 1 ? service.container_name : service.container_name + "-" + std::to_string(slot);
   return project.name + "-" + service.name + "-" + std::to_string(slot);
 }
+
+namespace {
+
+// The service and slot whose replica a volumes_from entry names: a service
+// (its first replica), or container:NAME, a container_name of the file
+// (the loader allows no other).
+std::optional<std::pair<const compose::Service*, int>> volumes_source(const compose::Project& project,
+                                                                     const compose::VolumesFrom& from) {
+  for (const auto& [name, s] : project.services)
+    if (from.container ? s.container_name == from.name : name == from.name) return std::make_pair(&s, 1);
+  return std::nullopt;
+}
+
+// The volume and bind mounts of a replica of `source` (slot `slot`), each as
+// a bind of its host dir, for another service to share (volumes_from).
+std::vector<compose::Mount> shared_mounts(const compose::Project& project, const compose::Service& source, int slot,
+                                          std::optional<bool> read_only, const std::string& volume_root) {
+  std::vector<compose::Mount> out;
+  for (const auto& m : source.volumes) {
+    compose::Mount b = m;
+    b.type = "bind";
+    if (m.type == "volume" && m.source.empty())
+      b.source = anonymous_volume_dir(anonymous_slot_dir(volume_root, project.name, source.name, slot), m.target);
+    else if (m.type == "volume")
+      b.source = volume_dir(project, m.source, volume_root);
+    else if (m.type != "bind")
+      continue;  // tmpfs: the source's own, as Docker keeps it
+    // (A bind keeps its source: the spec builder resolves it in the same project dir.)
+    b.create_host_path = true;  // the source may not have started yet
+    if (read_only) b.read_only = *read_only;
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+}  // namespace
 
 int signal_number(const std::string& name) {
   auto n = rt::parse_signal(name);  // the one parser; stop signals were checked when the stack was loaded
@@ -35,6 +73,17 @@ ReplicaPlan make_plan(const compose::Project& project, const std::string& servic
   if (auto files = compose::service_files(project, s)) p.files = std::move(*files);
   for (const auto& m : s.volumes)
     if (m.type == "volume" && !m.source.empty()) p.volume_dirs[m.source] = volume_dir(project, m.source, volume_root);
+  p.anonymous_dir = anonymous_slot_dir(volume_root, project.name, service, slot);
+  for (const auto& entry : s.volumes_from) {
+    auto from = compose::parse_volumes_from(entry);  // the loader checked it and its source
+    if (!from) continue;
+    if (auto src = volumes_source(project, *from))
+      for (auto& m : shared_mounts(project, *src->first, src->second, from->read_only, volume_root)) {
+        bool own = false;  // the service's own mount at a target wins, as in Docker
+        for (const auto& o : p.service.volumes) own = own || o.target == m.target;
+        if (!own) p.service.volumes.push_back(std::move(m));
+      }
+  }
   for (const auto& key : ordered_networks(s)) {
     auto it = networks.find(key);
     if (it == networks.end()) continue;
@@ -42,6 +91,9 @@ ReplicaPlan make_plan(const compose::Project& project, const std::string& servic
     a.network = it->second;
     a.aliases = s.networks.at(key).aliases;
     a.ipv4_address = s.networks.at(key).ipv4_address;
+    a.mac_address = s.networks.at(key).mac_address;
+    // Compose's service-level form is the first network's.
+    if (p.networks.empty() && a.mac_address.empty()) a.mac_address = s.mac_address;
     p.networks.push_back(std::move(a));
   }
   if (!p.networks.empty()) p.dns_server = p.networks.front().network.gateway;

@@ -23,8 +23,10 @@ stack::Result<void> Supervisor::wait_settled(const std::vector<std::string>& ser
     for (const auto& [slot, e] : errors_)
       if (selected(services, slot.first)) return stack::fail(e);
     bool done = true;
-    const auto unplaced = ctx_.unplaceable_is_pending ? unplaced_services(blocked_)
-                                                      : std::map<std::string, std::string>{};
+    // A service no node can take stays pending with its reason (Swarm's
+    // behaviour; on one host a reservation fits once another replica or
+    // stack goes): settled, not failed.
+    const auto unplaced = unplaced_services(blocked_);
     for (const auto& ss : desired_.spec.services) {
       if (!selected(services, ss.name)) continue;
       if (unplaced.count(ss.name)) continue;  // settled as pending: placed when a node can take it

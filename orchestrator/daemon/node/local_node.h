@@ -22,6 +22,7 @@
 #include "netplane/network_manager.h"
 #include "orchestrator/compose/file_objects.h"
 #include "orchestrator/compose/model.h"
+#include "orchestrator/compose/task_spec.h"
 #include "orchestrator/api/types.h"
 #include "orchestrator/daemon/node/daemon_options.h"
 #include "orchestrator/daemon/node/exec_session.h"
@@ -38,6 +39,7 @@ struct NetworkAttachment {
   net::NetworkInfo network;          // already created by the engine
   std::vector<std::string> aliases;  // for /etc/hosts
   std::string ipv4_address;          // static, "" = pool
+  std::string mac_address;           // fixed, "" = the kernel's
 };
 
 // What a ReplicaPlan is cut from (make_plan() in engine/supervisor.h): a
@@ -56,6 +58,10 @@ struct ReplicaPlan {
   ReplicaSpec service;                // what of the service the container is made from
   std::string project_dir;            // compose working_dir: relative bind sources resolve here
   std::map<std::string, std::string> volume_dirs;  // compose volume key -> host dir (engine made it)
+  // Where this slot's anonymous volumes live (anonymous_volume_dir): a
+  // service's `- /data` and the image's VOLUMEs. Kept across incarnations
+  // of the slot, as Compose keeps them; `down -v` removes them.
+  std::string anonymous_dir;
   std::vector<NetworkAttachment> networks;  // first one gets eth0 + the default route
   std::string dns_server;             // resolv.conf nameserver ("" = host's resolv.conf)
   std::map<std::string, std::string> labels;  // com.stack.* labels into the spec annotations
@@ -75,6 +81,15 @@ struct ReplicaRuntime {
   std::vector<std::string> warnings;  // create_and_start(): what the spec could not honour
 };
 
+// <volume_root>/.anonymous/<stack>: every anonymous volume of a stack.
+std::string anonymous_volumes_root(const std::string& volume_root, const std::string& stack);
+// One slot's: <root of the stack>/<service>-<slot> (ReplicaPlan::anonymous_dir).
+std::string anonymous_slot_dir(const std::string& volume_root, const std::string& stack, const std::string& service,
+                               int slot);
+// The volume at `target` in a slot's dir: "/var/lib/data" -> "var-lib-data-<8 hex>"
+// (readable, and unique per target).
+std::string anonymous_volume_dir(const std::string& slot_dir, const std::string& target);
+
 // The id of the node stackd runs on (a replica's status.node, `stack ps`'s
 // NODE column).
 inline constexpr const char* kLocalNodeId = "local";
@@ -91,10 +106,12 @@ class LocalNode {
                                                      net::NetworkManager& networks);
   virtual ~LocalNode() = default;
 
-  // Pulls when missing (or always); `progress` gets one-line updates
-  // ("pulling layer 2/5 ..."). Layers are unpacked by the first create that
-  // needs them, so a manager that places replicas elsewhere never unpacks.
-  virtual stack::Result<void> ensure_image(const std::string& ref, bool always,
+  // Pulls as `rule` says (compose/task_spec.h): when missing, always, never
+  // (missing is ENOENT), or when the name was set longer ago than
+  // refresh_after; `progress` gets one-line updates ("pulling layer 2/5
+  // ..."). Layers are unpacked by the first create that needs them, so a
+  // manager that places replicas elsewhere never unpacks.
+  virtual stack::Result<void> ensure_image(const std::string& ref, const compose::PullRule& rule,
                                         const std::function<void(const std::string&)>& progress) = 0;
 
   // Image defaults (entrypoint/cmd/env/user/workdir/healthcheck/exposed ports)

@@ -28,6 +28,7 @@
 #include "netplane/netns.h"
 #include "orchestrator/daemon/node/child_process.h"
 #include "orchestrator/daemon/node/container_stats.h"
+#include "orchestrator/daemon/node/image_pull_rule.h"
 #include "orchestrator/daemon/node/exec_session.h"
 #include "orchestrator/daemon/node/exit_watcher.h"
 #include "orchestrator/daemon/node/node_record.h"
@@ -111,7 +112,7 @@ class HostNode : public LocalNode {
     return {};
   }
 
-  stack::Result<void> ensure_image(const std::string& ref, bool always,
+  stack::Result<void> ensure_image(const std::string& ref, const compose::PullRule& rule,
                                 const std::function<void(const std::string&)>& progress) override {
     std::shared_ptr<std::mutex> lock;
     {
@@ -121,7 +122,12 @@ class HostNode : public LocalNode {
       lock = l;
     }
     std::lock_guard pull_lk(*lock);
-    if (always || !images_->resolve(ref)) {
+    const int64_t now =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    auto pull = image_wants_pull(images_->store(), ref, rule, now);
+    if (!pull) return tl::unexpected(pull.error());
+    if (*pull) {
       auto r = img::parse_reference(ref);
       if (!r) return tl::unexpected(r.error());
       img::RegistryConfig cfg;
@@ -414,6 +420,7 @@ stack::Result<ReplicaRuntime> HostNode::create_in(const ReplicaPlan& plan, const
     if (!exists(d)) fs::create_directories(d, ec);
     if (ec) return fail("create bind source " + d + ": " + ec.message(), ec.value());
   }
+  STACK_TRY(fill_empty_volumes(*rootfs, built->volume_copies));
   STACK_TRY(make_dir_in_rootfs(*rootfs, built->spec.process.cwd));
   STACK_TRY(io::write_file_atomic(dir + "/config.json", rt::spec_to_json(built->spec).dump(1)));
   STACK_TRY(save_pre_stop(dir, s.pre_stop));
@@ -435,6 +442,7 @@ stack::Result<void> HostNode::connect_networks(const ReplicaPlan& plan, NodeReco
     req.netns_path = rec.netns_path;
     req.ifname = "eth" + std::to_string(i);
     req.ipv4_address = a.ipv4_address;
+    req.mac_address = a.mac_address;
     req.default_route = i == 0;
     req.egress_bytes_per_sec = plan.service.egress_bytes_per_sec;
     auto ep = net_.connect(req);

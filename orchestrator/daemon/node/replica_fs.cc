@@ -8,11 +8,14 @@
 #include <filesystem>
 
 #include "runtime/image/overlay.h"
+#include "runtime/image/volume_copy.h"
 #include "base/fd.h"
 #include "base/io.h"
 #include "runtime/kernel/safe_path.h"
 
 namespace stack::orch {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -107,6 +110,21 @@ stack::Result<std::string> read_in_rootfs(const std::string& rootfs, const std::
     out.append(buf, static_cast<size_t>(n));
   }
   return out;
+}
+
+stack::Result<void> fill_empty_volumes(const std::string& rootfs,
+                                       const std::vector<std::pair<std::string, std::string>>& copies) {
+  for (const auto& [dir, path] : copies) {
+    auto empty = img::dir_is_empty(dir);
+    if (!empty) return tl::unexpected(empty.error());
+    if (!*empty) continue;
+    if (auto copied = img::copy_up(rootfs, path, dir); !copied) {
+      std::error_code ec;
+      for (const auto& e : fs::directory_iterator(dir, ec)) fs::remove_all(e.path(), ec);
+      return copied;
+    }
+  }
+  return {};
 }
 
 stack::Result<void> make_dir_in_rootfs(const std::string& rootfs, const std::string& path) {

@@ -36,5 +36,10 @@ stack::Result<void> unmount_replica_files(const std::string& dir);
 stack::Result<std::string> read_in_rootfs(const std::string& rootfs, const std::string& path);
 // mkdir -p `path` inside `rootfs` (the working dir Docker creates).
 stack::Result<void> make_dir_in_rootfs(const std::string& rootfs, const std::string& path);
+// Docker's copy-up for each (host dir, path in the image) whose dir is
+// empty (BuiltSpec::volume_copies). A copy that fails half-way is undone:
+// the dir is emptied again, so the next start copies afresh.
+stack::Result<void> fill_empty_volumes(const std::string& rootfs,
+                                       const std::vector<std::pair<std::string, std::string>>& copies);
 
 }  // namespace stack::orch

@@ -95,8 +95,32 @@ std::string join_path(const std::string& dir, const std::string& rel) {
   return dir + (dir.empty() || dir.back() == '/' ? "" : "/") + r;
 }
 
-stack::Result<void> add_service_mounts(const ReplicaPlan& plan, BuiltSpec& out) {
+// A volume of the slot's own (anonymous_volume_dir), made when missing and
+// filled from the image unless nocopy.
+rt::Mount anonymous_volume(const ReplicaPlan& plan, const std::string& target, bool copy, BuiltSpec& out) {
+  rt::Mount o;
+  o.destination = target;
+  o.type = "bind";
+  o.source = anonymous_volume_dir(plan.anonymous_dir, target);
+  o.options = {"rbind", "rprivate"};
+  out.bind_dirs_to_create.push_back(o.source);
+  if (copy) out.volume_copies.emplace_back(o.source, target);
+  return o;
+}
+
+stack::Result<void> add_service_mounts(const ReplicaPlan& plan, const img::ImageConfig& image, BuiltSpec& out) {
   const auto& s = plan.service;
+  // The image's VOLUMEs that no mount of the service covers get anonymous
+  // volumes, as Docker gives them (their content copied up).
+  std::set<std::string> targets;
+  for (const auto& m : s.volumes) targets.insert(m.target);
+  for (const auto& v : image.volumes)
+    if (!v.empty() && v[0] == '/' && !targets.count(v)) {
+      if (plan.anonymous_dir.empty()) return fail("image VOLUME " + v + ": the plan has no anonymous volume dir", EINVAL);
+      rt::Mount o = anonymous_volume(plan, v, true, out);
+      o.options.push_back("rw");
+      out.spec.mounts.push_back(std::move(o));
+    }
   for (size_t i = 0; i < s.volumes.size(); i++) {
     const auto& m = s.volumes[i];
     std::string where = "service " + s.name + ": volumes[" + std::to_string(i) + "] (" + m.target + ")";
@@ -111,13 +135,16 @@ stack::Result<void> add_service_mounts(const ReplicaPlan& plan, BuiltSpec& out) 
       char mode[16];
       std::snprintf(mode, sizeof mode, "mode=%o", m.tmpfs_mode ? *m.tmpfs_mode : 01777);
       o.options.push_back(mode);
+    } else if (m.type == "volume" && m.source.empty()) {
+      if (plan.anonymous_dir.empty()) return fail(where + ": the plan has no anonymous volume dir", EINVAL);
+      o = anonymous_volume(plan, m.target, !m.nocopy, out);
     } else if (m.type == "volume" || m.type == "bind") {
       o.type = "bind";
       if (m.type == "volume") {
-        std::string key = m.source.empty() ? m.target : m.source;
-        auto it = plan.volume_dirs.find(key);
-        if (it == plan.volume_dirs.end()) return fail(where + ": volume \"" + key + "\" has no directory", ENOENT);
+        auto it = plan.volume_dirs.find(m.source);
+        if (it == plan.volume_dirs.end()) return fail(where + ": volume \"" + m.source + "\" has no directory", ENOENT);
         o.source = it->second;
+        if (!m.nocopy) out.volume_copies.emplace_back(o.source, m.target);
       } else {
         if (m.source.empty()) return fail(where + ": bind mount without a source", EINVAL);
         o.source = join_path(plan.project_dir, m.source);
@@ -473,7 +500,7 @@ stack::Result<BuiltSpec> build_spec(const ReplicaPlan& plan, const img::ImageCon
   } else {
     for (const char* f : {"/etc/hosts", "/etc/resolv.conf"}) spec.mounts.push_back({f, "bind", f, {"rbind", "rprivate", "ro"}});
   }
-  STACK_TRY(add_service_mounts(plan, out));
+  STACK_TRY(add_service_mounts(plan, image, out));
   // Secrets and configs after the volumes, so that a volume at /run does not
   // hide them; read-only whatever the volume or rootfs is.
   for (size_t i = 0; i < plan.files.size(); ++i)

@@ -60,6 +60,9 @@ struct BuiltSpec {
   rt::Spec spec;
   std::vector<std::string> warnings;
   std::vector<std::string> bind_dirs_to_create;  // missing bind sources with create_host_path
+  // Volumes the node fills from the image when they are empty (Docker's
+  // copy-up; runtime/image/volume_copy.h): host dir -> path in the image.
+  std::vector<std::pair<std::string, std::string>> volume_copies;
 };
 
 stack::Result<BuiltSpec> build_spec(const ReplicaPlan& plan, const img::ImageConfig& image,
