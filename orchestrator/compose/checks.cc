@@ -83,7 +83,19 @@ stack::Result<void> check_mac_addresses(const Node& doc, const std::string& name
 
 stack::Result<void> check_project(Project& project, const Node& doc, const std::set<std::string>& disabled,
                                std::vector<Warning>& warnings) {
-  // Before the dependencies, which links and volumes_from became (normalize_service).
+  // Before the dependencies, which links, volumes_from and service:NAME
+  // joins became (normalize_service).
+  for (const auto& [name, s] : project.services)
+    for (const auto& [field, mode] : std::vector<std::pair<std::string, std::string>>{
+             {"network_mode", s.network_mode}, {"pid", s.pid}, {"ipc", s.ipc}}) {
+      if (mode.rfind("service:", 0) != 0) continue;
+      const std::string target = mode.substr(8), path = "services." + name + "." + field;
+      const Mark m = locate(doc, {"services", name, field});
+      if (!project.services.count(target))
+        return fail_at(m, path, "service \"" + target + "\" is not defined" +
+                                    (disabled.count(target) ? " (not enabled by the selected profiles)" : ""));
+      if (target == name) return fail_at(m, path, "a service cannot join its own namespace");
+    }
   for (const auto& [name, s] : project.services)
     for (const auto& from : s.volumes_from) {
       auto f = parse_volumes_from(from);
@@ -121,18 +133,20 @@ stack::Result<void> check_project(Project& project, const Node& doc, const std::
                        "volume \"" + m.source + "\" is not declared in the top-level volumes");
     }
     const std::string& nm = s.network_mode;
-    if (!nm.empty()) {
-      Mark m = locate(doc, {"services", name, "network_mode"});
-      std::string path = base + ".network_mode";
-      if (nm.rfind("service:", 0) == 0) {
-        std::string target = nm.substr(8);
-        if (!project.services.count(target))
-          return fail_at(m, path, "service \"" + target + "\" is not defined" +
-                                      (disabled.count(target) ? " (not enabled by the selected profiles)" : ""));
-      } else if (nm.rfind("container:", 0) != 0 && nm != "none" && nm != "host" && nm != "bridge") {
-        return fail_at(m, path, "invalid network_mode \"" + nm + "\" (none, host, bridge, service:NAME, container:NAME)");
-      }
-    }
+    if (!nm.empty() && nm.rfind("service:", 0) != 0 && nm.rfind("container:", 0) != 0 && nm != "none" &&
+        nm != "host" && nm != "bridge")
+      return fail_at(locate(doc, {"services", name, "network_mode"}), base + ".network_mode",
+                     "invalid network_mode \"" + nm + "\" (none, host, bridge, service:NAME, container:NAME)");
+    // Joins of another replica's namespaces: a service of the file (which
+    // became a dependency), or container:NAME, which a container_name of
+    // the file names (a dependency too) or else the node resolves.
+    for (const std::string* mode : {&s.network_mode, &s.pid, &s.ipc})
+      if (mode->rfind("container:", 0) == 0)
+        for (const auto& [other, o] : project.services)
+          if (o.container_name == mode->substr(10) && other != name) s.depends_on.emplace(other, Dependency{});
+    if ((nm.rfind("service:", 0) == 0 || nm.rfind("container:", 0) == 0) && !s.ports.empty())
+      return fail_at(locate(doc, {"services", name, "ports"}), base + ".ports",
+                     "ports cannot be published with network_mode " + nm + ": the replica has that one's network");
     if (s.replicas < 0)
       return fail_at(locate(doc, {"services", name, "deploy", "replicas"}), base + ".replicas", "must not be negative");
     STACK_TRY(check_mac_addresses(doc, name, s));

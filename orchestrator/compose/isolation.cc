@@ -11,19 +11,15 @@ namespace {
 
 bool joins_other(const std::string& mode) { return mode.rfind("service:", 0) == 0 || mode.rfind("container:", 0) == 0; }
 
-// `allowed`: the modes applied. service:/container: are accepted with a
-// warning where Docker has them (pid, ipc) and left unapplied.
+// `allowed`: the modes besides joins. service:NAME / container:NAME (where
+// Docker has them: pid, ipc) join that replica's namespace; checks.cc makes
+// sure NAME is in the file.
 stack::Result<std::string> read_mode(const Node& v, const std::string& path, const std::set<std::string>& allowed,
-                                  bool may_join, std::vector<Warning>& warnings) {
+                                  bool may_join) {
   std::string mode;
   STACK_COMPOSE_ASSIGN(mode, read_string(v, path));
   if (mode.empty() || allowed.count(mode)) return mode;
-  if (may_join && joins_other(mode) && mode.find(':') + 1 < mode.size()) {
-    add_warning(warnings, v.mark, path,
-                "not supported by stack yet, ignored: joining another replica's namespace (" + mode +
-                    "); the replica gets its own");
-    return std::string();
-  }
+  if (may_join && joins_other(mode) && mode.find(':') + 1 < mode.size()) return mode;
   std::string list;
   for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
   if (may_join) list += ", service:NAME, container:NAME";
@@ -35,13 +31,13 @@ stack::Result<std::string> read_mode(const Node& v, const std::string& path, con
 stack::Result<bool> read_isolation_field(const std::string& k, const Node& v, const std::string& p, Service& s,
                                       std::vector<Warning>& warnings) {
   if (k == "pid") {
-    STACK_COMPOSE_ASSIGN(s.pid, read_mode(v, p, {"host"}, true, warnings));
+    STACK_COMPOSE_ASSIGN(s.pid, read_mode(v, p, {"host"}, true));
   } else if (k == "ipc") {
-    STACK_COMPOSE_ASSIGN(s.ipc, read_mode(v, p, {"host", "private", "shareable"}, true, warnings));
+    STACK_COMPOSE_ASSIGN(s.ipc, read_mode(v, p, {"host", "private", "shareable"}, true));
   } else if (k == "uts") {
-    STACK_COMPOSE_ASSIGN(s.uts, read_mode(v, p, {"host"}, false, warnings));
+    STACK_COMPOSE_ASSIGN(s.uts, read_mode(v, p, {"host"}, false));
   } else if (k == "cgroup") {
-    STACK_COMPOSE_ASSIGN(s.cgroup, read_mode(v, p, {"host", "private"}, false, warnings));
+    STACK_COMPOSE_ASSIGN(s.cgroup, read_mode(v, p, {"host", "private"}, false));
   } else if (k == "userns_mode") {
     std::string mode;
     STACK_COMPOSE_ASSIGN(mode, read_string(v, p));

@@ -468,6 +468,9 @@ stack::Result<Service> normalize_service(const std::string& name, const Node& n,
   for (const auto& link : s.links) s.depends_on.emplace(split_link(link).first, Dependency{});
   for (const auto& from : s.volumes_from)
     if (auto r = parse_volumes_from(from); r && !r->container) s.depends_on.emplace(r->name, Dependency{});
+  // Joining a service's namespace needs it running first (Compose's rule).
+  for (const std::string* mode : {&s.network_mode, &s.pid, &s.ipc})
+    if (mode->rfind("service:", 0) == 0) s.depends_on.emplace(mode->substr(8), Dependency{});
   STACK_TRY(check_mode(n, base, s));
   if (!s.pids_limit && s.deploy.limits.pids) s.pids_limit = s.deploy.limits.pids;
   if (!s.mem_limit && s.deploy.limits.memory) s.mem_limit = s.deploy.limits.memory;

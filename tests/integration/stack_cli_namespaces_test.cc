@@ -21,11 +21,18 @@ std::string own_ns(const std::string& type) {
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
 }
 
-using StackNamespaces = StackdFixture;
+class StackNamespaces : public StackdFixture {
+ protected:
+  std::string file;
+  // What `script` prints inside the service's first replica.
+  std::string in(const std::string& svc, const std::string& script) {
+    return stack({"exec", "-T", "-f", file, svc, "sh", "-c", script}).out;
+  }
+};
 
 TEST_F(StackNamespaces, HostModesJoinTheHostsNamespacesAndGroupsAndAnnotationsApply) {
   std::ofstream(dir_.path() + "/team.labels") << "com.example.team=shop\n";
-  const std::string file = write_stack_file("nsm", R"yaml(name: nsm
+  file = write_stack_file("nsm", R"yaml(name: nsm
 services:
   hostns:
     image: stack-demo/busybox:1
@@ -45,9 +52,6 @@ services:
   auto up = stack({"up", "-d", "--wait", "-f", file});
   ASSERT_EQ(up.status, 0) << up.err;
   EXPECT_TRUE(up.err.empty()) << "no field is ignored: " << up.err;
-  auto in = [&](const std::string& svc, const std::string& script) {
-    return stack({"exec", "-T", "-f", file, svc, "sh", "-c", script}).out;
-  };
   for (const std::string type : {"pid", "ipc", "uts", "cgroup"}) {
     const std::string host = own_ns(type);
     ASSERT_FALSE(host.empty()) << type;
@@ -68,6 +72,48 @@ services:
   ASSERT_FALSE(spec.is_discarded()) << id;
   EXPECT_EQ(spec["annotations"].value("com.example.note", ""), "hello");
   EXPECT_EQ(spec["annotations"].value("com.example.team", ""), "shop") << "from the label file";
+
+  auto down = stack({"down", "-f", file});
+  EXPECT_EQ(down.status, 0) << down.err;
+}
+
+// network_mode / pid / ipc "service:X": the replica is in X's namespaces
+// (its network: X's address and X's /etc/hosts; its pid namespace: X's
+// processes), started after X; a third service without joins is not.
+TEST_F(StackNamespaces, ServiceModesJoinAnotherServicesNamespaces) {
+  file = write_stack_file("join", R"yaml(name: join
+services:
+  side:
+    image: stack-demo/busybox:1
+    command: [sleep, "1000"]
+    network_mode: service:main
+    pid: service:main
+    ipc: container:join-main
+  main:
+    image: stack-demo/busybox:1
+    container_name: join-main
+    command: [sleep, "1001"]
+  alone:
+    image: stack-demo/busybox:1
+    command: [sleep, "1002"]
+)yaml");
+  auto up = stack({"up", "-d", "--wait", "-f", file});
+  ASSERT_EQ(up.status, 0) << up.err;
+  EXPECT_TRUE(up.err.empty()) << "no field is ignored: " << up.err;
+  for (const std::string type : {"net", "pid", "ipc"}) {
+    const std::string main_ns = in("main", "readlink /proc/self/ns/" + type);
+    ASSERT_FALSE(main_ns.empty()) << type;
+    EXPECT_EQ(in("side", "readlink /proc/self/ns/" + type), main_ns) << type;
+    EXPECT_NE(in("alone", "readlink /proc/self/ns/" + type), main_ns) << type << ": the control";
+  }
+  // What a user sees: main's sleep among side's processes, main's address.
+  EXPECT_NE(in("side", "ps -o args").find("sleep 1001"), std::string::npos) << in("side", "ps -o args");
+  EXPECT_EQ(in("alone", "ps -o args").find("sleep 1001"), std::string::npos) << in("alone", "ps -o args");
+  const auto list = ps({"-f", file});
+  const std::string main_ip = replica(list, "join-main").value("ip", "");
+  ASSERT_FALSE(main_ip.empty()) << list.dump();
+  EXPECT_NE(in("side", "ip -4 addr show eth0").find(main_ip + "/"), std::string::npos);
+  EXPECT_NE(in("side", "cat /etc/hosts").find(main_ip), std::string::npos) << in("side", "cat /etc/hosts");
 
   auto down = stack({"down", "-f", file});
   EXPECT_EQ(down.status, 0) << down.err;

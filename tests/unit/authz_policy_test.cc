@@ -564,6 +564,18 @@ TEST(AuthzGate, UpChecksTheProjectInTheBody) {
   r = gate(e, "POST", "/v1/stacks/shop/up", body.dump());
   EXPECT_EQ(rule_of(r), "host_namespaces");
   EXPECT_EQ(field_of(r), "services.web.pid");
+  // Joining another stack's container (perhaps another user's) needs it
+  // too; a container_name of the same project does not.
+  for (const char* key : {"pid", "ipc", "network_mode"}) {
+    body = json::parse(up_body(compose::Service{}));
+    body["project"]["services"]["web"][key] = "container:other-db-1";
+    r = gate(e, "POST", "/v1/stacks/shop/up", body.dump());
+    EXPECT_EQ(rule_of(r), "host_namespaces") << key;
+    EXPECT_EQ(field_of(r), std::string("services.web.") + key);
+    body["project"]["services"]["logs"] = {{"name", "logs"}, {"image", "busybox"}, {"container_name", "other-db-1"}};
+    r = gate(e, "POST", "/v1/stacks/shop/up", body.dump());
+    EXPECT_TRUE(r) << key << ": " << (r ? "" : r.error().reason + " " + r.error().field);
+  }
 }
 
 TEST(AuthzGate, ExecRunScaleAndStartCheckTheStoredService) {

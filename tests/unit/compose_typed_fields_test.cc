@@ -139,10 +139,23 @@ TEST(ComposeTypedFields, NamespaceModesGroupsAnnotationsAndLabelFiles) {
   EXPECT_EQ(load_error(service_a("    pid: shared\n")),
             "stack.yaml:4:10: services.a.pid: invalid mode \"shared\" (host, service:NAME, container:NAME)");
   EXPECT_EQ(load_error(service_a("    uts: private\n")), "stack.yaml:4:10: services.a.uts: invalid mode \"private\" (host)");
-  auto joined = load_yaml(service_a("    ipc: service:db\n"));
+  // Joins: a service of the file (then a dependency), or container:NAME.
+  auto joined = load_yaml(service_a("    ipc: service:db\n    pid: container:logs\n    network_mode: service:db\n"
+                                    "  db: {image: x}\n  logger: {image: x, container_name: logs}\n"));
   ASSERT_TRUE(joined) << joined.error().message();
-  EXPECT_TRUE(cz::has_warning(*joined, "services.a.ipc")) << "not applied, and said so";
-  EXPECT_EQ(joined->project.services.at("a").ipc, "");
+  EXPECT_FALSE(cz::has_warning(*joined, "services.a.ipc")) << "applied, not warned";
+  const Service& ja = joined->project.services.at("a");
+  EXPECT_EQ(ja.ipc, "service:db");
+  EXPECT_EQ(ja.pid, "container:logs");
+  EXPECT_EQ(ja.depends_on.count("db"), 1u);
+  EXPECT_EQ(ja.depends_on.count("logger"), 1u) << "container:NAME of a container_name in the file";
+  EXPECT_EQ(load_error(service_a("    pid: service:ghost\n")),
+            "stack.yaml:4:5: services.a.pid: service \"ghost\" is not defined");
+  EXPECT_EQ(load_error(service_a("    ipc: service:a\n")),
+            "stack.yaml:4:5: services.a.ipc: a service cannot join its own namespace");
+  EXPECT_EQ(load_error(service_a("    network_mode: service:db\n    ports: [\"80:80\"]\n  db: {image: x}\n")),
+            "stack.yaml:5:5: services.a.ports: ports cannot be published with network_mode service:db: the replica "
+            "has that one's network");
 
   test::TempDir dir;
   cz::write_file(dir.path() + "/app.labels", "tier=front\nteam=shop\n");

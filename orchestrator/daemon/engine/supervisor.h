@@ -180,6 +180,7 @@ class Supervisor {
     LocalNode* old_node = nullptr;
     bool static_ip = false;  // the old one goes first: it holds the address
     stack::Result<ReplicaRuntime> started;
+    std::string join_error;  // resolve_joins() failed: not launched, this is why
   };
   std::optional<PreparedCreate> prepare_create(const sched::Action& a, bool restart);
   static void launch(PreparedCreate& c);
@@ -204,6 +205,11 @@ class Supervisor {
   ReplicaRecord* find_task(const sched::Action& a);
   // The slot's current task (its highest incarnation); nullptr when it has none.
   ReplicaRecord* current_task(const std::string& service, int slot);
+  // network_mode, pid and ipc "service:X" or "container:NAME" (NAME a
+  // container_name of the stack) -> "container:<id>" of X's first replica,
+  // which must be running on `node` (a namespace is a host's). Another
+  // container:NAME goes to the node as it is. Returns why not, "" = done.
+  std::string resolve_joins(ReplicaPlan& plan, const std::string& node);
   bool has_task(const std::string& service, int slot) const;
   std::vector<sched::SlotTarget> targets_of(const sched::ServiceSpec& service) const;  // mu_ held
   // nullptr when the node is not (or no longer) in the set.

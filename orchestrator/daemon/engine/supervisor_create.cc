@@ -115,11 +115,37 @@ std::optional<Supervisor::PreparedCreate> Supervisor::prepare_create(const sched
   // new one needs what the old holds (a static IP or MAC address).
   bool static_ip = false;
   for (const auto& n : plan.networks) static_ip = static_ip || !n.ipv4_address.empty() || !n.mac_address.empty();
+  std::string join_error = resolve_joins(plan, a.node);
   return PreparedCreate{service, slot, task_of(r.status), id, node, std::move(plan), old, old_task, old_node,
-                        static_ip, stack::fail("not started")};
+                        static_ip, stack::fail("not started"), join_error};
+}
+
+std::string Supervisor::resolve_joins(ReplicaPlan& plan, const std::string& node) {
+  const std::pair<const char*, std::string*> joins[] = {
+      {"network_mode", &plan.service.network_mode}, {"pid", &plan.service.pid}, {"ipc", &plan.service.ipc}};
+  for (const auto& [field, mode] : joins) {
+    std::string target;
+    if (mode->rfind("service:", 0) == 0) target = mode->substr(8);
+    else if (mode->rfind("container:", 0) == 0)
+      for (const auto& [name, s] : desired_.project.services)
+        if (s.container_name == mode->substr(10)) target = name;
+    if (target.empty()) continue;
+    const ReplicaRecord* r = current_task(target, 1);
+    const std::string why = std::string(field) + " " + *mode + ": ";
+    if (!r || r->status.container_id.empty() || r->status.state != ReplicaState::Running)
+      return why + "service " + target + " has no running replica to join (yet)";
+    if (r->status.node != node)
+      return why + "service " + target + " runs on node " + r->status.node + ", not on " + node;
+    *mode = "container:" + r->status.container_id;
+  }
+  return "";
 }
 
 void Supervisor::launch(PreparedCreate& c) {
+  if (!c.join_error.empty()) {
+    c.started = stack::fail(c.join_error, EAGAIN);
+    return;
+  }
   if (c.old_node && c.static_ip) (void)c.old_node->remove({c.old});
   c.started = c.node->create_and_start(c.plan);
   if (c.old_node && !c.static_ip) (void)c.old_node->remove({c.old});

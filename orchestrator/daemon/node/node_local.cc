@@ -29,9 +29,11 @@
 #include "orchestrator/daemon/node/child_process.h"
 #include "orchestrator/daemon/node/container_stats.h"
 #include "orchestrator/daemon/node/image_pull_rule.h"
+#include "orchestrator/daemon/node/namespace_joins.h"
 #include "orchestrator/daemon/node/exec_session.h"
 #include "orchestrator/daemon/node/exit_watcher.h"
 #include "orchestrator/daemon/node/node_record.h"
+#include "orchestrator/daemon/node/replica_etc.h"
 #include "orchestrator/daemon/node/probes.h"
 #include "orchestrator/compose/logging.h"
 #include "orchestrator/daemon/node/lifecycle_hooks.h"
@@ -321,8 +323,6 @@ class HostNode : public LocalNode {
   stack::Result<ReplicaRuntime> create_in(const ReplicaPlan& plan, const std::string& dir);
   stack::Result<void> connect_networks(const ReplicaPlan& plan, NodeRecord& rec, ReplicaRuntime& rr,
                                     std::vector<net::EndpointInfo>& endpoints);
-  stack::Result<void> write_etc_files(const ReplicaPlan& plan, const std::string& dir, const std::string& hostname,
-                                   const std::vector<net::EndpointInfo>& endpoints);
   stack::Result<ReplicaRuntime> start_shim(const std::string& id, const std::string& dir,
                                         const compose::LogSettings& log, ReplicaRuntime rr);
   void stop_container(const std::string& id);
@@ -379,7 +379,10 @@ stack::Result<ReplicaRuntime> HostNode::create_in(const ReplicaPlan& plan, const
     STACK_TRY(connect_networks(plan, rec, rr, endpoints));
   }
   std::string hostname = s.hostname.empty() ? plan.name : s.hostname;
-  if (!host) STACK_TRY(write_etc_files(plan, dir, hostname, endpoints));
+  if (!host) STACK_TRY(write_replica_etc(plan, dir, hostname, endpoints));
+  // A shared network comes with its /etc/hosts and resolv.conf (Docker's way).
+  if (mode.rfind("container:", 0) == 0)
+    STACK_TRY(copy_network_files(fs::path(dir).parent_path() / mode.substr(10), dir));
 
   auto rootfs = mount_replica_rootfs(*lowers, dir);
   if (!rootfs) return tl::unexpected(rootfs.error());
@@ -390,6 +393,9 @@ stack::Result<ReplicaRuntime> HostNode::create_in(const ReplicaPlan& plan, const
   ctx.files_dir = *files_dir;
   ctx.init_path = init_bin_;
   ctx.etc_dir = dir;
+  auto joins = namespace_joins(runtime_, s);
+  if (!joins) return tl::unexpected(joins.error());
+  ctx.joins = std::move(*joins);
   ctx.netns_path = netns;
   ctx.host_network = host;
   auto passwd = read_in_rootfs(*rootfs, "/etc/passwd");
@@ -451,40 +457,6 @@ stack::Result<void> HostNode::connect_networks(const ReplicaPlan& plan, NodeReco
     endpoints.push_back(*ep);
   }
   rec.addresses = rr.addresses;
-  return {};
-}
-
-stack::Result<void> HostNode::write_etc_files(const ReplicaPlan& plan, const std::string& dir,
-                                           const std::string& hostname,
-                                           const std::vector<net::EndpointInfo>& endpoints) {
-  const auto& s = plan.service;
-  net::HostsSpec hs;
-  hs.hostname = hostname;
-  hs.domainname = s.domainname;
-  hs.extra_hosts = s.extra_hosts;
-  if (!endpoints.empty()) {
-    hs.address = endpoints[0].address;
-    hs.host_gateway = endpoints[0].gateway;
-    if (plan.name != hostname) hs.aliases.push_back(plan.name);
-    for (auto& al : plan.networks[0].aliases)
-      if (al != hostname && al != plan.name) hs.aliases.push_back(al);
-  }
-  auto hosts = net::build_hosts(hs);
-  if (!hosts) return tl::unexpected(hosts.error());
-  net::ResolvSpec rs;
-  rs.mode = plan.dns_server.empty() || endpoints.empty() ? net::ResolvMode::None : net::ResolvMode::Bridge;
-  rs.gateway = plan.dns_server;
-  rs.host_resolv_conf = io::read_text("/etc/resolv.conf");
-  rs.dns = s.dns;
-  rs.dns_search = s.dns_search;
-  rs.dns_opt = s.dns_opt;
-  auto resolv = net::build_resolv_conf(rs);
-  if (!resolv) return tl::unexpected(resolv.error());
-  auto hn = net::build_hostname(hostname);
-  if (!hn) return tl::unexpected(hn.error());
-  STACK_TRY(io::write_file_atomic(dir + "/hosts", *hosts));
-  STACK_TRY(io::write_file_atomic(dir + "/resolv.conf", *resolv));
-  STACK_TRY(io::write_file_atomic(dir + "/hostname", *hn));
   return {};
 }
 

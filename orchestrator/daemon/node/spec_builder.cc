@@ -398,10 +398,13 @@ stack::Result<void> add_groups(const ReplicaSpec& s, const SpecContext& ctx, rt:
 // pid/ipc/uts/cgroup modes (compose/isolation.h): "host" drops the
 // namespace (the process stays in the host's), private/shareable keep the
 // replica's own.
-void apply_namespace_modes(const ReplicaSpec& s, rt::Spec& spec) {
+void apply_namespace_modes(const ReplicaSpec& s, const SpecContext& ctx, rt::Spec& spec) {
   auto drop = [&](const char* type) {
     std::erase_if(spec.linux.namespaces, [&](const rt::NamespaceSpec& n) { return n.type == type; });
   };
+  // Another replica's (pid / ipc "container:<id>", which the node resolved).
+  for (auto& n : spec.linux.namespaces)
+    if (auto j = ctx.joins.find(n.type); j != ctx.joins.end()) n.path = j->second;
   if (s.pid == "host") drop("pid");
   if (s.uts == "host") {
     drop("uts");
@@ -491,7 +494,7 @@ stack::Result<BuiltSpec> build_spec(const ReplicaPlan& plan, const img::ImageCon
   });
   if (!ctx.host_network) spec.linux.namespaces.push_back({"network", ctx.netns_path});
   if (ctx.host_network) spec.hostname.clear();
-  apply_namespace_modes(s, spec);
+  apply_namespace_modes(s, ctx, spec);
 
   // /etc files the node wrote; with host networking the host's own.
   if (!ctx.host_network) {

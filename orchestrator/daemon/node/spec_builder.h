@@ -49,6 +49,8 @@ struct SpecContext {
   std::string init_path;      // the host's stack-init ("" = not found: init: true fails)
   std::string netns_path;     // join this netns; "" = a new empty one (network_mode none)
   bool host_network = false;  // network_mode host: no network (and no uts) namespace
+  // pid / ipc "container:<id>": the namespace to join ("pid" -> /proc/N/ns/pid).
+  std::map<std::string, std::string> joins;
   std::string passwd, group;  // the image's /etc/passwd and /etc/group ("" = none)
   // Host device -> its node (type, major, minor); used for `devices:`.
   std::function<stack::Result<rt::Device>(const std::string& host_path)> stat_device;

@@ -1,5 +1,7 @@
 #include "orchestrator/daemon/server/authz_request.h"
 
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "orchestrator/compose/loader.h"
@@ -41,13 +43,25 @@ AuthzResult check_raw_namespaces(const AuthzPolicy& policy, const json& project)
   if (policy.host_namespaces) return {};
   auto services = project.find("services");
   if (services == project.end() || !services->is_object()) return {};
+  std::set<std::string> own;  // container_names of this project: joins among them stay inside it
+  for (auto& [_, svc] : services->items())
+    if (svc.is_object() && svc.contains("container_name") && svc["container_name"].is_string())
+      own.insert(svc["container_name"].get<std::string>());
   for (auto& [name, svc] : services->items()) {
     if (!svc.is_object()) continue;
-    for (const char* key : {"pid", "ipc", "uts", "userns_mode", "cgroup"}) {
+    for (const char* key : {"pid", "ipc", "uts", "userns_mode", "cgroup", "network_mode"}) {
       auto it = svc.find(key);
-      if (it != svc.end() && it->is_string() && it->get<std::string>() == "host")
+      if (it == svc.end() || !it->is_string()) continue;
+      const std::string mode = it->get<std::string>();
+      if (mode == "host" && std::string(key) != "network_mode")  // network_mode host: check_network_mode
         return tl::unexpected<Denial>(Denial{"host_namespaces", "services." + name + "." + key,
                                              "the host's namespaces are not allowed for non-root callers"});
+      // Another stack's container (someone else's, perhaps): its processes
+      // or network would be this caller's to reach.
+      if (mode.rfind("container:", 0) == 0 && !own.count(mode.substr(10)))
+        return tl::unexpected<Denial>(Denial{"host_namespaces", "services." + name + "." + key,
+                                             "joining a container outside this stack is not allowed for non-root "
+                                             "callers"});
     }
   }
   return {};
