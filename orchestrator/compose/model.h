@@ -189,6 +189,9 @@ struct ResourceTuning {
   std::optional<int64_t> cpu_quota;   // CFS quota per period, microseconds
   std::optional<BlkioConfig> blkio;
   std::vector<std::string> device_cgroup_rules;  // "c 1:3 mr", as Docker writes them (validated)
+  std::string cgroup_parent;             // "/a/b": the replica's cgroup is /a/b/<id> ("" = /stack/<id>)
+  std::optional<int64_t> cpu_rt_runtime;  // real-time runtime per period, microseconds (v1)
+  std::optional<int64_t> cpu_rt_period;   // microseconds
 };
 
 // `logging:` as written, driver and options checked (logging.h).

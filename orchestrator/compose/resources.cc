@@ -105,6 +105,36 @@ stack::Result<bool> read_tuning_field(const std::string& k, const Node& v, const
     STACK_TRY(store(t.cpu_period, read_int_in(v, p, 1000, 1000000)));  // the kernel's CFS range: 1 ms .. 1 s
   } else if (k == "cpu_quota") {
     STACK_TRY(store(t.cpu_quota, read_int_in(v, p, 1000, INT64_MAX / 1000)));  // at least 1 ms, as Docker says
+  } else if (k == "cgroup_parent") {
+    std::string parent;
+    STACK_COMPOSE_ASSIGN(parent, read_string(v, p));
+    std::string clean;
+    for (size_t i = 0, j; i <= parent.size(); i = j + 1) {
+      j = parent.find('/', i);
+      if (j == std::string::npos) j = parent.size();
+      const std::string part = parent.substr(i, j - i);
+      if (part.empty()) continue;
+      if (part == "." || part == ".." || part.find_first_not_of(
+              "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos)
+        return fail_at(v.mark, p, "\"" + parent + "\" is not a cgroup path (names of [A-Za-z0-9._-] joined by /)");
+      clean += "/" + part;
+    }
+    if (clean.empty()) return fail_at(v.mark, p, "the root cgroup is shared by every process: name one below it");
+    t.cgroup_parent = clean;
+  } else if (k == "cpu_rt_runtime" || k == "cpu_rt_period") {
+    // Microseconds, or a duration ("950ms") as Compose writes it.
+    int64_t us = 0;
+    if (auto x = scalar_int(v)) {
+      us = *x;
+    } else {
+      Millis ms = 0;
+      STACK_COMPOSE_ASSIGN(ms, read_duration(v, p));
+      us = ms * 1000;
+    }
+    const int64_t lo = k == "cpu_rt_period" ? 1 : 0;
+    if (us < lo || us > 1000000)
+      return fail_at(v.mark, p, "must be " + std::to_string(lo) + "..1000000 microseconds (got " + v.scalar + ")");
+    (k == "cpu_rt_runtime" ? t.cpu_rt_runtime : t.cpu_rt_period) = us;
   } else if (k == "blkio_config") {
     BlkioConfig b;
     STACK_COMPOSE_ASSIGN(b, read_blkio(v, p));
@@ -143,6 +173,9 @@ stack::Result<void> check_tuning(const Node& n, const std::string& base, const S
     const char* key = t.cpu_period ? "cpu_period" : "cpu_quota";
     return fail_at(at(key), P + key, "cannot be combined with cpus (Docker refuses both: cpus sets the period and quota)");
   }
+  if (t.cpu_rt_runtime && *t.cpu_rt_runtime > t.cpu_rt_period.value_or(1000000))
+    return fail_at(at("cpu_rt_runtime"), P + "cpu_rt_runtime",
+                   "must not be above cpu_rt_period (" + std::to_string(t.cpu_rt_period.value_or(1000000)) + " us)");
   return {};
 }
 

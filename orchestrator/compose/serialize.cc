@@ -67,7 +67,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LifecycleHook, command, user, pr
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BlkioConfig, weight, weight_device, device_read_bps, device_write_bps,
                                                 device_read_iops, device_write_iops)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResourceTuning, mem_reservation, memswap_limit, mem_swappiness,
-                                                oom_kill_disable, cpu_period, cpu_quota, blkio, device_cgroup_rules)
+                                                oom_kill_disable, cpu_period, cpu_quota, blkio, device_cgroup_rules,
+                                                cgroup_parent, cpu_rt_runtime, cpu_rt_period)
 // By hand (more fields than nlohmann's macros take), with defaults as
 // Deploy: a project stored before a field existed still loads.
 template <class S, class F>

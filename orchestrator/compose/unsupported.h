@@ -15,11 +15,8 @@ struct UnsupportedField {
 
 inline constexpr UnsupportedField kUnsupportedFields[] = {
     {"build", "stack does not build images yet: the image (`image`, else <project>-<service>) must be in the store"},
-    {"cgroup_parent", "containers always live under stack's cgroup"},
     {"cpu_count", "Windows only: Docker discards it on Linux too (use cpus)"},
     {"cpu_percent", "Windows only: Docker discards it on Linux too (use cpus)"},
-    {"cpu_rt_period", "real-time scheduling is not configured"},
-    {"cpu_rt_runtime", "real-time scheduling is not configured"},
     {"credential_spec", "Windows only"},
     {"develop", "watch mode is not supported"},
     {"external_links", "links to external containers are not supported"},

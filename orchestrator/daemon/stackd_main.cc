@@ -30,6 +30,8 @@
 #include "orchestrator/daemon/server/upload_spool.h"
 #include "orchestrator/daemon/server/authz_policy_file.h"
 #include "orchestrator/daemon/engine/engine.h"
+#include "orchestrator/daemon/node/daemon_options.h"
+#include "runtime/kernel/cgroup_rt.h"
 #include "orchestrator/cluster/cluster_config.h"
 #include "orchestrator/daemon/cluster/cluster_boot.h"
 #include "orchestrator/daemon/cluster/cluster_service.h"
@@ -174,6 +176,11 @@ int serve_daemon(int argc, char** argv, std::atomic<bool>* restart) {
   app.add_option("--dns-port", eo.dns_port, "port of the per-network DNS servers")->capture_default_str();
   app.add_option("--registry-mirror", eo.registry_mirrors, "docker.io=URL (repeatable)");
   app.add_option("--insecure-registry", eo.insecure_registries, "plain HTTP registry HOST (repeatable)");
+  int64_t cpu_rt_runtime = 0;
+  app.add_option("--cpu-rt-runtime", cpu_rt_runtime,
+                 "real-time CPU budget (microseconds per second) of stack's cgroup, which services' cpu_rt_runtime "
+                 "share (cgroup v1; as dockerd's flag)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000}));
   stack::orch::EtcdOptions etcd;
   app.add_option("--etcd-endpoints", etcd.endpoints,
                  "keep the state in etcd (host:port or http(s)://host:port; comma-separated or repeated) "
@@ -207,6 +214,9 @@ int serve_daemon(int argc, char** argv, std::atomic<bool>* restart) {
   // traverse; the runtime root is root's alone.
   if (auto r = private_dir(eo.root, 0710); !r) return fail_line(r.error().message());
   if (auto r = private_dir(eo.runtime_root, 0700); !r) return fail_line(r.error().message());
+  if (cpu_rt_runtime > 0)
+    if (auto r = stack::rt::set_cgroup_rt_runtime(stack::orch::kReplicaCgroupParent, cpu_rt_runtime); !r)
+      return fail_line("--cpu-rt-runtime: " + r.error().message());
 
   // Before anything starts: a policy that does not parse stops the daemon
   // (naming the file and line) rather than serving under a guess.

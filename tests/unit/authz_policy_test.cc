@@ -82,6 +82,17 @@ TEST(AuthzPolicy, PlainServiceIsAllowedByTheDefault) {
   EXPECT_EQ(rule_of(check(s)), "allowed");
 }
 
+TEST(AuthzPolicy, ACgroupParentNeedsPrivileged) {
+  compose::Service s;
+  s.tuning.cgroup_parent = "/machine";
+  auto r = check(s);
+  EXPECT_EQ(rule_of(r), "privileged");
+  EXPECT_EQ(field_of(r), "services.web.cgroup_parent");
+  AuthzPolicy p;
+  p.privileged = true;
+  EXPECT_TRUE(check(s, p));
+}
+
 TEST(AuthzPolicy, PrivilegedDeniedThenAllowed) {
   compose::Service s;
   s.privileged = true;

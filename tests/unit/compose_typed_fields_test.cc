@@ -100,6 +100,25 @@ TEST(ComposeTypedFields, TuningFieldsAreCheckedAsDockerChecksThem) {
   ASSERT_EQ(t.blkio->device_read_bps.size(), 1u);
   EXPECT_EQ(t.blkio->device_read_bps[0].rate, 1u << 20);
   EXPECT_EQ(t.blkio->device_write_iops[0].rate, 100u);
+
+  // cgroup_parent and the real-time fields.
+  auto placed = load_yaml(service_a("    cgroup_parent: machine//team.slice/\n    cpu_rt_runtime: 950ms\n"
+                                    "    cpu_rt_period: 1000000\n"));
+  ASSERT_TRUE(placed) << placed.error().message();
+  EXPECT_TRUE(placed->warnings.empty()) << placed->warnings.front().to_string();
+  const ResourceTuning& pt = placed->project.services.at("a").tuning;
+  EXPECT_EQ(pt.cgroup_parent, "/machine/team.slice");
+  EXPECT_EQ(pt.cpu_rt_runtime, std::optional<int64_t>(950000));
+  EXPECT_EQ(pt.cpu_rt_period, std::optional<int64_t>(1000000));
+  EXPECT_EQ(load_error(service_a("    cgroup_parent: ../escape\n")),
+            "stack.yaml:4:20: services.a.cgroup_parent: \"../escape\" is not a cgroup path (names of [A-Za-z0-9._-] "
+            "joined by /)");
+  EXPECT_EQ(load_error(service_a("    cgroup_parent: /\n")),
+            "stack.yaml:4:20: services.a.cgroup_parent: the root cgroup is shared by every process: name one below it");
+  EXPECT_EQ(load_error(service_a("    cpu_rt_runtime: 2000000\n")),
+            "stack.yaml:4:21: services.a.cpu_rt_runtime: must be 0..1000000 microseconds (got 2000000)");
+  EXPECT_EQ(load_error(service_a("    cpu_rt_runtime: 60000\n    cpu_rt_period: 50000\n")),
+            "stack.yaml:4:21: services.a.cpu_rt_runtime: must not be above cpu_rt_period (50000 us)");
 }
 
 // logging: the three drivers stack keeps, their options checked, and what

@@ -429,6 +429,19 @@ TEST(NodeSpecBuilder, AnonymousAndImageVolumesAndWhatIsCopiedUp) {
   EXPECT_TRUE(has(b.bind_dirs_to_create, logs_dir));
 }
 
+TEST(NodeSpecBuilder, CgroupParentAndRealTime) {
+  auto p = plan();
+  EXPECT_EQ(build(p).spec.linux.cgroups_path, "") << "the runtime's default: /stack/<id>";
+  p.service.tuning.cgroup_parent = "/machine/team";
+  p.service.tuning.cpu_rt_runtime = 10000;
+  p.service.tuning.cpu_rt_period = 500000;
+  auto b = build(p);
+  EXPECT_EQ(b.spec.linux.cgroups_path, "/machine/team/demo-web-1-abcdef");
+  ASSERT_TRUE(b.spec.linux.resources && b.spec.linux.resources->cpu);
+  EXPECT_EQ(b.spec.linux.resources->cpu->realtime_runtime, std::optional<int64_t>(10000));
+  EXPECT_EQ(b.spec.linux.resources->cpu->realtime_period, std::optional<uint64_t>(500000));
+}
+
 TEST(NodeSpecBuilder, DevicesComeFromTheHostLookup) {
   auto p = plan();
   p.service.devices = {{"/dev/fuse", "/dev/fuse", "rw"}};

@@ -10,6 +10,11 @@
 
 namespace stack::orch {
 
+// Where the runtime puts a replica's cgroup without cgroup_parent (<this>/<id>:
+// runtime/kernel/cgroup.h), and so whose real-time budget stackd's
+// --cpu-rt-runtime sets.
+inline constexpr const char* kReplicaCgroupParent = "/stack";
+
 struct EngineOptions {
   std::string root = "/var/lib/stack";              // state.db, containers/, volumes/, net/
   std::string runtime_root = "/run/stack/runtime";  // stack-runtime state (tmpfs: gone on reboot)

@@ -34,6 +34,7 @@
 #include "orchestrator/daemon/node/exit_watcher.h"
 #include "orchestrator/daemon/node/node_record.h"
 #include "orchestrator/daemon/node/replica_etc.h"
+#include "orchestrator/daemon/node/rt_budget.h"
 #include "orchestrator/daemon/node/probes.h"
 #include "orchestrator/compose/logging.h"
 #include "orchestrator/daemon/node/lifecycle_hooks.h"
@@ -345,6 +346,7 @@ stack::Result<ReplicaRuntime> HostNode::create_in(const ReplicaPlan& plan, const
   if (!s.platform.empty())
     if (auto p = img::check_platform_runs_here(s.platform); !p)
       return tl::unexpected(p.error().wrap("service " + s.name));
+  STACK_TRY(check_rt_budget(s));
   auto cfg = images_->image_runtime_config(s.image);
   if (!cfg) return tl::unexpected(cfg.error());
   auto lowers = images_->ensure_unpacked(s.image);

@@ -227,7 +227,8 @@ stack::Result<void> add_blkio(const ReplicaSpec& s, const SpecContext& ctx, rt::
   return {};
 }
 
-stack::Result<void> apply_resources(const ReplicaSpec& s, const SpecContext& ctx, BuiltSpec& out) {
+stack::Result<void> apply_resources(const ReplicaSpec& s, const std::string& plan_id, const SpecContext& ctx,
+                                    BuiltSpec& out) {
   rt::Resources res;
   const compose::ResourceTuning& t = s.tuning;
   if (s.mem_limit || t.mem_reservation || t.memswap_limit || t.mem_swappiness || t.oom_kill_disable) {
@@ -240,7 +241,7 @@ stack::Result<void> apply_resources(const ReplicaSpec& s, const SpecContext& ctx
     res.memory = mem;
   }
   if ((s.cpus && *s.cpus > 0) || (s.cpu_shares && *s.cpu_shares > 0) || !s.cpuset.empty() || t.cpu_period ||
-      t.cpu_quota) {
+      t.cpu_quota || t.cpu_rt_runtime || t.cpu_rt_period) {
     rt::CpuResources cpu;
     if (s.cpus && *s.cpus > 0) {
       cpu.period = 100000;
@@ -251,6 +252,8 @@ stack::Result<void> apply_resources(const ReplicaSpec& s, const SpecContext& ctx
     if (t.cpu_quota) cpu.quota = *t.cpu_quota;
     if (s.cpu_shares && *s.cpu_shares > 0) cpu.shares = static_cast<uint64_t>(*s.cpu_shares);  // 0: the default
     cpu.cpus = s.cpuset;
+    cpu.realtime_runtime = t.cpu_rt_runtime;
+    if (t.cpu_rt_period) cpu.realtime_period = static_cast<uint64_t>(*t.cpu_rt_period);
     res.cpu = cpu;
   }
   if (s.pids_limit) res.pids = rt::PidsResources{*s.pids_limit};
@@ -271,6 +274,8 @@ stack::Result<void> apply_resources(const ReplicaSpec& s, const SpecContext& ctx
   }
   if (t.blkio) STACK_TRY(add_blkio(s, ctx, res));
   if (res.memory || res.cpu || res.pids || !res.devices.empty() || res.block_io) out.spec.linux.resources = std::move(res);
+  // Docker's cgroup-parent: <parent>/<id> instead of the runtime's /stack/<id>.
+  if (!t.cgroup_parent.empty()) out.spec.linux.cgroups_path = t.cgroup_parent + "/" + plan_id;
   return {};
 }
 
@@ -485,7 +490,7 @@ stack::Result<BuiltSpec> build_spec(const ReplicaPlan& plan, const img::ImageCon
     spec.linux.sysctl[k] = v;
   }
   spec.process.oom_score_adj = s.oom_score_adj;
-  STACK_TRY(apply_resources(s, ctx, out));
+  STACK_TRY(apply_resources(s, plan.id, ctx, out));
   if (s.shm_size) set_shm_size(spec, *s.shm_size);
 
   // Network: join the node's netns, a fresh one, or the host's.

@@ -169,6 +169,11 @@ AuthzResult check_service(const AuthzPolicy& p, const compose::Project& project,
     if (*mode == "host" && !p.host_namespaces)
       return deny("host_namespaces", where + "." + field,
                   std::string("the host's ") + field + " namespace is not allowed" + kNonRoot);
+  // Another parent puts the replica in a cgroup of the host's choosing (or
+  // another tenant's), outside stack's accounting.
+  if (!s.tuning.cgroup_parent.empty() && !p.privileged)
+    return deny("privileged", where + ".cgroup_parent",
+                "a cgroup_parent is not allowed (the replica would leave stack's cgroup)" + std::string(kNonRoot));
   // A rule like "b *:* rwm" with CAP_MKNOD (a default capability) opens the
   // host's disks: only a policy that allows any device allows rules.
   if (!s.tuning.device_cgroup_rules.empty() && !p.devices_any)
