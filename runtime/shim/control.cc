@@ -1,37 +1,21 @@
 #include "runtime/shim/control.h"
 
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
+
+#include "runtime/shim/private_socket.h"
 
 namespace stack::shim {
 
 ControlServer::~ControlServer() { close(); }
 
 stack::Result<> ControlServer::listen(const std::string& path, Handler handler) {
-  struct sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path)
-    return stack::fail("control socket path " + path + " is longer than " + std::to_string(sizeof addr.sun_path - 1) +
-                        " bytes",
-                    ENAMETOOLONG);
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  stack::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd) return stack::fail_errno("socket");
-  ::unlink(path.c_str());
-  // The umask must not open it up; chmod after bind leaves a window, so set
-  // the mode through the umask for the bind itself.
-  mode_t old = ::umask(0177);
-  int b = ::bind(fd.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr);
-  int e = errno;
-  ::umask(old);
-  if (b != 0) return stack::fail("bind " + path, e);
-  if (::listen(fd.get(), 8) != 0) return stack::fail_errno("listen " + path);
-  listener_ = std::move(fd);
+  auto fd = listen_private(path);
+  if (!fd) return tl::unexpected(fd.error().wrap("control socket"));
+  listener_ = std::move(*fd);
   path_ = path;
   handler_ = std::move(handler);
   return {};
