@@ -45,17 +45,13 @@ std::string DetachKeys::filter(const std::string& typed, bool& detached) {
     }
     // Not the sequence after all: what was held goes out, and this key may
     // start it anew.
+    // (A one-key sequence always matches above, so keys_ has two or more.)
     out.append(keys_, 0, matched_);
     matched_ = 0;
-    if (c == keys_[0]) {
+    if (c == keys_[0])
       matched_ = 1;
-      if (keys_.size() == 1) {
-        detached = true;
-        return out;
-      }
-    } else {
+    else
       out += c;
-    }
   }
   return out;
 }
