@@ -30,27 +30,24 @@ AttachServer::~AttachServer() { close(); }
 stack::Result<> AttachServer::listen(const std::string& path, AttachOptions options) {
   if (options.input && ::fcntl(options.input.get(), F_SETFL, O_NONBLOCK) != 0)
     return stack::fail_errno("fcntl O_NONBLOCK");
-  auto fd = listen_private(path);
-  if (!fd) return tl::unexpected(fd.error().wrap("attach socket"));
-  listener_ = std::move(*fd);
-  path_ = path;
+  if (auto l = listener_.listen(path); !l) return tl::unexpected(l.error().wrap("attach socket"));
   o_ = std::move(options);
   return {};
 }
 
 void AttachServer::add_poll_fds(std::vector<struct pollfd>& fds) const {
-  if (!listener_) return;
-  fds.push_back({listener_.get(), POLLIN, 0});
+  if (!listener_.active()) return;
+  fds.push_back({listener_.fd(), POLLIN, 0});
   for (auto& c : clients_) fds.push_back({c.fd.get(), static_cast<short>(POLLIN | (c.out.empty() ? 0 : POLLOUT)), 0});
   if (o_.input && !input_queue_.empty()) fds.push_back({o_.input.get(), POLLOUT, 0});
 }
 
 void AttachServer::handle(const std::vector<struct pollfd>& fds) {
-  if (!listener_) return;
+  if (!listener_.active()) return;
   bool accept_ready = false;
   for (auto& p : fds) {
     if (!p.revents) continue;
-    if (p.fd == listener_.get()) {
+    if (p.fd == listener_.fd()) {
       accept_ready = true;
     } else if (o_.input && p.fd == o_.input.get()) {
       if (p.revents & (POLLERR | POLLHUP)) close_input();  // the process closed its stdin
@@ -70,7 +67,7 @@ void AttachServer::handle(const std::vector<struct pollfd>& fds) {
 
 void AttachServer::accept_clients() {
   for (;;) {
-    int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = ::accept4(listener_.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;  // EAGAIN, or a client that went away
     stack::UniqueFd client(fd);
     if (clients_.size() >= kMaxClients) {
@@ -170,7 +167,7 @@ void AttachServer::flush(Client& c) {
 }
 
 void AttachServer::output(FrameType stream, std::string_view data) {
-  if (!listener_ || data.empty()) return;
+  if (!listener_.active() || data.empty()) return;
   std::string frame = orch::encode_frame(stream, std::string(data));
   if (o_.hold && !had_client_) {
     if (held_.size() + frame.size() <= kMaxQueued) held_ += frame;
@@ -180,7 +177,7 @@ void AttachServer::output(FrameType stream, std::string_view data) {
 }
 
 void AttachServer::finish(int exit_code) {
-  if (!listener_) return;
+  if (!listener_.active()) return;
   std::string frame = orch::encode_frame(FrameType::Exit, std::to_string(exit_code));
   for (auto& c : clients_) send(c, frame);
   for (int round = 0; round < kFinishRounds; round++) {
@@ -197,10 +194,7 @@ void AttachServer::finish(int exit_code) {
 void AttachServer::close() {
   clients_.clear();
   close_input();
-  if (listener_) {
-    listener_.reset();
-    ::unlink(path_.c_str());
-  }
+  listener_.close();
 }
 
 }  // namespace stack::shim

@@ -34,6 +34,7 @@
 
 #include "base/error.h"
 #include "base/fd.h"
+#include "runtime/shim/private_socket.h"
 #include "orchestrator/api/framing.h"
 
 namespace stack::shim {
@@ -60,7 +61,7 @@ class AttachServer {
 
   // Binds (mode 0600) and listens at `path`.
   stack::Result<> listen(const std::string& path, AttachOptions options);
-  bool active() const { return listener_.valid(); }
+  bool active() const { return listener_.active(); }
   bool had_client() const { return had_client_; }
   // Adds the listener, the clients and the input (when output is queued
   // for them) to `fds` for one poll round.
@@ -88,8 +89,7 @@ class AttachServer {
   void flush_input();
   void close_input();
 
-  stack::UniqueFd listener_;
-  std::string path_;
+  PrivateListener listener_;
   AttachOptions o_;  // o_.input is reset once the process's stdin is gone
   std::string input_queue_;
   bool had_client_ = false;

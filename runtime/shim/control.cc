@@ -13,26 +13,23 @@ namespace stack::shim {
 ControlServer::~ControlServer() { close(); }
 
 stack::Result<> ControlServer::listen(const std::string& path, Handler handler) {
-  auto fd = listen_private(path);
-  if (!fd) return tl::unexpected(fd.error().wrap("control socket"));
-  listener_ = std::move(*fd);
-  path_ = path;
+  if (auto l = listener_.listen(path); !l) return tl::unexpected(l.error().wrap("control socket"));
   handler_ = std::move(handler);
   return {};
 }
 
 void ControlServer::add_poll_fds(std::vector<struct pollfd>& fds) const {
-  if (!listener_) return;
-  fds.push_back({listener_.get(), POLLIN, 0});
+  if (!listener_.active()) return;
+  fds.push_back({listener_.fd(), POLLIN, 0});
   for (auto& c : clients_) fds.push_back({c.fd.get(), POLLIN, 0});
 }
 
 void ControlServer::handle(const std::vector<struct pollfd>& fds) {
-  if (!listener_) return;
+  if (!listener_.active()) return;
   bool accept_ready = false;
   for (auto& p : fds) {
     if (!p.revents) continue;
-    if (p.fd == listener_.get()) {
+    if (p.fd == listener_.fd()) {
       accept_ready = true;
       continue;
     }
@@ -46,7 +43,7 @@ void ControlServer::handle(const std::vector<struct pollfd>& fds) {
 
 void ControlServer::accept_clients() {
   for (;;) {
-    int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = ::accept4(listener_.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;  // EAGAIN, or a client that went away
     stack::UniqueFd client(fd);
     if (clients_.size() >= kMaxClients) {
@@ -84,10 +81,7 @@ bool ControlServer::serve(Client& c) {
 
 void ControlServer::close() {
   clients_.clear();
-  if (listener_) {
-    listener_.reset();
-    ::unlink(path_.c_str());
-  }
+  listener_.close();
 }
 
 }  // namespace stack::shim

@@ -9,7 +9,7 @@
 
 namespace stack::shim {
 
-stack::Result<stack::UniqueFd> listen_private(const std::string& path) {
+stack::Result<> PrivateListener::listen(const std::string& path) {
   struct sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path)
@@ -26,7 +26,15 @@ stack::Result<stack::UniqueFd> listen_private(const std::string& path) {
   ::umask(old);
   if (b != 0) return stack::fail("bind " + path, e);
   if (::listen(fd.get(), 8) != 0) return stack::fail_errno("listen " + path);
-  return fd;
+  fd_ = std::move(fd);
+  path_ = path;
+  return {};
+}
+
+void PrivateListener::close() {
+  if (!fd_) return;
+  fd_.reset();
+  ::unlink(path_.c_str());
 }
 
 }  // namespace stack::shim

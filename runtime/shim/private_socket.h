@@ -10,8 +10,24 @@
 
 namespace stack::shim {
 
-// A non-blocking, close-on-exec AF_UNIX listener at `path` (an old socket
-// file there is replaced).
-stack::Result<stack::UniqueFd> listen_private(const std::string& path);
+// A non-blocking, close-on-exec AF_UNIX listener, its socket file unlinked
+// when it closes (or is destroyed).
+class PrivateListener {
+ public:
+  PrivateListener() = default;
+  ~PrivateListener() { close(); }
+  PrivateListener(const PrivateListener&) = delete;
+  PrivateListener& operator=(const PrivateListener&) = delete;
+
+  // Binds and listens at `path` (an old socket file there is replaced).
+  stack::Result<> listen(const std::string& path);
+  bool active() const { return fd_.valid(); }
+  int fd() const { return fd_.get(); }
+  void close();
+
+ private:
+  stack::UniqueFd fd_;
+  std::string path_;
+};
 
 }  // namespace stack::shim
