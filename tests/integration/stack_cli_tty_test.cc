@@ -136,6 +136,26 @@ services:
   EXPECT_EQ(stack({"down", "-f", file}).status, 0);
 }
 
+// The shim holds the stdio and the attach socket, not stackd: after a
+// daemon crash the next stackd attaches to the same process.
+TEST_F(StackTty, AttachReachesAProcessAcrossADaemonRestart) {
+  const std::string file = write_stack_file("restart", R"yaml(name: restart
+services:
+  app:
+    image: stack-demo/busybox:1
+    command: [sh, -c, "read l; echo got-$$l; exit 5"]
+    stdin_open: true
+)yaml");
+  ASSERT_EQ(stack({"up", "-d", "-f", file}).status, 0);
+  stop_daemon(SIGKILL);
+  start_daemon(daemon_flags());
+  ASSERT_TRUE(wait_for([&] { return replica(ps({"-f", file}), "restart-app-1").value("state", "") == "running"; }));
+  auto a = stack({"-f", file, "attach", "app"}, "hello\n");
+  EXPECT_EQ(a.status, 5) << a.out << a.err;
+  EXPECT_EQ(a.out, "got-hello\n") << a.err;
+  EXPECT_EQ(stack({"down", "-f", file}).status, 0);
+}
+
 // Without stdin_open the process's stdin is not the attach's: with a tty,
 // what is typed is dropped (as Docker's daemon drops it for a container
 // without OpenStdin). The resize that follows it shows it was handled.
