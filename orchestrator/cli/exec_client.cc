@@ -12,6 +12,7 @@
 #include "base/io.h"
 #include "orchestrator/api/api_json.h"
 #include "orchestrator/api/framing.h"
+#include "orchestrator/cli/detach_keys.h"
 
 namespace stack::cli {
 
@@ -56,8 +57,18 @@ std::string window_size() {
 
 }  // namespace
 
-Result<int> cmd_exec(const StackOptions& o, const ExecFlags& f, bool run) {
+bool service_tty(const StackOptions& o, const std::string& service) {
+  auto p = load_stack(o, false);
+  if (!p) return false;  // stack_name() reports a broken file
+  auto it = p->services.find(service);
+  return it != p->services.end() && it->second.tty;
+}
+
+Result<int> cmd_exec(const StackOptions& o, const ExecFlags& f, StreamVerb verb) {
   if (f.tty && !::isatty(STDIN_FILENO)) return stack::fail("the input device is not a TTY (use -T)");
+  const bool run = verb == StreamVerb::Run;
+  auto keys = DetachKeys::parse(verb == StreamVerb::Attach ? f.detach_keys : "");
+  if (!keys) return tl::unexpected(keys.error());
   auto name = stack_name(o);
   if (!name) return tl::unexpected(name.error());
   auto client = ApiClient::connect(o.client);
@@ -74,7 +85,8 @@ Result<int> cmd_exec(const StackOptions& o, const ExecFlags& f, bool run) {
   req.workdir = f.workdir;
   json body = orch::to_json(req);
   if (run) body["rm"] = f.rm;
-  auto up = client->upgrade("/v1/stacks/" + *name + (run ? "/run" : "/exec"), body);
+  const char* route = verb == StreamVerb::Run ? "/run" : verb == StreamVerb::Attach ? "/attach" : "/exec";
+  auto up = client->upgrade("/v1/stacks/" + *name + route, body);
   if (!up) return tl::unexpected(up.error());
   int sock = up->fd.get();
 
@@ -95,7 +107,10 @@ Result<int> cmd_exec(const StackOptions& o, const ExecFlags& f, bool run) {
   orch::FrameDecoder decoder;
   decoder.feed(up->pending.data(), up->pending.size());
   bool stdin_open = f.interactive;
-  if (!stdin_open) (void)io::write_to_pipe(sock, orch::encode_frame(FrameType::Stdin, ""));
+  // attach: the process's stdin is not ours to close (Docker closes it only
+  // for stdin_once), so neither -i absent nor our EOF sends the empty frame.
+  if (!stdin_open && verb != StreamVerb::Attach)
+    (void)io::write_to_pipe(sock, orch::encode_frame(FrameType::Stdin, ""));
   std::string buf(32 * 1024, '\0');
   for (;;) {
     while (auto fr = decoder.next()) {
@@ -123,8 +138,15 @@ Result<int> cmd_exec(const StackOptions& o, const ExecFlags& f, bool run) {
       ssize_t n = ::read(STDIN_FILENO, buf.data(), buf.size());
       if (n < 0 && errno == EINTR) continue;
       std::string payload = n > 0 ? buf.substr(0, static_cast<size_t>(n)) : "";
-      if (n <= 0) stdin_open = false;  // EOF: an empty frame closes the process's stdin
-      if (!io::write_to_pipe(sock, orch::encode_frame(FrameType::Stdin, payload))) stdin_open = false;
+      if (n <= 0) stdin_open = false;  // EOF: an empty frame closes the process's stdin (not attach's)
+      bool detached = false;
+      if (n > 0) payload = keys->filter(payload, detached);
+      if ((n > 0 && !payload.empty()) || (n <= 0 && verb != StreamVerb::Attach))
+        if (!io::write_to_pipe(sock, orch::encode_frame(FrameType::Stdin, payload))) stdin_open = false;
+      if (detached) {
+        g_winch_fd = -1;
+        return 0;  // the container runs on (as docker attach's detach)
+      }
     }
     if (fds[2].revents & POLLIN) {
       char drain[64];

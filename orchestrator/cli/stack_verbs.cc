@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "orchestrator/cli/detach_keys.h"
+
 namespace stack::cli {
 
 std::vector<std::string> split_exec_command(std::vector<std::string>& args) {
@@ -32,6 +34,21 @@ std::vector<std::string> split_exec_command(std::vector<std::string>& args) {
   args.resize(i + 1);
   return cmd;
 }
+
+namespace {
+
+// exec/run/attach: the stream's exit code is the CLI's. (A function, not a
+// local lambda: the verbs' callbacks run after add_stack_verbs returned.)
+std::function<Result<>()> stream_action(StackVerbs& v, StreamVerb verb) {
+  return [&v, verb]() -> Result<> {
+    auto r = cmd_exec(v.stack, v.exec, verb);
+    if (!r) return tl::unexpected(r.error());
+    v.exit_code = *r;
+    return {};
+  };
+}
+
+}  // namespace
 
 void add_stack_verbs(CLI::App& app, StackVerbs& v, const GlobalOptions& g, std::function<Result<>()>& action) {
   app.add_option("-f,--file", v.stack.files, "stack file (repeatable; default: compose.yaml etc. in the current dir)")
@@ -100,23 +117,35 @@ void add_stack_verbs(CLI::App& app, StackVerbs& v, const GlobalOptions& g, std::
     // As Compose: a terminal gets a pty unless -T.
     if (!v.no_tty && ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO)) v.exec.tty = true;
     if (v.no_tty) v.exec.tty = false;
-    action = [&] {
-      auto r = cmd_exec(v.stack, v.exec, false);
-      if (!r) return Result<>(tl::unexpected(r.error()));
-      v.exit_code = *r;
-      return Result<>();
-    };
+    action = stream_action(v, StreamVerb::Exec);
   });
   auto* run = app.add_subcommand("run", "run a one-off container of a service");
   exec_common(run);
   run->add_flag("--rm", v.exec.rm, "remove the container when it exits");
+  run->add_flag("-T,--no-TTY", v.no_tty, "no pseudo-terminal even when stdin is one");
   run->callback([&] {
-    action = [&] {
-      auto r = cmd_exec(v.stack, v.exec, true);
-      if (!r) return Result<>(tl::unexpected(r.error()));
-      v.exit_code = *r;
-      return Result<>();
-    };
+    // As Compose: a terminal gets a pty unless -T, and with a pty stdin is
+    // kept (Compose's run is interactive by default).
+    if (!v.no_tty && ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO)) v.exec.tty = true;
+    if (v.no_tty) v.exec.tty = false;
+    if (v.exec.tty) v.exec.interactive = true;
+    action = stream_action(v, StreamVerb::Run);
+  });
+
+  // attach: the running replica's main process. A tty (raw mode, resizes)
+  // when the service has `tty: true` in the stack file and stdin is a
+  // terminal; input goes to it unless --no-stdin (the shim drops it when the
+  // service has no stdin_open, as Docker does).
+  auto* attach = app.add_subcommand("attach", "attach to a service's running main process");
+  attach->add_option("service", v.exec.service, "service")->required();
+  attach->add_option("--index", v.exec.index, "replica slot (default 1)");
+  attach->add_flag("--no-stdin", v.no_stdin, "do not send stdin");
+  v.exec.detach_keys = kDefaultDetachKeys;
+  attach->add_option("--detach-keys", v.exec.detach_keys, "keys that detach (default ctrl-p,ctrl-q)");
+  attach->callback([&] {
+    v.exec.tty = service_tty(v.stack, v.exec.service) && ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
+    v.exec.interactive = !v.no_stdin;
+    action = stream_action(v, StreamVerb::Attach);
   });
 
   auto* scale = app.add_subcommand("scale", "set the number of replicas of services");

@@ -20,7 +20,8 @@ struct StackVerbs {
   std::vector<std::string> services;
   std::string format;
   bool flag_a = false, flag_b = false;
-  bool no_tty = false;  // exec -T
+  bool no_tty = false;  // exec -T, run -T
+  bool no_stdin = false;  // attach --no-stdin
   int exit_code = 0;  // exec/run: the process's status
 };
 

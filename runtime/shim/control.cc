@@ -1,54 +1,35 @@
 #include "runtime/shim/control.h"
 
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
+
+#include "runtime/shim/private_socket.h"
 
 namespace stack::shim {
 
 ControlServer::~ControlServer() { close(); }
 
 stack::Result<> ControlServer::listen(const std::string& path, Handler handler) {
-  struct sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path)
-    return stack::fail("control socket path " + path + " is longer than " + std::to_string(sizeof addr.sun_path - 1) +
-                        " bytes",
-                    ENAMETOOLONG);
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  stack::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd) return stack::fail_errno("socket");
-  ::unlink(path.c_str());
-  // The umask must not open it up; chmod after bind leaves a window, so set
-  // the mode through the umask for the bind itself.
-  mode_t old = ::umask(0177);
-  int b = ::bind(fd.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr);
-  int e = errno;
-  ::umask(old);
-  if (b != 0) return stack::fail("bind " + path, e);
-  if (::listen(fd.get(), 8) != 0) return stack::fail_errno("listen " + path);
-  listener_ = std::move(fd);
-  path_ = path;
+  if (auto l = listener_.listen(path); !l) return tl::unexpected(l.error().wrap("control socket"));
   handler_ = std::move(handler);
   return {};
 }
 
 void ControlServer::add_poll_fds(std::vector<struct pollfd>& fds) const {
-  if (!listener_) return;
-  fds.push_back({listener_.get(), POLLIN, 0});
+  if (!listener_.active()) return;
+  fds.push_back({listener_.fd(), POLLIN, 0});
   for (auto& c : clients_) fds.push_back({c.fd.get(), POLLIN, 0});
 }
 
 void ControlServer::handle(const std::vector<struct pollfd>& fds) {
-  if (!listener_) return;
+  if (!listener_.active()) return;
   bool accept_ready = false;
   for (auto& p : fds) {
     if (!p.revents) continue;
-    if (p.fd == listener_.get()) {
+    if (p.fd == listener_.fd()) {
       accept_ready = true;
       continue;
     }
@@ -62,7 +43,7 @@ void ControlServer::handle(const std::vector<struct pollfd>& fds) {
 
 void ControlServer::accept_clients() {
   for (;;) {
-    int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = ::accept4(listener_.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;  // EAGAIN, or a client that went away
     stack::UniqueFd client(fd);
     if (clients_.size() >= kMaxClients) {
@@ -100,10 +81,7 @@ bool ControlServer::serve(Client& c) {
 
 void ControlServer::close() {
   clients_.clear();
-  if (listener_) {
-    listener_.reset();
-    ::unlink(path_.c_str());
-  }
+  listener_.close();
 }
 
 }  // namespace stack::shim

@@ -18,6 +18,7 @@
 
 #include "base/error.h"
 #include "base/fd.h"
+#include "runtime/shim/private_socket.h"
 
 namespace stack::shim {
 
@@ -34,7 +35,7 @@ class ControlServer {
 
   // Binds and listens at `path` (an old socket file there is replaced).
   stack::Result<> listen(const std::string& path, Handler handler);
-  bool active() const { return listener_.valid(); }
+  bool active() const { return listener_.active(); }
   // Adds the listener and every client to `fds` (for one poll round).
   void add_poll_fds(std::vector<struct pollfd>& fds) const;
   // Serves whatever `fds` (filled by add_poll_fds, polled) reports.
@@ -51,8 +52,7 @@ class ControlServer {
   // Returns false when the client is done (answered or broken).
   bool serve(Client& c);
 
-  stack::UniqueFd listener_;
-  std::string path_;
+  PrivateListener listener_;
   Handler handler_;
   std::vector<Client> clients_;
 };

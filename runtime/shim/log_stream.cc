@@ -38,6 +38,7 @@ LogStream::Read LogStream::pump(LogWriter& log, stack::Result<>& log_error) {
       return Read::Closed;
     }
     result = Read::Data;
+    if (tee_) tee_({buf_ + len_, static_cast<size_t>(n)});
     // One timestamp per read: the records in it arrived together.
     char time[kRfc3339Size];
     size_t tl = format_rfc3339_nano(realtime_now(), time);

@@ -11,6 +11,8 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <string_view>
 
 #include "base/error.h"
 #include "base/fd.h"
@@ -22,7 +24,12 @@ class LogStream {
  public:
   static constexpr size_t kMaxLine = 16 * 1024;
 
-  LogStream(stack::UniqueFd fd, const char* name) : fd_(std::move(fd)), name_(name) {}
+  // Gets every chunk read, as read, before it is cut into records: the
+  // attach socket's output (attach.h).
+  using Tee = std::function<void(std::string_view chunk)>;
+
+  LogStream(stack::UniqueFd fd, const char* name, Tee tee = {})
+      : fd_(std::move(fd)), name_(name), tee_(std::move(tee)) {}
   int fd() const { return fd_.get(); }
   bool open() const { return fd_.valid(); }
 
@@ -41,6 +48,7 @@ class LogStream {
 
   stack::UniqueFd fd_;
   const char* name_;  // "stdout" / "stderr", a literal
+  Tee tee_;
   char buf_[kMaxLine];
   size_t len_ = 0;  // bytes of an unfinished line at the front of buf_
 };

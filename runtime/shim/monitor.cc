@@ -20,7 +20,10 @@
 #include "base/io.h"
 #include "runtime/container/container.h"
 #include "runtime/kernel/cgroup.h"
+#include "runtime/oci/spec.h"
+#include "runtime/shim/attach.h"
 #include "runtime/shim/control.h"
+#include "runtime/shim/main_stdio.h"
 #include "runtime/shim/exit_record.h"
 #include "runtime/shim/log_stream.h"
 #include "runtime/shim/log_writer.h"
@@ -35,9 +38,9 @@ constexpr int kForwarded[] = {SIGTERM, SIGINT, SIGQUIT};
 // After the init exits, how long the shim keeps reading pipes that are
 // still open (held by processes that outlived it).
 constexpr int kDrainMs = 2000;
-// Room in each pipe for output the log has not taken yet (slow disk). The
-// pages are charged to the writer, the container, and only when used.
-constexpr int kPipeSize = 256 * 1024;
+// A one-off of `run -it` (--hold-output) that exited before stackd attached
+// waits this long for it, so the output and exit code still reach the user.
+constexpr int kHoldExitMs = 30000;
 
 // Until the signalfd exists, a forwarded signal is recorded here by a plain
 // handler. A handler, not SIG_IGN or a blocked mask: the container's init is
@@ -57,15 +60,6 @@ int64_t monotonic_ms() {
 void say(const std::string& line) {
   std::string s = "stack-shim: " + line + "\n";
   (void)!::write(2, s.data(), s.size());
-}
-
-stack::Result<stack::Pipe> output_pipe() {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return stack::fail_errno("pipe");
-  stack::Pipe pipe{stack::UniqueFd(p[0]), stack::UniqueFd(p[1])};
-  (void)::fcntl(p[0], F_SETPIPE_SZ, kPipeSize);  // best effort: the default 64 KiB works too
-  if (::fcntl(p[0], F_SETFL, O_NONBLOCK) != 0) return stack::fail_errno("fcntl O_NONBLOCK");
-  return pipe;
 }
 
 bool same_pid_namespace(pid_t pid) {
@@ -100,6 +94,8 @@ class Monitor {
   std::unique_ptr<LogStream> out_, err_;  // heap: 16 KiB buffers each
   std::unique_ptr<rt::CgroupManager> cgroup_;
   ControlServer control_;
+  AttachServer attach_;
+  AttachOptions attach_options_;  // handed to attach_ once it listens
   stack::UniqueFd signals_;
   pid_t init_ = 0;
   bool own_pid_ns_ = true;
@@ -143,28 +139,42 @@ int Monitor::run() {
 }
 
 stack::Result<> Monitor::launch() {
-  auto out = output_pipe();
-  if (!out) return tl::unexpected(out.error());
-  auto err = output_pipe();
-  if (!err) return tl::unexpected(err.error());
-  stack::UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (!null) return stack::fail_errno("open /dev/null");
-
+  // Read once here, for process.terminal (the shim is the pty's client),
+  // and handed to create as is.
   rt::CreateOptions co;
   co.id = o_.id;
   co.bundle = o_.bundle;
-  co.stdio[0] = null.get();
-  co.stdio[1] = out->write.get();
-  co.stdio[2] = err->write.get();
+  const std::string config = o_.bundle + "/config.json";
+  auto text = io::read_file(config);
+  if (!text) return tl::unexpected(text.error().wrap("bundle " + o_.bundle));
+  co.config_text = std::move(*text);
+  auto spec = rt::parse_spec_text(co.config_text, config);
+  if (!spec) return tl::unexpected(spec.error());
+  co.spec = &*spec;
+  auto stdio = MainStdio::make(spec->process.terminal, o_.open_stdin);
+  if (!stdio) return tl::unexpected(stdio.error());
+  stdio->fill(co);
   stack::Result<rt::CreateResult> created = rt::create_container(dir_, co);
-  // Only the container holds the write ends now: its exit closes them.
-  out->write.reset();
-  err->write.reset();
+  // Only the container holds the child's ends now: its exit closes them.
+  auto received = created ? stdio->after_create() : stack::Result<>{};
   if (!created) return tl::unexpected(created.error().wrap("create container \"" + o_.id + "\""));
   init_ = created->pid;
   for (auto& w : created->warnings) report_.warn(w);
-  out_ = std::make_unique<LogStream>(std::move(out->read), "stdout");
-  err_ = std::make_unique<LogStream>(std::move(err->read), "stderr");
+  if (!received) {
+    abort_container();
+    return received;
+  }
+  attach_options_.input = stdio->take_input();
+  attach_options_.terminal = stdio->terminal();
+  attach_options_.stdin_open = o_.open_stdin;
+  attach_options_.stdin_once = o_.stdin_once;
+  attach_options_.hold = o_.hold_output;
+  // Output also goes to whoever is attached (attach.h); a pty carries both
+  // streams as stdout, as Docker's json-file log of a tty container does.
+  out_ = std::make_unique<LogStream>(stdio->take_out(), "stdout",
+                                     [this](std::string_view d) { attach_.output(orch::FrameType::Stdout, d); });
+  err_ = std::make_unique<LogStream>(stdio->take_err(), "stderr",
+                                     [this](std::string_view d) { attach_.output(orch::FrameType::Stderr, d); });
 
   if (auto r = prepare(); !r) {
     abort_container();
@@ -200,6 +210,9 @@ stack::Result<> Monitor::prepare() {
   if (o_.control_socket) {
     auto l = control_.listen(o_.socket_path(), [this](std::string_view line) { return control_request(line); });
     if (!l) report_.warn("no control socket: " + l.error().message());
+    // Before the start, so a held one-off misses no output.
+    auto a = attach_.listen(o_.attach_path(), std::move(attach_options_));
+    if (!a) report_.warn("no attach socket: " + a.error().message());
   }
   // From here signals arrive through the signalfd only.
   sigset_t set;
@@ -223,6 +236,7 @@ void Monitor::abort_container() {
   while (::waitpid(init_, nullptr, 0) < 0 && errno == EINTR) {
   }
   control_.close();
+  attach_.close();
 }
 
 void Monitor::forward(int sig) {
@@ -232,14 +246,21 @@ void Monitor::forward(int sig) {
 
 void Monitor::loop() {
   std::vector<struct pollfd> fds;
-  fds.reserve(4 + ControlServer::kMaxClients);
+  fds.reserve(6 + ControlServer::kMaxClients + AttachServer::kMaxClients);
+  int64_t hold_until_ms = 0;
   for (;;) {
     reap();  // SIGCHLD may predate the signalfd
     bool drained = !out_->open() && !err_->open();
     int timeout = -1;
     if (exited_) {
       int64_t left = drain_until_ms_ - monotonic_ms();
-      if (drained || left <= 0) return;
+      if (drained || left <= 0) {
+        // A held one-off keeps its output and exit code for stackd's attach.
+        if (!o_.hold_output || attach_.had_client() || !attach_.active()) return;
+        if (!hold_until_ms) hold_until_ms = monotonic_ms() + kHoldExitMs;
+        left = hold_until_ms - monotonic_ms();
+        if (left <= 0) return;
+      }
       timeout = static_cast<int>(left);
     }
     fds.clear();
@@ -247,6 +268,7 @@ void Monitor::loop() {
     fds.push_back({out_->fd(), POLLIN, 0});  // -1 once closed: poll skips it
     fds.push_back({err_->fd(), POLLIN, 0});
     control_.add_poll_fds(fds);
+    attach_.add_poll_fds(fds);
     if (::poll(fds.data(), fds.size(), timeout) < 0) {
       // Only ENOMEM is possible here, and it passes; leaving the loop would
       // record an exit that did not happen.
@@ -260,6 +282,7 @@ void Monitor::loop() {
     if (auto f = log_.flush(); !f && log_error) log_error = f;
     report_log_error(log_error);
     control_.handle(fds);
+    attach_.handle(fds);
   }
 }
 
@@ -321,6 +344,7 @@ int Monitor::finish() {
   }
   control_.close();
   if (auto w = write_exit_record(o_.exit_file, rec); !w) say(w.error().message());
+  attach_.finish(rec.exit_code);  // after the record: a client's next step may read it
   ::unlink(o_.pid_file().c_str());
   if (o_.remove) {
     auto d = rt::delete_container(dir_, o_.id, true);

@@ -38,7 +38,10 @@ const char* shim_usage() {
          "  --detach              return once the container started; the shim runs on\n"
          "  --rm                  delete the container after it exited (needs --exit-file\n"
          "                        outside <root>/<id>; the default log goes with it)\n"
-         "  --no-socket           no control socket <root>/<id>/shim.sock\n";
+         "  --no-socket           no control socket <root>/<id>/shim.sock, no attach.sock\n"
+         "  --stdin               keep the container's stdin open (a pipe; attach writes to it)\n"
+         "  --stdin-once          the first attached client's EOF closes that stdin\n"
+         "  --hold-output         keep output until the first attach (and wait for it at exit)\n";
 }
 
 stack::Result<ShimOptions> parse_shim_args(int argc, char** argv) {
@@ -78,6 +81,9 @@ stack::Result<ShimOptions> parse_shim_args(int argc, char** argv) {
     else if (arg == "--detach" || arg == "-d") STACK_TRY(flag(o.detach));
     else if (arg == "--rm") STACK_TRY(flag(o.remove));
     else if (arg == "--no-socket") STACK_TRY(flag(no_socket));
+    else if (arg == "--stdin") STACK_TRY(flag(o.open_stdin));
+    else if (arg == "--stdin-once") STACK_TRY(flag(o.stdin_once));
+    else if (arg == "--hold-output") STACK_TRY(flag(o.hold_output));
     else if (arg == "--no-log") {
       bool no_log = false;
       STACK_TRY(flag(no_log));

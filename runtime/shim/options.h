@@ -21,12 +21,16 @@ struct ShimOptions {
   std::string exit_file;  // default <root>/<id>/exit.json
   bool detach = false;
   bool remove = false;    // --rm: delete the container once it exited
-  bool control_socket = true;  // <root>/<id>/shim.sock; --no-socket disables
+  bool control_socket = true;  // <root>/<id>/shim.sock and attach.sock; --no-socket disables
+  bool open_stdin = false;     // --stdin: stdin_open, a pipe the shim keeps open (attach.h)
+  bool stdin_once = false;     // --stdin-once: the first attach's EOF closes it (run -i)
+  bool hold_output = false;    // --hold-output: kept for the first attach (run -it)
   bool help = false;
 
   std::string state_dir() const { return root + "/" + id; }
   std::string pid_file() const { return state_dir() + "/shim.pid"; }
   std::string socket_path() const { return state_dir() + "/shim.sock"; }
+  std::string attach_path() const { return state_dir() + "/attach.sock"; }
 };
 
 // Parses argv (argv[0] skipped). Relative paths are made absolute against

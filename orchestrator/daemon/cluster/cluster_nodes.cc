@@ -190,6 +190,9 @@ class SelfNode final : public LocalNode {
   stack::Result<std::unique_ptr<ExecSession>> exec(const std::string& id, const ExecRequest& r) override {
     return local_.exec(id, r);
   }
+  stack::Result<std::unique_ptr<ExecSession>> attach(const std::string& id, bool forward_exit) override {
+    return local_.attach(id, forward_exit);
+  }
   std::vector<std::string> log_files(const std::string& id) override { return local_.log_files(id); }
   std::vector<std::string> read_log(const std::string& id, const std::string& file, uint64_t& offset) override {
     return local_.read_log(id, file, offset);

@@ -61,6 +61,7 @@ class LeadingEngine final : public Engine {
     return current()->logs(s, o, sink, cancel);
   }
   stack::Result<std::unique_ptr<ExecSession>> exec(const ExecRequest& r) override { return current()->exec(r); }
+  stack::Result<std::unique_ptr<ExecSession>> attach(const ExecRequest& r) override { return current()->attach(r); }
   stack::Result<std::unique_ptr<ExecSession>> run(const ExecRequest& r, bool rm) override {
     return current()->run(r, rm);
   }

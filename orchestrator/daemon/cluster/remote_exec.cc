@@ -18,18 +18,13 @@ namespace http = boost::beast::http;
 
 namespace {
 
-class RemoteExecSession final : public ExecSession {
+class RemoteExecSession final : public RelayedSession {
  public:
   RemoteExecSession(std::unique_ptr<PeerStream> peer, std::string early, std::string node)
       : peer_(std::move(peer)), early_(std::move(early)), node_(std::move(node)) {}
   ~RemoteExecSession() override { peer_->shutdown(); }
 
-  // Its stdio are on the other node: only relay_client() reaches them.
-  int stdin_fd() override { return -1; }
-  int stdout_fd() override { return -1; }
-  int stderr_fd() override { return -1; }
-  void resize(unsigned, unsigned) override {}
-  void close_stdin() override {}
+  // Its stdio are on the other node.
   stack::Result<int> wait() override {
     return stack::fail("the exec runs on node " + node_ + ": its exit code goes to the client", ENOTSUP);
   }

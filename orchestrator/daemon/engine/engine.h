@@ -77,6 +77,13 @@ class Engine {
   // `stack run --rm SERVICE CMD`: a one-off container of the service's spec
   // (same networks, no published ports), removed after with rm.
   virtual stack::Result<std::unique_ptr<ExecSession>> run(const ExecRequest& request, bool remove) = 0;
+  // `stack attach SERVICE [--index N]`: the running replica's main process
+  // (request.stack, service, index; the rest is unused). An engine that
+  // cannot (a follower) refuses.
+  virtual stack::Result<std::unique_ptr<ExecSession>> attach(const ExecRequest& request) {
+    (void)request;
+    return stack::fail("attach: not supported by this daemon", ENOTSUP);
+  }
 
   // `stack top`: per replica the processes ({pid, user, cmd}); `stats`:
   // per replica cpu %, memory usage/limit, pids, net rx/tx (JSON text).

@@ -495,6 +495,19 @@ stack::Result<std::vector<ReplicaView>> EngineImpl::ps(const std::string& stack)
 }
 
 stack::Result<std::unique_ptr<ExecSession>> EngineImpl::exec(const ExecRequest& request) {
+  auto target = running_replica(request, "exec");
+  if (!target) return tl::unexpected(target.error());
+  return target->first->exec(target->second, request);
+}
+
+stack::Result<std::unique_ptr<ExecSession>> EngineImpl::attach(const ExecRequest& request) {
+  auto target = running_replica(request, "attach");
+  if (!target) return tl::unexpected(target.error());
+  return target->first->attach(target->second, true);
+}
+
+stack::Result<std::pair<LocalNode*, std::string>> EngineImpl::running_replica(const ExecRequest& request,
+                                                                              const std::string& verb) {
   auto sup = need(request.stack);
   if (!sup) return tl::unexpected(sup.error());
   // The slot's running task (the newest when two run), else its current one.
@@ -506,12 +519,12 @@ stack::Result<std::unique_ptr<ExecSession>> EngineImpl::exec(const ExecRequest& 
       pick = &r;
   if (pick) {
     if (pick->status.state != sched::ReplicaState::Running)
-      return stack::fail("exec: " + pick->name + " is not running (" + sched::to_string(pick->status.state) + ")", ESRCH);
+      return stack::fail(verb + ": " + pick->name + " is not running (" + sched::to_string(pick->status.state) + ")", ESRCH);
     LocalNode* n = node_of(*pick);
-    if (!n) return stack::fail("exec: " + pick->name + ": its node " + pick->status.node + " left the cluster", ESRCH);
-    return n->exec(pick->status.container_id, request);
+    if (!n) return stack::fail(verb + ": " + pick->name + ": its node " + pick->status.node + " left the cluster", ESRCH);
+    return std::pair<LocalNode*, std::string>{n, pick->status.container_id};
   }
-  return stack::fail("exec: no replica " + std::to_string(request.index) + " of service " + request.service, ENOENT);
+  return stack::fail(verb + ": no replica " + std::to_string(request.index) + " of service " + request.service, ENOENT);
 }
 
 stack::Result<std::string> EngineImpl::top(const std::string& stack) {

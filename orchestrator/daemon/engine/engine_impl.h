@@ -63,6 +63,7 @@ class EngineImpl final : public Engine {
   stack::Result<void> logs(const std::string& stack, const LogOptions& options,
                         const std::function<bool(const LogLine&)>& sink, const std::atomic<bool>& cancel) override;
   stack::Result<std::unique_ptr<ExecSession>> exec(const ExecRequest& request) override;
+  stack::Result<std::unique_ptr<ExecSession>> attach(const ExecRequest& request) override;
   stack::Result<std::unique_ptr<ExecSession>> run(const ExecRequest& request, bool remove) override;
   stack::Result<std::string> top(const std::string& stack) override;
   stack::Result<std::string> stats(const std::string& stack) override;
@@ -96,6 +97,8 @@ class EngineImpl final : public Engine {
   std::string self_;  // cluster: this node's id (only its replicas are wired here); "" on one host
   // The node of a replica (nullptr: its node left).
   LocalNode* node_of(const ReplicaRecord& r) { return nodes_->find(r.status.node); }
+  // The running replica exec and attach reach: its node and container id.
+  stack::Result<std::pair<LocalNode*, std::string>> running_replica(const ExecRequest& request, const std::string& verb);
   std::unique_ptr<NetWiring> wiring_;
   std::unique_ptr<EventBus> events_;
   boost::asio::thread_pool pool_{4};

@@ -1,11 +1,21 @@
-// EngineImpl::run (`stack run [--rm] SERVICE CMD`), a narrower form than
-// Docker's: the one-off container runs CMD as its main process (the
-// service's entrypoint kept, published ports dropped, same networks and
-// DNS), named <stack>-<service>-run-<6 hex>, and the session relays its
-// output from the json-file log (stdout and stderr on separate pipes). There
-// is no stdin and no tty: the shim owns the main process's stdio, and an
-// interactive one-off would need the shim to hand us a pty. wait() returns
-// the exit code; with `remove` the container is deleted after.
+// EngineImpl::run (`stack run [--rm] [-i] [-t] SERVICE CMD`): the one-off
+// container runs CMD as its main process (the service's entrypoint kept,
+// published ports dropped, same networks and DNS), named
+// <stack>-<service>-run-<6 hex>. With `remove` it is deleted after.
+//
+// Without -i/-t the session relays its output from the json-file log
+// (stdout and stderr on separate pipes); wait() returns the exit code.
+//
+// With -i and/or -t the main process gets stdin_open / tty like a service's
+// (its shim holds the pty master or the stdin pipe) and the session is an
+// attach to the shim's attach.sock (node/attach_session.h), relayed by
+// relay_client(). Docker attaches before it starts the container; here the
+// shim starts it and the daemon attaches right after, so the shim is told
+// to keep the output until that first attach (--hold-output) and to close
+// the stdin pipe at the client's EOF (--stdin-once, Docker's run -i): no
+// byte the process wrote early is lost, without a create/attach/start
+// handshake between the node and the shim. The exit frame is sent once the
+// one-off is removed, so the CLI exits after --rm did its work.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -16,6 +26,7 @@
 #include <thread>
 
 #include "base/io.h"
+#include "orchestrator/api/framing.h"
 #include "orchestrator/daemon/engine/engine_impl.h"
 #include "orchestrator/daemon/engine/log_reader.h"
 
@@ -24,7 +35,10 @@ namespace {
 
 class RunSession final : public ExecSession {
  public:
-  RunSession(LocalNode& node, std::string id, bool remove) : node_(node), id_(std::move(id)), remove_(remove) {}
+  // `attached`: the attach of an interactive one-off (its exit frame not
+  // forwarded), else null.
+  RunSession(LocalNode& node, std::string id, bool remove, std::unique_ptr<ExecSession> attached)
+      : node_(node), id_(std::move(id)), remove_(remove), attached_(std::move(attached)) {}
   ~RunSession() override {
     {
       std::lock_guard lk(st_->mu);
@@ -35,6 +49,14 @@ class RunSession final : public ExecSession {
   }
 
   stack::Result<void> start() {
+    // The callback may outlive the session: it holds only the shared state.
+    auto w = node_.watch(id_, [st = st_](const ExitInfo& info) {
+      std::lock_guard lk(st->mu);
+      st->exit = info;
+      st->cv.notify_all();
+    });
+    if (!w) return tl::unexpected(w.error().wrap("run: watch"));
+    if (attached_) return {};
     int out[2], err[2];
     if (pipe2(out, O_CLOEXEC) != 0) return stack::fail_errno("run: pipe");
     if (pipe2(err, O_CLOEXEC) != 0) {
@@ -46,13 +68,6 @@ class RunSession final : public ExecSession {
     out_w_.reset(out[1]);
     err_r_.reset(err[0]);
     err_w_.reset(err[1]);
-    // The callback may outlive the session: it holds only the shared state.
-    auto w = node_.watch(id_, [st = st_](const ExitInfo& info) {
-      std::lock_guard lk(st->mu);
-      st->exit = info;
-      st->cv.notify_all();
-    });
-    if (!w) return tl::unexpected(w.error().wrap("run: watch"));
     relay_ = std::thread([this] { relay(); });
     return {};
   }
@@ -62,6 +77,19 @@ class RunSession final : public ExecSession {
   int stderr_fd() override { return err_r_.get(); }
   void resize(unsigned, unsigned) override {}
   void close_stdin() override {}
+
+  bool relay_client(int client_fd, const std::string& pending, const std::atomic<bool>& stop) override {
+    if (!attached_) return false;  // the caller relays the log's pipes
+    attached_->relay_client(client_fd, pending, stop);
+    // No exit from the shim: the client went (or stackd stops) while the
+    // process runs; it ends, as a one-off whose client left always did.
+    if (!attached_->wait()) (void)node_.signal(id_, SIGKILL);
+    auto code = wait();
+    std::string frame = code ? encode_frame(FrameType::Exit, std::to_string(*code))
+                             : encode_frame(FrameType::Error, code.error().message());
+    (void)io::write_all(client_fd, frame, "run client");
+    return true;
+  }
 
   stack::Result<int> wait() override {
     {
@@ -105,6 +133,7 @@ class RunSession final : public ExecSession {
   LocalNode& node_;
   std::string id_;
   bool remove_;
+  std::unique_ptr<ExecSession> attached_;
   bool removed_ = false;
   stack::UniqueFd out_r_, out_w_, err_r_, err_w_;
   struct State {
@@ -121,8 +150,6 @@ class RunSession final : public ExecSession {
 stack::Result<std::unique_ptr<ExecSession>> EngineImpl::run(const ExecRequest& request, bool remove) {
   auto sup = need(request.stack);
   if (!sup) return tl::unexpected(sup.error());
-  if (request.tty || request.interactive)
-    return stack::fail("run: interactive and tty one-off containers are not supported yet (use exec)", ENOTSUP);
   StackDesired d = (*sup)->desired();
   auto it = d.project.services.find(request.service);
   if (it == d.project.services.end()) return stack::fail("run: no such service: " + request.service, ENOENT);
@@ -137,6 +164,10 @@ stack::Result<std::unique_ptr<ExecSession>> EngineImpl::run(const ExecRequest& r
   }
   if (!request.user.empty()) s.user = request.user;
   if (!request.workdir.empty()) s.working_dir = request.workdir;
+  const bool attach = request.tty || request.interactive;
+  // The request decides, not the service's own tty / stdin_open (as Compose).
+  s.tty = request.tty;
+  s.stdin_open = request.interactive;
   static thread_local std::mt19937 gen{std::random_device{}()};
   char hex[8];
   std::snprintf(hex, sizeof hex, "%06x", static_cast<unsigned>(gen() & 0xffffff));
@@ -146,10 +177,20 @@ stack::Result<std::unique_ptr<ExecSession>> EngineImpl::run(const ExecRequest& r
   // Its own anonymous volumes (Compose's run makes fresh ones); `down -v` removes them.
   plan.anonymous_dir = anonymous_volumes_root(options_.root + "/volumes", d.project.name) + "/" + id;
   plan.labels["com.stack.oneoff"] = "true";
+  plan.oneoff_attach = attach;
   auto started = node_->create_and_start(plan);
   if (!started) return tl::unexpected(started.error().wrap("run " + request.service));
   emit(request.stack, "start", {{"replica", id}, {"oneoff", "true"}});
-  auto session = std::make_unique<RunSession>(*node_, id, remove);
+  std::unique_ptr<ExecSession> attached;
+  if (attach) {
+    auto a = node_->attach(id, false);
+    if (!a) {
+      (void)node_->remove({id});
+      return tl::unexpected(a.error().wrap("run " + request.service));
+    }
+    attached = std::move(*a);
+  }
+  auto session = std::make_unique<RunSession>(*node_, id, remove, std::move(attached));
   if (auto st = session->start(); !st) {
     (void)node_->remove({id});
     return tl::unexpected(st.error());

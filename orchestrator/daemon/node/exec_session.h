@@ -42,6 +42,18 @@ class ExecSession {
   }
 };
 
+// A session whose process's stdio someone else holds (another node, a
+// shim's attach socket): only relay_client() reaches them, so the fd
+// accessors have nothing to give.
+class RelayedSession : public ExecSession {
+ public:
+  int stdin_fd() override { return -1; }
+  int stdout_fd() override { return -1; }
+  int stderr_fd() override { return -1; }
+  void resize(unsigned, unsigned) override {}
+  void close_stdin() override {}
+};
+
 struct ExecLaunch {
   std::string runtime_path;
   std::string runtime_root;

@@ -1,5 +1,5 @@
 // LocalNode's defaults: describe() is this host (host_facts.h) as node
-// "local"; read_log() reads this host's file.
+// "local"; read_log() reads this host's file; attach() is refused.
 #include "orchestrator/daemon/node/local_node.h"
 
 #include <cctype>
@@ -34,6 +34,10 @@ std::string anonymous_volume_dir(const std::string& slot_dir, const std::string&
   }
   if (name.size() > 64) name.resize(64);
   return slot_dir + "/" + name + (name.empty() || name.back() == '-' ? "" : "-") + fnv1a_hex(target).substr(0, 8);
+}
+
+stack::Result<std::unique_ptr<ExecSession>> LocalNode::attach(const std::string& id, bool) {
+  return stack::fail("attach " + id + ": attach to a replica on another node is not supported yet", ENOTSUP);
 }
 
 }  // namespace stack::orch

@@ -68,6 +68,10 @@ struct ReplicaPlan {
   std::string service_key;            // the compose service it is a replica of
   std::vector<compose::ResolvedFile> files;  // secrets and configs, with their bytes
   std::shared_ptr<const PlanSource> source;  // set by the supervisor; shared by its plans
+  // `run -i`/`-t`: stackd attaches right after the start, so the shim keeps
+  // the output for that first attach (--hold-output) and, as Docker's
+  // stdin_once, closes the stdin pipe at its client's EOF (--stdin-once).
+  bool oneoff_attach = false;
 };
 
 struct ReplicaRuntime {
@@ -147,6 +151,12 @@ class LocalNode {
                                    const std::string& address) = 0;
 
   virtual stack::Result<std::unique_ptr<ExecSession>> exec(const std::string& id, const ExecRequest& request) = 0;
+  // `stack attach`: the main process's stream through its shim's
+  // attach.sock (node/attach_session.h), relayed by relay_client().
+  // `forward_exit` false: the shim's exit frame is dropped, for a caller that
+  // sends its own once done (`run --rm` removes the one-off first). The
+  // default refuses: a cluster's other nodes do not relay it yet.
+  virtual stack::Result<std::unique_ptr<ExecSession>> attach(const std::string& id, bool forward_exit);
 
   // json-file log of the replica (rotated files oldest first).
   virtual std::vector<std::string> log_files(const std::string& id) = 0;

@@ -26,6 +26,7 @@
 #include "base/io.h"
 #include "netplane/etc_files.h"
 #include "netplane/netns.h"
+#include "orchestrator/daemon/node/attach_session.h"
 #include "orchestrator/daemon/node/child_process.h"
 #include "orchestrator/daemon/node/container_stats.h"
 #include "orchestrator/daemon/node/image_pull_rule.h"
@@ -302,6 +303,12 @@ class HostNode : public LocalNode {
     return s;
   }
 
+  stack::Result<std::unique_ptr<ExecSession>> attach(const std::string& id, bool forward_exit) override {
+    auto shim = connect_attach(runtime_.dir(id) + "/attach.sock", id);
+    if (!shim) return tl::unexpected(shim.error());
+    return make_attach_session(std::move(*shim), forward_exit);
+  }
+
   std::vector<std::string> log_files(const std::string& id) override {
     std::vector<std::string> out;
     std::string base = container_dir(id) + "/container.log";
@@ -324,7 +331,7 @@ class HostNode : public LocalNode {
   stack::Result<ReplicaRuntime> create_in(const ReplicaPlan& plan, const std::string& dir);
   stack::Result<void> connect_networks(const ReplicaPlan& plan, NodeRecord& rec, ReplicaRuntime& rr,
                                     std::vector<net::EndpointInfo>& endpoints);
-  stack::Result<ReplicaRuntime> start_shim(const std::string& id, const std::string& dir,
+  stack::Result<ReplicaRuntime> start_shim(const ReplicaPlan& plan, const std::string& dir,
                                         const compose::LogSettings& log, ReplicaRuntime rr);
   void stop_container(const std::string& id);
   stack::Result<void> remove_batch(const std::vector<std::string>& ids);
@@ -432,7 +439,7 @@ stack::Result<ReplicaRuntime> HostNode::create_in(const ReplicaPlan& plan, const
   STACK_TRY(make_dir_in_rootfs(*rootfs, built->spec.process.cwd));
   STACK_TRY(io::write_file_atomic(dir + "/config.json", rt::spec_to_json(built->spec).dump(1)));
   STACK_TRY(save_pre_stop(dir, s.pre_stop));
-  auto started = start_shim(plan.id, dir, compose::log_settings(s.logging), std::move(rr));
+  auto started = start_shim(plan, dir, compose::log_settings(s.logging), std::move(rr));
   if (!started || s.post_start.empty()) return started;
   // A failing post_start fails the start: the caller removes the container.
   STACK_TRY(run_hooks({runtime_bin_, opts_.runtime_root, plan.id, dir}, s.post_start, "post_start"));
@@ -462,12 +469,15 @@ stack::Result<void> HostNode::connect_networks(const ReplicaPlan& plan, NodeReco
   return {};
 }
 
-stack::Result<ReplicaRuntime> HostNode::start_shim(const std::string& id, const std::string& dir,
+stack::Result<ReplicaRuntime> HostNode::start_shim(const ReplicaPlan& plan, const std::string& dir,
                                                 const compose::LogSettings& log, ReplicaRuntime rr) {
+  const std::string& id = plan.id;
   std::vector<std::string> argv = {shim_,        "--root",     opts_.runtime_root, "--id",
                                    id,           "--bundle",   dir,                "--log-file",
                                    dir + "/container.log", "--exit-file", dir + "/exit.json", "--detach"};
   if (!log.enabled) argv.push_back("--no-log");
+  if (plan.service.stdin_open) argv.push_back("--stdin");
+  if (plan.oneoff_attach) argv.insert(argv.end(), {"--stdin-once", "--hold-output"});
   if (log.max_size) argv.insert(argv.end(), {"--log-max-size", std::to_string(*log.max_size)});
   if (log.max_files) argv.insert(argv.end(), {"--log-max-files", std::to_string(*log.max_files)});
   // The first process exits once the shim proper reported "started <pid>"

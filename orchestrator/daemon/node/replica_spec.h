@@ -42,7 +42,8 @@ struct ReplicaSpec {
   bool read_only = false;
   bool privileged = false;
   bool init = false;
-  bool tty = false;
+  bool tty = false;         // the main process gets a pty (its shim holds the master)
+  bool stdin_open = false;  // its stdin is a pipe its shim keeps open (`stack attach` writes to it)
   std::string stop_signal = "SIGTERM";  // validated by the loader; kept in the container's annotations
   std::map<std::string, compose::Ulimit> ulimits;
   std::map<std::string, std::string> sysctls;

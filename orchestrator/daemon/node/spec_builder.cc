@@ -522,8 +522,10 @@ stack::Result<BuiltSpec> build_spec(const ReplicaPlan& plan, const img::ImageCon
   spec.annotations[kAnnotationName] = plan.name;
 
   if (s.tty) {
-    out.warnings.push_back("service " + s.name + ": tty: true is not implemented for the main process (output is logged)");
-    spec.process.env = merge_env(spec.process.env, {"TERM=xterm"});
+    // The shim receives the pty master (runtime/shim/main_stdio.h). TERM as
+    // Docker sets it for a tty container, unless the service set its own.
+    spec.process.terminal = true;
+    if (!s.environment.count("TERM")) spec.process.env = merge_env(spec.process.env, {"TERM=xterm"});
   }
   return out;
 }

@@ -19,8 +19,9 @@
 //   the runtime's own default spec sets it true).
 // - init: true runs the command under stack-init (runtime/init/), bind-mounted
 //   read-only at kInitPath, as Docker runs docker-init.
+// - tty: true sets process.terminal (the shim holds the pty master) and
+//   TERM=xterm unless the service sets TERM.
 // Not implemented (a warning is returned, the spec still builds):
-// tty: true for the main process (the shim logs pipes),
 // security_opt label/apparmor. Memory swap is left unset (Docker sets 2x).
 #pragma once
 

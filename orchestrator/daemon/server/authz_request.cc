@@ -167,6 +167,7 @@ AuthzResult authorize_request(const AuthzPolicy& policy, Engine& engine, const A
   if (verb == "start" || verb == "restart") return g.lifecycle(*body);
   if (verb == "scale") return g.scale(*body);
   if (verb == "exec" || verb == "run") return g.exec(*body, verb == "run");
+  if (verb == "attach") return g.exec(*body, false);  // the same body: the service it reaches
   return unchecked(what, "not a request the policy knows");
 }
 

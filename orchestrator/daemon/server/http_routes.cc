@@ -284,6 +284,22 @@ struct Call {
     out.relay(**session);
   }
 
+  // The same request body and stream as exec; only stack, service and
+  // index are used (the main process is already running).
+  void attach(const std::string& stack) {
+    if (!req.upgrade) return fail(400, "attach needs Connection: Upgrade and Upgrade: stack-stream");
+    json j;
+    if (!body_json(j)) return;
+    auto er = exec_request_from_json(j, {});
+    if (!check(er)) return;
+    if (!er->stack.empty() && er->stack != stack)
+      return fail(400, "field \"stack\": \"" + er->stack + "\" differs from the path's stack");
+    er->stack = stack;
+    auto session = engine.attach(*er);
+    if (!check(session)) return;
+    out.relay(**session);
+  }
+
   void route() {
     auto parts = split(req.path, '/');  // "", "v1", ...
     if (parts.size() < 3 || parts[0] != "" || parts[1] != "v1") return fail(404, "no such endpoint: " + req.path);
@@ -312,6 +328,7 @@ struct Call {
       if (verb == "scale") return scale(stack);
       if (verb == "exec") return exec(stack, false);
       if (verb == "run") return exec(stack, true);
+      if (verb == "attach") return attach(stack);
     } else if (m == "GET") {
       if (verb == "ps") return ps(stack);
       if (verb == "logs") return logs(stack);
