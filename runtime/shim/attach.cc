@@ -66,15 +66,8 @@ void AttachServer::handle(const std::vector<struct pollfd>& fds) {
 }
 
 void AttachServer::accept_clients() {
-  for (;;) {
-    int fd = ::accept4(listener_.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN, or a client that went away
-    stack::UniqueFd client(fd);
-    if (clients_.size() >= kMaxClients) {
-      auto busy = orch::encode_frame(FrameType::Error, "too many clients attached");
-      (void)::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      continue;  // closed on scope exit
-    }
+  static const std::string busy = orch::encode_frame(FrameType::Error, "too many clients attached");
+  listener_.accept_pending([this] { return clients_.size() < kMaxClients; }, busy, [this](stack::UniqueFd client) {
     clients_.push_back({std::move(client), {}, {}});
     Client& c = clients_.back();
     if (!had_client_) {
@@ -83,7 +76,7 @@ void AttachServer::accept_clients() {
       held_.clear();
       flush(c);
     }
-  }
+  });
 }
 
 void AttachServer::read_client(Client& c) {

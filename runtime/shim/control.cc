@@ -42,17 +42,8 @@ void ControlServer::handle(const std::vector<struct pollfd>& fds) {
 }
 
 void ControlServer::accept_clients() {
-  for (;;) {
-    int fd = ::accept4(listener_.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN, or a client that went away
-    stack::UniqueFd client(fd);
-    if (clients_.size() >= kMaxClients) {
-      static const char busy[] = "error busy\n";
-      (void)::send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-      continue;  // closed on scope exit
-    }
-    clients_.push_back({std::move(client), {}});
-  }
+  listener_.accept_pending([this] { return clients_.size() < kMaxClients; }, "error busy\n",
+                           [this](stack::UniqueFd client) { clients_.push_back({std::move(client), {}}); });
 }
 
 bool ControlServer::serve(Client& c) {

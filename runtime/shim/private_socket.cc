@@ -37,4 +37,18 @@ void PrivateListener::close() {
   ::unlink(path_.c_str());
 }
 
+void PrivateListener::accept_pending(const std::function<bool()>& room, std::string_view busy,
+                                     const std::function<void(stack::UniqueFd)>& take) {
+  for (;;) {
+    int fd = ::accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;  // EAGAIN, or a client that went away
+    stack::UniqueFd client(fd);
+    if (!room()) {
+      (void)::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      continue;  // closed on scope exit
+    }
+    take(std::move(client));
+  }
+}
+
 }  // namespace stack::shim

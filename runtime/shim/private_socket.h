@@ -3,7 +3,9 @@
 // umask, since a chmod after bind would leave a window.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "base/error.h"
 #include "base/fd.h"
@@ -24,6 +26,11 @@ class PrivateListener {
   bool active() const { return fd_.valid(); }
   int fd() const { return fd_.get(); }
   void close();
+  // Every connection waiting, non-blocking and close-on-exec: to `take`
+  // while `room()` says the caller has room for one more client, else
+  // answered with `busy` and closed.
+  void accept_pending(const std::function<bool()>& room, std::string_view busy,
+                      const std::function<void(stack::UniqueFd)>& take);
 
  private:
   stack::UniqueFd fd_;

@@ -72,6 +72,14 @@ services:
   ASSERT_EQ(stack({"up", "-d", "--wait", "-f", file}).status, 0);
   EXPECT_EQ(exec(file, "app", "cat /data/mine /cache/mine"), "kept\nkept\n");
 
+  // A one-off gets fresh ones, filled from the image too; --rm removes them.
+  auto one_off = stack({"-f", file, "run", "--rm", "-T", "app", "sh", "-c", "cat /data/seed.txt; ls /data/mine"});
+  EXPECT_NE(one_off.out.find("from the image"), std::string::npos) << one_off.out << one_off.err;
+  EXPECT_NE(one_off.status, 0) << "the slot's volume is not the one-off's";
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(anonymous_root("anon"), ec))
+    EXPECT_EQ(e.path().filename().string().find("-run-"), std::string::npos) << e.path() << " left by run --rm";
+
   ASSERT_EQ(stack({"down", "-v", "-f", file}).status, 0);
   EXPECT_FALSE(fs::exists(anonymous_root("anon"))) << "down -v leaves the anonymous volumes";
 }

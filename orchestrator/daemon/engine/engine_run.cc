@@ -22,6 +22,7 @@
 #include <csignal>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <random>
 #include <thread>
 
@@ -37,15 +38,16 @@ class RunSession final : public ExecSession {
  public:
   // `attached`: the attach of an interactive one-off (its exit frame not
   // forwarded), else null.
-  RunSession(LocalNode& node, std::string id, bool remove, std::unique_ptr<ExecSession> attached)
-      : node_(node), id_(std::move(id)), remove_(remove), attached_(std::move(attached)) {}
+  // `volumes`: the one-off's anonymous volumes, which --rm removes too (as Docker's run --rm).
+  RunSession(LocalNode& node, std::string id, bool remove, std::unique_ptr<ExecSession> attached, std::string volumes)
+      : node_(node), id_(std::move(id)), remove_(remove), attached_(std::move(attached)), volumes_(std::move(volumes)) {}
   ~RunSession() override {
     {
       std::lock_guard lk(st_->mu);
       if (!st_->exit) (void)node_.signal(id_, SIGKILL);  // dropped early: end the one-off
     }
     finish_relay();
-    if (remove_ && !removed_) (void)node_.remove({id_});
+    if (remove_ && !removed_) (void)remove_one_off();
   }
 
   stack::Result<void> start() {
@@ -99,7 +101,7 @@ class RunSession final : public ExecSession {
     finish_relay();
     if (remove_ && !removed_) {
       removed_ = true;
-      STACK_TRY(node_.remove({id_}));
+      STACK_TRY(remove_one_off());
     }
     return st_->exit->exit_code;
   }
@@ -129,11 +131,18 @@ class RunSession final : public ExecSession {
   void finish_relay() {
     if (relay_.joinable()) relay_.join();
   }
+  stack::Result<void> remove_one_off() {
+    STACK_TRY(node_.remove({id_}));
+    std::error_code ec;  // none made: nothing to remove
+    std::filesystem::remove_all(volumes_, ec);
+    return {};
+  }
 
   LocalNode& node_;
   std::string id_;
   bool remove_;
   std::unique_ptr<ExecSession> attached_;
+  std::string volumes_;
   bool removed_ = false;
   stack::UniqueFd out_r_, out_w_, err_r_, err_w_;
   struct State {
@@ -190,7 +199,7 @@ stack::Result<std::unique_ptr<ExecSession>> EngineImpl::run(const ExecRequest& r
     }
     attached = std::move(*a);
   }
-  auto session = std::make_unique<RunSession>(*node_, id, remove, std::move(attached));
+  auto session = std::make_unique<RunSession>(*node_, id, remove, std::move(attached), plan.anonymous_dir);
   if (auto st = session->start(); !st) {
     (void)node_->remove({id});
     return tl::unexpected(st.error());
