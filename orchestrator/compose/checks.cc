@@ -85,6 +85,10 @@ stack::Result<void> check_project(Project& project, const Node& doc, const std::
                                std::vector<Warning>& warnings) {
   // Before the dependencies, which links, volumes_from and service:NAME
   // joins became (normalize_service).
+  auto undefined = [&](const std::string& target) {
+    return "service \"" + target + "\" is not defined" +
+           (disabled.count(target) ? " (not enabled by the selected profiles)" : "");
+  };
   for (const auto& [name, s] : project.services)
     for (const auto& [field, mode] : std::vector<std::pair<std::string, std::string>>{
              {"network_mode", s.network_mode}, {"pid", s.pid}, {"ipc", s.ipc}}) {
@@ -92,8 +96,7 @@ stack::Result<void> check_project(Project& project, const Node& doc, const std::
       const std::string target = mode.substr(8), path = "services." + name + "." + field;
       const Mark m = locate(doc, {"services", name, field});
       if (!project.services.count(target))
-        return fail_at(m, path, "service \"" + target + "\" is not defined" +
-                                    (disabled.count(target) ? " (not enabled by the selected profiles)" : ""));
+        return fail_at(m, path, undefined(target));
       if (target == name) return fail_at(m, path, "a service cannot join its own namespace");
     }
   for (const auto& [name, s] : project.services)
@@ -103,11 +106,8 @@ stack::Result<void> check_project(Project& project, const Node& doc, const std::
       const Mark m = locate(doc, {"services", name, "volumes_from"});
       const std::string path = "services." + name + ".volumes_from";
       if (!f->container && !project.services.count(f->name))
-        return fail_at(m, path, "service \"" + f->name + "\" is not defined" +
-                                    (disabled.count(f->name) ? " (not enabled by the selected profiles)" : ""));
-      bool named = false;
-      for (const auto& [_, other] : project.services) named = named || other.container_name == f->name;
-      if (f->container && !named)
+        return fail_at(m, path, undefined(f->name));
+      if (f->container && !service_with_container_name(project, f->name))
         return fail_at(m, path, "container \"" + f->name + "\": stack shares the volumes of a container_name " +
                                     "of this file only (or name its service)");
     }
@@ -115,9 +115,7 @@ stack::Result<void> check_project(Project& project, const Node& doc, const std::
     for (size_t i = 0; i < s.links.size(); i++) {
       const std::string target = split_link(s.links[i]).first;
       if (!project.services.count(target))
-        return fail_at(locate(doc, {"services", name, "links"}), "services." + name + ".links",
-                       "service \"" + target + "\" is not defined" +
-                           (disabled.count(target) ? " (not enabled by the selected profiles)" : ""));
+        return fail_at(locate(doc, {"services", name, "links"}), "services." + name + ".links", undefined(target));
     }
   STACK_TRY(check_dependencies(project, doc, disabled, warnings));
   for (auto& [name, s] : project.services) {
@@ -142,8 +140,8 @@ stack::Result<void> check_project(Project& project, const Node& doc, const std::
     // the file names (a dependency too) or else the node resolves.
     for (const std::string* mode : {&s.network_mode, &s.pid, &s.ipc})
       if (mode->rfind("container:", 0) == 0)
-        for (const auto& [other, o] : project.services)
-          if (o.container_name == mode->substr(10) && other != name) s.depends_on.emplace(other, Dependency{});
+        if (const std::string* other = service_with_container_name(project, mode->substr(10)); other && *other != name)
+          s.depends_on.emplace(*other, Dependency{});
     if ((nm.rfind("service:", 0) == 0 || nm.rfind("container:", 0) == 0) && !s.ports.empty())
       return fail_at(locate(doc, {"services", name, "ports"}), base + ".ports",
                      "ports cannot be published with network_mode " + nm + ": the replica has that one's network");

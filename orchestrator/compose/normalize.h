@@ -37,6 +37,10 @@ struct VolumesFrom {
 };
 stack::Result<VolumesFrom> parse_volumes_from(const std::string& entry);
 
+// The service whose container_name is `name` (container:NAME of joins and
+// volumes_from), or null.
+const std::string* service_with_container_name(const Project& project, const std::string& name);
+
 // The service's networks, the one that gets eth0, the default route and the
 // service-level mac_address first (highest priority, then name order, as
 // Compose does).

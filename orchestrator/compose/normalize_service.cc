@@ -227,6 +227,12 @@ stack::Result<VolumesFrom> parse_volumes_from(const std::string& entry) {
   return f;
 }
 
+const std::string* service_with_container_name(const Project& project, const std::string& name) {
+  for (const auto& [key, s] : project.services)
+    if (!s.container_name.empty() && s.container_name == name) return &key;
+  return nullptr;
+}
+
 std::vector<std::string> ordered_networks(const Service& service) {
   std::vector<std::pair<int, std::string>> v;
   for (const auto& [key, n] : service.networks) v.push_back({-n.priority.value_or(0), key});

@@ -5,6 +5,7 @@
 #include <sys/utsname.h>
 
 #include "tests/integration/stack_cli_fixture.h"
+#include "tests/support/pty_client.h"
 
 namespace stack::test {
 namespace {
@@ -22,12 +23,14 @@ services:
     command: [sh, -c, "echo from-hidden; sleep 1"]
     attach: false
 )yaml");
-  // Attached until Ctrl-C (SIGINT after 10 s), which stops the stack.
-  auto up = run({"timeout", "--preserve-status", "-s", "INT", "10", binary("stack"), "--host", "unix://" + socket(), "--image-root", root() + "/images",
-                 "up", "-f", file});
-  EXPECT_EQ(up.status, 0) << up.err;
-  EXPECT_NE(up.out.find("from-shown"), std::string::npos) << up.out;
-  EXPECT_EQ(up.out.find("from-hidden"), std::string::npos) << up.out;
+  // Attached until Ctrl-C, typed on its terminal once the output arrived,
+  // which stops the stack (a fixed timer raced a slow start under load).
+  PtyClient term(cli({"up", "-f", file}), 30, 100);
+  ASSERT_TRUE(term.started());
+  ASSERT_TRUE(term.wait_for_output("from-shown")) << term.output();
+  term.type("\x03");
+  EXPECT_EQ(term.wait_exit(), 0) << term.output();
+  EXPECT_EQ(term.output().find("from-hidden"), std::string::npos) << term.output();
   // It ran all the same.
   const std::string hidden = stack({"-f", file, "logs", "hidden"}).out;
   EXPECT_NE(hidden.find("from-hidden"), std::string::npos) << hidden;

@@ -122,11 +122,16 @@ class StackdFixture : public ::testing::Test {
     return exited;
   }
 
-  CmdResult stack(std::vector<std::string> args, const std::string& input = "") {
+  // The stack CLI's argv, pointed at this daemon (for run() or a PtyClient).
+  std::vector<std::string> cli(const std::vector<std::string>& args) {
     std::vector<std::string> argv = {binary("stack"), "--host", "unix://" + socket(), "--image-root",
                                      root() + "/images"};
     argv.insert(argv.end(), args.begin(), args.end());
-    return run(argv, input);
+    return argv;
+  }
+
+  CmdResult stack(std::vector<std::string> args, const std::string& input = "") {
+    return run(cli(args), input);
   }
 
   static std::string example(const std::string& name) {

@@ -15,12 +15,6 @@ namespace {
 
 class StackTty : public StackdFixture {
  protected:
-  std::vector<std::string> cli(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {binary("stack"), "--host", "unix://" + socket(), "--image-root",
-                                     root() + "/images"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return argv;
-  }
   std::string logs(const std::string& file, const std::string& service) {
     return stack({"-f", file, "logs", service}).out;
   }

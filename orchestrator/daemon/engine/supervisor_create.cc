@@ -15,6 +15,7 @@
 #include <random>
 #include <thread>
 
+#include "orchestrator/compose/normalize.h"
 #include "orchestrator/daemon/engine/replica_store.h"
 #include "orchestrator/daemon/engine/supervisor.h"
 #include "scheduler/health.h"
@@ -127,8 +128,8 @@ std::string Supervisor::resolve_joins(ReplicaPlan& plan, const std::string& node
     std::string target;
     if (mode->rfind("service:", 0) == 0) target = mode->substr(8);
     else if (mode->rfind("container:", 0) == 0)
-      for (const auto& [name, s] : desired_.project.services)
-        if (s.container_name == mode->substr(10)) target = name;
+      if (const std::string* named = compose::service_with_container_name(desired_.project, mode->substr(10)))
+        target = *named;
     if (target.empty()) continue;
     const ReplicaRecord* r = current_task(target, 1);
     const std::string why = std::string(field) + " " + *mode + ": ";

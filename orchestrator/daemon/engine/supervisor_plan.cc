@@ -23,9 +23,10 @@ namespace {
 // (the loader allows no other).
 std::optional<std::pair<const compose::Service*, int>> volumes_source(const compose::Project& project,
                                                                      const compose::VolumesFrom& from) {
-  for (const auto& [name, s] : project.services)
-    if (from.container ? s.container_name == from.name : name == from.name) return std::make_pair(&s, 1);
-  return std::nullopt;
+  const std::string* name = from.container ? compose::service_with_container_name(project, from.name) : &from.name;
+  auto it = name ? project.services.find(*name) : project.services.end();
+  if (it == project.services.end()) return std::nullopt;
+  return std::make_pair(&it->second, 1);
 }
 
 // The volume and bind mounts of a replica of `source` (slot `slot`), each as
