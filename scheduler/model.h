@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,19 @@ struct Requirements {  // placement
 // the file says none).
 enum class ServiceMode { Replicated, Global, ReplicatedJob, GlobalJob };
 
+// deploy.update_config / rollback_config with Swarm's meanings and defaults
+// (rollout.h applies them).
+enum class FailureAction { Pause, Continue, Rollback };
+
+struct UpdatePolicy {
+  int parallelism = 1;          // replicas replaced together; 0 = all at once
+  Ms delay = 0;                 // after a batch settled, before the next one
+  bool start_first = false;     // order: start-first (the old one serves until its successor does)
+  FailureAction failure_action = FailureAction::Pause;
+  Ms monitor = 5000;            // a new replica must run (and stay healthy) this long to count as updated
+  double max_failure_ratio = 0; // failures tolerated, as a fraction of the service's replicas
+};
+
 struct ServiceSpec {
   std::string name;
   ServiceMode mode = ServiceMode::Replicated;
@@ -82,7 +96,11 @@ struct ServiceSpec {
   HealthSpec health;
   std::string stop_signal = "SIGTERM";
   Ms stop_grace = 10000;
-  std::string config_hash;  // changes -> replicas are replaced (stop-first)
+  std::string config_hash;  // changes -> replicas are replaced (stop-first, or per `update`)
+  // deploy.update_config: replace stale replicas batch by batch (rollout.h);
+  // none: every stale replica at once, as Compose's `up` recreates them.
+  std::optional<UpdatePolicy> update;
+  UpdatePolicy rollback;    // deploy.rollback_config (Swarm's defaults)
   Requirements requirements;
   bool one_shot = false;    // nothing depends on it staying up (completed_successfully target)
 
@@ -168,6 +186,15 @@ enum class StackGoal { Up, Stopped, Down };
 
 struct ObservedStack {
   std::vector<ReplicaStatus> replicas;  // every task, several per slot at times
+  // Rolling updates (rollout.h): service -> the slots whose stale task may
+  // be replaced now (the batch in flight). A service not listed replaces
+  // every stale task at once. A stale task not allowed is left as it is
+  // (restarted by its policy if it exits, from the spec there is now).
+  struct Replacing {
+    std::set<int> slots;
+    bool start_first = false;  // the new task first; the old one stops once it serves
+  };
+  std::map<std::string, Replacing> replaceable;
 };
 
 enum class ActionKind {
@@ -189,6 +216,8 @@ struct Action {
   std::string reason;   // human text for events: "scale 3->1", "exit 1, on-failure"
   bool policy_restart = false;  // Restart by restart policy: the daemon records it
                                 // with note_restart() (restart.h) when it starts it
+  bool keep_old = false;        // Create: the slot's running task keeps running, superseded
+                                // (a drained node, a start-first update) until this one serves
   std::string node;             // Create/Restart: the node placement chose
                                 // (placement.h); "" from reconcile() without nodes
 };

@@ -17,7 +17,11 @@
 // - A Created container (created but never started, e.g. a daemon crash in
 //   between) is started with Restart once the gate is met.
 // - A replica whose config_hash differs is replaced stop-first: Stop while
-//   running, then Remove and Create (gated) once Exited.
+//   running, then Remove and Create (gated) once Exited. Under a rolling
+//   update (observed.replaceable, rollout.h) only the batch's slots are
+//   replaced, and with start-first a running one gets a Create of the next
+//   incarnation instead (its old task is then superseded, stopped once the
+//   new one serves); the other stale tasks are left running.
 // - An Exited replica: stopped_by_user -> left alone (even when stale: the
 //   daemon clears the flag on `stack start`/`up`); start_requested ->
 //   Restart (gated, not a policy restart); stopped by the scheduler (a
@@ -99,6 +103,7 @@ class Pass {
   Pass(const StackSpec& desired, const ObservedStack& observed, TimeMs now, const std::vector<NodeInfo>* nodes,
        std::set<std::string> down_nodes, std::set<std::string> drained_nodes)
       : desired_(desired),
+        observed_(observed),
         now_(now),
         nodes_(nodes),
         order_(dependency_order(desired)),
@@ -169,6 +174,12 @@ class Pass {
     if (auto it = targets_.find(service); it != targets_.end())
       for (const SlotTarget& t : it->second) out.push_back(t.slot);
     return out;
+  }
+
+  // The rolling update's batch of `service`; nullptr: every stale task may go.
+  const ObservedStack::Replacing* replacing(const std::string& service) const {
+    auto it = observed_.replaceable.find(service);
+    return it == observed_.replaceable.end() ? nullptr : &it->second;
   }
 
   bool drained(const ReplicaStatus* r) const {
@@ -307,7 +318,8 @@ class Pass {
         create(r, slot, of);
         continue;
       }
-      bool stale = r->config_hash != s.config_hash;
+      const ObservedStack::Replacing* batch = replacing(s.name);
+      bool stale = r->config_hash != s.config_hash && (!batch || batch->slots.count(slot));
       if (job_complete(s, *r) && !stale) continue;  // the job ran; wherever its node is now
       if (lost(r)) {
         create(r, slot, "node " + r->node + " is down, " + of);
@@ -315,11 +327,18 @@ class Pass {
       }
       if (drained(r) && !stale) {
         create(r, slot, "node " + r->node + " is drained, " + of);
+        if (!creates_.empty() && creates_.back().action.slot == slot && creates_.back().action.service == s.name)
+          creates_.back().action.keep_old = true;
         continue;
       }
       switch (r->state) {
         case ReplicaState::Running:
-          if (stale)
+          if (stale && batch && batch->start_first) {
+            create(r, slot, "config changed, start-first, " + of);  // the old one is superseded
+            if (!creates_.empty() && creates_.back().action.slot == slot && creates_.back().action.service == s.name)
+              creates_.back().action.keep_old = true;
+          }
+          else if (stale)
             emit(stops_, ActionKind::Stop, r, s.name, slot, "config changed");
           else if (replace_unhealthy(s, *r))
             emit(stops_, ActionKind::Stop, r, s.name, slot, "unhealthy");
@@ -451,6 +470,7 @@ class Pass {
   }
 
   const StackSpec& desired_;
+  const ObservedStack& observed_;
   TimeMs now_;
   const std::vector<NodeInfo>* nodes_;  // nullptr: reconcile() without nodes
   OrderResult order_;

@@ -101,6 +101,11 @@ void UpProgress::on_event(const orch::Event& e) {
   } else if (key.empty()) {
     if (e.type == "error") set("Stack " + e.stack, "Error: " + attr("reason"));
     if (e.type == "pending") set("Service " + e.service, "Pending: " + attr("reason"));
+    if (e.type == "update") {  // a rolling update's steps (scheduler/rollout.h)
+      std::string p = attr("progress");
+      if (!p.empty()) p[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(p[0])));
+      set("Service " + e.service, p);
+    }
   } else if (e.type == "create") {
     set(key, "Created");
   } else if (e.type == "start") {

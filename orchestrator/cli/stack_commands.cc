@@ -1,6 +1,6 @@
 // Stack verbs that change or describe a stack as a whole: selection of the
 // stack, up (progress display, attached logs, Ctrl-C stop), down, start /
-// stop / restart, scale, pull, config, version, ls, inspect.
+// stop / restart, scale, rollback, pull, config, version, ls, inspect.
 #include "orchestrator/cli/stack_commands.h"
 
 #include <pthread.h>
@@ -260,6 +260,23 @@ Result<> cmd_scale(const StackOptions& o, const std::vector<std::string>& assign
   if (!client) return tl::unexpected(client.error());
   auto r = client->call("POST", stack_path(*name, "scale"), json{{"replicas", want}});
   if (!r) return tl::unexpected(r.error());
+  return {};
+}
+
+Result<> cmd_rollback(const StackOptions& o, const std::string& service) {
+  auto name = stack_name(o);
+  if (!name) return tl::unexpected(name.error());
+  auto client = ApiClient::connect(o.client);
+  if (!client) return tl::unexpected(client.error());
+  UpProgress progress(*name, ::isatty(STDOUT_FILENO));
+  Result<json> reply;
+  {
+    ProgressFeed feed(*client, *name, progress);
+    reply = client->call("POST", stack_path(*name, "rollback"), json{{"service", service}});
+    if (reply) feed.finish(std::chrono::seconds(2));
+  }
+  if (!reply) return tl::unexpected(reply.error());
+  progress.finish({});
   return {};
 }
 

@@ -152,6 +152,10 @@ void add_stack_verbs(CLI::App& app, StackVerbs& v, const GlobalOptions& g, std::
   scale->add_option("assignments", v.services, "SERVICE=N ...")->required();
   scale->callback([&] { action = [&] { return cmd_scale(v.stack, v.services); }; });
 
+  auto* rollback = app.add_subcommand("rollback", "return a service to its definition before the last change");
+  rollback->add_option("service", v.exec.service, "service")->required();
+  rollback->callback([&] { action = [&] { return cmd_rollback(v.stack, v.exec.service); }; });
+
   for (const char* verb : {"start", "stop", "restart"}) {
     auto* c = app.add_subcommand(verb, std::string(verb) + " services (default: all)");
     c->add_option("services", v.services, "services");

@@ -54,7 +54,7 @@ stack::Result<UpdateConfig> parse_update(const Node& uc, const std::string& up) 
     u.parallelism = static_cast<int>(v);
   }
   if (const Node* c = uc.find("delay")) STACK_COMPOSE_ASSIGN(u.delay, read_duration(*c, up + ".delay"));
-  if (const Node* c = uc.find("monitor")) STACK_COMPOSE_ASSIGN(u.monitor, read_duration(*c, up + ".monitor"));
+  if (const Node* c = uc.find("monitor")) STACK_TRY(store(u.monitor, read_duration(*c, up + ".monitor")));
   if (const Node* c = uc.find("failure_action")) {
     STACK_COMPOSE_ASSIGN(u.failure_action, read_string(*c, up + ".failure_action"));
     if (auto a = parse_failure_action(u.failure_action); !a)
@@ -112,9 +112,11 @@ stack::Result<Deploy> parse_deploy(const Node& n, const std::string& path, std::
     STACK_COMPOSE_ASSIGN(u, parse_update(*uc, path + ".update_config"));
     d.update_config = u;
   }
-  // Not applied (unsupported.h warns), but a wrong value is still wrong.
-  if (const Node* rc = n.find("rollback_config"); rc && rc->is_map())
-    STACK_TRY(parse_update(*rc, path + ".rollback_config"));
+  if (const Node* rc = n.find("rollback_config"); rc && rc->is_map()) {
+    UpdateConfig u;
+    STACK_COMPOSE_ASSIGN(u, parse_update(*rc, path + ".rollback_config"));
+    d.rollback_config = u;
+  }
   if (const Node* l = n.find("labels")) STACK_COMPOSE_ASSIGN(d.labels, read_string_map(*l, path + ".labels"));
   if (const Node* p = n.find("placement"); p && p->is_map()) {
     const std::string pp = path + ".placement";

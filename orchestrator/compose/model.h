@@ -116,7 +116,7 @@ struct UpdateConfig {
   Millis delay = 0;
   std::string failure_action = "pause";
   std::string order = "stop-first";
-  Millis monitor = 0;
+  std::optional<Millis> monitor;  // unset: Swarm's 5s
   std::optional<double> max_failure_ratio;
 };
 
@@ -128,6 +128,7 @@ struct Deploy {
   Resources reservations;
   std::optional<RestartPolicy> restart_policy;
   std::optional<UpdateConfig> update_config;
+  std::optional<UpdateConfig> rollback_config;
   std::map<std::string, std::string> labels;
   std::vector<std::string> placement_constraints;
   std::optional<int> max_replicas_per_node;       // placement.max_replicas_per_node

@@ -55,7 +55,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(UpdateConfig, parallelism, delay, failure_act
                                                 max_failure_ratio)
 // With defaults: a project stored before a field existed still loads.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Deploy, mode, limits, reservations, restart_policy, update_config,
-                                                labels, placement_constraints, max_replicas_per_node,
+                                                rollback_config, labels, placement_constraints, max_replicas_per_node,
                                                 placement_spread)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Ulimit, soft, hard)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DeviceMapping, source, target, permissions)

@@ -144,7 +144,7 @@ stack::Result<UpdateRule> update_rule(const UpdateConfig& c) {
   u.delay = c.delay;
   u.failure_action = *action;
   u.order = *order;
-  u.monitor = c.monitor;
+  u.monitor = c.monitor.value_or(5000);  // Swarm's default
   u.max_failure_ratio = c.max_failure_ratio;
   return u;
 }
@@ -194,6 +194,11 @@ stack::Result<TaskSpec> task_spec(const Service& s) {
     auto u = at(update_rule(*s.deploy.update_config), base + ".deploy.update_config");
     if (!u) return tl::unexpected(u.error());
     t.update_config = *u;
+  }
+  if (s.deploy.rollback_config) {
+    auto u = at(update_rule(*s.deploy.rollback_config), base + ".deploy.rollback_config");
+    if (!u) return tl::unexpected(u.error());
+    t.rollback_config = *u;
   }
   t.reserved_cpus = s.deploy.reservations.cpus.value_or(0);
   t.reserved_memory = s.deploy.reservations.memory.value_or(0);

@@ -49,7 +49,7 @@ struct UpdateRule {
   Millis delay = 0;
   FailureAction failure_action = FailureAction::Pause;
   UpdateOrder order = UpdateOrder::StopFirst;
-  Millis monitor = 0;
+  Millis monitor = 5000;
   std::optional<double> max_failure_ratio;
 };
 
@@ -74,6 +74,7 @@ struct TaskSpec {
   Millis stop_grace = 10000;
   std::vector<TaskDependency> depends_on;  // by service name
   std::optional<UpdateRule> update_config;
+  UpdateRule rollback_config;  // deploy.rollback_config, else Swarm's defaults
   PullRule pull;
   // Placement: what a node must have free and satisfy.
   double reserved_cpus = 0;

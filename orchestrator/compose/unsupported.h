@@ -27,7 +27,6 @@ inline constexpr UnsupportedField kUnsupportedFields[] = {
     {"runtime", "stack always uses its own runtime"},
     {"storage_opt", "storage options are not applied"},
     {"use_api_socket", "not supported"},
-    {"deploy.rollback_config", "rollbacks are not supported"},
     {"deploy.endpoint_mode", "not applied"},
     {"top:models", "models are not supported"},
 };

@@ -370,6 +370,7 @@ services:
       replicas: 2
       restart_policy: {condition: on-failure, delay: 5s, max_attempts: 4, window: 1m}
       update_config: {parallelism: 2, failure_action: rollback, order: start-first, max_failure_ratio: 0.5}
+      rollback_config: {parallelism: 0, monitor: 0s, delay: 2s}
       resources:
         reservations:
           cpus: "0.5"
@@ -396,6 +397,11 @@ services:
   EXPECT_EQ(t->update_config->failure_action, FailureAction::Rollback);
   EXPECT_EQ(t->update_config->order, UpdateOrder::StartFirst);
   EXPECT_EQ(t->update_config->max_failure_ratio, 0.5);
+  EXPECT_EQ(t->update_config->monitor, 5000);  // unset: Swarm's 5s
+  EXPECT_EQ(t->rollback_config.parallelism, 0);
+  EXPECT_EQ(t->rollback_config.monitor, 0);    // set to 0: 0
+  EXPECT_EQ(t->rollback_config.delay, 2000);
+  EXPECT_EQ(t->rollback_config.failure_action, FailureAction::Pause);
   EXPECT_EQ(t->reserved_cpus, 0.5);
   EXPECT_EQ(t->reserved_memory, 64u << 20);
   EXPECT_EQ(t->gpus, 5);

@@ -53,6 +53,12 @@ class LeadingEngine final : public Engine {
   stack::Result<void> scale(const std::string& s, const std::map<std::string, int>& r) override {
     return current()->scale(s, r);
   }
+  stack::Result<void> rollback(const std::string& s, const std::string& service) override {
+    return current()->rollback(s, service);
+  }
+  stack::Result<compose::Project> rollback_target(const std::string& s, const std::string& service) override {
+    return current()->rollback_target(s, service);
+  }
   std::vector<StackView> stacks() override { return current()->stacks(); }
   stack::Result<compose::Project> project(const std::string& s) override { return current()->project(s); }
   stack::Result<std::vector<ReplicaView>> ps(const std::string& s) override { return current()->ps(s); }

@@ -62,6 +62,21 @@ class Engine {
   virtual stack::Result<void> start(const std::string& stack, const std::vector<std::string>& services) = 0;
   virtual stack::Result<void> restart(const std::string& stack, const std::vector<std::string>& services) = 0;
   virtual stack::Result<void> scale(const std::string& stack, const std::map<std::string, int>& replicas) = 0;
+  // `stack rollback SERVICE`: the service's previous definition becomes its
+  // spec again, its replicas replaced under rollback_config; returns once
+  // they all run it (or the rollback paused).
+  virtual stack::Result<void> rollback(const std::string& stack, const std::string& service) {
+    (void)stack;
+    (void)service;
+    return stack::fail("rollback: not supported by this daemon", ENOTSUP);
+  }
+  // The project a rollback of `service` would run (for the authorization
+  // gate, which checks it as it checks an up).
+  virtual stack::Result<compose::Project> rollback_target(const std::string& stack, const std::string& service) {
+    (void)stack;
+    (void)service;
+    return stack::fail("rollback: not supported by this daemon", ENOTSUP);
+  }
 
   virtual std::vector<StackView> stacks() = 0;
   virtual stack::Result<compose::Project> project(const std::string& stack) = 0;

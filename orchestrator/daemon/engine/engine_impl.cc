@@ -117,7 +117,12 @@ SupervisorContext EngineImpl::context() {
       [pool = &pool_](std::function<void()> probe) { boost::asio::post(*pool, std::move(probe)); },
       system_clock(),
       // One host: only reservations; a cluster places by every requirement.
-      /*enforce_requirements=*/!self_.empty()};
+      /*enforce_requirements=*/!self_.empty(),
+      // Rollbacks, called by a supervisor under its own lock: nothing here
+      // takes a supervisor's lock.
+      [this](const compose::Project& p) { return stack_spec(p, image_healthchecks(p)); },
+      [this](const compose::Project& p) { return wiring_->publish(p); },
+      [this](const StackDesired& d) { return save_stack(d.project, d.goal, d.previous); }};
 }
 
 std::shared_ptr<Supervisor> EngineImpl::find(const std::string& stack) {
@@ -154,8 +159,11 @@ stack::Result<void> check_services(const compose::Project& project, const std::v
   return {};
 }
 
-stack::Result<void> EngineImpl::save_stack(const compose::Project& project, sched::StackGoal goal) {
-  json v{{"project", json::parse(compose::to_json(project, -1))}, {"goal", sched::to_string(goal)}};
+stack::Result<void> EngineImpl::save_stack(const compose::Project& project, sched::StackGoal goal,
+                                           const std::map<std::string, std::string>& previous) {
+  json v{{"project", json::parse(compose::to_json(project, -1))},
+         {"goal", sched::to_string(goal)},
+         {"previous", previous}};
   auto r = store_.put("stacks/" + project.name, v.dump());
   if (!r) return tl::unexpected(r.error().wrap("save stack " + project.name));
   return {};
@@ -208,6 +216,10 @@ stack::Result<std::vector<ReplicaView>> EngineImpl::up(const compose::Project& p
 
   std::shared_ptr<Supervisor> sup = find(project.name);
   bool existed = sup != nullptr;
+  // Services whose config changes keep what they were, for a rollback.
+  std::map<std::string, std::string> previous = existed ? previous_definitions(sup->desired(), project) : std::map<std::string, std::string>{};
+  // Rollouts this up begins are numbered after this.
+  const uint64_t serial = existed ? sup->rollout_serial() : 0;
   std::vector<std::string> made_networks, made_volumes;
   auto rollback = [&] {
     if (existed) return;
@@ -226,7 +238,7 @@ stack::Result<std::vector<ReplicaView>> EngineImpl::up(const compose::Project& p
       return stack::fail("volumes." + key + ": create " + dir, ec.value());
     }
   }
-  if (auto r = save_stack(project, sched::StackGoal::Up); !r) {
+  if (auto r = save_stack(project, sched::StackGoal::Up, previous); !r) {
     rollback();
     return tl::unexpected(r.error());
   }
@@ -241,9 +253,9 @@ stack::Result<std::vector<ReplicaView>> EngineImpl::up(const compose::Project& p
     return tl::unexpected(r.error());
   }
 
-  StackDesired desired{project, *spec, sched::StackGoal::Up, *nets};
+  StackDesired desired{project, *spec, sched::StackGoal::Up, *nets, std::move(previous)};
   if (existed) {
-    sup->update(std::move(desired));
+    sup->update(std::move(desired), /*resume=*/true);
     sup->user_start(options.services);
   } else {
     sup = std::make_shared<Supervisor>(context(), std::move(desired), std::vector<ReplicaRecord>{});
@@ -254,7 +266,7 @@ stack::Result<std::vector<ReplicaView>> EngineImpl::up(const compose::Project& p
   }
   emit(project.name, "up");
   int64_t deadline = options.wait_timeout_ms > 0 ? now_ms() + options.wait_timeout_ms : 0;
-  if (auto w = sup->wait_settled(options.services, options.wait, deadline); !w) {
+  if (auto w = sup->wait_settled(options.services, options.wait, deadline, serial); !w) {
     emit(project.name, "error", {{"reason", w.error().message()}});
     // Interrupted by stackd's stop: the stack is stored with goal up and the
     // next stackd finishes it; rolling back here would only slow the exit.
@@ -273,7 +285,7 @@ stack::Result<void> EngineImpl::teardown(const std::string& stack, bool remove_v
   auto sup = find(stack);
   if (!sup) return stack::fail("no such stack: " + stack, ENOENT);
   compose::Project project = sup->project();
-  (void)save_stack(project, sched::StackGoal::Down);  // a crash mid-down resumes the down on restore
+  (void)save_stack(project, sched::StackGoal::Down, {});  // a crash mid-down resumes the down on restore
   sup->set_goal(sched::StackGoal::Down);
   auto gone = sup->wait_gone(stop_deadline(*sup));
   // stackd is stopping: goal down is stored, restore() finishes the down.
@@ -293,6 +305,7 @@ stack::Result<void> EngineImpl::teardown(const std::string& stack, bool remove_v
     if (!def.external) emit(stack, "network-remove", {{"network", network_name(project, key)}});
   // sources/<stack>/: what a cluster's assignments were cut from (cluster/assignment.h).
   auto st = store_.commit({{StoreOp::DeletePrefix, "replicas/" + stack + "/", ""},
+                           {StoreOp::DeletePrefix, "rollouts/" + stack + "/", ""},
                            {StoreOp::DeletePrefix, "sources/" + stack + "/", ""},
                            {StoreOp::Delete, "stacks/" + stack, ""}});
   if (remove_volumes) {
@@ -318,11 +331,12 @@ stack::Result<void> EngineImpl::stop(const std::string& stack, const std::vector
   std::lock_guard op_guard(*op);
   auto sup = need(stack);
   if (!sup) return tl::unexpected(sup.error());
-  compose::Project p = (*sup)->project();
+  StackDesired d = (*sup)->desired();
+  const compose::Project& p = d.project;
   STACK_TRY(check_services(p, services, "stop"));
   (*sup)->user_stop(services);
   if (services.empty()) {
-    STACK_TRY(save_stack(p, sched::StackGoal::Stopped));
+    STACK_TRY(save_stack(p, sched::StackGoal::Stopped, d.previous));
     (*sup)->set_goal(sched::StackGoal::Stopped);
   }
   return (*sup)->wait_stopped(services, stop_deadline(**sup));
@@ -333,10 +347,11 @@ stack::Result<void> EngineImpl::start(const std::string& stack, const std::vecto
   std::lock_guard op_guard(*op);
   auto sup = need(stack);
   if (!sup) return tl::unexpected(sup.error());
-  compose::Project p = (*sup)->project();
+  StackDesired d = (*sup)->desired();
+  const compose::Project& p = d.project;
   STACK_TRY(check_services(p, services, "start"));
   if ((*sup)->goal() != sched::StackGoal::Up) {
-    STACK_TRY(save_stack(p, sched::StackGoal::Up));
+    STACK_TRY(save_stack(p, sched::StackGoal::Up, d.previous));
     (*sup)->set_goal(sched::StackGoal::Up);
   }
   (*sup)->user_start(services);
@@ -368,7 +383,7 @@ stack::Result<void> EngineImpl::scale(const std::string& stack, const std::map<s
     emit(stack, "scale", {{"service", name}, {"replicas", std::to_string(n)}});
   }
   set_replicas(d.spec, d.project);  // config_hash leaves replicas out: nothing is replaced
-  STACK_TRY(save_stack(d.project, d.goal));
+  STACK_TRY(save_stack(d.project, d.goal, d.previous));
   (*sup)->update(std::move(d));
   return (*sup)->wait_settled(services, false, 0);
 }

@@ -57,6 +57,8 @@ class EngineImpl final : public Engine {
   stack::Result<void> start(const std::string& stack, const std::vector<std::string>& services) override;
   stack::Result<void> restart(const std::string& stack, const std::vector<std::string>& services) override;
   stack::Result<void> scale(const std::string& stack, const std::map<std::string, int>& replicas) override;
+  stack::Result<void> rollback(const std::string& stack, const std::string& service) override;  // engine_rollout.cc
+  stack::Result<compose::Project> rollback_target(const std::string& stack, const std::string& service) override;
   std::vector<StackView> stacks() override;
   stack::Result<compose::Project> project(const std::string& stack) override;
   stack::Result<std::vector<ReplicaView>> ps(const std::string& stack) override;
@@ -75,12 +77,18 @@ class EngineImpl final : public Engine {
   std::shared_ptr<Supervisor> find(const std::string& stack);
   stack::Result<std::shared_ptr<Supervisor>> need(const std::string& stack);
   std::shared_ptr<std::mutex> op_lock(const std::string& stack);
-  stack::Result<void> save_stack(const compose::Project& project, sched::StackGoal goal);
+  // The stack's record: its project, goal and services' previous definitions.
+  stack::Result<void> save_stack(const compose::Project& project, sched::StackGoal goal,
+                                 const std::map<std::string, std::string>& previous);
   std::map<std::string, compose::Healthcheck> image_healthchecks(const compose::Project& project);
   stack::Result<void> teardown(const std::string& stack, bool remove_volumes);
   std::vector<ReplicaView> views(Supervisor& sup);
   void emit(const std::string& stack, const std::string& type, std::map<std::string, std::string> attrs = {});
   SupervisorContext context();
+  // engine_rollout.cc: `current`'s previous definitions, with those of the
+  // services whose config `next` changes replaced by their current one.
+  static std::map<std::string, std::string> previous_definitions(const StackDesired& current,
+                                                                 const compose::Project& next);
   int64_t stop_deadline(Supervisor& sup);
 
   EngineOptions options_;

@@ -19,6 +19,7 @@
 
 #include "orchestrator/compose/loader.h"
 #include "orchestrator/daemon/engine/engine_impl.h"
+#include "orchestrator/daemon/engine/rollout_store.h"
 #include "orchestrator/daemon/engine/stack_spec.h"
 
 namespace stack::orch {
@@ -35,6 +36,8 @@ struct Restored {
   compose::Project project;
   sched::StackGoal goal;
   std::vector<ReplicaRecord> replicas;
+  std::map<std::string, std::string> previous;     // service -> its definition before its last change
+  std::map<std::string, sched::Rollout> rollouts;  // rolling updates, to go on with
 };
 
 }  // namespace
@@ -52,6 +55,12 @@ stack::Result<void> EngineImpl::restore() {
     auto project = compose::project_from_json(j["project"].dump());
     if (!project) return tl::unexpected(project.error().wrap("restore: " + key));
     Restored r{std::move(*project), goal_of(j.value("goal", "up")), {}};
+    if (j.contains("previous") && j["previous"].is_object())
+      for (const auto& [service, def] : j["previous"].items())
+        if (def.is_string()) r.previous[service] = def.get<std::string>();
+    auto rollouts = load_rollouts(store_, r.project.name);
+    if (!rollouts) return tl::unexpected(rollouts.error());
+    r.rollouts = std::move(*rollouts);
     auto records = load_replicas(store_, r.project.name);
     if (!records) return tl::unexpected(records.error());
     for (auto& rec : *records) {
@@ -128,8 +137,8 @@ stack::Result<void> EngineImpl::restore() {
       emit(name, "error", {{"reason", "restore: " + nets.error().message()}});
       continue;  // the other stacks still come back
     }
-    StackDesired desired{r.project, *spec, r.goal, *nets};
-    auto sup = std::make_shared<Supervisor>(context(), std::move(desired), std::move(r.replicas));
+    StackDesired desired{r.project, *spec, r.goal, *nets, std::move(r.previous)};
+    auto sup = std::make_shared<Supervisor>(context(), std::move(desired), std::move(r.replicas), std::move(r.rollouts));
     {
       std::lock_guard lk(mu_);
       stacks_[name] = sup;

@@ -75,6 +75,19 @@ sched::RestartSpec restart_of(const compose::RestartRule& rule) {
   return r;
 }
 
+sched::UpdatePolicy update_policy(const compose::UpdateRule& u) {
+  sched::UpdatePolicy p;
+  p.parallelism = u.parallelism;
+  p.delay = u.delay;
+  p.start_first = u.order == compose::UpdateOrder::StartFirst;
+  p.failure_action = u.failure_action == compose::FailureAction::Continue   ? sched::FailureAction::Continue
+                     : u.failure_action == compose::FailureAction::Rollback ? sched::FailureAction::Rollback
+                                                                            : sched::FailureAction::Pause;
+  p.monitor = u.monitor;
+  p.max_failure_ratio = u.max_failure_ratio.value_or(0);
+  return p;
+}
+
 nlohmann::json port_json(const compose::PortSpec& p) {
   return {{"target", p.target},       {"target_end", p.target_end},     {"host_ip", p.host_ip},
           {"published", p.published}, {"published_end", p.published_end}, {"published_auto", p.published_auto},
@@ -180,6 +193,7 @@ std::string legacy_config_hash(const compose::Service& service) {
   // Fields added to the model since: absent from what was hashed then.
   s["deploy"].erase("max_replicas_per_node");
   s["deploy"].erase("placement_spread");
+  s["deploy"].erase("rollback_config");
   s.erase("cpu_shares");
   s.erase("cpuset");
   s.erase("configs");
@@ -231,6 +245,8 @@ stack::Result<sched::StackSpec> stack_spec(const compose::Project& project,
     ss.stop_signal = t.stop_signal;
     ss.stop_grace = t.stop_grace;
     ss.config_hash = config_hash(s, &project);
+    if (t.update_config) ss.update = update_policy(*t.update_config);
+    ss.rollback = update_policy(t.rollback_config);
     ss.requirements.cpus = t.reserved_cpus;
     ss.requirements.memory = t.reserved_memory;
     ss.requirements.gpus = t.gpus;

@@ -1,5 +1,6 @@
 #include "orchestrator/daemon/engine/supervisor.h"
 
+#include <algorithm>
 #include <csignal>
 
 #include "scheduler/health.h"
@@ -30,8 +31,10 @@ sched::StackSpec one_host(sched::StackSpec spec) {
 
 }  // namespace
 
-Supervisor::Supervisor(SupervisorContext ctx, StackDesired desired, std::vector<ReplicaRecord> replicas)
-    : ctx_(std::move(ctx)), desired_(std::move(desired)) {
+Supervisor::Supervisor(SupervisorContext ctx, StackDesired desired, std::vector<ReplicaRecord> replicas,
+                       std::map<std::string, sched::Rollout> rollouts)
+    : ctx_(std::move(ctx)), desired_(std::move(desired)), rollouts_(std::move(rollouts)) {
+  for (const auto& [_, r] : rollouts_) rollout_serial_ = std::max(rollout_serial_, r.serial);
   auto nodes = ctx_.nodes->nodes();
   for (auto& r : replicas) {
     // Records of a stackd that stored no node ids belong to the only node.
@@ -78,9 +81,10 @@ void Supervisor::stop_loop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Supervisor::update(StackDesired desired) {
+void Supervisor::update(StackDesired desired, bool resume) {
   std::lock_guard lk(mu_);
   desired_ = std::move(desired);
+  resume_paused_ = resume_paused_ || resume;
   source_.reset();
   errors_.clear();
   kicked_ = true;
@@ -249,6 +253,8 @@ Supervisor::Pass Supervisor::pass(std::unique_lock<std::mutex>& lk) {
   sched::ObservedStack observed;
   for (const auto& [_, r] : replicas_) observed.replicas.push_back(r.status);
   node_infos_ = ctx_.nodes->nodes();
+  int64_t rollout_wake = INT64_MAX;
+  if (desired_.goal == sched::StackGoal::Up) step_rollouts(now, observed, rollout_wake);
   sched::Decision d = sched::reconcile(ctx_.enforce_requirements ? desired_.spec : one_host(desired_.spec),
                                        observed, desired_.goal, now, node_infos_);
   // A service no node can take (a cluster: it stays pending until one can)
@@ -258,7 +264,7 @@ Supervisor::Pass Supervisor::pass(std::unique_lock<std::mutex>& lk) {
     if (before[service] != reason) emit("pending", service, "", {{"reason", reason}});
   blocked_ = d.blocked;
   Pass p;
-  p.wake_at = std::min(d.wake_at.value_or(INT64_MAX), schedule_probes(now));
+  p.wake_at = std::min({d.wake_at.value_or(INT64_MAX), schedule_probes(now), rollout_wake});
   for (size_t i = 0; i < d.actions.size() && !quit_;) {
     // Creates of one service on nodes that take them together (another
     // node's: each waits for its report) go as one batch.

@@ -51,9 +51,12 @@
 #include "orchestrator/daemon/engine/supervisor_clock.h"
 #include "scheduler/model.h"
 #include "scheduler/placement.h"
+#include "scheduler/rollout.h"
 #include "scheduler/slots.h"
 
 namespace stack::orch {
+
+struct StackDesired;
 
 struct SupervisorContext {
   const EngineOptions& options;
@@ -70,6 +73,13 @@ struct SupervisorContext {
   // constraints, max_replicas_per_node and spread are ignored, as Compose
   // ignores them without Swarm).
   bool enforce_requirements = false;
+  // Rollbacks (supervisor_rollout.cc): the scheduler's spec of a project
+  // (the engine's stack_spec(), with the images' health checks), its
+  // published ports made to match it, and the stack's record written.
+  // Unset: this supervisor cannot roll back (it says so).
+  std::function<stack::Result<sched::StackSpec>(const compose::Project&)> respec;
+  std::function<stack::Result<void>(const compose::Project&)> publish;
+  std::function<stack::Result<void>(const StackDesired&)> save_desired;
 };
 
 // The plan for one incarnation of (service, slot). Pure.
@@ -82,6 +92,10 @@ int signal_number(const std::string& name);  // "SIGTERM", "TERM", "15"; 0 when 
 // Host dir of a named volume: <volume_root>/<stack>_<key> (external: its name).
 std::string volume_dir(const compose::Project& project, const std::string& key, const std::string& volume_root);
 
+// The project of `desired` with `service` as it was before its last change
+// (StackDesired::previous), its replica count kept: what a rollback runs.
+stack::Result<compose::Project> with_previous(const StackDesired& desired, const std::string& service);
+
 // The services that no node can take, with why ("no node satisfies: ..."),
 // from a decision's blocked lines (placement's "<service> blocked: no node
 // satisfies: ..."). The one reader of that line's shape.
@@ -92,11 +106,17 @@ struct StackDesired {
   sched::StackSpec spec;
   sched::StackGoal goal = sched::StackGoal::Up;
   std::map<std::string, net::NetworkInfo> networks;  // compose key -> network
+  // service -> its definition before the last change of its config (the
+  // project JSON's services entry, as text): what `stack rollback` and
+  // failure_action: rollback return to (Swarm's PreviousSpec).
+  std::map<std::string, std::string> previous;
 };
 
 class Supervisor {
  public:
-  Supervisor(SupervisorContext ctx, StackDesired desired, std::vector<ReplicaRecord> replicas);
+  // `rollouts`: the rolling updates stored for the stack (rollout_store.h).
+  Supervisor(SupervisorContext ctx, StackDesired desired, std::vector<ReplicaRecord> replicas,
+             std::map<std::string, sched::Rollout> rollouts = {});
   ~Supervisor();  // stops the loop; containers keep running
 
   // Watches exits of adopted replicas that are Running and wires them; then
@@ -117,7 +137,9 @@ class Supervisor {
   };
   Pass step();
 
-  void update(StackDesired desired);
+  // `resume`: a paused rolling update of a service whose config is
+  // unchanged goes on (`stack up` again, as `docker service update` does).
+  void update(StackDesired desired, bool resume = false);
   void set_goal(sched::StackGoal goal);
   sched::StackGoal goal();
   compose::Project project();
@@ -133,7 +155,12 @@ class Supervisor {
   // once (healthy: is running and healthy or has no check) and no slot above
   // a service's replica count is left, or a hard failure (create error, a
   // dependency that failed, no node for it), or `deadline_ms` (0 = none).
-  stack::Result<void> wait_settled(const std::vector<std::string>& services, bool healthy, int64_t deadline_ms);
+  // With `rollouts_after` (a rollout_serial() from before the change), a
+  // rolling update begun since that pauses fails the wait with its reason,
+  // and one rolled back by its failure_action fails it once the rollback
+  // is done.
+  stack::Result<void> wait_settled(const std::vector<std::string>& services, bool healthy, int64_t deadline_ms,
+                                   uint64_t rollouts_after = UINT64_MAX);
   // Blocks until the replicas of `services` are no longer running.
   stack::Result<void> wait_stopped(const std::vector<std::string>& services, int64_t deadline_ms);
   // Blocks until no replica has a container.
@@ -146,6 +173,13 @@ class Supervisor {
   void kick();
 
   std::vector<ReplicaRecord> replicas();
+
+  // Rolling updates (supervisor_rollout.cc). rollback(): `stack rollback
+  // SERVICE`: the service's previous definition becomes its spec again and
+  // its replicas go back batch by batch under rollback_config.
+  stack::Result<void> rollback(const std::string& service);
+  uint64_t rollout_serial();
+  std::map<std::string, sched::Rollout> rollouts();
   // unplaced_services() of the last reconcile.
   std::map<std::string, std::string> unplaced();
   // The slots each service should have now (sched::target_slots() over the
@@ -197,6 +231,11 @@ class Supervisor {
   int64_t schedule_probes(int64_t now);  // returns the next probe time (INT64_MAX: none)
   void watch(LocalNode* node, const std::string& id);
   void rewire();  // DNS + port backends from the replica set (mu_ held)
+  // supervisor_rollout.cc (mu_ held): starts, steps and stores each
+  // service's rolling update; fills observed.replaceable and lowers `wake`.
+  void step_rollouts(int64_t now, sched::ObservedStack& observed, int64_t& wake);
+  stack::Result<void> roll_back(const std::string& service, bool automatic, const std::string& cause);
+  void store_rollout(const std::string& service);  // rollouts_[service], or its deletion when absent
   void save(const ReplicaRecord& r);
   void emit(const std::string& type, const std::string& service, const std::string& replica,
             std::map<std::string, std::string> attrs = {});
@@ -235,6 +274,9 @@ class Supervisor {
   std::set<std::string> probing_;        // container ids with a probe in flight
   std::vector<std::string> blocked_;    // the last decision's blocked list
   std::set<std::string> killed_;         // container ids SIGKILLed already
+  std::map<std::string, sched::Rollout> rollouts_;  // service -> its last rolling update
+  uint64_t rollout_serial_ = 0;          // the last rollout's serial (rollouts_after)
+  bool resume_paused_ = false;           // update(resume): the next pass resumes paused rollouts
   RecordBatch* save_batch_ = nullptr;    // set by do_creates: save() and drop_record() add to it
   std::thread thread_;
   // Callbacks from node and pool threads reach the supervisor through this;

@@ -51,11 +51,11 @@ std::optional<Supervisor::PreparedCreate> Supervisor::prepare_create(const sched
   // else is followed by a new task, the next incarnation.
   ReplicaRecord* prev = restart ? find_task(a) : current_task(service, slot);
   // A running task is replaced only when its node is down (lost: it goes at
-  // once) or drained (it keeps running, superseded, until reconcile stops it
-  // once this one serves).
+  // once), or keep_old (a drained node, a start-first update: it keeps
+  // running, superseded, until reconcile stops it once this one serves).
   const bool live = prev && !prev->status.container_id.empty() &&
                     (prev->status.state == ReplicaState::Running || prev->status.state == ReplicaState::Stopping);
-  const bool move_off = live && !restart && node_drained(prev->status.node);
+  const bool move_off = live && !restart && (a.keep_old || node_drained(prev->status.node));
   if (live && !node_down(prev->status.node) && !move_off) return std::nullopt;
   if (prev && restart && prev != current_task(service, slot)) return std::nullopt;  // superseded meanwhile
   std::string old = prev && !move_off ? prev->status.container_id : "";
@@ -192,6 +192,9 @@ bool Supervisor::finish_create(std::unique_lock<std::mutex>& lk, PreparedCreate&
   }
   errors_.erase({service, slot});
   cur->status.state = ReplicaState::Running;
+  // A `start`/`up` while it was being created (the lock is let go for the
+  // launch) saw it Created and asked for a start: it has one now.
+  cur->status.start_requested = false;
   cur->status.started_at = started->started_at_ms ? started->started_at_ms : ctx_.clock.now();
   if (ss && ss->health.kind != sched::ProbeKind::None)
     cur->status.health = sched::health_on_start(ss->health, cur->status.started_at);

@@ -17,12 +17,25 @@ void Supervisor::interrupt_waits() {
 }
 
 stack::Result<void> Supervisor::wait_settled(const std::vector<std::string>& services, bool healthy,
-                                          int64_t deadline_ms) {
+                                          int64_t deadline_ms, uint64_t rollouts_after) {
   std::unique_lock lk(mu_);
   for (;;) {
     for (const auto& [slot, e] : errors_)
       if (selected(services, slot.first)) return stack::fail(e);
     bool done = true;
+    // Rolling updates begun since the caller's change: one in flight is
+    // waited for; one that paused or was rolled back by its failure_action
+    // is this change's failure.
+    if (rollouts_after != UINT64_MAX)
+      for (const auto& [service, r] : rollouts_) {
+        if (r.serial <= rollouts_after || !selected(services, service)) continue;
+        if (r.phase == sched::RolloutPhase::Paused)
+          return stack::fail("service " + service + ": " + r.message + " (`stack up` resumes it, `stack rollback " +
+                             service + "` returns to the previous definition)");
+        if (r.rollback && r.automatic && r.phase == sched::RolloutPhase::Completed)
+          return stack::fail("service " + service + ": the update failed and was rolled back (" + r.cause + ")");
+        if (r.phase != sched::RolloutPhase::Completed) done = false;
+      }
     // A service no node can take stays pending with its reason (Swarm's
     // behaviour; on one host a reservation fits once another replica or
     // stack goes): settled, not failed.

@@ -117,6 +117,16 @@ struct Gate {
     return stored(services);
   }
 
+  // What the rollback would run: the service's previous definition, checked
+  // as an up of it would be.
+  AuthzResult rollback(const json& j) {
+    auto it = j.find("service");
+    if (it == j.end() || !it->is_string()) return unchecked("service", "expected a string; the policy cannot check it");
+    auto project = engine.rollback_target(stack, it->get<std::string>());
+    if (!project) return unchecked("service", project.error().message());
+    return check_service(policy, *project, it->get<std::string>(), resolve);
+  }
+
   AuthzResult exec(const json& j, bool run) {
     auto er = exec_request_from_json(j, run ? std::vector<std::string>{"rm"} : std::vector<std::string>{});
     if (!er) return unchecked("request body", er.error().message() + "; the policy cannot check it");
@@ -166,6 +176,7 @@ AuthzResult authorize_request(const AuthzPolicy& policy, Engine& engine, const A
   if (verb == "up") return g.up(*body);
   if (verb == "start" || verb == "restart") return g.lifecycle(*body);
   if (verb == "scale") return g.scale(*body);
+  if (verb == "rollback") return g.rollback(*body);
   if (verb == "exec" || verb == "run") return g.exec(*body, verb == "run");
   if (verb == "attach") return g.exec(*body, false);  // the same body: the service it reaches
   return unchecked(what, "not a request the policy knows");

@@ -16,6 +16,7 @@
 //                      so a later implementation is not open by default)
 //   start, restart     the stored project's services named (all when none)
 //   scale              the stored project's services named
+//   rollback           the service's previous definition, as up checks it
 //   image pull,        nothing: pull is what `up` does for any caller;
 //   remove, prune      the others only take away
 //   image load,        refused: they set what an image name runs (root's

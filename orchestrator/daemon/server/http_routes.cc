@@ -197,6 +197,15 @@ struct Call {
     if (check(engine.scale(stack, want))) ok(json::object());
   }
 
+  void rollback(const std::string& stack) {
+    json j;
+    if (!body_json(j) || !check(check_fields(j, {"service"}, "rollback"))) return;
+    auto it = j.find("service");
+    if (it == j.end() || !it->is_string() || it->get<std::string>().empty())
+      return fail(400, "rollback: field \"service\": expected the name of a service");
+    if (check(engine.rollback(stack, it->get<std::string>()))) ok(json::object());
+  }
+
   void inspect(const std::string& stack) {
     auto p = engine.project(stack);
     if (!check(p)) return;
@@ -326,6 +335,7 @@ struct Call {
       if (verb == "down") return down(stack);
       if (verb == "stop" || verb == "start" || verb == "restart") return lifecycle(stack, verb);
       if (verb == "scale") return scale(stack);
+      if (verb == "rollback") return rollback(stack);
       if (verb == "exec") return exec(stack, false);
       if (verb == "run") return exec(stack, true);
       if (verb == "attach") return attach(stack);
