@@ -4,7 +4,8 @@
 # a loop (one request at a time, 1 s timeout each), as the user sees it:
 #   update time        `stack up -d` of v2 until it returns (every replica
 #                      runs v2, healthy, and the last batch ran its monitor);
-#   failed requests    requests that got no answer during the update;
+#   failed requests    requests that got no answer during the update, and
+#                      the outage: first to last failed request, in ms;
 #   first v2 answer    from the up's start to the client's first v2 answer.
 # Rows: update_config {parallelism: 2, order: start-first} with Swarm's
 # default monitor (5 s) and with monitor 0 s; and no update_config (Compose's
@@ -67,7 +68,7 @@ EOF
 }
 
 row() {  # $1 label, $2 update_config line
-  local times=() fails=() firsts=()
+  local times=() fails=() firsts=() outages=()
   for _ in $(seq "$REPS"); do
     write_stack v1 "$2"
     "$STACK" -f "$work/web.yaml" up -d --wait >/dev/null
@@ -85,14 +86,15 @@ row() {  # $1 label, $2 update_config line
     times+=($((t1 - t0)))
     fails+=("$(awk -v t="$t0" '$1 >= t && $2 == "FAILED"' "$work/client.log" | wc -l)")
     firsts+=("$(awk -v t="$t0" '$1 >= t && $2 == "v2" {print $1 - t; exit}' "$work/client.log")")
+    outages+=("$(awk -v t="$t0" '$1 >= t && $2 == "FAILED" {if (!f) f = $1; l = $1} END {print f ? l - f : 0}' "$work/client.log")")
     "$STACK" -f "$work/web.yaml" down >/dev/null
   done
-  printf '%-44s %10s ms %8s failed %10s ms\n' "$1" \
+  printf '%-44s %10s ms %8s failed %8s ms %10s ms\n' "$1" \
     "$(printf '%s\n' "${times[@]}" | median)" "$(printf '%s\n' "${fails[@]}" | median)" \
-    "$(printf '%s\n' "${firsts[@]}" | median)"
+    "$(printf '%s\n' "${outages[@]}" | median)" "$(printf '%s\n' "${firsts[@]}" | median)"
 }
 
-printf '%-44s %13s %15s %13s\n' "10 replicas, v1 -> v2 (median of $REPS)" "update" "requests" "first v2"
+printf '%-44s %13s %15s %11s %13s\n' "10 replicas, v1 -> v2 (median of $REPS)" "update" "requests" "outage" "first v2"
 row "parallelism 2, start-first, monitor 5s" "      update_config: {parallelism: 2, order: start-first}"
 row "parallelism 2, start-first, monitor 0s" "      update_config: {parallelism: 2, order: start-first, monitor: 0s}"
 row "no update_config (recreate all)" ""

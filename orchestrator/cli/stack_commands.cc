@@ -1,6 +1,6 @@
 // Stack verbs that change or describe a stack as a whole: selection of the
 // stack, up (progress display, attached logs, Ctrl-C stop), down, start /
-// stop / restart, scale, rollback, pull, config, version, ls, inspect.
+// stop / restart, scale, plan, rollback, pull, config, version, ls, inspect.
 #include "orchestrator/cli/stack_commands.h"
 
 #include <pthread.h>
@@ -261,6 +261,58 @@ Result<> cmd_scale(const StackOptions& o, const std::vector<std::string>& assign
   auto r = client->call("POST", stack_path(*name, "scale"), json{{"replicas", want}});
   if (!r) return tl::unexpected(r.error());
   return {};
+}
+
+Result<int> cmd_plan(const StackOptions& o, const std::string& format) {
+  auto project = load_stack(o);
+  if (!project) return tl::unexpected(project.error());
+  auto client = ApiClient::connect(o.client);
+  if (!client) return tl::unexpected(client.error());
+  auto r = client->call("POST", stack_path(project->name, "plan"),
+                        json{{"project", json::parse(compose::to_json(*project))}});
+  if (!r) return tl::unexpected(r.error());
+  const json& p = *r;
+  const int code = p.value("changes", false) ? 2 : 0;  // for CI pipelines: 2 = up would change something
+  if (format == "json") {
+    std::cout << p.dump(2) << "\n";
+    return code;
+  }
+  std::cout << "Stack " << p.value("stack", "") << (p.value("exists", false) ? "" : " (new)") << ": "
+            << (code ? "up would change it" : "up would change nothing") << "\n";
+  size_t w = 0;
+  for (const auto& s : p["services"]) w = std::max(w, s.value("name", "").size());
+  for (const auto& s : p["services"]) {
+    std::string name = s.value("name", ""), action = s.value("action", "");
+    std::string what;
+    int from = s["replicas"].value("from", 0), to = s["replicas"].value("to", 0);
+    if (action == "create") what = std::to_string(to) + (to == 1 ? " replica" : " replicas");
+    if (action == "scale" || (action == "update" && from != to))
+      what = "replicas " + std::to_string(from) + " -> " + std::to_string(to);
+    if (action == "update") {
+      std::string fields;
+      for (const auto& f : s["changed"]) fields += (fields.empty() ? "" : ", ") + f.get<std::string>();
+      if (!fields.empty()) what += (what.empty() ? "" : "; ") + fields;
+      size_t n = s["replace"].size();
+      if (n)
+        what += "; replaces " + std::to_string(n) + (n == 1 ? " replica" : " replicas") + " in " +
+                std::to_string(s.value("batches", 1)) + (s.value("batches", 1) == 1 ? " batch" : " batches") + " (" +
+                s.value("order", "") + ")";
+      else
+        what += "; applied to the running replicas";
+    }
+    std::cout << "  " << name << std::string(w - name.size() + 2, ' ') << action << (what.empty() ? "" : "  " + what)
+              << "\n";
+  }
+  auto list = [&](const char* key, const char* label) {
+    if (!p.contains(key) || p[key].empty()) return;
+    std::string items;
+    for (const auto& x : p[key]) items += (items.empty() ? "" : ", ") + x.get<std::string>();
+    std::cout << label << items << "\n";
+  };
+  list("images", "Images to pull: ");
+  list("networks", "Networks to create: ");
+  list("volumes", "Volumes to create: ");
+  return code;
 }
 
 Result<> cmd_rollback(const StackOptions& o, const std::string& service) {

@@ -41,6 +41,9 @@ Result<> cmd_down(const StackOptions& o, bool volumes);
 Result<> cmd_ps(const StackOptions& o, const std::string& format, bool all, bool every_stack);
 Result<> cmd_lifecycle(const StackOptions& o, const std::string& verb, const std::vector<std::string>& services);
 Result<> cmd_scale(const StackOptions& o, const std::vector<std::string>& assignments);
+// What `up` of the file would do, done nothing of; 0 when nothing would
+// change, 2 when something would (the CLI's exit code).
+Result<int> cmd_plan(const StackOptions& o, const std::string& format);
 // The service's previous definition back, replica by replica (rollback_config).
 Result<> cmd_rollback(const StackOptions& o, const std::string& service);
 Result<> cmd_stack_pull(const StackOptions& o, const GlobalOptions& g, bool quiet);

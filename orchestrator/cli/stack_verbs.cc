@@ -152,6 +152,17 @@ void add_stack_verbs(CLI::App& app, StackVerbs& v, const GlobalOptions& g, std::
   scale->add_option("assignments", v.services, "SERVICE=N ...")->required();
   scale->callback([&] { action = [&] { return cmd_scale(v.stack, v.services); }; });
 
+  auto* plan = app.add_subcommand("plan", "what up would do, without doing it (exit 2 when it would change something)");
+  plan->add_option("--format", v.format, "text|json")->check(CLI::IsMember({"text", "json"}));
+  plan->callback([&] {
+    action = [&]() -> Result<> {
+      auto r = cmd_plan(v.stack, v.format);
+      if (!r) return tl::unexpected(r.error());
+      v.exit_code = *r;
+      return {};
+    };
+  });
+
   auto* rollback = app.add_subcommand("rollback", "return a service to its definition before the last change");
   rollback->add_option("service", v.exec.service, "service")->required();
   rollback->callback([&] { action = [&] { return cmd_rollback(v.stack, v.exec.service); }; });

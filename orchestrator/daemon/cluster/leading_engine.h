@@ -56,6 +56,7 @@ class LeadingEngine final : public Engine {
   stack::Result<void> rollback(const std::string& s, const std::string& service) override {
     return current()->rollback(s, service);
   }
+  stack::Result<std::string> plan(const compose::Project& p) override { return current()->plan(p); }
   stack::Result<compose::Project> rollback_target(const std::string& s, const std::string& service) override {
     return current()->rollback_target(s, service);
   }

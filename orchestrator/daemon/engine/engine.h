@@ -70,6 +70,12 @@ class Engine {
     (void)service;
     return stack::fail("rollback: not supported by this daemon", ENOTSUP);
   }
+  // `stack plan`: what up(project) would do, as JSON (stack_plan.h), done
+  // nothing of.
+  virtual stack::Result<std::string> plan(const compose::Project& project) {
+    (void)project;
+    return stack::fail("plan: not supported by this daemon", ENOTSUP);
+  }
   // The project a rollback of `service` would run (for the authorization
   // gate, which checks it as it checks an up).
   virtual stack::Result<compose::Project> rollback_target(const std::string& stack, const std::string& service) {

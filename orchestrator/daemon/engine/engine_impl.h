@@ -59,6 +59,7 @@ class EngineImpl final : public Engine {
   stack::Result<void> scale(const std::string& stack, const std::map<std::string, int>& replicas) override;
   stack::Result<void> rollback(const std::string& stack, const std::string& service) override;  // engine_rollout.cc
   stack::Result<compose::Project> rollback_target(const std::string& stack, const std::string& service) override;
+  stack::Result<std::string> plan(const compose::Project& project) override;  // engine_plan.cc
   std::vector<StackView> stacks() override;
   stack::Result<compose::Project> project(const std::string& stack) override;
   stack::Result<std::vector<ReplicaView>> ps(const std::string& stack) override;

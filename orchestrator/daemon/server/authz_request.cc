@@ -168,8 +168,8 @@ AuthzResult authorize_request(const AuthzPolicy& policy, Engine& engine, const A
   if (req.method != "POST" || parts.size() != 5 || !parts[0].empty() || parts[1] != "v1" || parts[2] != "stacks")
     return unchecked(what, "not a request the policy knows");
   const std::string& verb = parts[4];
-  // down and stop only take containers away.
-  if (verb == "down" || verb == "stop") return {};
+  // down and stop only take containers away; plan changes nothing.
+  if (verb == "down" || verb == "stop" || verb == "plan") return {};
   auto body = body_of(req);
   if (!body) return tl::unexpected(body.error());
   Gate g{policy, engine, req, resolve, parts[3]};

@@ -17,6 +17,7 @@
 //   start, restart     the stored project's services named (all when none)
 //   scale              the stored project's services named
 //   rollback           the service's previous definition, as up checks it
+//   plan               nothing: it changes nothing (what it shows, GETs show)
 //   image pull,        nothing: pull is what `up` does for any caller;
 //   remove, prune      the others only take away
 //   image load,        refused: they set what an image name runs (root's

@@ -197,6 +197,20 @@ struct Call {
     if (check(engine.scale(stack, want))) ok(json::object());
   }
 
+  // Reads only: what up of the body's project would do.
+  void plan(const std::string& stack) {
+    json j;
+    if (!body_json(j) || !check(check_fields(j, {"project"}, "plan"))) return;
+    if (!j.contains("project")) return fail(400, "plan: field \"project\": required");
+    auto project = compose::project_from_json(j["project"].dump());
+    if (!project) return fail(400, "field \"project\": " + project.error().message());
+    if (project->name != stack)
+      return fail(400, "field \"project\": name \"" + project->name + "\" differs from the stack \"" + stack + "\"");
+    auto r = engine.plan(*project);
+    if (!check(r)) return;
+    ok(json::parse(*r));
+  }
+
   void rollback(const std::string& stack) {
     json j;
     if (!body_json(j) || !check(check_fields(j, {"service"}, "rollback"))) return;
@@ -336,6 +350,7 @@ struct Call {
       if (verb == "stop" || verb == "start" || verb == "restart") return lifecycle(stack, verb);
       if (verb == "scale") return scale(stack);
       if (verb == "rollback") return rollback(stack);
+      if (verb == "plan") return plan(stack);
       if (verb == "exec") return exec(stack, false);
       if (verb == "run") return exec(stack, true);
       if (verb == "attach") return attach(stack);
