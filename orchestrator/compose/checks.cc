@@ -148,6 +148,13 @@ stack::Result<void> check_project(Project& project, const Node& doc, const std::
     if (s.replicas < 0)
       return fail_at(locate(doc, {"services", name, "deploy", "replicas"}), base + ".replicas", "must not be negative");
     STACK_TRY(check_mac_addresses(doc, name, s));
+    if (s.autoscale && s.autoscale->memory && !s.mem_limit)
+      return fail_at(locate(doc, {"services", name, "x-autoscale", "memory"}), base + ".x-autoscale.memory",
+                     "a memory target is a share of the memory limit: set mem_limit or "
+                     "deploy.resources.limits.memory");
+    if (s.autoscale && !s.container_name.empty())
+      return fail_at(locate(doc, {"services", name, "x-autoscale"}), base + ".x-autoscale",
+                     "cannot be used with container_name (container names are unique)");
     if (!s.container_name.empty() && s.replicas > 1)
       return fail_at(locate(doc, {"services", name, "container_name"}), base + ".container_name",
                      "container_name \"" + s.container_name + "\" cannot be used with " + std::to_string(s.replicas) +

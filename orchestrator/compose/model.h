@@ -77,6 +77,24 @@ struct Healthcheck {
 
 // Our extension `x-healthcheck`: probes run from the host side (minimal images
 // have no curl). Exactly one of http/tcp is set. Timing fields as Healthcheck.
+// x-autoscale (compose/autoscale.h): a service's replicas between min and
+// max, following its targets (each optional, one at least).
+struct ScaleStep {
+  Millis stabilization = 0;  // a decision must hold this long
+  int max_step = 1;          // replicas added (removed) at most...
+  Millis period = 15000;     // ...per this long
+};
+
+struct Autoscale {
+  int min = 1;
+  int max = 1;
+  std::optional<double> cpu;     // percent of the replica's CPU (its cpus limit, else reservation, else one CPU)
+  std::optional<double> memory;  // percent of its memory limit
+  std::optional<double> requests_per_second;  // per replica, on its published ports
+  ScaleStep scale_up{0, 4, 15000};
+  ScaleStep scale_down{300000, 1, 60000};
+};
+
 struct NativeProbe {
   std::string kind;       // "http" | "tcp"
   uint16_t port = 0;
@@ -231,6 +249,7 @@ struct Service {
   std::vector<std::string> volumes_from;
   std::optional<Healthcheck> healthcheck;   // from the file; unset = the image's HEALTHCHECK
   std::optional<NativeProbe> native_probe;  // x-healthcheck
+  std::optional<Autoscale> autoscale;       // x-autoscale
   std::string restart = "no";               // no | always | on-failure[:N] | unless-stopped (task_spec.h)
   Deploy deploy;
   int replicas = 1;  // the one replica count: deploy.replicas, else scale, else 1

@@ -8,6 +8,7 @@
 #include "orchestrator/compose/env_file.h"
 #include "orchestrator/compose/documents.h"
 #include "orchestrator/compose/fields.h"
+#include "orchestrator/compose/autoscale.h"
 #include "orchestrator/compose/healthcheck.h"
 #include "orchestrator/compose/hooks.h"
 #include "orchestrator/compose/isolation.h"
@@ -364,6 +365,11 @@ stack::Result<Service> normalize_service(const std::string& name, const Node& n,
       STACK_COMPOSE_ASSIGN(np, parse_native_probe(v, p));
       s.native_probe = np;
       s.extensions[k] = to_json_text(v);
+    } else if (k == "x-autoscale") {
+      Autoscale a;
+      STACK_COMPOSE_ASSIGN(a, parse_autoscale(v, p));
+      s.autoscale = a;
+      s.extensions[k] = autoscale_json(a);  // resolved: `stack config` shows the defaults it took
     } else if (k == "x-egress-rate") {
       STACK_COMPOSE_ASSIGN(s.egress_bytes_per_sec, read_bit_rate(v, p));
       s.extensions[k] = to_json_text(v);

@@ -69,6 +69,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BlkioConfig, weight, weight_devi
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResourceTuning, mem_reservation, memswap_limit, mem_swappiness,
                                                 oom_kill_disable, cpu_period, cpu_quota, blkio, device_cgroup_rules,
                                                 cgroup_parent, cpu_rt_runtime, cpu_rt_period)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ScaleStep, stabilization, max_step, period)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Autoscale, min, max, cpu, memory, requests_per_second, scale_up, scale_down)
 // By hand (more fields than nlohmann's macros take), with defaults as
 // Deploy: a project stored before a field existed still loads.
 template <class S, class F>
@@ -86,6 +88,7 @@ void service_fields(S& s, F&& f) {
   f("depends_on", s.depends_on);
   f("healthcheck", s.healthcheck);
   f("native_probe", s.native_probe);
+  f("autoscale", s.autoscale);
   f("restart", s.restart);
   f("deploy", s.deploy);
   f("replicas", s.replicas);
@@ -349,6 +352,8 @@ nlohmann::json compose_view(const Project& project) {
       svc[k == "blkio" ? "blkio_config" : k] = x;
     }
   }
+  // x-autoscale is shown as the file's extension, resolved (autoscale.h).
+  for (auto& [name, svc] : v["services"].items()) svc.erase("autoscale");
   // The default log (json-file, no options) and attach: true are not written.
   for (const auto& [name, service] : project.services) {
     if (!v["services"].contains(name)) continue;

@@ -200,7 +200,7 @@ std::string legacy_config_hash(const compose::Service& service) {
   s.erase("tuning");
   s.erase("logging");
   for (const char* k : {"pid", "ipc", "uts", "cgroup", "group_add", "annotations", "attach", "post_start", "pre_stop",
-                        "mac_address", "pull_refresh_after", "links", "volumes_from"})
+                        "mac_address", "pull_refresh_after", "links", "volumes_from", "autoscale"})
     s.erase(k);
   if (s.contains("networks"))
     for (auto& [_, n] : s["networks"].items()) n.erase("mac_address");
