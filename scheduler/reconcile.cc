@@ -298,10 +298,13 @@ class Pass {
     auto pin = [&](std::vector<Ranked>& into) {
       if (!node.empty()) into.back().action.node = node;
     };
-    auto create = [&](const ReplicaStatus* r, int slot, const std::string& reason) {
+    // keep_old: the slot's running task stays, superseded, until this one
+    // serves (a drained node, a start-first update).
+    auto create = [&](const ReplicaStatus* r, int slot, const std::string& reason, bool keep_old = false) {
       if (!may_start(s, st)) return;
       emit(creates_, ActionKind::Create, r, s.name, slot, reason);
       pin(creates_);
+      creates_.back().action.keep_old = keep_old;
     };
     auto restart = [&](const ReplicaStatus* r, const std::string& reason) {
       emit(restarts_, ActionKind::Restart, r, s.name, r->slot, reason);
@@ -326,18 +329,13 @@ class Pass {
         continue;
       }
       if (drained(r) && !stale) {
-        create(r, slot, "node " + r->node + " is drained, " + of);
-        if (!creates_.empty() && creates_.back().action.slot == slot && creates_.back().action.service == s.name)
-          creates_.back().action.keep_old = true;
+        create(r, slot, "node " + r->node + " is drained, " + of, /*keep_old=*/true);
         continue;
       }
       switch (r->state) {
         case ReplicaState::Running:
-          if (stale && batch && batch->start_first) {
-            create(r, slot, "config changed, start-first, " + of);  // the old one is superseded
-            if (!creates_.empty() && creates_.back().action.slot == slot && creates_.back().action.service == s.name)
-              creates_.back().action.keep_old = true;
-          }
+          if (stale && batch && batch->start_first)
+            create(r, slot, "config changed, start-first, " + of, /*keep_old=*/true);
           else if (stale)
             emit(stops_, ActionKind::Stop, r, s.name, slot, "config changed");
           else if (replace_unhealthy(s, *r))

@@ -135,9 +135,7 @@ std::map<std::string, std::string> Supervisor::unplaced() {
 }
 
 std::vector<sched::SlotTarget> Supervisor::targets_of(const sched::ServiceSpec& service) const {
-  sched::SlotMap current;  // replicas_ is ordered by incarnation: the last one wins
-  for (const auto& [task, r] : replicas_)
-    if (r.status.service == service.name) current[r.status.slot] = &r.status;
+  sched::SlotMap current = current_tasks(service.name);
   if (ctx_.enforce_requirements) return sched::target_slots(service, current, &node_infos_);
   sched::ServiceSpec here = service;  // as pass() reconciles it
   here.requirements = one_host(here.requirements);
@@ -187,6 +185,13 @@ ReplicaRecord* Supervisor::find_by_id(const std::string& id) {
 ReplicaRecord* Supervisor::find_task(const sched::Action& a) {
   auto it = replicas_.find({a.service, a.slot, a.incarnation});
   return it == replicas_.end() ? nullptr : &it->second;
+}
+
+sched::SlotMap Supervisor::current_tasks(const std::string& service) const {
+  sched::SlotMap current;  // replicas_ is ordered by incarnation: the last one wins
+  for (const auto& [task, r] : replicas_)
+    if (r.status.service == service) current[r.status.slot] = &r.status;
+  return current;
 }
 
 ReplicaRecord* Supervisor::current_task(const std::string& service, int slot) {

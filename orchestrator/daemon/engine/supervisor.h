@@ -242,6 +242,8 @@ class Supervisor {
   const sched::ServiceSpec* service_spec(const std::string& name) const;
   ReplicaRecord* find_by_id(const std::string& id);
   ReplicaRecord* find_task(const sched::Action& a);
+  // Each slot's current task (its highest incarnation) of `service`.
+  sched::SlotMap current_tasks(const std::string& service) const;
   // The slot's current task (its highest incarnation); nullptr when it has none.
   ReplicaRecord* current_task(const std::string& service, int slot);
   // network_mode, pid and ipc "service:X" or "container:NAME" (NAME a

@@ -41,9 +41,7 @@ void Supervisor::step_rollouts(int64_t now, sched::ObservedStack& observed, int6
     for (int round = 0; round < 2; round++) {
       const sched::ServiceSpec* ss = service_spec(name);
       if (!ss) break;
-      sched::SlotMap current;  // replicas_ is ordered by incarnation: the last one wins
-      for (const auto& [task, r] : replicas_)
-        if (r.status.service == name) current[r.status.slot] = &r.status;
+      sched::SlotMap current = current_tasks(name);
       auto it = rollouts_.find(name);
       if (it == rollouts_.end() || it->second.target != ss->config_hash) {
         if (ss->update && sched::has_stale_tasks(*ss, current)) {
