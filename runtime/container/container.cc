@@ -64,10 +64,20 @@ Result<Spec> load_spec_if_hooked(const std::string& path, const char* stage) {
 // The runtime's own parent cgroup ("/stack") is removed with its last
 // container, so a host is left as it was found. Best effort: rmdir fails
 // harmlessly while other containers live there, and a create racing with it
-// recreates the parent (make_dirs is mkdir -p).
+// recreates the parent (make_dirs is mkdir -p). A parent given a real-time
+// budget (stackd's --cpu-rt-runtime, or the admin) stays: removing it would
+// take the budget with it, and the next real-time container, perhaps another
+// daemon's, would find none.
 void remove_default_parent(const CgroupManager& cg) {
   if (cg.path().rfind("/stack/", 0) != 0) return;
-  for (auto& h : cg.hierarchies()) ::rmdir((h.mount_point + "/stack").c_str());
+  for (auto& h : cg.hierarchies()) {
+    const std::string parent = h.mount_point + "/stack";
+    if (!h.unified) {
+      auto budget = cgroupfs::read_limit(parent + "/cpu.rt_runtime_us");
+      if (budget && budget->value_or(0) > 0) continue;
+    }
+    ::rmdir(parent.c_str());
+  }
 }
 
 // Waits until `pid` is gone (exited, zombie or reaped), up to `ms`.

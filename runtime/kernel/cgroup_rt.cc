@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <filesystem>
 
 #include "runtime/kernel/cgroup.h"
@@ -36,9 +38,21 @@ Result<> set_cgroup_rt_runtime(const std::string& cgroup_path, int64_t us) {
   std::error_code ec;
   std::filesystem::create_directories(*dir, ec);
   if (ec) return fail("create " + *dir + ": " + ec.message(), ec.value());
-  auto w = cgroupfs::write(*dir + "/cpu.rt_runtime_us", std::to_string(us));
-  if (!w) return tl::unexpected(w.error().wrap("real-time budget of " + cgroup_path));
-  return {};
+  // A child removed just now still counts against the parent until the
+  // kernel frees it after an RCU grace period (up to 2 s after a container's
+  // delete, measured here): lowering the budget below that child's share
+  // fails with EINVAL for the moment, so a lowering is retried briefly. A
+  // raise that fails is a real refusal (more than the grandparent grants).
+  auto before = cgroupfs::read_limit(*dir + "/cpu.rt_runtime_us");
+  const bool lowering = before && before->value_or(0) > us;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    auto w = cgroupfs::write(*dir + "/cpu.rt_runtime_us", std::to_string(us));
+    if (w) return {};
+    if (!lowering || w.error().code != EINVAL || std::chrono::steady_clock::now() >= deadline)
+      return tl::unexpected(w.error().wrap("real-time budget of " + cgroup_path));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 }  // namespace stack::rt

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "runtime/kernel/cgroup.h"
+#include "runtime/kernel/cgroup_rt.h"
 #include "tests/integration/stack_cli_fixture.h"
 
 namespace stack::test {
@@ -178,6 +180,15 @@ std::string cgroup_v1_path(int pid, const std::string& controller) {
 class StackRealtime : public StackdFixture {
  protected:
   std::vector<std::string> daemon_flags() override { return {"--cpu-rt-runtime", "20000"}; }
+  // The runtime keeps a budgeted /stack (another container's delete must not
+  // take the budget away): give it back so the host is left as found.
+  void TearDown() override {
+    StackdFixture::TearDown();
+    (void)stack::rt::set_cgroup_rt_runtime("/stack", 0);
+    auto m = stack::rt::make_cgroup_manager("/stack", "");
+    if (m)
+      for (const auto& h : (*m)->hierarchies()) ::rmdir(h.dir.c_str());
+  }
 };
 
 // cgroup_parent puts the replica's cgroup under that parent (the default:

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/kernel/cgroup.h"
+#include "runtime/kernel/cgroup_rt.h"
 #include "runtime/kernel/lsm.h"
 #include "tests/support/runtime_fixture.h"
 
@@ -285,3 +286,24 @@ TEST_F(ContainerResources, LsmLabelsNeedTheirLsm) {
 }
 
 }  // namespace
+
+// A real-time budget granted to the runtime's default parent (stackd's
+// --cpu-rt-runtime) survives the delete of the last container there: another
+// daemon's or test's delete must not take it from the next real-time replica.
+TEST_F(ContainerResources, ARealTimeBudgetedDefaultParentOutlivesItsLastContainer) {
+  STACK_REQUIRE_ROOT();
+  if (v2_host()) GTEST_SKIP() << "real-time budgets are cgroup v1's only";
+  const std::string cpu = mounted_v1("cpu");
+  if (cpu.empty() || !fs::exists(cpu + "/cpu.rt_runtime_us")) GTEST_SKIP() << "no v1 real-time cpu controller";
+  ASSERT_TRUE(stack::rt::set_cgroup_rt_runtime("/stack", 20000));
+  Bundle b;
+  std::string id;
+  CmdResult r = create_with(b, R"({"cpu": {"realtimeRuntime": 10000, "realtimePeriod": 1000000}})", id);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(read_file(cgroup_file("cpu", id, "cpu.rt_runtime_us")), "10000\n");
+  EXPECT_EQ(rt({"delete", "--force", id}).status, 0);
+  EXPECT_EQ(read_file(cpu + "/stack/cpu.rt_runtime_us"), "20000\n") << "the budget went with the parent";
+  // Given back (other tests' containers may still live there: no rmdir check).
+  auto back = stack::rt::set_cgroup_rt_runtime("/stack", 0);
+  EXPECT_TRUE(back) << (back ? "" : back.error().message());
+}
