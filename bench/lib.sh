@@ -4,7 +4,12 @@
 #                      refuses to run as non-root.
 #   podman_conf        podman with runc and the ulimits this host allows (see
 #                      the top-level README), through CONTAINERS_CONF.
-#   start_stackd PORT  a private stackd on $work/root (DNS on PORT), as $daemon.
+#   start_stackd PORT [FLAG...]  a private stackd on $work/root (DNS on PORT), as $daemon.
+#   now_ms, median     the time in ms; the median of numbers on stdin.
+#   start_client PORT  requests http://127.0.0.1:PORT/ one after another (1 s
+#                      timeout each) until $work/stop exists, as $client_pid,
+#                      writing "<ms> <first line of the answer|FAILED>" lines
+#                      to $work/client.log.
 bench_setup() {
   BUILD="$PWD/${BUILD_DIR:-build}"
   STACK="$BUILD/orchestrator/stack"
@@ -28,7 +33,25 @@ CONF
 
 start_stackd() {
   "$STACKD" --foreground --root "$work/root" --socket "$sock" --runtime-root "$run/runtime" \
-    --netns-dir "$run/netns" --dns-port "$1" --log-level warn >"$work/stackd.log" 2>&1 &
+    --netns-dir "$run/netns" --dns-port "$1" --log-level warn "${@:2}" >"$work/stackd.log" 2>&1 &
   daemon=$!
   for _ in $(seq 50); do "$STACK" version >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
+now_ms() { date +%s%3N; }
+median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else print a[int((NR+1)/2)]}'; }
+
+start_client() {
+  rm -f "$work/stop"
+  python3 - "$1" "$work/stop" >"$work/client.log" <<'EOF' &
+import os, sys, time, urllib.request
+url, stop = "http://127.0.0.1:%s/" % sys.argv[1], sys.argv[2]
+while not os.path.exists(stop):
+    try:
+        body = urllib.request.urlopen(url, timeout=1).read().decode().strip()
+    except Exception:
+        body = "FAILED"
+    print(int(time.time() * 1000), body, flush=True)
+EOF
+  client_pid=$!
 }

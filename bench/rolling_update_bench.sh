@@ -49,37 +49,18 @@ $2
 EOF
 }
 
-ms() { date +%s%3N; }
-median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else print a[int((NR+1)/2)]}'; }
-
-# The client: requests until $work/stop exists; writes "<ms> <answer|FAILED>" lines.
-client() {
-  python3 - "$PORT" "$work/stop" >"$work/client.log" <<'EOF' &
-import os, sys, time, urllib.request
-url, stop = "http://127.0.0.1:%s/" % sys.argv[1], sys.argv[2]
-while not os.path.exists(stop):
-    try:
-        body = urllib.request.urlopen(url, timeout=1).read().decode().strip()
-    except Exception:
-        body = "FAILED"
-    print(int(time.time() * 1000), body, flush=True)
-EOF
-  client_pid=$!
-}
-
 row() {  # $1 label, $2 update_config line
   local times=() fails=() firsts=() outages=()
   for _ in $(seq "$REPS"); do
     write_stack v1 "$2"
     "$STACK" -f "$work/web.yaml" up -d --wait >/dev/null
-    rm -f "$work/stop"
-    client
+    start_client "$PORT"
     sleep 1
     write_stack v2 "$2"
     local t0 t1
-    t0=$(ms)
+    t0=$(now_ms)
     "$STACK" -f "$work/web.yaml" up -d >/dev/null
-    t1=$(ms)
+    t1=$(now_ms)
     sleep 1
     touch "$work/stop"
     wait "$client_pid" || true

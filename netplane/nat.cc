@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -113,8 +114,64 @@ std::string dnat_rules(const PortMapping& m) {
   return s;
 }
 
+// The counting rules of a mapping (count_ports, nat.h): one per backend and
+// port, started at what the backend had counted before (`before`), so a
+// change of the pool keeps the counts of the replicas that stay.
+std::string count_rules(const PortMapping& m, const std::vector<BackendCount>& before) {
+  std::string s;
+  const std::string tag = mapping_tag(m);
+  for (uint32_t p = m.host_port; p <= port_end(m); ++p)
+    for (const auto& b : m.backends) {
+      const uint32_t port = b.port + (p - m.host_port);
+      uint64_t packets = 0;
+      for (const auto& c : before)
+        if (c.ip == b.ip && c.port == port) packets = c.connections;
+      s += std::string("add rule ") + kTable + " count_ports ip daddr " + b.ip + " " + m.protocol + " dport " +
+           std::to_string(port) + " counter packets " + std::to_string(packets) + " bytes 0 comment " + quote(tag) +
+           "\n";
+    }
+  return s;
+}
+
+// The backend a counting rule matches (its "ip daddr" and "dport") and its
+// count, from the rule's JSON expressions.
+std::optional<BackendCount> parse_count_rule(const nlohmann::json& rule) {
+  BackendCount c;
+  c.mapping = rule.value("comment", "");
+  bool counted = false;
+  for (const auto& e : rule.value("expr", nlohmann::json::array())) {
+    if (e.contains("match")) {
+      const auto& left = e["match"].value("left", nlohmann::json::object());
+      const auto& right = e["match"].value("right", nlohmann::json());
+      if (!left.contains("payload")) continue;
+      const std::string field = left["payload"].value("field", "");
+      if (field == "daddr" && right.is_string()) c.ip = right.get<std::string>();
+      if (field == "dport" && right.is_number_unsigned()) c.port = right.get<uint16_t>();
+    } else if (e.contains("counter") && e["counter"].is_object()) {
+      c.connections = e["counter"].value("packets", uint64_t{0});
+      counted = true;
+    }
+  }
+  if (!counted || c.ip.empty() || c.port == 0) return std::nullopt;
+  return c;
+}
 
 }  // namespace
+
+stack::Result<std::vector<BackendCount>> connection_counts(Nft& nft, const std::string& mapping) {
+  if (!nft.exists(std::string("chain ") + kTable + " count_ports")) return std::vector<BackendCount>{};
+  auto out = nft.list_json(std::string("list chain ") + kTable + " count_ports");
+  if (!out) return tl::unexpected(out.error().wrap("read connection counts"));
+  auto doc = nlohmann::json::parse(*out, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("nftables")) return stack::fail("parse nftables listing of count_ports", EPROTO);
+  std::vector<BackendCount> counts;
+  for (const auto& item : doc["nftables"]) {
+    if (!item.contains("rule")) continue;
+    auto c = parse_count_rule(item["rule"]);
+    if (c && (mapping.empty() || c->mapping == mapping)) counts.push_back(*c);
+  }
+  return counts;
+}
 
 stack::Result<void> check_ports_and_backends(const PortMapping& m) {
   std::string what = "port mapping " + mapping_tag(m);
@@ -152,6 +209,7 @@ stack::Result<void> ensure_base(Nft& nft) {
       "add chain " + t + " dnat_ports\n"
       "add chain " + t + " snat_networks\n"
       "add chain " + t + " fwd_networks\n"
+      "add chain " + t + " count_ports\n"
       "add chain " + t + " prerouting { type nat hook prerouting priority dstnat; policy accept; }\n"
       "add chain " + t + " output { type nat hook output priority -100; policy accept; }\n"
       "add chain " + t + " postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
@@ -162,6 +220,7 @@ stack::Result<void> ensure_base(Nft& nft) {
       "flush chain " + t + " forward\n"
       "add rule " + t + " prerouting fib daddr type local jump dnat_ports\n"
       "add rule " + t + " output fib daddr type local jump dnat_ports\n"
+      "add rule " + t + " postrouting ct status dnat jump count_ports\n"
       "add rule " + t + " postrouting jump snat_networks\n"
       "add rule " + t + " forward ct state established,related accept\n"
       "add rule " + t + " forward ct status dnat accept\n"
@@ -237,7 +296,9 @@ stack::Result<void> publish(Nft& nft, const PortMapping& m) {
                           " is already in use by a host process",
                       EADDRINUSE);
   }
-  return nft.run(dnat_rules(m), what);
+  auto stray = tagged_handles(nft, "count_ports", mapping_tag(m));
+  if (!stray) return tl::unexpected(stray.error().wrap(what));
+  return nft.run(delete_cmds("count_ports", *stray) + dnat_rules(m) + count_rules(m, {}), what);
 }
 
 stack::Result<void> update_backends(Nft& nft, const PortMapping& m) {
@@ -246,8 +307,16 @@ stack::Result<void> update_backends(Nft& nft, const PortMapping& m) {
   auto old = tagged_handles(nft, "dnat_ports", mapping_tag(m));
   if (!old) return tl::unexpected(old.error().wrap(what));
   if (old->empty()) return stack::fail(what + ": not published", ENOENT);
-  // Delete and add in one transaction: no window without a rule.
-  return nft.run(delete_cmds("dnat_ports", *old) + dnat_rules(m), what);
+  auto counting = tagged_handles(nft, "count_ports", mapping_tag(m));
+  if (!counting) return tl::unexpected(counting.error().wrap(what));
+  auto before = connection_counts(nft, mapping_tag(m));
+  if (!before) return tl::unexpected(before.error().wrap(what));
+  // Delete and add in one transaction: no window without a rule. A
+  // connection counted between the read above and this is lost to the count
+  // (the rules carry no identity nft could keep across a replacement).
+  return nft.run(delete_cmds("dnat_ports", *old) + delete_cmds("count_ports", *counting) + dnat_rules(m) +
+                     count_rules(m, *before),
+                 what);
 }
 
 stack::Result<void> unpublish(Nft& nft, const PortMapping& m) {
@@ -255,8 +324,10 @@ stack::Result<void> unpublish(Nft& nft, const PortMapping& m) {
   STACK_TRY(validate(m, false));
   auto old = tagged_handles(nft, "dnat_ports", mapping_tag(m));
   if (!old) return tl::unexpected(old.error().wrap(what));
-  if (old->empty()) return {};
-  return nft.run(delete_cmds("dnat_ports", *old), what);
+  auto counting = tagged_handles(nft, "count_ports", mapping_tag(m));
+  if (!counting) return tl::unexpected(counting.error().wrap(what));
+  if (old->empty() && counting->empty()) return {};
+  return nft.run(delete_cmds("dnat_ports", *old) + delete_cmds("count_ports", *counting), what);
 }
 
 stack::Result<bool> port_conflict(const std::string& host_ip, uint16_t port, const std::string& proto) {

@@ -11,6 +11,13 @@
 //   dnat_ports    regular chain: one DNAT rule per published host port
 //   snat_networks regular chain: per-network SNAT rules
 //   fwd_networks  regular chain: per-network forward rules
+//   count_ports   regular chain, jumped from postrouting for DNATed
+//                 connections: one counting rule per published mapping and
+//                 backend ("ip daddr <backend> tcp dport <port> counter").
+//                 A nat chain sees only a connection's first packet, so a
+//                 rule's packet count is the number of connections the
+//                 port sent to that backend (autoscaling's requests per
+//                 second, stack stats).
 //   set bridges ifname set of every bridge we own (for inter-bridge isolation)
 // Base chains contain only fixed rules; per-network and per-port rules sit in
 // the regular chains, tagged with comments "stack:<network>" and
@@ -77,6 +84,18 @@ stack::Result<void> add_network(Nft& nft, const std::string& name, const std::st
 // Removes the network's rules and set element; its published mappings must be
 // unpublished by the caller first (they are keyed by mapping, not network).
 stack::Result<void> remove_network(Nft& nft, const std::string& name, const std::string& bridge);
+
+// Connections a published mapping sent to one backend since it joined the
+// pool (count_ports above). Kept across update_backends() for a backend that
+// stays; gone with unpublish() or with the backend.
+struct BackendCount {
+  std::string mapping;  // its mapping_tag()
+  std::string ip;
+  uint16_t port = 0;    // the backend's port (one entry per port of a range)
+  uint64_t connections = 0;
+};
+// Every counting rule's count; only `mapping`'s (a mapping_tag) unless "".
+stack::Result<std::vector<BackendCount>> connection_counts(Nft& nft, const std::string& mapping = "");
 
 // Fails with EADDRINUSE when a host process holds one of the ports, and
 // EEXIST when the mapping is already published; creates nothing then.

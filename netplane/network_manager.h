@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -135,6 +136,10 @@ class NetworkManager {
   Result<void> publish(const PortMapping& mapping);
   Result<void> update_backends(const PortMapping& mapping);
   Result<void> unpublish(const PortMapping& mapping);
+  // Connections the published ports sent to each backend address (every
+  // mapping and port summed) while it was in their pools: nat.h's
+  // count_ports. IPv6 host mappings (port_proxy.h) are not counted.
+  Result<std::map<std::string, uint64_t>> published_connections();
   // True when host_ip:port/proto is held by a host socket or by one of our
   // mappings (so the caller can fail before creating anything).
   Result<bool> port_in_use(const std::string& host_ip, uint16_t port, const std::string& proto);

@@ -290,6 +290,15 @@ Result<void> NetworkManager::update_backends(const PortMapping& m) {
   return {};
 }
 
+Result<std::map<std::string, uint64_t>> NetworkManager::published_connections() {
+  std::lock_guard lk(mu_);
+  auto counts = net::connection_counts(impl_->nft);
+  if (!counts) return tl::unexpected(counts.error());
+  std::map<std::string, uint64_t> by_ip;
+  for (const auto& c : *counts) by_ip[c.ip] += c.connections;
+  return by_ip;
+}
+
 Result<void> NetworkManager::unpublish(const PortMapping& m) {
   std::lock_guard lock(mu_);
   Impl& im = *impl_;

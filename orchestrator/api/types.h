@@ -51,6 +51,7 @@ struct Event {
   std::string stack, service, replica;  // replica name; "" for stack-level events
   std::string type;    // create start die kill stop destroy restart health_status oom
                        // pull network-create network-remove scale up settled down error
+                       // update rollback autoscale (attrs reason, from, replicas)
   std::map<std::string, std::string> attrs;  // exitCode, health, reason, image, ...
 };
 

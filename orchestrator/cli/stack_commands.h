@@ -62,6 +62,9 @@ Result<> print_logs(const ApiClient& client, const std::string& stack, const Log
                     StreamCancel* cancel = nullptr);
 Result<> cmd_top(const StackOptions& o);
 Result<> cmd_stats(const StackOptions& o, bool no_stream);
+// Each autoscaled service: its count and bounds, the last reading against
+// its targets, its last change.
+Result<> cmd_autoscale(const StackOptions& o, const std::string& format);
 // `since`: Docker's forms (compose/units.h parse_time): the kept events from
 // then on, before the live ones; "" = live events only.
 Result<> cmd_events(const StackOptions& o, bool json, bool every_stack, const std::string& since);

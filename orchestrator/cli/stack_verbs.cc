@@ -185,6 +185,10 @@ void add_stack_verbs(CLI::App& app, StackVerbs& v, const GlobalOptions& g, std::
   stats->add_flag("--no-stream", v.flag_a, "print once");
   stats->callback([&] { action = [&] { return cmd_stats(v.stack, v.flag_a); }; });
 
+  auto* autoscale = app.add_subcommand("autoscale", "each x-autoscale service: replicas, use against its targets, last change");
+  autoscale->add_option("--format", v.format, "table|json")->check(CLI::IsMember({"table", "json"}));
+  autoscale->callback([&] { action = [&] { return cmd_autoscale(v.stack, v.format); }; });
+
   auto* events = app.add_subcommand("events", "follow the stack's events");
   events->add_flag("--json", v.flag_a, "one JSON object per line");
   events->add_flag("--all-stacks", v.flag_b, "events of every stack");

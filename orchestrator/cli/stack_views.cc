@@ -1,7 +1,9 @@
-// Stack verbs that only look: ps, logs, top, stats, events.
+// Stack verbs that only look: ps, logs, top, stats, autoscale, events.
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <thread>
@@ -178,6 +180,43 @@ Result<> cmd_stats(const StackOptions& o, bool no_stream) {
     if (no_stream) return {};
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
+}
+
+Result<> cmd_autoscale(const StackOptions& o, const std::string& format) {
+  std::string name;
+  auto client = connect_for(o, name);
+  if (!client) return tl::unexpected(client.error());
+  auto v = client->call("GET", "/v1/stacks/" + name + "/autoscale");
+  if (!v) return tl::unexpected(v.error());
+  if (format == "json") {
+    std::cout << v->dump() << "\n";
+    return {};
+  }
+  if (!format.empty() && format != "table") return fail("--format " + format + ": expected table or json");
+  // "91% / 70%": the last reading's average over the replicas that counted,
+  // and the target; "-" where the service has no such target.
+  auto column = [](const json& row, const char* key, const char* unit) -> std::string {
+    const json target = row["targets"].value(key, json(nullptr));
+    if (!target.is_number()) return "-";
+    const json seen = row.contains("reading") ? row["reading"].value(key, json(nullptr)) : json(nullptr);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s / %.0f%s", seen.is_number() ? (std::to_string(std::lround(seen.get<double>())) + unit).c_str() : "?",
+                  target.get<double>(), unit);
+    return buf;
+  };
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& row : *v) {
+    std::string last = row.value("last_reason", "");
+    const int64_t at = row.value("last_change_at", int64_t{0});
+    if (!last.empty() && at > 0) last += " (" + std::to_string(std::max<int64_t>(0, (now_ms() - at) / 1000)) + "s ago)";
+    rows.push_back({row.value("service", ""),
+                    std::to_string(row.value("replicas", 0)) + " (" + std::to_string(row.value("min", 0)) + ".." +
+                        std::to_string(row.value("max", 0)) + ")",
+                    column(row, "cpu", "%"), column(row, "memory", "%"), column(row, "rps", ""),
+                    last.empty() ? "-" : last});
+  }
+  print_table({"SERVICE", "REPLICAS", "CPU", "MEMORY", "REQ/S", "LAST CHANGE"}, rows);
+  return {};
 }
 
 Result<> cmd_events(const StackOptions& o, bool as_json, bool every_stack, const std::string& since_text) {

@@ -28,7 +28,6 @@ inline constexpr UnsupportedField kUnsupportedFields[] = {
     {"storage_opt", "storage options are not applied"},
     {"use_api_socket", "not supported"},
     {"deploy.endpoint_mode", "not applied"},
-    {"x-autoscale", "checked, not applied yet: the service keeps its replica count"},
     {"top:models", "models are not supported"},
 };
 

@@ -25,6 +25,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "orchestrator/compose/units.h"
 #include "orchestrator/api/api_json.h"
 #include "orchestrator/daemon/server/api_server.h"
 #include "orchestrator/daemon/server/upload_spool.h"
@@ -182,6 +183,10 @@ int serve_daemon(int argc, char** argv, std::atomic<bool>* restart) {
                  "share (cgroup v1; as dockerd's flag)")
       ->check(CLI::Range(int64_t{0}, int64_t{1000000}));
   stack::orch::EtcdOptions etcd;
+  std::string autoscale_interval = "5s";
+  app.add_option("--autoscale-interval", autoscale_interval,
+                 "how often x-autoscale reads the replicas' use and decides (a duration: 5s, 500ms)")
+      ->capture_default_str();
   app.add_option("--etcd-endpoints", etcd.endpoints,
                  "keep the state in etcd (host:port or http(s)://host:port; comma-separated or repeated) "
                  "instead of <root>/state.db")
@@ -201,6 +206,10 @@ int serve_daemon(int argc, char** argv, std::atomic<bool>* restart) {
     return fail_line(e.what());
   }
   spdlog::set_level(spdlog::level::from_str(log_level));
+  if (auto d = stack::compose::parse_duration(autoscale_interval); !d || *d < 100)
+    return fail_line("--autoscale-interval " + autoscale_interval + ": expected a duration of at least 100ms (5s, 500ms)");
+  else
+    eo.autoscale_interval_ms = *d;
   if (eo.image_root.empty()) eo.image_root = eo.root + "/images";
   eo.netns_dir = netns_dir.empty()
                      ? (std::filesystem::path(eo.runtime_root).parent_path() / "netns").string()

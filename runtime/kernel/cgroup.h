@@ -41,6 +41,9 @@ struct CgroupStats {
   uint64_t memory_usage = 0;      // bytes currently charged
   uint64_t memory_max_usage = 0;  // high-water mark where the kernel keeps one
                                   // (v1 max_usage_in_bytes, v2 memory.peak), else 0
+  uint64_t memory_inactive_file = 0;  // reclaimable page cache (memory.stat [total_]inactive_file):
+                                      // usage minus this is the working set, as docker stats and
+                                      // the kubelet count memory
   std::optional<int64_t> memory_limit;  // nullopt = unlimited or no memory controller
   uint64_t pids_current = 0;
   std::optional<int64_t> pids_limit;  // nullopt = "max" or no pids controller

@@ -290,6 +290,9 @@ Result<CgroupStats> CgroupV1Manager::stats() const {
     uint64_t limit = 0;
     STACK_TRY(u64(d + "/memory.limit_in_bytes", limit));
     s.memory_limit = v1_limit(limit);
+    auto mstat = cgroupfs::read(d + "/memory.stat");
+    if (!mstat) return tl::unexpected(mstat.error().wrap(ctx));
+    s.memory_inactive_file = cgroupfs::keyed_value(*mstat, "total_inactive_file").value_or(0);
     auto oom = cgroupfs::read(d + "/memory.oom_control");
     if (!oom) return tl::unexpected(oom.error().wrap(ctx));
     // "oom_kill" exists since 4.13. v1 has no count of OOM episodes, so

@@ -244,6 +244,9 @@ Result<CgroupStats> CgroupV2Manager::stats() const {
   STACK_TRY(u64("memory.current", s.memory_usage));
   STACK_TRY(u64("memory.peak", s.memory_max_usage));  // kernel >= 5.19
   STACK_TRY(limit("memory.max", s.memory_limit));
+  auto mstat = optional_read("memory.stat");
+  if (!mstat) return tl::unexpected(mstat.error());
+  if (*mstat) s.memory_inactive_file = cgroupfs::keyed_value(**mstat, "inactive_file").value_or(0);
   auto events = optional_read("memory.events");
   if (!events) return tl::unexpected(events.error());
   if (*events) {

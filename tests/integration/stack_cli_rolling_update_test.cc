@@ -7,10 +7,9 @@
 // in the middle of an update.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <mutex>
 #include <thread>
 
+#include "tests/integration/http_load.h"
 #include "tests/integration/stack_cli_fixture.h"
 #include "tests/support/loopback_port.h"
 
@@ -42,24 +41,8 @@ class StackRollingUpdate : public StackdFixture {
                                     "      update_config: " + update + "\n");
   }
 
-  // Requests on the published port, one after another, from a thread.
-  void start_load() {
-    load_ = std::thread([this] {
-      while (!stop_load_) {
-        std::string body = http_get(port_);
-        std::lock_guard lk(mu_);
-        answers_.push_back(body.empty() ? "FAILED" : body.substr(0, body.find('\n')));
-      }
-    });
-  }
-  std::vector<std::string> stop_load() {
-    stop_load_ = true;
-    if (load_.joinable()) load_.join();
-    std::lock_guard lk(mu_);
-    return answers_;
-  }
   void TearDown() override {
-    stop_load();
+    load_.stop();
     StackdFixture::TearDown();
   }
 
@@ -73,10 +56,7 @@ class StackRollingUpdate : public StackdFixture {
   }
 
   int port_ = free_loopback_port();
-  std::thread load_;
-  std::atomic<bool> stop_load_{false};
-  std::mutex mu_;
-  std::vector<std::string> answers_;
+  HttpLoad load_{[this] { return http_get(port_); }};
 };
 
 TEST_F(StackRollingUpdate, StartFirstReplacesEveryReplicaWithoutAFailedRequest) {
@@ -85,10 +65,9 @@ TEST_F(StackRollingUpdate, StartFirstReplacesEveryReplicaWithoutAFailedRequest) 
   auto up = stack({"up", "-d", "--wait", "-f", web("v1", update)});
   ASSERT_EQ(up.status, 0) << up.err;
   ASSERT_EQ(http_get(port_), "v1\n");
-  start_load();
+  load_.start();
   ASSERT_TRUE(wait_for([&] {
-    std::lock_guard lk(mu_);
-    return answers_.size() >= 5;
+    return load_.answers().size() >= 5;
   }));
   auto update_up = stack({"up", "-d", "-f", web("v2", update)});
   ASSERT_EQ(update_up.status, 0) << update_up.err;
@@ -97,10 +76,10 @@ TEST_F(StackRollingUpdate, StartFirstReplacesEveryReplicaWithoutAFailedRequest) 
   EXPECT_NE(update_up.out.find("Service web  Batch 4 of 4: replacing replica 4"), std::string::npos) << update_up.out;
   EXPECT_NE(update_up.out.find("Service web  Updated"), std::string::npos) << update_up.out;
   ASSERT_TRUE(wait_for([&] {
-    std::lock_guard lk(mu_);
-    return answers_.size() >= 5 && answers_.back() == "v2";
+    auto seen = load_.answers();
+    return seen.size() >= 5 && seen.back() == "v2";
   }));
-  auto seen = stop_load();
+  auto seen = load_.stop();
   EXPECT_EQ(count(seen, "FAILED"), 0) << ::testing::PrintToString(seen);
   EXPECT_EQ(seen.front(), "v1");
   EXPECT_EQ(seen.back(), "v2");
@@ -116,7 +95,7 @@ TEST_F(StackRollingUpdate, AVersionThatFailsItsHealthCheckIsRolledBackAndTheOldO
   ASSERT_GT(port_, 0);
   const std::string update = "{parallelism: 2, order: start-first, monitor: 1s, failure_action: rollback}";
   ASSERT_EQ(stack({"up", "-d", "--wait", "-f", web("v1", update)}).status, 0);
-  start_load();
+  load_.start();
   // v2 listens where the check does not look: it never becomes healthy.
   auto bad = stack({"up", "-d", "-f", web("v2", update, 4, "3001")});
   EXPECT_NE(bad.status, 0);
@@ -124,7 +103,7 @@ TEST_F(StackRollingUpdate, AVersionThatFailsItsHealthCheckIsRolledBackAndTheOldO
             std::string::npos)
       << bad.err;
   EXPECT_NE(bad.out.find("Service web  Rolled back"), std::string::npos) << bad.out;
-  auto seen = stop_load();
+  auto seen = load_.stop();
   EXPECT_EQ(count(seen, "FAILED"), 0) << ::testing::PrintToString(seen);
   EXPECT_EQ(static_cast<size_t>(count(seen, "v1")), seen.size()) << ::testing::PrintToString(seen);
   const std::string v1 = web("v1", update);

@@ -172,13 +172,28 @@ TEST_F(NetE2eTest, ReplicasShareOnePortAndRemovedBackendsStopReceiving) {
   for (int i = 0; i < 30; ++i) hits[http_get("", "10.231.29.1", 8080)]++;
   EXPECT_EQ(hits.size(), 3u);
   for (int i = 1; i <= 3; ++i) EXPECT_GT(hits["replica" + std::to_string(i) + "\n"], 0) << i;
+  // Each replica's count of connections is what it answered.
+  auto counted = mgr_->published_connections();
+  ASSERT_OK(counted);
+  for (int i = 1; i <= 3; ++i)
+    EXPECT_EQ((*counted)[reps[i - 1].address], static_cast<uint64_t>(hits["replica" + std::to_string(i) + "\n"])) << i;
 
   PortMapping two = tcp;
   two.backends.pop_back();
   ASSERT_OK(mgr_->update_backends(two));
-  std::set<std::string> after;
-  for (int i = 0; i < 15; ++i) after.insert(http_get("", "127.0.0.1", 8080));
-  EXPECT_EQ(after, (std::set<std::string>{"replica1\n", "replica2\n"}));
+  std::map<std::string, int> after;
+  for (int i = 0; i < 15; ++i) after[http_get("", "127.0.0.1", 8080)]++;
+  EXPECT_EQ(after.size(), 2u);
+  EXPECT_EQ(after["replica1\n"] + after["replica2\n"], 15);
+  // The pool's change kept the counts of the replicas that stayed; the
+  // removed one is no longer counted.
+  counted = mgr_->published_connections();
+  ASSERT_OK(counted);
+  for (int i = 1; i <= 2; ++i) {
+    const std::string r = "replica" + std::to_string(i) + "\n";
+    EXPECT_EQ((*counted)[reps[i - 1].address], static_cast<uint64_t>(hits[r] + after[r])) << i;
+  }
+  EXPECT_EQ(counted->count(reps[2].address), 0u);
 
   // UDP: a client keeps its source port, so conntrack pins it to a backend;
   // removing that backend flushes the entry and the next datagram moves on.
@@ -193,6 +208,9 @@ TEST_F(NetE2eTest, ReplicasShareOnePortAndRemovedBackendsStopReceiving) {
 
   ASSERT_OK(mgr_->unpublish(two));
   ASSERT_OK(mgr_->unpublish(only1));
+  counted = mgr_->published_connections();
+  ASSERT_OK(counted);
+  EXPECT_TRUE(counted->empty()) << "counting rules left after unpublish";
   remove_containers();
   ASSERT_OK(mgr_->disconnect({{"e2e-r1", "t-nm-e2e-r"}, {"e2e-r2", "t-nm-e2e-r"}, {"e2e-r3", "t-nm-e2e-r"}}));
   ASSERT_OK(mgr_->remove_network("t-nm-e2e-r"));

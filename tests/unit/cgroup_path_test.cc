@@ -287,6 +287,7 @@ TEST_F(FakeCgroup2, StatsReadV2Files) {
   put(leaf() + "/memory.current", "4096\n");
   put(leaf() + "/memory.peak", "8192\n");
   put(leaf() + "/memory.max", "max\n");
+  put(leaf() + "/memory.stat", "anon 1024\nfile 3072\nactive_file 1024\ninactive_file 2048\n");
   put(leaf() + "/memory.events", "low 0\nhigh 0\nmax 5\noom 2\noom_kill 1\noom_group_kill 0\n");
   put(leaf() + "/pids.current", "3\n");
   put(leaf() + "/pids.max", "20\n");
@@ -295,6 +296,7 @@ TEST_F(FakeCgroup2, StatsReadV2Files) {
   EXPECT_EQ(st->cpu_usage_ns, 1'500'000u);
   EXPECT_EQ(st->memory_usage, 4096u);
   EXPECT_EQ(st->memory_max_usage, 8192u);
+  EXPECT_EQ(st->memory_inactive_file, 2048u);
   EXPECT_FALSE(st->memory_limit.has_value());
   EXPECT_EQ(st->oom_kills, 1u);
   EXPECT_EQ(st->oom_events, 2u);

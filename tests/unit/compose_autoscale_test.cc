@@ -35,8 +35,8 @@ TEST(ComposeAutoscale, TheIssuesExampleReadsWithItsValues) {
   EXPECT_EQ(a->scale_up.max_step, 4);
   EXPECT_EQ(a->scale_down.stabilization, 300000);
   EXPECT_EQ(a->scale_down.period, 60000);
-  // Read and checked, not applied yet: the file's user is told.
-  EXPECT_TRUE(cz::has_warning(*r, "services.web.x-autoscale"));
+  // Applied: no "not supported" warning.
+  EXPECT_FALSE(cz::has_warning(*r, "services.web.x-autoscale"));
 }
 
 TEST(ComposeAutoscale, DefaultsAreFilledAndShownResolved) {

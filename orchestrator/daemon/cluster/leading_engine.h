@@ -74,6 +74,7 @@ class LeadingEngine final : public Engine {
   }
   stack::Result<std::string> top(const std::string& s) override { return current()->top(s); }
   stack::Result<std::string> stats(const std::string& s) override { return current()->stats(s); }
+  stack::Result<std::string> autoscale(const std::string& s) override { return current()->autoscale(s); }
   Subscription subscribe(uint64_t since, std::function<void(const Event&)> sink) override;
   void shutdown() override;
   void interrupt_waits() override;

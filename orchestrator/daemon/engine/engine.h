@@ -110,6 +110,12 @@ class Engine {
   // per replica cpu %, memory usage/limit, pids, net rx/tx (JSON text).
   virtual stack::Result<std::string> top(const std::string& stack) = 0;
   virtual stack::Result<std::string> stats(const std::string& stack) = 0;
+  // `stack autoscale`: per autoscaled service its count, bounds, targets,
+  // last reading and last change (JSON array text).
+  virtual stack::Result<std::string> autoscale(const std::string& stack) {
+    (void)stack;
+    return stack::fail("autoscale: not supported by this daemon", ENOTSUP);
+  }
 
   // Events: every event after `since_seq` so far, then live ones until the
   // returned subscription is dropped. The sink is called from engine threads.

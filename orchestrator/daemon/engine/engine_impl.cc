@@ -185,10 +185,15 @@ int64_t EngineImpl::stop_deadline(Supervisor& sup) {
   return now_ms() + grace + 30000;  // grace, then SIGKILL and its reaping
 }
 
-stack::Result<std::vector<ReplicaView>> EngineImpl::up(const compose::Project& project, const UpOptions& options) {
-  if (project.name.empty()) return stack::fail("up: the project has no name", EINVAL);
-  auto op = op_lock(project.name);
+stack::Result<std::vector<ReplicaView>> EngineImpl::up(const compose::Project& file_project, const UpOptions& options) {
+  if (file_project.name.empty()) return stack::fail("up: the project has no name", EINVAL);
+  auto op = op_lock(file_project.name);
   std::lock_guard op_guard(*op);
+  // An autoscaled service keeps the count its autoscaling reached (engine_autoscale.cc).
+  std::shared_ptr<Supervisor> running = find(file_project.name);
+  std::optional<StackDesired> before;
+  if (running) before = running->desired();
+  const compose::Project project = autoscaled_counts(file_project, before ? &*before : nullptr);
   STACK_TRY(check_services(project, options.services, "up"));
 
   // Everything that can fail for reasons outside us is checked before
@@ -214,7 +219,7 @@ stack::Result<std::vector<ReplicaView>> EngineImpl::up(const compose::Project& p
   auto spec = stack_spec(project, image_healthchecks(project));
   if (!spec) return tl::unexpected(spec.error());
 
-  std::shared_ptr<Supervisor> sup = find(project.name);
+  std::shared_ptr<Supervisor> sup = running;
   bool existed = sup != nullptr;
   // Services whose config changes keep what they were, for a rollback.
   std::map<std::string, std::string> previous = existed ? previous_definitions(sup->desired(), project) : std::map<std::string, std::string>{};
@@ -306,6 +311,7 @@ stack::Result<void> EngineImpl::teardown(const std::string& stack, bool remove_v
   // sources/<stack>/: what a cluster's assignments were cut from (cluster/assignment.h).
   auto st = store_.commit({{StoreOp::DeletePrefix, "replicas/" + stack + "/", ""},
                            {StoreOp::DeletePrefix, "rollouts/" + stack + "/", ""},
+                           {StoreOp::DeletePrefix, "autoscale/" + stack + "/", ""},
                            {StoreOp::DeletePrefix, "sources/" + stack + "/", ""},
                            {StoreOp::Delete, "stacks/" + stack, ""}});
   if (remove_volumes) {
@@ -380,7 +386,9 @@ stack::Result<void> EngineImpl::scale(const std::string& stack, const std::map<s
                          EINVAL);
     it->second.replicas = n;  // the one count (compose/model.h)
     services.push_back(name);
-    emit(stack, "scale", {{"service", name}, {"replicas", std::to_string(n)}});
+    std::map<std::string, std::string> attrs{{"service", name}, {"replicas", std::to_string(n)}};
+    if (pin_autoscale(it->second, n)) attrs["autoscale"] = "held at " + std::to_string(n) + " until the next up";
+    emit(stack, "scale", attrs);
   }
   set_replicas(d.spec, d.project);  // config_hash leaves replicas out: nothing is replaced
   STACK_TRY(save_stack(d.project, d.goal, d.previous));

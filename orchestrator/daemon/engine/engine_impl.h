@@ -60,6 +60,7 @@ class EngineImpl final : public Engine {
   stack::Result<void> rollback(const std::string& stack, const std::string& service) override;  // engine_rollout.cc
   stack::Result<compose::Project> rollback_target(const std::string& stack, const std::string& service) override;
   stack::Result<std::string> plan(const compose::Project& project) override;  // engine_plan.cc
+  stack::Result<std::string> autoscale(const std::string& stack) override;    // engine_autoscale.cc
   std::vector<StackView> stacks() override;
   stack::Result<compose::Project> project(const std::string& stack) override;
   stack::Result<std::vector<ReplicaView>> ps(const std::string& stack) override;
@@ -73,6 +74,13 @@ class EngineImpl final : public Engine {
   Subscription subscribe(uint64_t since_seq, std::function<void(const Event&)> sink) override;
   void shutdown() override;
   void interrupt_waits() override;
+
+  // engine_autoscale.cc: `file`'s autoscaled services with the count they
+  // run now (`current`, nullptr for a new stack), within the file's min..max;
+  // and `stack scale` of an autoscaled service, which holds it at `n`
+  // (min = max = n) until the next up. Returns whether it was autoscaled.
+  static compose::Project autoscaled_counts(const compose::Project& file, const StackDesired* current);
+  static bool pin_autoscale(compose::Service& service, int n);
 
  private:
   std::shared_ptr<Supervisor> find(const std::string& stack);

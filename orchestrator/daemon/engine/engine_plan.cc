@@ -12,15 +12,19 @@
 
 namespace stack::orch {
 
-stack::Result<std::string> EngineImpl::plan(const compose::Project& project) {
-  if (project.name.empty()) return stack::fail("plan: the project has no name", EINVAL);
-  std::shared_ptr<Supervisor> sup = find(project.name);
+stack::Result<std::string> EngineImpl::plan(const compose::Project& file_project) {
+  if (file_project.name.empty()) return stack::fail("plan: the project has no name", EINVAL);
+  std::shared_ptr<Supervisor> sup = find(file_project.name);
   std::optional<compose::Project> current;
+  std::optional<StackDesired> desired;
   std::vector<sched::ReplicaStatus> tasks;
   if (sup) {
-    current = sup->project();
+    desired = sup->desired();
+    current = desired->project;
     for (const auto& r : sup->replicas()) tasks.push_back(r.status);
   }
+  // The counts up would run: an autoscaled service keeps what it reached.
+  const compose::Project project = autoscaled_counts(file_project, desired ? &*desired : nullptr);
   StackPlan plan = plan_stack(current ? &*current : nullptr, tasks, project);
   std::set<std::string> images;
   for (const auto& [name, s] : project.services) {

@@ -260,6 +260,7 @@ Supervisor::Pass Supervisor::pass(std::unique_lock<std::mutex>& lk) {
   node_infos_ = ctx_.nodes->nodes();
   int64_t rollout_wake = INT64_MAX;
   if (desired_.goal == sched::StackGoal::Up) step_rollouts(now, observed, rollout_wake);
+  step_autoscale(now, rollout_wake);
   sched::Decision d = sched::reconcile(ctx_.enforce_requirements ? desired_.spec : one_host(desired_.spec),
                                        observed, desired_.goal, now, node_infos_);
   // A service no node can take (a cluster: it stays pending until one can)
@@ -316,13 +317,16 @@ bool Supervisor::execute(std::unique_lock<std::mutex>& lk, const sched::Action& 
     case sched::ActionKind::Stop: {
       if (!r || r->status.state != ReplicaState::Running || r->status.container_id != a.container_id) return false;
       int sig = signal_number(a.signal);
-      // An already-dead one shows up as an exit; one whose node left cannot be reached.
-      if (LocalNode* node = node_by_id(r->status.node)) (void)node->signal(a.container_id, sig ? sig : SIGTERM);
       r->status.state = ReplicaState::Stopping;
       r->status.stop_requested_at = ctx_.clock.now();
       save(*r);
-      emit("stop", a.service, r->name, {{"reason", a.reason}, {"signal", a.signal}});
+      // Out of DNS and the port pools first, then the signal: no new
+      // connection reaches a replica that is shutting down (a scale-down
+      // loses no request).
       rewire();
+      // An already-dead one shows up as an exit; one whose node left cannot be reached.
+      if (LocalNode* node = node_by_id(r->status.node)) (void)node->signal(a.container_id, sig ? sig : SIGTERM);
+      emit("stop", a.service, r->name, {{"reason", a.reason}, {"signal", a.signal}});
       return true;
     }
     case sched::ActionKind::Kill: {

@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "orchestrator/compose/model.h"
+#include "orchestrator/daemon/engine/autoscale_store.h"
 #include "orchestrator/daemon/engine/engine.h"
 #include "orchestrator/daemon/engine/events.h"
 #include "orchestrator/daemon/node/local_node.h"
@@ -180,6 +181,9 @@ class Supervisor {
   stack::Result<void> rollback(const std::string& service);
   uint64_t rollout_serial();
   std::map<std::string, sched::Rollout> rollouts();
+  // x-autoscale (supervisor_autoscale.cc): each autoscaled service's
+  // decision state and last reading.
+  std::map<std::string, AutoscaleRecord> autoscaling();
   // unplaced_services() of the last reconcile.
   std::map<std::string, std::string> unplaced();
   // The slots each service should have now (sched::target_slots() over the
@@ -236,6 +240,15 @@ class Supervisor {
   void step_rollouts(int64_t now, sched::ObservedStack& observed, int64_t& wake);
   stack::Result<void> roll_back(const std::string& service, bool automatic, const std::string& cause);
   void store_rollout(const std::string& service);  // rollouts_[service], or its deletion when absent
+  // supervisor_autoscale.cc: asks the nodes for readings when the interval
+  // is up (mu_ held; lowers `wake`); on_readings() decides and applies.
+  struct Reading {
+    int64_t at_ms = 0;  // wall clock when read
+    uint64_t cpu_ns = 0, memory = 0, connections = 0;
+    int64_t memory_limit = 0;  // 0 = none
+  };
+  void step_autoscale(int64_t now, int64_t& wake);
+  void on_readings(std::map<std::string, Reading> readings);  // container id -> reading
   void save(const ReplicaRecord& r);
   void emit(const std::string& type, const std::string& service, const std::string& replica,
             std::map<std::string, std::string> attrs = {});
@@ -279,6 +292,11 @@ class Supervisor {
   std::map<std::string, sched::Rollout> rollouts_;  // service -> its last rolling update
   uint64_t rollout_serial_ = 0;          // the last rollout's serial (rollouts_after)
   bool resume_paused_ = false;           // update(resume): the next pass resumes paused rollouts
+  std::map<std::string, AutoscaleRecord> autoscale_;  // service -> its autoscaling memory
+  bool autoscale_loaded_ = false;        // autoscale_ read from the store
+  bool sampling_ = false;                // a reading is in flight
+  int64_t autoscale_next_ = 0;           // when the next reading is due
+  std::map<std::string, Reading> last_readings_;  // container id -> its previous reading
   RecordBatch* save_batch_ = nullptr;    // set by do_creates: save() and drop_record() add to it
   std::thread thread_;
   // Callbacks from node and pool threads reach the supervisor through this;

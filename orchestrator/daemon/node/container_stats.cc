@@ -130,6 +130,9 @@ stack::Result<std::string> StatsSampler::stats(const std::string& runtime_root, 
               {"cpu_percent", cpu},
               {"cpu_usage_ns", st->cpu_usage_ns},
               {"memory_usage", st->memory_usage},
+              {"memory_working_set", st->memory_usage > st->memory_inactive_file
+                                         ? st->memory_usage - st->memory_inactive_file
+                                         : 0},
               {"memory_limit", st->memory_limit ? json(*st->memory_limit) : json(nullptr)},
               {"pids", st->pids_current},
               {"pids_limit", st->pids_limit ? json(*st->pids_limit) : json(nullptr)},

@@ -25,8 +25,10 @@ stack::Result<std::string> container_top(const std::string& runtime_root, const 
 // since the last call (the first call samples twice, 100 ms apart).
 class StatsSampler {
  public:
-  // JSON object: id, cpu_percent, cpu_usage_ns, memory_usage, memory_limit,
-  // pids, pids_limit, net_rx_bytes, net_tx_bytes, oom_kills.
+  // JSON object: id, cpu_percent, cpu_usage_ns, memory_usage,
+  // memory_working_set (usage less reclaimable cache), memory_limit, pids,
+  // pids_limit, net_rx_bytes, net_tx_bytes, oom_kills. The node adds
+  // published_connections (node_local.cc).
   stack::Result<std::string> stats(const std::string& runtime_root, const std::string& id);
   void forget(const std::string& id);
 

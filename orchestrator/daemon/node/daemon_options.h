@@ -25,6 +25,9 @@ struct EngineOptions {
   uint16_t dns_port = 53;
   std::vector<std::string> registry_mirrors;
   std::vector<std::string> insecure_registries;
+  // How often x-autoscale reads the replicas' use (--autoscale-interval, as
+  // HPA's sync period): the window each decision's averages cover.
+  int64_t autoscale_interval_ms = 5000;
 };
 
 }  // namespace stack::orch

@@ -359,6 +359,7 @@ struct Call {
       if (verb == "logs") return logs(stack);
       if (verb == "top") return text_json(engine.top(stack));
       if (verb == "stats") return text_json(engine.stats(stack));
+      if (verb == "autoscale") return text_json(engine.autoscale(stack));
     }
     fail(404, "no such endpoint: " + m + " " + req.path);
   }
