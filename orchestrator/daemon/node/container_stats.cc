@@ -1,4 +1,5 @@
 #include "orchestrator/daemon/node/container_stats.h"
+#include "orchestrator/daemon/node/node_record.h"
 
 #include <time.h>
 #include <unistd.h>
@@ -139,6 +140,24 @@ stack::Result<std::string> StatsSampler::stats(const std::string& runtime_root, 
               {"net_rx_bytes", net.rx_bytes},
               {"net_tx_bytes", net.tx_bytes},
               {"oom_kills", st->oom_kills}};
+  return out.dump();
+}
+
+stack::Result<std::string> replica_stats(StatsSampler& sampler, net::NetworkManager& networks,
+                                         const std::string& runtime_root, const std::string& container_dir,
+                                         const std::string& id) {
+  auto text = sampler.stats(runtime_root, id);
+  if (!text) return text;
+  auto out = json::parse(*text);
+  uint64_t connections = 0;
+  auto rec = NodeRecord::parse(io::read_text(container_dir + "/node.json"), container_dir + "/node.json");
+  if (rec && !rec->addresses.empty()) {
+    auto counts = networks.published_connections();
+    if (!counts) return tl::unexpected(counts.error().wrap("stats " + id));
+    for (const auto& [_, ip] : rec->addresses)
+      if (auto it = counts->find(ip); it != counts->end()) connections += it->second;
+  }
+  out["published_connections"] = connections;
   return out.dump();
 }
 

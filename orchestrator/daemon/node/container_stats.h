@@ -13,6 +13,7 @@
 #include <string>
 
 #include "base/error.h"
+#include "netplane/network_manager.h"
 
 namespace stack::orch {
 
@@ -40,6 +41,14 @@ class StatsSampler {
   std::mutex mu_;
   std::map<std::string, Sample> last_;
 };
+
+// A replica's stats (StatsSampler's) with published_connections: the
+// connections this host's published ports sent to its addresses (netplane's
+// count_ports, read from its node.json in `container_dir`). What `stack
+// stats` shows and x-autoscale's requests_per_second follows.
+stack::Result<std::string> replica_stats(StatsSampler& sampler, net::NetworkManager& networks,
+                                         const std::string& runtime_root, const std::string& container_dir,
+                                         const std::string& id);
 
 // Sums of /proc/<pid>/net/dev over every interface but lo.
 struct NetCounters {

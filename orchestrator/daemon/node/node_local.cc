@@ -322,24 +322,8 @@ class HostNode : public LocalNode {
     auto passwd = read_in_rootfs(container_dir(id) + "/rootfs", "/etc/passwd");
     return container_top(opts_.runtime_root, id, passwd ? *passwd : "");
   }
-  // The cgroup's counters, and the connections this host's published ports
-  // sent to the replica's addresses (netplane count_ports): what `stack
-  // stats` shows and x-autoscale's requests_per_second follows.
   stack::Result<std::string> stats(const std::string& id) override {
-    auto text = sampler_.stats(opts_.runtime_root, id);
-    if (!text) return text;
-    auto out = json::parse(*text);
-    uint64_t connections = 0;
-    const std::string dir = container_dir(id);
-    auto rec = NodeRecord::parse(io::read_text(dir + "/node.json"), dir + "/node.json");
-    if (rec && !rec->addresses.empty()) {
-      auto counts = net_.published_connections();
-      if (!counts) return tl::unexpected(counts.error().wrap("stats " + id));
-      for (const auto& [_, ip] : rec->addresses)
-        if (auto it = counts->find(ip); it != counts->end()) connections += it->second;
-    }
-    out["published_connections"] = connections;
-    return out.dump();
+    return replica_stats(sampler_, net_, opts_.runtime_root, container_dir(id), id);
   }
 
  private:
