@@ -47,7 +47,7 @@ stack::Result<Logging> read_logging(const Node& v, const std::string& path, std:
     } else if (e.key == "compress") {
       bool on = false;
       STACK_COMPOSE_ASSIGN(on, read_bool(e.value, p));
-      if (on) add_warning(warnings, e.mark, p, "not applied: rotated log files are kept uncompressed");
+      text = on ? "true" : "false";  // one spelling for log_settings()
     } else {
       add_warning(warnings, e.mark, p, "ignored: stack's " + l.driver + " log knows max-size, max-file and compress");
       continue;
@@ -70,6 +70,7 @@ LogSettings log_settings(const Logging& l) {
   // Checked while loading; a stored project is trusted the same way.
   if (auto it = l.options.find("max-size"); it != l.options.end())
     if (auto bytes = parse_size(it->second)) s.max_size = *bytes;
+  if (auto it = l.options.find("compress"); it != l.options.end()) s.compress = it->second == "true";
   if (auto it = l.options.find("max-file"); it != l.options.end()) {
     try {
       s.max_files = static_cast<unsigned>(std::stoul(it->second));

@@ -8,8 +8,8 @@
 // here), none (output is read and dropped; `stack logs` has nothing). Any
 // other driver (syslog, journald, fluentd, ...) needs a daemon stack does not
 // talk to: a warning, and json-file is used. Options: max-size (at least
-// 4 KiB), max-file (1..100); compress is accepted with a warning (rotated
-// files stay uncompressed); others are ignored with a warning.
+// 4 KiB), max-file (1..100), compress (rotated files gzipped, as Docker's
+// <file>.N.gz); others are ignored with a warning.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +30,7 @@ struct LogSettings {
   bool enabled = true;  // false: driver none
   std::optional<uint64_t> max_size;
   std::optional<unsigned> max_files;
+  bool compress = false;  // rotated files gzipped
 };
 LogSettings log_settings(const Logging& logging);
 

@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <memory>
+
+#include <zlib.h>
 
 namespace stack::shim {
 
@@ -86,8 +89,8 @@ size_t utf8_safe_cut(const char* buf, size_t len) {
   return len;
 }
 
-LogWriter::LogWriter(std::string path, uint64_t max_size, unsigned max_files)
-    : path_(std::move(path)), max_size_(max_size), max_files_(max_files ? max_files : 1) {}
+LogWriter::LogWriter(std::string path, uint64_t max_size, unsigned max_files, bool compress)
+    : path_(std::move(path)), max_size_(max_size), max_files_(max_files ? max_files : 1), compress_(compress) {}
 
 stack::Result<> LogWriter::open() {
   if (path_.empty()) return {};
@@ -157,18 +160,70 @@ stack::Result<> LogWriter::rotate() {
     return {};
   }
   // Oldest first: <path>.(N-2) -> <path>.(N-1) replaces the oldest kept file.
+  // Compressed, each kept file is <path>.N.gz, or <path>.N where its
+  // compression failed: the oldest goes in either form, then each moves up
+  // in the form it has.
+  const std::string oldest = path_ + "." + std::to_string(max_files_ - 1);
+  if (compress_) {
+    ::unlink(oldest.c_str());
+    ::unlink((oldest + ".gz").c_str());
+  }
   for (unsigned i = max_files_ - 1; i >= 1; i--) {
-    std::string from = i == 1 ? path_ : path_ + "." + std::to_string(i - 1);
-    std::string to = path_ + "." + std::to_string(i);
-    if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
-      auto e = stack::fail_errno("rotate log file " + from);
-      // Keep logging into the file we have rather than losing everything.
-      return e;
+    for (const char* ext : {"", ".gz"}) {
+      if (*ext && (!compress_ || i == 1)) continue;
+      std::string from = (i == 1 ? path_ : path_ + "." + std::to_string(i - 1)) + ext;
+      std::string to = path_ + "." + std::to_string(i) + ext;
+      if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
+        auto e = stack::fail_errno("rotate log file " + from);
+        // Keep logging into the file we have rather than losing everything.
+        return e;
+      }
     }
   }
   fd_.reset(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
   size_ = 0;
   if (!fd_) return stack::fail_errno("open log file " + path_);
+  if (compress_) {
+    const std::string rotated = path_ + ".1";
+    if (auto z = gzip_file(rotated, rotated + ".gz"); !z) return z;
+    ::unlink(rotated.c_str());
+  }
+  return {};
+}
+
+stack::Result<> gzip_file(const std::string& from, const std::string& to) {
+  const std::string tmp = to + ".tmp";
+  stack::UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in) return stack::fail_errno("compress log file " + from);
+  struct GzClose {
+    void operator()(gzFile_s* f) const { gzclose(f); }
+  };
+  std::unique_ptr<gzFile_s, GzClose> out(gzopen(tmp.c_str(), "wb6"));
+  if (!out) return stack::fail("compress log file " + from + ": open " + tmp, errno ? errno : ENOMEM);
+  char buf[64 * 1024];
+  for (;;) {
+    ssize_t n = ::read(in.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      auto e = stack::fail_errno("compress log file " + from + ": read");
+      ::unlink(tmp.c_str());
+      return e;
+    }
+    if (n == 0) break;
+    if (gzwrite(out.get(), buf, static_cast<unsigned>(n)) != n) {
+      ::unlink(tmp.c_str());
+      return stack::fail("compress log file " + from + ": write " + tmp, EIO);
+    }
+  }
+  if (gzclose(out.release()) != Z_OK) {
+    ::unlink(tmp.c_str());
+    return stack::fail("compress log file " + from + ": close " + tmp, EIO);
+  }
+  if (::rename(tmp.c_str(), to.c_str()) != 0) {
+    auto e = stack::fail_errno("compress log file " + from + ": rename to " + to);
+    ::unlink(tmp.c_str());
+    return e;
+  }
   return {};
 }
 

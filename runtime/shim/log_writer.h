@@ -6,7 +6,11 @@
 // Rotation: when the next record would take the file past max_size, the file
 // is renamed to <path>.1 (<path>.1 to <path>.2, ...) and a new one started;
 // max_files counts the current file, so at most max_files files exist. With
-// max_files == 1 the file is truncated instead. Records are never split
+// max_files == 1 the file is truncated instead. With compress (Docker's
+// json-file compress option) the file just rotated out becomes <path>.1.gz
+// (gzip, zlib) and the older ones move as <path>.N.gz; a file that cannot be
+// compressed stays <path>.1, which readers take as well. Compressing runs in
+// the monitor loop, once per rotation: a few ms per MiB. Records are never split
 // across files, so a file exceeds max_size only when one record alone is
 // larger (a 16 KiB chunk of escaped binary output).
 //
@@ -33,12 +37,16 @@ void append_json_escaped(std::string& out, std::string_view data);
 // character is not torn across two records.
 size_t utf8_safe_cut(const char* buf, size_t len);
 
+// gzip of `from` written to `to` (through <to>.tmp, so `to` is whole or
+// absent); `from` is left to the caller.
+stack::Result<> gzip_file(const std::string& from, const std::string& to);
+
 class LogWriter {
  public:
   static constexpr size_t kFlushAt = 64 * 1024;
 
   // An empty path keeps nothing: records are dropped (logging driver none).
-  LogWriter(std::string path, uint64_t max_size, unsigned max_files);
+  LogWriter(std::string path, uint64_t max_size, unsigned max_files, bool compress = false);
   // Opens (creates, appends to) the file.
   stack::Result<> open();
   // Queues one record; `data` is a line with its '\n' or a partial chunk.
@@ -56,6 +64,7 @@ class LogWriter {
   std::string path_;
   uint64_t max_size_;
   unsigned max_files_;
+  bool compress_;
   stack::UniqueFd fd_;
   uint64_t size_ = 0;     // bytes in the current file
   std::string pending_;   // encoded records not yet written

@@ -72,7 +72,7 @@ bool same_pid_namespace(pid_t pid) {
 class Monitor {
  public:
   Monitor(const ShimOptions& o, StartupReport& report)
-      : o_(o), report_(report), dir_(o.root), log_(o.log ? o.log_file : std::string(), o.log_max_size, o.log_max_files) {}
+      : o_(o), report_(report), dir_(o.root), log_(o.log ? o.log_file : std::string(), o.log_max_size, o.log_max_files, o.log_compress) {}
   int run();
 
  private:

@@ -33,6 +33,7 @@ const char* shim_usage() {
          "  --log-file PATH       container output, json-file format (default <root>/<id>/container.log)\n"
          "  --log-max-size BYTES  rotate the log at this size (default 10485760)\n"
          "  --log-max-files N     log files kept, current one included (default 3)\n"
+         "  --log-compress        gzip rotated log files (<log-file>.N.gz)\n"
          "  --no-log              read the container's output and drop it (logging driver none)\n"
          "  --exit-file PATH      exit record (default <root>/<id>/exit.json)\n"
          "  --detach              return once the container started; the shim runs on\n"
@@ -77,6 +78,7 @@ stack::Result<ShimOptions> parse_shim_args(int argc, char** argv) {
     else if (arg == "--log-file") STACK_TRY(take(o.log_file));
     else if (arg == "--log-max-size") STACK_TRY(take(max_size));
     else if (arg == "--log-max-files") STACK_TRY(take(max_files));
+    else if (arg == "--log-compress") STACK_TRY(flag(o.log_compress));
     else if (arg == "--exit-file") STACK_TRY(take(o.exit_file));
     else if (arg == "--detach" || arg == "-d") STACK_TRY(flag(o.detach));
     else if (arg == "--rm") STACK_TRY(flag(o.remove));

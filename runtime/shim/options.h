@@ -17,6 +17,7 @@ struct ShimOptions {
   std::string log_file;   // default <root>/<id>/container.log
   uint64_t log_max_size = 10ull << 20;
   unsigned log_max_files = 3;  // container.log plus .1 .. .(N-1)
+  bool log_compress = false;   // --log-compress: rotated files as .N.gz
   bool log = true;             // --no-log: output is read and dropped
   std::string exit_file;  // default <root>/<id>/exit.json
   bool detach = false;

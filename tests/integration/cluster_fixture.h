@@ -101,7 +101,8 @@ class ThreeNodes : public ::testing::Test {
   // `down` of the stack in `file`, asked of node `via`; then each node of
   // `left` holds no container (down leaves nothing behind).
   // ... and no key of the stack in etcd (read as `via`, a manager, from its
-  // own member): its record, replicas, sources and assignments.
+  // own member): its record, replicas, sources, rollouts, autoscaling and
+  // assignments.
   void down_leaves_nothing(const std::string& file, std::vector<int> left = {0, 1, 2}, int via = 0) {
     auto down = h_->stack(via, {"-f", file, "down"});
     ASSERT_EQ(down.status, 0) << down.err;
@@ -116,7 +117,8 @@ class ThreeNodes : public ::testing::Test {
     std::vector<std::string> left_keys;
     EXPECT_TRUE(wait_for([&] {
       left_keys.clear();
-      for (const std::string prefix : {"stacks/" + name, "replicas/" + name + "/", "sources/" + name + "/", std::string("assign/")})
+      for (const std::string prefix : {"stacks/" + name, "replicas/" + name + "/", "sources/" + name + "/",
+                                       "rollouts/" + name + "/", "autoscale/" + name + "/", std::string("assign/")})
         if (auto kvs = (*store)->list(prefix))
           for (const auto& [key, value] : *kvs)
             if (prefix != "assign/" || key.find("/" + name + "-") != std::string::npos) left_keys.push_back(key);

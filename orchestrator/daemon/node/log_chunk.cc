@@ -4,11 +4,44 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <memory>
+
+#include <zlib.h>
+
 #include "base/fd.h"
 
 namespace stack::orch {
 
+namespace {
+
+// A rotated file that the json-file log's compress option gzipped
+// (runtime/shim/log_writer.h): complete and never written again, so it is
+// read through zlib, `offset` counting uncompressed bytes.
+std::vector<std::string> read_gzip_lines(const std::string& path, uint64_t& offset, size_t max_bytes) {
+  std::vector<std::string> out;
+  struct GzClose {
+    void operator()(gzFile_s* f) const { gzclose(f); }
+  };
+  std::unique_ptr<gzFile_s, GzClose> in(gzopen(path.c_str(), "rb"));
+  if (!in) return out;
+  if (offset > 0 && gzseek(in.get(), static_cast<z_off_t>(offset), SEEK_SET) < 0) return out;
+  std::string data;
+  char buf[64 * 1024];
+  for (int n; (n = gzread(in.get(), buf, sizeof buf)) > 0;) {
+    data.append(buf, static_cast<size_t>(n));
+    if (max_bytes > 0 && data.size() >= max_bytes) break;
+  }
+  size_t start = 0;
+  for (size_t nl; (nl = data.find('\n', start)) != std::string::npos; start = nl + 1)
+    out.push_back(data.substr(start, nl - start));
+  offset += start;
+  return out;
+}
+
+}  // namespace
+
 std::vector<std::string> read_complete_lines(const std::string& path, uint64_t& offset, size_t max_bytes) {
+  if (path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0) return read_gzip_lines(path, offset, max_bytes);
   std::vector<std::string> out;
   stack::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return out;

@@ -312,8 +312,9 @@ class HostNode : public LocalNode {
   std::vector<std::string> log_files(const std::string& id) override {
     std::vector<std::string> out;
     std::string base = container_dir(id) + "/container.log";
-    for (int i = 99; i >= 1; i--)  // logging max-file is at most 100
-      if (exists(base + "." + std::to_string(i))) out.push_back(base + "." + std::to_string(i));
+    for (int i = 99; i >= 1; i--)  // logging max-file is at most 100; compress: .N.gz (log_chunk.h reads it)
+      for (const char* ext : {".gz", ""})
+        if (exists(base + "." + std::to_string(i) + ext)) out.push_back(base + "." + std::to_string(i) + ext);
     if (exists(base)) out.push_back(base);
     return out;
   }
@@ -482,6 +483,7 @@ stack::Result<ReplicaRuntime> HostNode::start_shim(const ReplicaPlan& plan, cons
   if (plan.oneoff_attach) argv.insert(argv.end(), {"--stdin-once", "--hold-output"});
   if (log.max_size) argv.insert(argv.end(), {"--log-max-size", std::to_string(*log.max_size)});
   if (log.max_files) argv.insert(argv.end(), {"--log-max-files", std::to_string(*log.max_files)});
+  if (log.compress) argv.push_back("--log-compress");
   // The first process exits once the shim proper reported "started <pid>"
   // (stdout) or "error ..." (stderr); see runtime/shim/startup.h.
   auto run = run_captured(argv, kShimStartTimeoutMs, 64 * 1024);
