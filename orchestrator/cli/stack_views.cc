@@ -169,8 +169,10 @@ Result<> cmd_stats(const StackOptions& o, bool no_stream) {
         return it != s.end() && it->is_number() ? it->get<double>() : 0.0;
       };
       double lim = num("memory_limit");
+      // As docker stats: usage less reclaimable page cache (the working set).
+      double used = s.contains("memory_working_set") ? num("memory_working_set") : num("memory_usage");
       rows.push_back({s.value("name", ""), cpu,
-                      human_bytes(num("memory_usage")) + " / " + (lim > 0 ? human_bytes(lim) : "-"),
+                      human_bytes(used) + " / " + (lim > 0 ? human_bytes(lim) : "-"),
                       std::to_string(static_cast<int64_t>(num("pids"))),
                       human_bytes(num("net_rx_bytes")) + " / " + human_bytes(num("net_tx_bytes"))});
     }

@@ -29,9 +29,7 @@ TEST_F(ClusterAutoscale, BusyReplicasOnEveryNodeAreReadAndTheServiceGrowsToItsMa
   json list;
   ASSERT_TRUE(wait_for([&] {
     list = ps(file);
-    int running = 0;
-    for (const auto& [_, n] : running_per_node(list)) running += n;
-    return running == 3;
+    return running_total(list) == 3;
   })) << list.dump();
   EXPECT_GE(running_per_node(list).size(), 2u) << "spread over the nodes: " << list.dump();
   // Every replica counted in a reading, those on the workers too.

@@ -125,6 +125,12 @@ class ThreeNodes : public ::testing::Test {
       return left_keys.empty();
     })) << "left in etcd: " << nlohmann::json(left_keys).dump();
   }
+  // Running replicas, whichever node runs them.
+  static int running_total(const nlohmann::json& ps) {
+    int n = 0;
+    for (auto& r : ps) n += r.value("state", "") == "running";
+    return n;
+  }
   // node id -> running replicas there.
   static std::map<std::string, int> running_per_node(const nlohmann::json& ps) {
     std::map<std::string, int> out;

@@ -106,9 +106,7 @@ services:
   json list;
   ASSERT_TRUE(wait_for([&] {
     list = ps(file);
-    int running = 0;
-    for (auto& r : list) running += r.value("state", "") == "running";
-    return running == 6;
+    return running_total(list) == 6;
   })) << list.dump();
   std::map<std::string, std::map<std::string, int>> where;  // service -> node -> count
   for (auto& r : list) where[r["service"]][r["node"]]++;

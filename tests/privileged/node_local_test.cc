@@ -242,6 +242,11 @@ TEST_F(NodeLocalTest, HttpdReplicaProbesExecsWatchesAndIsRemovedWithoutTrace) {
   ASSERT_TRUE(st) << st.error().message();
   auto stats = nlohmann::json::parse(*st);
   EXPECT_GT(stats["memory_usage"].get<uint64_t>(), 0u);
+  // The working set (usage less reclaimable cache, docker stats' figure) is
+  // within the usage; nothing was published, so no connection was counted.
+  EXPECT_GT(stats["memory_working_set"].get<uint64_t>(), 0u);
+  EXPECT_LE(stats["memory_working_set"].get<uint64_t>(), stats["memory_usage"].get<uint64_t>());
+  EXPECT_EQ(stats["published_connections"].get<uint64_t>(), 0u);
   EXPECT_GE(stats["pids"].get<uint64_t>(), 1u);
   EXPECT_GT(stats["net_rx_bytes"].get<uint64_t>(), 0u);  // the probes' traffic
 
