@@ -5,9 +5,8 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <memory>
 
-#include <zlib.h>
+#include "base/gz_file.h"
 
 namespace stack::shim {
 
@@ -195,10 +194,7 @@ stack::Result<> gzip_file(const std::string& from, const std::string& to) {
   const std::string tmp = to + ".tmp";
   stack::UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
   if (!in) return stack::fail_errno("compress log file " + from);
-  struct GzClose {
-    void operator()(gzFile_s* f) const { gzclose(f); }
-  };
-  std::unique_ptr<gzFile_s, GzClose> out(gzopen(tmp.c_str(), "wb6"));
+  stack::GzFile out(gzopen(tmp.c_str(), "wb6"));
   if (!out) return stack::fail("compress log file " + from + ": open " + tmp, errno ? errno : ENOMEM);
   char buf[64 * 1024];
   for (;;) {

@@ -4,11 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <memory>
-
-#include <zlib.h>
-
 #include "base/fd.h"
+#include "base/gz_file.h"
 
 namespace stack::orch {
 
@@ -19,10 +16,7 @@ namespace {
 // read through zlib, `offset` counting uncompressed bytes.
 std::vector<std::string> read_gzip_lines(const std::string& path, uint64_t& offset, size_t max_bytes) {
   std::vector<std::string> out;
-  struct GzClose {
-    void operator()(gzFile_s* f) const { gzclose(f); }
-  };
-  std::unique_ptr<gzFile_s, GzClose> in(gzopen(path.c_str(), "rb"));
+  stack::GzFile in(gzopen(path.c_str(), "rb"));
   if (!in) return out;
   if (offset > 0 && gzseek(in.get(), static_cast<z_off_t>(offset), SEEK_SET) < 0) return out;
   std::string data;
